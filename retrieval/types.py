@@ -1,0 +1,95 @@
+"""Plain data passed between the stages."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Article:
+    """A parsed news article; `id` is a content hash so re-ingesting is idempotent."""
+
+    id: str
+    title: str
+    body: str
+    published: date | None = None
+    image: str | None = None
+    source: str | None = None
+    url: str | None = None
+    path: str | None = None
+
+
+@dataclass(frozen=True)
+class ChunkSpan:
+    """A slice `body[start:end]` of an article body; `text` is that slice."""
+
+    ord: int
+    start: int
+    end: int
+    text: str
+
+
+@dataclass
+class Hit:
+    """One retrieved chunk with the metadata of its article."""
+
+    chunk_id: int
+    article_id: str
+    title: str
+    published: date | None
+    url: str | None
+    source: str | None
+    text: str
+    score: float
+    scores: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["published"] = self.published.isoformat() if self.published else None
+        return d
+
+
+@dataclass
+class Citation:
+    """A source shown to the model, numbered as the answer cites it (`[id]`, 1-based)."""
+
+    id: int
+    hit: Hit
+    cited: bool = False
+    supported: bool | None = None
+    support: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "article_id": self.hit.article_id,
+            "title": self.hit.title,
+            "published": self.hit.published.isoformat() if self.hit.published else None,
+            "url": self.hit.url,
+            "text": self.hit.text,
+            "score": round(float(self.hit.score), 6),
+            "cited": self.cited,
+            "supported": self.supported,
+        }
+
+
+@dataclass
+class Answer:
+    answer: str
+    abstained: bool
+    citations: list[Citation]
+    timings_ms: dict[str, float]
+    question: str = ""
+    standalone_question: str | None = None
+    abstain_reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "answer": self.answer,
+            "abstained": self.abstained,
+            "citations": [c.to_dict() for c in self.citations],
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+            "standalone_question": self.standalone_question,
+        }

@@ -1,0 +1,1 @@
+"""The web service (FastAPI), the chat page and the `newsrag` CLI."""

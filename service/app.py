@@ -1,0 +1,167 @@
+"""The FastAPI app: thin routes over the core pipeline."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from retrieval.errors import (
+    ArticleNotFoundError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    InvalidInputError,
+    ModelLoadError,
+    NewsragError,
+)
+from retrieval.pipeline import RAGPipeline
+from service.schemas import (
+    AskRequest,
+    AskResponse,
+    ErrorResponse,
+    HealthResponse,
+    SearchRequest,
+    SearchResponse,
+)
+from service.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+
+_STATUS: dict[type[NewsragError], int] = {
+    InvalidInputError: 422,
+    ArticleNotFoundError: 404,
+    IndexNotFoundError: 503,
+    IndexMismatchError: 503,
+    ModelLoadError: 503,
+}
+
+
+def _status_for(exc: NewsragError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in _STATUS:
+            return _STATUS[cls]
+    return 500
+
+
+class PipelineHolder:
+    """Owns the pipeline; retries opening the index on demand so an index built after the
+    service started is picked up without a restart."""
+
+    def __init__(self, settings: Settings, pipeline: RAGPipeline | None) -> None:
+        self.settings = settings
+        self.pipeline = pipeline
+        self.error: NewsragError | None = None
+        self._lock = threading.Lock()
+
+    def load(self) -> None:
+        from service.loading import make_pipeline
+
+        with self._lock:
+            if self.pipeline is not None:
+                return
+            try:
+                pipeline = make_pipeline(self.settings)
+            except (IndexNotFoundError, IndexMismatchError) as exc:
+                self.error = exc
+                logger.error("%s", exc)
+                return
+            pipeline.retriever.embedder.load()
+            if pipeline.generator is not None:
+                pipeline.generator.load()
+            self.pipeline, self.error = pipeline, None
+
+    def get(self) -> RAGPipeline:
+        if self.pipeline is None:
+            self.load()
+        if self.pipeline is None:
+            raise self.error or IndexNotFoundError("index is not available")
+        return self.pipeline
+
+
+def get_pipeline(request: Request) -> RAGPipeline:
+    """The app's pipeline, or a 503 that says how to build the missing index."""
+    holder: PipelineHolder = request.app.state.holder
+    return holder.get()
+
+
+PipelineDep = Annotated[RAGPipeline, Depends(get_pipeline)]
+
+
+def create_app(settings: Settings | None = None, pipeline: RAGPipeline | None = None) -> FastAPI:
+    """The app; tests inject a ready `pipeline`, otherwise models load once in the lifespan."""
+    settings = settings or get_settings()
+    holder = PipelineHolder(settings, pipeline)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        holder.load()
+        yield
+
+    app = FastAPI(
+        title="newsrag",
+        version="0.1.0",
+        summary="Question answering over news articles, with cited answers, fully local.",
+        lifespan=lifespan,
+        responses={503: {"model": ErrorResponse, "description": "index or model unavailable"}},
+    )
+    app.state.holder = holder
+
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = []
+        for err in exc.errors():
+            loc = [str(p) for p in err.get("loc", ()) if p != "body"]
+            if err.get("type") == "json_invalid":
+                field, msg = "body", f"malformed JSON: {err.get('ctx', {}).get('error', '')}"
+            else:
+                field = ".".join(loc) or "body"
+                msg = str(err.get("msg", "invalid value"))
+            errors.append({"field": field, "message": msg.strip(": ")})
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
+
+    @app.exception_handler(NewsragError)
+    async def core_error(request: Request, exc: NewsragError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=_status_for(exc))
+
+    @app.post("/ask", response_model=AskResponse, responses={422: {"model": ErrorResponse}})
+    def ask(body: AskRequest, pipe: PipelineDep) -> Any:
+        """Answer a question from the indexed articles, citing its sources as [n]."""
+        filters = body.filters.to_core() if body.filters else None
+        return pipe.ask(body.question, body.top_k, filters).to_dict()
+
+    @app.post("/search", response_model=SearchResponse, responses={422: {"model": ErrorResponse}})
+    def search(body: SearchRequest, pipe: PipelineDep) -> Any:
+        """Retrieve the chunks most relevant to a query (no generation)."""
+        filters = body.filters.to_core() if body.filters else None
+        hits = pipe.search(body.query, body.top_k, filters)
+        return {"results": [h.to_dict() for h in hits]}
+
+    @app.get("/health", response_model=HealthResponse)
+    def health(pipe: PipelineDep) -> Any:
+        """Index size and the models in use."""
+        store = pipe.retriever.store
+        return {
+            "status": "ok",
+            "articles": store.article_count(),
+            "chunks": store.chunk_count(),
+            "embedder": pipe.retriever.embedder.name,
+            "generator": pipe.generator.name if pipe.generator else "none",
+        }
+
+    @app.get("/", include_in_schema=False)
+    def chat_page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

@@ -1,0 +1,200 @@
+"""The `newsrag` command line: ingest, ask, search, serve, prepare."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from retrieval.errors import NewsragError
+from retrieval.search import DateFilter
+from service.settings import Settings, get_settings
+
+app = typer.Typer(
+    help="newsrag: local question answering over news articles, with cited answers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+logger = logging.getLogger("newsrag")
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def _settings(index_dir: Path | None = None, preset: str | None = None) -> Settings:
+    s = get_settings()
+    update: dict[str, object] = {}
+    if index_dir is not None:
+        update["index_dir"] = index_dir
+    if preset is not None:
+        update["preset"] = preset
+    return s.model_copy(update=update) if update else s
+
+
+IndexOpt = Annotated[
+    Path | None, typer.Option("--index", help="index directory [env NEWSRAG_INDEX_DIR]")
+]
+PresetOpt = Annotated[
+    str | None, typer.Option("--preset", help="generator preset [env NEWSRAG_PRESET]")
+]
+TopKOpt = Annotated[int | None, typer.Option("--top-k", "-k", min=1, max=50)]
+FromOpt = Annotated[str | None, typer.Option("--from", help="published on or after YYYY-MM-DD")]
+ToOpt = Annotated[str | None, typer.Option("--to", help="published on or before YYYY-MM-DD")]
+
+
+def _filters(date_from: str | None, date_to: str | None) -> DateFilter:
+    try:
+        f = date.fromisoformat(date_from) if date_from else None
+        t = date.fromisoformat(date_to) if date_to else None
+    except ValueError as exc:
+        fail(f"dates must be YYYY-MM-DD: {exc}", 2)
+    return DateFilter(f, t)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="article files or folders")],
+    index_dir: IndexOpt = None,
+) -> None:
+    """Add articles (.txt, .md) to the index; articles already indexed are skipped."""
+    from tqdm import tqdm
+
+    from index.parse import discover
+    from service.loading import make_embedder, make_indexer
+
+    settings = _settings(index_dir)
+    files, _ = discover(paths)
+    indexer = make_indexer(settings, make_embedder(settings))
+    with tqdm(total=len(files), unit="article", disable=not sys.stderr.isatty()) as bar:
+        report = indexer.ingest_paths(paths, progress=bar.update)
+    for path, why in report.failed:
+        typer.secho(f"skipped {path}: {why}", fg=typer.colors.YELLOW, err=True)
+    typer.echo(
+        f"added {len(report.added)} articles ({report.chunks} chunks), "
+        f"{len(report.duplicates)} already indexed, {len(report.failed)} skipped "
+        f"-> {settings.index_dir}"
+    )
+    if report.failed and not report.added and not report.duplicates:
+        raise typer.Exit(1)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="the question")],
+    top_k: TopKOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the API's JSON")] = False,
+    date_from: FromOpt = None,
+    date_to: ToOpt = None,
+    index_dir: IndexOpt = None,
+    preset: PresetOpt = None,
+) -> None:
+    """Answer a question from the index, with numbered sources."""
+    from service.loading import make_pipeline
+
+    settings = _settings(index_dir, preset)
+    filters = _filters(date_from, date_to)
+    answer = make_pipeline(settings).ask(question, top_k, filters)
+    if as_json:
+        typer.echo(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+        return
+    typer.echo(answer.answer)
+    shown = [] if answer.abstained else [c for c in answer.citations if c.cited]
+    if shown:
+        typer.echo("\nSources:")
+        for c in shown:
+            date_s = c.hit.published.isoformat() if c.hit.published else "undated"
+            typer.echo(
+                f"  [{c.id}] {c.hit.title} ({date_s}){'  ' + c.hit.url if c.hit.url else ''}"
+            )
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="what to look for")],
+    top_k: TopKOpt = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    date_from: FromOpt = None,
+    date_to: ToOpt = None,
+    index_dir: IndexOpt = None,
+) -> None:
+    """Show the chunks most relevant to a query (no generation)."""
+    from service.loading import make_pipeline
+
+    settings = _settings(index_dir)
+    hits = make_pipeline(settings, with_generator=False).search(
+        query, top_k, _filters(date_from, date_to)
+    )
+    if as_json:
+        typer.echo(json.dumps({"results": [h.to_dict() for h in hits]}, indent=2))
+        return
+    for i, h in enumerate(hits, start=1):
+        date_s = h.published.isoformat() if h.published else "undated"
+        typer.echo(f"{i}. [{h.score:.3f}] {h.title} ({date_s})")
+        typer.echo(f"   {h.text[:300]}{'…' if len(h.text) > 300 else ''}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="[env NEWSRAG_HOST]")] = None,
+    port: Annotated[int | None, typer.Option(help="[env NEWSRAG_PORT]")] = None,
+    index_dir: IndexOpt = None,
+    preset: PresetOpt = None,
+) -> None:
+    """Serve the HTTP API and the chat page."""
+    import uvicorn
+
+    from service.app import create_app
+
+    settings = _settings(index_dir, preset)
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level,
+    )
+
+
+@app.command()
+def prepare(preset: PresetOpt = None) -> None:
+    """Load (and on first use convert) the embedder and the generator, so serving starts fast."""
+    from service.loading import make_embedder, make_generator
+
+    settings = _settings(preset=preset)
+    make_embedder(settings).load()
+    gen = make_generator(settings)
+    gen.load()
+    typer.echo(f"ready: embedder and generator {gen.name} (cache {settings.cache_dir})")
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("retrieval").setLevel(logging.INFO)
+    logging.getLogger("index").setLevel(logging.INFO)
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    try:
+        app()
+    except NewsragError as exc:
+        fail(str(exc))
+    except ValueError as exc:  # pydantic settings and argument errors
+        fail(str(exc), 2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""Request and response bodies of the HTTP API (they become the OpenAPI schema)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
+
+from retrieval.pipeline import MAX_QUESTION_CHARS, MAX_TOP_K
+from retrieval.search import DateFilter
+
+
+class Filters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    published_from: date | None = Field(None, description="inclusive, YYYY-MM-DD")
+    published_to: date | None = Field(None, description="inclusive, YYYY-MM-DD")
+
+    def to_core(self) -> DateFilter:
+        return DateFilter(self.published_from, self.published_to)
+
+
+def _clean_text(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty or whitespace")
+    return value
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: StrictStr = Field(
+        ..., max_length=MAX_QUESTION_CHARS, examples=["How many Armenian soldiers were killed?"]
+    )
+    top_k: StrictInt | None = Field(None, ge=1, le=MAX_TOP_K, description="sources to retrieve")
+    filters: Filters | None = None
+
+    _strip = field_validator("question")(_clean_text)
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    query: StrictStr = Field(..., max_length=MAX_QUESTION_CHARS)
+    top_k: StrictInt | None = Field(None, ge=1, le=MAX_TOP_K)
+    filters: Filters | None = None
+
+    _strip = field_validator("query")(_clean_text)
+
+
+class CitationOut(BaseModel):
+    id: int = Field(description="the number the answer cites as [id]")
+    article_id: str
+    title: str
+    published: date | None
+    url: str | None
+    text: str
+    score: float
+    cited: bool = Field(description="whether the answer cites this source")
+    supported: bool | None = Field(None, description="verified against the cited text")
+
+
+class AskResponse(BaseModel):
+    answer: str
+    abstained: bool
+    citations: list[CitationOut]
+    timings_ms: dict[str, float]
+    standalone_question: str | None = None
+
+
+class SearchResult(BaseModel):
+    article_id: str
+    title: str
+    published: date | None
+    url: str | None
+    text: str
+    score: float
+
+
+class SearchResponse(BaseModel):
+    results: list[SearchResult]
+
+
+class HealthResponse(BaseModel):
+    status: str
+    articles: int
+    chunks: int
+    embedder: str
+    generator: str
+
+
+class ErrorResponse(BaseModel):
+    detail: str

@@ -1,0 +1,38 @@
+"""Settings from environment variables with the NEWSRAG_ prefix (read at the edges only)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "newsrag"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEWSRAG_", extra="ignore")
+
+    index_dir: Path = Field(Path("data/index"), description="index directory")
+    preset: str = Field("small", description="generator: tiny|small|base or a model folder")
+    cache_dir: Path = Field(default_factory=_default_cache, description="converted models")
+    embed_dtype: Literal["float32", "bfloat16"] = "float32"
+    top_k: int = Field(5, ge=1, le=50)
+    min_score: float = Field(0.40, description="abstain when the best retrieval score is lower")
+    max_new_tokens: int = Field(96, ge=8, le=1024)
+    chunk_tokens: int = Field(200, ge=16, le=206)
+    chunk_overlap: int = Field(40, ge=0)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "info"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

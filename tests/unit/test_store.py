@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from index.chunking import ChunkingParams
+from index.ingest import Indexer, manifest_for, open_or_create
+from index.parse import parse_text
+from retrieval.errors import ArticleNotFoundError, IndexMismatchError, IndexNotFoundError
+from retrieval.store import IndexStore, Manifest
+from tests.fakes import FakeEmbedder
+
+ARTICLES = [
+    "September, Friday 20, 2024\n\nBorder clash\n\nFour soldiers were killed at the border.",
+    "2024-09-21\n\nHarvest festival\n\nFarmers celebrated a record apple harvest in the valley.",
+    "2024-09-22\n\nRates decision\n\nThe central bank kept interest rates unchanged on Thursday.",
+]
+
+
+@pytest.fixture
+def store(tmp_path):
+    emb = FakeEmbedder()
+    s = open_or_create(tmp_path / "idx", emb, ChunkingParams(max_tokens=32, overlap_tokens=8))
+    yield s
+    s.close()
+
+
+def _ingest(store, texts):
+    return Indexer(store, FakeEmbedder()).ingest_articles(parse_text(t) for t in texts)
+
+
+def test_add_search_and_dedup(store):
+    report = _ingest(store, ARTICLES)
+    assert len(report.added) == 3 and not report.duplicates
+    again = _ingest(store, ARTICLES)
+    assert again.added == [] and len(again.duplicates) == 3
+    assert store.article_count() == 3
+    q = FakeEmbedder().encode(["interest rates central bank"])[0]
+    hits = store.hits(store.dense_search(q, 2))
+    assert hits[0].title == "Rates decision"
+    assert hits[0].published.isoformat() == "2024-09-22"
+
+
+def test_reopen_uses_snapshot_and_rebuilds_when_missing(store, tmp_path):
+    _ingest(store, ARTICLES)
+    path = store.path
+    store.close()
+    snaps = list(path.glob("vectors.*.faiss"))
+    assert len(snaps) == 1
+    snaps[0].unlink()  # as if the process died before writing the snapshot
+    reopened = IndexStore.open(path)
+    assert (
+        reopened.check_consistency()
+        == {
+            "rows": 3,
+            "vectors": 3,
+            "rows_without_vector": 0,
+            "vectors_without_row": 0,
+        }
+        or reopened.check_consistency()["rows_without_vector"] == 0
+    )
+    assert list(path.glob("vectors.*.faiss"))
+    reopened.close()
+
+
+def test_delete_removes_rows_and_vectors(store):
+    report = _ingest(store, ARTICLES)
+    victim = report.added[0]
+    n = store.delete_article(victim)
+    assert n >= 1
+    assert not store.has_article(victim)
+    c = store.check_consistency()
+    assert c["rows"] == c["vectors"] and c["rows_without_vector"] == c["vectors_without_row"] == 0
+    q = FakeEmbedder().encode(["four soldiers killed border"])[0]
+    assert all(h.article_id != victim for h in store.hits(store.dense_search(q, 10)))
+    with pytest.raises(ArticleNotFoundError):
+        store.delete_article(victim)
+
+
+def test_open_missing_index_says_how_to_build(tmp_path):
+    with pytest.raises(IndexNotFoundError, match="newsrag ingest"):
+        IndexStore.open(tmp_path / "nothing")
+
+
+def test_other_embedder_is_refused(store):
+    other = Manifest(embedder="other-model", dimension=64, chunking={})
+    with pytest.raises(IndexMismatchError, match=r"other-model.*Rebuild"):
+        IndexStore.open(store.path, expect=other)
+    same = manifest_for(FakeEmbedder(), ChunkingParams())
+    IndexStore.open(store.path, expect=same).close()
+
+
+def test_vector_count_mismatch_raises(store):
+    art = parse_text(ARTICLES[0])
+    from retrieval.types import ChunkSpan
+
+    with pytest.raises(ValueError, match="vectors"):
+        store.add_articles([(art, [ChunkSpan(0, 0, 3, "Fou")], np.zeros((2, 64), np.float32))])
+    assert store.article_count() == 0  # the failed transaction left nothing behind
