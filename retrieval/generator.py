@@ -194,6 +194,42 @@ class Generator:
         new = out[0][inputs["input_ids"].shape[1] :]
         return str(self._tokenizer.decode(new, skip_special_tokens=True)).strip()
 
+    def choice_scores(self, messages: list[dict[str, str]], choices: list[str]) -> list[float]:
+        """Mean log-probability of each choice as the assistant's reply to `messages`.
+
+        The prompt is run once; its KV cache is repeated for the choices, so scoring four
+        options costs little more than one forward pass over the prompt."""
+        import torch
+
+        self.load()
+        prompt = self._inputs(messages)["input_ids"]
+        tok = self._tokenizer
+        conts = [tok(c.strip(), add_special_tokens=False)["input_ids"] for c in choices]
+        conts = [c or [tok.eos_token_id] for c in conts]
+        width = max(len(c) for c in conts)
+        pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+        batch = torch.full((len(conts), width), pad, dtype=torch.long)
+        for i, c in enumerate(conts):
+            batch[i, : len(c)] = torch.tensor(c)
+        with self._gen_lock, torch.inference_mode():
+            out = self._model(input_ids=prompt, use_cache=True)
+            cache = out.cache
+            cache.batch_repeat_interleave(len(conts))
+            first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
+            plen = prompt.shape[1]
+            mask = torch.ones((len(conts), plen + width), dtype=torch.long)
+            logits = self._model(
+                input_ids=batch, cache=cache, attention_mask=mask, use_cache=False
+            ).logits.float()
+        logp = torch.log_softmax(logits, dim=-1)
+        scores = []
+        for i, c in enumerate(conts):
+            total = float(first[c[0]])
+            for j in range(1, len(c)):
+                total += float(logp[i, j - 1, c[j]])
+            scores.append(total / len(c))
+        return scores
+
     def stream(
         self,
         messages: list[dict[str, str]],

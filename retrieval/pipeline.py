@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import date
 
 from retrieval.errors import InvalidInputError
 from retrieval.generator import Generator
@@ -55,33 +56,54 @@ class RAGPipeline:
         self.config = config or PipelineConfig()
 
     def search(
-        self, query: str, top_k: int | None = None, filters: DateFilter | None = None
+        self,
+        query: str,
+        top_k: int | None = None,
+        filters: DateFilter | None = None,
+        as_of: date | None = None,
     ) -> list[Hit]:
         top_k = top_k or self.config.top_k
         q = validate_question(query, top_k)
-        return self.retriever.search(q, top_k, filters)
+        return self.retriever.search(q, top_k, filters, as_of=as_of)
 
     def ask(
-        self, question: str, top_k: int | None = None, filters: DateFilter | None = None
+        self,
+        question: str,
+        top_k: int | None = None,
+        filters: DateFilter | None = None,
+        as_of: date | None = None,
     ) -> Answer:
         t0 = time.perf_counter()
-        top_k = top_k or self.config.top_k
-        q = validate_question(question, top_k)
-        hits = self.retriever.search(q, top_k, filters)
+        hits = self.search(question, top_k, filters, as_of)
+        return self.answer(question, hits, retrieve_ms=(time.perf_counter() - t0) * 1000)
+
+    def evidence_is_weak(self, hits: list[Hit]) -> bool:
+        """Abstain without calling the model when no retrieved chunk is similar enough."""
+        return not hits or max(h.score for h in hits) < self.config.min_score
+
+    def answer(self, question: str, hits: list[Hit], retrieve_ms: float = 0.0) -> Answer:
+        """Answer from already retrieved hits (numbered [1]..[n] in the given order)."""
         t1 = time.perf_counter()
-        timings = {"retrieve": (t1 - t0) * 1000, "generate": 0.0}
+        q = question.strip()
+        timings = {"retrieve": retrieve_ms, "generate": 0.0}
         citations = [Citation(id=i, hit=h) for i, h in enumerate(hits, start=1)]
-        if not hits or hits[0].score < self.config.min_score:
-            timings["total"] = (time.perf_counter() - t0) * 1000
+        if self.evidence_is_weak(hits):
+            timings["total"] = retrieve_ms + (time.perf_counter() - t1) * 1000
             return Answer(ABSTAIN_TEXT, True, citations, timings, q, abstain_reason="weak_evidence")
         if self.generator is None:
             raise InvalidInputError("this pipeline has no generator; use search instead")
         raw = self.generator.generate(build_messages(q, hits), self.config.max_new_tokens)
-        t2 = time.perf_counter()
-        timings["generate"] = (t2 - t1) * 1000
+        timings["generate"] = (time.perf_counter() - t1) * 1000
         answer = self.finish(q, raw, citations, timings)
-        timings["total"] = (time.perf_counter() - t0) * 1000
+        timings["total"] = retrieve_ms + (time.perf_counter() - t1) * 1000
         return answer
+
+    def choose(self, question: str, choices: list[str], hits: list[Hit]) -> list[float]:
+        """Score each multiple-choice option by the model's mean log-likelihood of writing it
+        as the answer, given the same sources and prompt as `answer`. Higher is better."""
+        if self.generator is None:
+            raise InvalidInputError("multiple choice needs a generator")
+        return self.generator.choice_scores(build_messages(question.strip(), hits), choices)
 
     @staticmethod
     def finish(

@@ -102,3 +102,8 @@ def tidy_answer(text: str) -> str:
     text = text.strip()
     para = text.split("\n\n", 1)[0].strip()
     return para or text
+
+
+def strip_citations(text: str) -> str:
+    """The answer without `[n]` markers (for scoring against a gold string)."""
+    return re.sub(r"\s+([.,;:!?])", r"\1", _MARKER.sub("", text)).strip()

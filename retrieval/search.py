@@ -1,14 +1,21 @@
-"""Retrieval: dense search over the FAISS snapshot, filtered by publication date."""
+"""Retrieval: dense (FAISS) and lexical (BM25) channels, fused with reciprocal rank fusion,
+filtered by publication date and optionally preferring articles close to a reference date."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Literal
 
+import numpy as np
+
+from retrieval.bm25 import LazyBM25
 from retrieval.embedder import Embedder
 from retrieval.errors import InvalidInputError
 from retrieval.store import IndexStore
 from retrieval.types import Hit
+
+Mode = Literal["dense", "bm25", "hybrid"]
 
 
 @dataclass(frozen=True)
@@ -39,24 +46,82 @@ class DateFilter:
         return not (self.published_to and published > self.published_to)
 
 
+@dataclass
+class SearchConfig:
+    mode: Mode = "hybrid"
+    candidates: int = 50  # per channel, before fusion
+    rrf_k: int = 60
+    dense_weight: float = 1.0  # RRF weight of the dense channel (BM25 has weight 1)
+    # Recency preference: multiply the fused score by (1 - w) + w * 0.5 ** (age / half_life),
+    # age measured in days before the reference date (the question date). 0 disables it.
+    recency_weight: float = 0.0
+    recency_half_life_days: float = 30.0
+
+
 class Retriever:
-    def __init__(self, store: IndexStore, embedder: Embedder) -> None:
+    def __init__(
+        self, store: IndexStore, embedder: Embedder, config: SearchConfig | None = None
+    ) -> None:
         self.store = store
         self.embedder = embedder
+        self.config = config or SearchConfig()
+        self.bm25 = LazyBM25(store)
 
-    def search(self, query: str, top_k: int, filters: DateFilter | None = None) -> list[Hit]:
+    def search(
+        self,
+        query: str,
+        top_k: int,
+        filters: DateFilter | None = None,
+        as_of: date | None = None,
+        mode: Mode | None = None,
+    ) -> list[Hit]:
+        """The top_k chunks for `query`. `Hit.score` is the dense cosine of the chunk (a
+        calibrated similarity used for abstention); `Hit.scores` has every channel's score."""
         if top_k < 1:
             raise InvalidInputError(f"top_k must be >= 1, got {top_k}")
-        vec = self.embedder.encode([query])[0]
+        cfg = self.config
+        mode = mode or cfg.mode
         filters = filters or DateFilter()
-        if not filters.active:
-            return self.store.hits(self.store.dense_search(vec, top_k))
-        # Widen the search until enough hits pass the filter (or the index is exhausted).
-        k = top_k * 8
+        qvec = self.embedder.encode([query])[0]
         total = self.store.chunk_count()
+        n = max(cfg.candidates, top_k)
+        if filters.active:
+            n *= 8
         while True:
-            scored = self.store.dense_search(vec, min(k, total))
-            hits = [h for h in self.store.hits(scored) if filters.accepts(h.published)]
-            if len(hits) >= top_k or k >= total:
+            hits = self._fused(query, qvec, min(n, total), mode, as_of)
+            hits = [h for h in hits if filters.accepts(h.published)]
+            if len(hits) >= top_k or n >= total or not filters.active:
                 return hits[:top_k]
-            k *= 4
+            n *= 4
+
+    def _fused(
+        self, query: str, qvec: np.ndarray, n: int, mode: Mode, as_of: date | None
+    ) -> list[Hit]:
+        cfg = self.config
+        dense = self.store.dense_search(qvec, n) if mode != "bm25" else []
+        lexical = self.bm25.get().search(query, n) if mode != "dense" else []
+        fused: dict[int, float] = {}
+        for rank, (cid, _) in enumerate(dense):
+            fused[cid] = fused.get(cid, 0.0) + cfg.dense_weight / (cfg.rrf_k + rank + 1)
+        for rank, (cid, _) in enumerate(lexical):
+            fused[cid] = fused.get(cid, 0.0) + 1.0 / (cfg.rrf_k + rank + 1)
+        dense_score = dict(dense)
+        bm25_score = dict(lexical)
+        missing = [cid for cid in fused if cid not in dense_score]
+        if missing:
+            vecs = self.store.vectors(missing)
+            dense_score.update(zip(missing, (vecs @ qvec).tolist(), strict=True))
+        hits = self.store.hits((cid, dense_score[cid]) for cid in fused)
+        for h in hits:
+            h.scores = {
+                "dense": dense_score[h.chunk_id],
+                "bm25": bm25_score.get(h.chunk_id, 0.0),
+                "fused": fused[h.chunk_id],
+            }
+            if as_of is not None and cfg.recency_weight > 0 and h.published is not None:
+                age = max((as_of - h.published).days, 0)
+                decay = 0.5 ** (age / cfg.recency_half_life_days)
+                h.scores["fused"] *= (1 - cfg.recency_weight) + cfg.recency_weight * decay
+        key = "dense" if mode == "dense" else "bm25" if mode == "bm25" else "fused"
+        hits.sort(key=lambda h: (-h.scores[key], h.chunk_id))
+        return hits

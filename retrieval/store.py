@@ -346,6 +346,13 @@ class IndexStore:
         scores, ids = index.search(np.asarray(query, dtype=np.float32).reshape(1, -1), k)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
+    def vectors(self, chunk_ids: list[int]) -> np.ndarray:
+        """Stored vectors of the given chunks (from the current snapshot)."""
+        index = self._index
+        if not chunk_ids:
+            return np.zeros((0, self.manifest.dimension), dtype=np.float32)
+        return np.vstack([index.reconstruct(int(cid)) for cid in chunk_ids]).astype(np.float32)
+
     def hits(self, scored: Iterable[tuple[int, float]]) -> list[Hit]:
         """Chunk rows joined with their article, in the given order; unknown ids are dropped."""
         scored = list(scored)

@@ -115,7 +115,6 @@ def create_app(settings: Settings | None = None, pipeline: RAGPipeline | None = 
     )
     app.state.holder = holder
 
-
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = []

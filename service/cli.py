@@ -174,6 +174,65 @@ def prepare(preset: PresetOpt = None) -> None:
     typer.echo(f"ready: embedder and generator {gen.name} (cache {settings.cache_dir})")
 
 
+eval_app = typer.Typer(help="Batch evaluations through the service's pipeline.")
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("realtimeqa")
+def eval_realtimeqa(
+    data: Annotated[Path, typer.Option(help="RealTime QA folder (…/shared/data/realtimeqa)")],
+    weeks: Annotated[list[str] | None, typer.Option("--weeks", help="e.g. 20220617")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="questions per week")] = None,
+    preset: PresetOpt = None,
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("eval-out/realtimeqa"),
+    mode: Annotated[str, typer.Option(help="hybrid | dense | bm25")] = "hybrid",
+    top_k: Annotated[int, typer.Option(min=1, max=50, help="chunks in the prompt")] = 5,
+    chunk_tokens: Annotated[int, typer.Option(min=16, max=206)] = 200,
+    chunk_overlap: Annotated[int, typer.Option(min=0)] = 40,
+    date_filter: Annotated[bool, typer.Option(help="drop articles after the question date")] = True,
+    recency_weight: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.0,
+    tracks: Annotated[str, typer.Option(help="mc,gen")] = "mc,gen",
+) -> None:
+    """RealTime QA: multiple choice and generation, beside the published leaderboard."""
+    from tqdm import tqdm
+
+    from retrieval.search import SearchConfig
+    from service.evals.realtimeqa import EvalConfig, run
+
+    if mode not in ("hybrid", "dense", "bm25"):
+        fail(f"--mode must be hybrid, dense or bm25, got {mode!r}", 2)
+    if not data.is_dir():
+        fail(f"--data {data} is not a directory", 2)
+    chosen = tuple(t.strip() for t in tracks.split(",") if t.strip())
+    if not chosen or set(chosen) - {"mc", "gen"}:
+        fail(f"--tracks must be a comma list of mc, gen; got {tracks!r}", 2)
+    cfg = EvalConfig(
+        preset=preset or _settings().preset,
+        top_k=top_k,
+        chunk_tokens=chunk_tokens,
+        chunk_overlap=chunk_overlap,
+        date_filter=date_filter,
+        search=SearchConfig(mode=mode, recency_weight=recency_weight),  # type: ignore[arg-type]
+    )
+    bar = tqdm(total=None, unit="q", dynamic_ncols=True)
+
+    def progress(done: int, total: int, week: str) -> None:
+        bar.total = total
+        bar.set_postfix_str(week)
+        bar.update(done - bar.n)
+
+    try:
+        summary = run(data, out, weeks or None, limit, cfg, chosen, progress=progress)
+    except FileNotFoundError as exc:
+        fail(str(exc), 2)
+    finally:
+        bar.close()
+    from service.evals.realtimeqa import markdown_table
+
+    typer.echo(markdown_table(summary))
+    typer.echo(f"{summary['seconds']} -> {out}/predictions.jsonl, summary.json, results.md/png")
+
+
 def main() -> None:
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

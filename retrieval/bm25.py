@@ -1,0 +1,82 @@
+"""Lexical search with bm25s over chunk texts (title + text), rebuilt when the store changes."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+
+def _stemmer() -> Any:
+    try:
+        import Stemmer
+
+        return Stemmer.Stemmer("english")
+    except ImportError:  # pragma: no cover - PyStemmer is a dependency
+        return None
+
+
+class BM25Index:
+    """BM25 (Lucene variant) over a fixed set of (chunk id, text) pairs."""
+
+    def __init__(self, docs: Iterable[tuple[int, str]], k1: float = 1.2, b: float = 0.75) -> None:
+        import bm25s
+
+        pairs = list(docs)
+        self.ids = np.array([cid for cid, _ in pairs], dtype=np.int64)
+        self._stem = _stemmer()
+        self._retriever = bm25s.BM25(k1=k1, b=b)
+        self._empty = not pairs
+        if pairs:
+            tokens = bm25s.tokenize(
+                [t for _, t in pairs], stopwords="en", stemmer=self._stem, show_progress=False
+            )
+            self._retriever.index(tokens, show_progress=False)
+            self._vocab = tokens.vocab
+
+    def search(self, query: str, k: int) -> list[tuple[int, float]]:
+        """Top-k (chunk id, BM25 score) with score > 0."""
+        import bm25s
+
+        if self._empty or k <= 0:
+            return []
+        words = bm25s.tokenize(
+            [query], stopwords="en", stemmer=self._stem, return_ids=False, show_progress=False
+        )[0]
+        ids = [self._vocab[w] for w in words if w in self._vocab]
+        if not ids:
+            return []
+        scores = self._retriever.get_scores(ids)
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(self.ids[i]), float(scores[i])) for i in top if scores[i] > 0]
+
+
+class LazyBM25:
+    """Keeps a BM25 index in step with a store, rebuilding it after writes (by generation)."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self._index: BM25Index | None = None
+        self._generation = -1
+        self._lock = threading.Lock()
+
+    def get(self) -> BM25Index:
+        gen = self.store.generation
+        if self._index is None or gen != self._generation:
+            with self._lock:
+                if self._index is None or gen != self._generation:
+                    docs = (
+                        (cid, f"{title}\n{text}")
+                        for cid, title, text, _ in self.store.iter_chunks()
+                    )
+                    self._index = BM25Index(docs)
+                    self._generation = gen
+                    logger.info("BM25 index built over %d chunks", len(self._index.ids))
+        return self._index

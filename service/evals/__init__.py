@@ -1,0 +1,1 @@
+"""Batch evaluations run through the same pipeline the service uses."""

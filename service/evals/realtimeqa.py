@@ -1,0 +1,400 @@
+"""RealTime QA (Kasai et al. 2023): weekly news questions scored as the public leaderboard does.
+
+For each week a fresh index is built from that week's article pool (the union of the `_gcs`
+search results, deduplicated by URL) and every question goes through the service's pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from index.chunking import ChunkingParams
+from index.ingest import Indexer, manifest_for
+from index.parse import content_id
+from retrieval.embedder import Embedder
+from retrieval.metrics import (
+    contains_answer,
+    exact_match,
+    gold_text,
+    is_except_question,
+    mc_correct,
+    recall_at_k,
+    reciprocal_rank,
+    token_f1,
+)
+from retrieval.pipeline import PipelineConfig, RAGPipeline
+from retrieval.prompt import strip_citations
+from retrieval.search import DateFilter, Retriever, SearchConfig
+from retrieval.store import IndexStore
+from retrieval.types import Article
+
+logger = logging.getLogger(__name__)
+
+BASELINE_CONFIGS = {
+    "open_gpt3_gcs": "GPT-3 + Google Custom Search",
+    "open_rag_gcs": "RAG + Google Custom Search",
+    "open_gpt3_dpr": "GPT-3 + DPR",
+    "open_rag_dpr": "RAG + DPR",
+    "closed_gpt3": "GPT-3 (Closed-Book)",
+    "closed_t5": "T5 (Closed-Book)",
+}
+KS = (1, 5, 10)
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def _date(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value[:10], "%Y/%m/%d").date()
+    except ValueError:
+        return None
+
+
+def list_weeks(data: Path) -> list[str]:
+    return sorted(p.name.split("_")[0] for p in data.glob("*_qa.jsonl"))
+
+
+def week_articles(data: Path, week: str) -> list[Article]:
+    """The week's article pool: every search result of every question, deduplicated by URL."""
+    seen: set[str] = set()
+    out: list[Article] = []
+    for row in _jsonl(data / f"{week}_gcs.jsonl"):
+        for r in row.get("search_result", []):
+            url = r.get("url") or ""
+            text = (r.get("text") or "").strip()
+            title = (r.get("title") or "").strip() or url
+            if not url or url in seen or not text:
+                continue
+            seen.add(url)
+            out.append(
+                Article(
+                    id=content_id(title, text),
+                    title=title,
+                    body=text,
+                    published=_date(r.get("publish_date")),
+                    url=url,
+                    source=urlparse(url).netloc or None,
+                )
+            )
+    return out
+
+
+def gold_urls(data: Path, week: str) -> dict[str, set[str]]:
+    path = data / f"{week}_gold.jsonl"
+    if not path.exists():
+        return {}
+    return {
+        row["question_id"]: {r["url"] for r in row.get("search_result", []) if r.get("url")}
+        for row in _jsonl(path)
+    }
+
+
+# -- scoring (exactly the leaderboard's rules; proven on the published baselines) -----------
+def score_mc(predictions: dict[str, Any], questions: list[dict[str, Any]]) -> float:
+    """Accuracy in percent over all questions (a missing prediction counts as wrong)."""
+    right = sum(mc_correct(predictions.get(q["question_id"]), q["answer"]) for q in questions)
+    return 100.0 * right / len(questions) if questions else 0.0
+
+
+def score_generation(
+    predictions: dict[str, str], questions: list[dict[str, Any]]
+) -> tuple[float, float, int]:
+    """(EM, F1) in percent and the count, skipping questions that end in "except"."""
+    em: list[float] = []
+    f1: list[float] = []
+    for q in questions:
+        if is_except_question(q["question_sentence"]):
+            continue
+        gold = gold_text(q["choices"], q["answer"])
+        pred = predictions.get(q["question_id"], "")
+        em.append(exact_match(pred, gold))
+        f1.append(token_f1(pred, gold))
+    if not em:
+        return 0.0, 0.0, 0
+    return 100 * sum(em) / len(em), 100 * sum(f1) / len(f1), len(em)
+
+
+def baseline_scores(data: Path, weeks: list[str]) -> dict[str, dict[str, float]]:
+    """Pooled scores of the published baselines from their own predictions."""
+    out: dict[str, dict[str, float]] = {}
+    for cfg, name in BASELINE_CONFIGS.items():
+        qs: list[dict[str, Any]] = []
+        mc: dict[str, Any] = {}
+        gen: dict[str, str] = {}
+        for w in weeks:
+            base = data / "baseline_results"
+            if not (base / f"{w}_qa_{cfg}.jsonl").exists():
+                break
+            qs += _jsonl(data / f"{w}_qa.jsonl")
+            mc.update(
+                {p["question_id"]: p["prediction"] for p in _jsonl(base / f"{w}_qa_{cfg}.jsonl")}
+            )
+            gen.update(
+                {
+                    p["question_id"]: p["prediction"]
+                    for p in _jsonl(base / f"{w}_qa_{cfg}_gen.jsonl")
+                }
+            )
+        else:
+            em, f1, _ = score_generation(gen, qs)
+            out[name] = {"mc": score_mc(mc, qs), "em": em, "f1": f1}
+    return out
+
+
+# -- running ------------------------------------------------------------------------------
+@dataclass
+class EvalConfig:
+    preset: str = "small"
+    top_k: int = 5
+    chunk_tokens: int = 200
+    chunk_overlap: int = 40
+    search: SearchConfig = field(default_factory=SearchConfig)
+    date_filter: bool = True  # articles published after the question date are not evidence
+    min_score: float = 0.0  # the leaderboard always expects an answer
+
+
+def build_week_index(
+    data: Path, week: str, cache: Path, embedder: Embedder, params: ChunkingParams
+) -> IndexStore:
+    path = cache / f"{week}-{params.max_tokens}-{params.overlap_tokens}"
+    if (path / "manifest.json").exists():
+        return IndexStore.open(path, expect=manifest_for(embedder, params))
+    tmp = path.with_name(path.name + ".building")
+    import shutil
+
+    shutil.rmtree(tmp, ignore_errors=True)
+    store = IndexStore.create(tmp, manifest_for(embedder, params))
+    Indexer(store, embedder, batch_articles=64).ingest_articles(week_articles(data, week))
+    store.close()
+    tmp.rename(path)
+    return IndexStore.open(path, expect=manifest_for(embedder, params))
+
+
+def evaluate_question(
+    pipe: RAGPipeline, q: dict[str, Any], cfg: EvalConfig, gold: set[str], mc: bool, gen: bool
+) -> dict[str, Any]:
+    qdate = _date(q.get("question_date"))
+    filters = DateFilter(published_to=qdate) if cfg.date_filter and qdate else None
+    t0 = time.perf_counter()
+    hits = pipe.retriever.search(q["question_sentence"], max(10, cfg.top_k), filters, as_of=qdate)
+    retrieve_ms = (time.perf_counter() - t0) * 1000
+    answer_text = gold_text(q["choices"], q["answer"])
+    has_answer = [contains_answer(h.text, answer_text) for h in hits]
+    has_gold = [h.url in gold for h in hits] if gold else []
+    ctx = hits[: cfg.top_k]
+    rec: dict[str, Any] = {
+        "question_id": q["question_id"],
+        "question": q["question_sentence"],
+        "gold": answer_text,
+        "choice": None,
+        "answer": "",
+        "abstained": False,
+        "citations": [],
+        "retrieval": {
+            **{f"answer_recall@{k}": recall_at_k(has_answer, k) for k in KS},
+            "answer_mrr@10": reciprocal_rank(has_answer, 10),
+            **({f"gold_recall@{k}": recall_at_k(has_gold, k) for k in KS} if gold else {}),
+            **({"gold_mrr@10": reciprocal_rank(has_gold, 10)} if gold else {}),
+        },
+    }
+    timings = {"retrieve": retrieve_ms}
+    if gen:
+        ans = pipe.answer(q["question_sentence"], ctx, retrieve_ms=retrieve_ms)
+        rec["answer"] = "" if ans.abstained else strip_citations(ans.answer)
+        rec["raw_answer"] = ans.answer
+        rec["abstained"] = ans.abstained
+        rec["citations"] = [
+            {"id": c.id, "url": c.hit.url, "cited": c.cited} for c in ans.citations if c.cited
+        ]
+        rec["cited_contains_gold"] = any(
+            contains_answer(c.hit.text, answer_text) for c in ans.citations if c.cited
+        )
+        timings["generate"] = ans.timings_ms["generate"]
+    if mc:
+        t1 = time.perf_counter()
+        scores = pipe.choose(q["question_sentence"], q["choices"], ctx)
+        rec["choice"] = max(range(len(scores)), key=lambda i: scores[i])
+        rec["choice_scores"] = [round(s, 4) for s in scores]
+        timings["choose"] = (time.perf_counter() - t1) * 1000
+    timings["total"] = (time.perf_counter() - t0) * 1000
+    rec["timings_ms"] = {k: round(v, 1) for k, v in timings.items()}
+    return rec
+
+
+def run(
+    data: Path,
+    out: Path,
+    weeks: list[str] | None = None,
+    limit: int | None = None,
+    cfg: EvalConfig | None = None,
+    tracks: tuple[str, ...] = ("mc", "gen"),
+    embedder: Embedder | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> dict[str, Any]:
+    """Evaluate and write predictions.jsonl, summary.json, results.md and results.png."""
+    from retrieval.generator import Generator
+
+    cfg = cfg or EvalConfig()
+    weeks = weeks or list_weeks(data)
+    missing = [w for w in weeks if not (data / f"{w}_qa.jsonl").exists()]
+    if missing:
+        raise FileNotFoundError(f"no questions for week(s) {', '.join(missing)} in {data}")
+    out.mkdir(parents=True, exist_ok=True)
+    embedder = embedder or Embedder()
+    generator = Generator(cfg.preset, _model_cache(), max_new_tokens=32)
+    params = ChunkingParams(cfg.chunk_tokens, cfg.chunk_overlap)
+    questions = {w: _jsonl(data / f"{w}_qa.jsonl")[: limit or None] for w in weeks}
+    total = sum(len(v) for v in questions.values())
+    records: list[dict[str, Any]] = []
+    started = time.perf_counter()
+    index_s = 0.0
+    with open(out / "predictions.jsonl", "w", encoding="utf-8") as fh:
+        for w in weeks:
+            t = time.perf_counter()
+            store = build_week_index(data, w, out / "indexes", embedder, params)
+            index_s += time.perf_counter() - t
+            pipe = RAGPipeline(
+                Retriever(store, embedder, cfg.search),
+                generator,
+                PipelineConfig(top_k=cfg.top_k, min_score=cfg.min_score, max_new_tokens=32),
+            )
+            golds = gold_urls(data, w)
+            for q in questions[w]:
+                rec = evaluate_question(
+                    pipe,
+                    q,
+                    cfg,
+                    golds.get(q["question_id"], set()),
+                    "mc" in tracks,
+                    "gen" in tracks,
+                )
+                rec["week"] = w
+                records.append(rec)
+                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                fh.flush()
+                if progress:
+                    progress(len(records), total, w)
+            store.close()
+    elapsed = time.perf_counter() - started
+    summary = summarize(records, questions, cfg, tracks, elapsed, index_s)
+    summary["published"] = baseline_scores(data, weeks)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    (out / "results.md").write_text(markdown_table(summary), encoding="utf-8")
+    chart(summary, out / "results.png")
+    return summary
+
+
+def _model_cache() -> Path:
+    from service.settings import get_settings
+
+    return get_settings().cache_dir
+
+
+def summarize(
+    records: list[dict[str, Any]],
+    questions: dict[str, list[dict[str, Any]]],
+    cfg: EvalConfig,
+    tracks: tuple[str, ...],
+    elapsed: float,
+    index_s: float,
+) -> dict[str, Any]:
+    qs = [q for w in questions.values() for q in w]
+    by_id = {r["question_id"]: r for r in records}
+    ours: dict[str, Any] = {"questions": len(qs)}
+    if "mc" in tracks:
+        ours["mc"] = score_mc({k: r["choice"] for k, r in by_id.items()}, qs)
+    if "gen" in tracks:
+        em, f1, n = score_generation({k: r["answer"] for k, r in by_id.items()}, qs)
+        ours.update(em=em, f1=f1, gen_questions=n)
+        cited = [r for r in records if r.get("citations")]
+        ours["answers_with_citation"] = 100 * len(cited) / len(records) if records else 0
+        ours["citations_contain_gold"] = (
+            100 * sum(r["cited_contains_gold"] for r in cited) / len(cited) if cited else 0.0
+        )
+    retrieval: dict[str, float] = {}
+    keys = sorted({k for r in records for k in r["retrieval"]})
+    for k in keys:
+        vals = [r["retrieval"][k] for r in records if k in r["retrieval"]]
+        retrieval[k] = 100 * statistics.fmean(vals) if vals else 0.0
+    retrieval["gold_questions"] = sum(1 for r in records if "gold_mrr@10" in r["retrieval"])
+    times = [r["timings_ms"]["total"] for r in records]
+    return {
+        "config": asdict(cfg),
+        "weeks": sorted(questions),
+        "ours": ours,
+        "retrieval": retrieval,
+        "seconds": {
+            "total": round(elapsed, 1),
+            "indexing": round(index_s, 1),
+            "per_question_median": round(statistics.median(times) / 1000, 2) if times else 0,
+        },
+    }
+
+
+def markdown_table(summary: dict[str, Any]) -> str:
+    ours = summary["ours"]
+    name = f"newsrag ({summary['config']['preset']}, local CPU)"
+    rows = [(name, ours.get("mc"), ours.get("em"), ours.get("f1"))]
+    rows += [(k, v["mc"], v["em"], v["f1"]) for k, v in summary["published"].items()]
+    rows.sort(key=lambda r: -(r[1] or 0))
+
+    def cell(v: float | None) -> str:
+        return "–" if v is None else f"{v:.1f}"
+
+    lines = [
+        f"RealTime QA, weeks {summary['weeks'][0]}–{summary['weeks'][-1]} "
+        f"({ours['questions']} questions, pooled)",
+        "",
+        "| system | MC accuracy | gen EM | gen F1 |",
+        "|---|---|---|---|",
+        *[
+            f"| {'**' + r[0] + '**' if r[0] == name else r[0]} | {cell(r[1])} | {cell(r[2])} | "
+            f"{cell(r[3])} |"
+            for r in rows
+        ],
+        "",
+        "Retrieval (our index over each week's pool): "
+        + ", ".join(
+            f"{k} {v:.1f}" for k, v in summary["retrieval"].items() if k != "gold_questions"
+        ),
+        f"(gold-article metrics over {summary['retrieval']['gold_questions']} questions).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def chart(summary: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ours = summary["ours"]
+    systems = {f"newsrag ({summary['config']['preset']})": ours, **summary["published"]}
+    names = list(systems)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, key, label in ((axes[0], "mc", "MC accuracy (%)"), (axes[1], "f1", "generation F1")):
+        vals = [systems[n].get(key) or 0 for n in names]
+        colors = ["#1f5fbf" if n.startswith("newsrag") else "#9aa4ad" for n in names]
+        ax.barh(names, vals, color=colors)
+        ax.set_xlabel(label)
+        ax.invert_yaxis()
+        for i, v in enumerate(vals):
+            ax.text(v + 0.5, i, f"{v:.1f}", va="center", fontsize=8)
+    fig.suptitle("RealTime QA, pooled over the evaluated weeks")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
