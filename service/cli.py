@@ -191,7 +191,7 @@ def eval_realtimeqa(
     chunk_overlap: Annotated[int, typer.Option(min=0)] = 40,
     date_filter: Annotated[bool, typer.Option(help="drop articles after the question date")] = True,
     recency_weight: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.0,
-    tracks: Annotated[str, typer.Option(help="mc,gen")] = "mc,gen",
+    tracks: Annotated[str, typer.Option(help="mc,gen or retrieval (no model)")] = "mc,gen",
 ) -> None:
     """RealTime QA: multiple choice and generation, beside the published leaderboard."""
     from tqdm import tqdm
@@ -204,8 +204,8 @@ def eval_realtimeqa(
     if not data.is_dir():
         fail(f"--data {data} is not a directory", 2)
     chosen = tuple(t.strip() for t in tracks.split(",") if t.strip())
-    if not chosen or set(chosen) - {"mc", "gen"}:
-        fail(f"--tracks must be a comma list of mc, gen; got {tracks!r}", 2)
+    if not chosen or set(chosen) - {"mc", "gen", "retrieval"}:
+        fail(f"--tracks must be a comma list of mc, gen (or retrieval); got {tracks!r}", 2)
     cfg = EvalConfig(
         preset=preset or _settings().preset,
         top_k=top_k,
@@ -239,6 +239,7 @@ def main() -> None:
     )
     logging.getLogger("retrieval").setLevel(logging.INFO)
     logging.getLogger("index").setLevel(logging.INFO)
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
     import os
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
