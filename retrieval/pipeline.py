@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Generator as Gen
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Any, Literal
 
 from retrieval.errors import InvalidInputError
 from retrieval.generator import Generator
 from retrieval.prompt import (
     ABSTAIN_TEXT,
+    UNSUPPORTED_TEXT,
     build_messages,
-    cited_numbers,
     clean_citations,
     is_abstention,
+    rewrite_messages,
     tidy_answer,
 )
 from retrieval.search import DateFilter, Retriever
-from retrieval.types import Answer, Citation, Hit
+from retrieval.types import Answer, Citation, Hit, Turn
+from retrieval.verify import CitationVerifier
 
 MAX_QUESTION_CHARS = 2000
 MAX_TOP_K = 50
+MAX_HISTORY_TURNS = 20
 
 
 @dataclass
@@ -29,6 +35,16 @@ class PipelineConfig:
     # Below this retrieval score the pipeline abstains without calling the model.
     min_score: float = 0.40
     max_new_tokens: int = 96
+    # Citation check: a claim is supported when its support reaches this value.
+    support_threshold: float = 0.5
+    # What to do with an answer none of whose claims is supported by its sources.
+    unsupported: Literal["abstain", "flag"] = "abstain"
+
+
+@dataclass
+class StreamEvent:
+    event: Literal["sources", "token", "done", "error"]
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 def validate_question(question: str, top_k: int) -> str:
@@ -54,7 +70,9 @@ class RAGPipeline:
         self.retriever = retriever
         self.generator = generator
         self.config = config or PipelineConfig()
+        self.verifier = CitationVerifier(retriever.embedder, self.config.support_threshold)
 
+    # -- retrieval -----------------------------------------------------------------------------
     def search(
         self,
         query: str,
@@ -66,16 +84,42 @@ class RAGPipeline:
         q = validate_question(query, top_k)
         return self.retriever.search(q, top_k, filters, as_of=as_of)
 
+    def standalone_question(self, question: str, history: list[Turn] | None) -> str:
+        """Rewrite a follow-up ("And who supplies them now?") into a question that can be
+        retrieved on its own. Falls back to prefixing the previous user question when the
+        model's rewrite does not look like a question."""
+        q = question.strip()
+        if not history:
+            return q
+        history = history[-MAX_HISTORY_TURNS:]
+        previous = [t.content.strip() for t in history if t.role == "user" and t.content.strip()]
+        if not previous:
+            return q
+        if self.generator is not None:
+            rewritten = self.generator.generate(rewrite_messages(history, q), 64)
+            rewritten = rewritten.strip().split("\n")[0].strip().strip('"')
+            if 8 <= len(rewritten) <= 2 * len(q) + 200 and rewritten.endswith("?"):
+                return rewritten
+        return f"{previous[-1]} {q}"
+
+    # -- answering -----------------------------------------------------------------------------
     def ask(
         self,
         question: str,
         top_k: int | None = None,
         filters: DateFilter | None = None,
         as_of: date | None = None,
+        history: list[Turn] | None = None,
     ) -> Answer:
         t0 = time.perf_counter()
-        hits = self.search(question, top_k, filters, as_of)
-        return self.answer(question, hits, retrieve_ms=(time.perf_counter() - t0) * 1000)
+        top_k = top_k or self.config.top_k
+        q = validate_question(question, top_k)
+        standalone = self.standalone_question(q, history)
+        hits = self.retriever.search(standalone, top_k, filters, as_of=as_of)
+        answer = self.answer(standalone, hits, retrieve_ms=(time.perf_counter() - t0) * 1000)
+        answer.question = q
+        answer.standalone_question = standalone if history else None
+        return answer
 
     def evidence_is_weak(self, hits: list[Hit]) -> bool:
         """Abstain without calling the model when no retrieved chunk is similar enough."""
@@ -98,20 +142,75 @@ class RAGPipeline:
         timings["total"] = retrieve_ms + (time.perf_counter() - t1) * 1000
         return answer
 
+    def ask_stream(
+        self,
+        question: str,
+        top_k: int | None = None,
+        filters: DateFilter | None = None,
+        history: list[Turn] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Gen[StreamEvent, None, None]:
+        """`sources`, then `token`s as the model writes, then `done` with the final answer.
+        Validation errors raise before the first event; setting `cancel` stops generation."""
+        t0 = time.perf_counter()
+        top_k = top_k or self.config.top_k
+        q = validate_question(question, top_k)
+        standalone = self.standalone_question(q, history)
+        hits = self.retriever.search(standalone, top_k, filters)
+        citations = [Citation(id=i, hit=h) for i, h in enumerate(hits, start=1)]
+        t_sources = (time.perf_counter() - t0) * 1000
+        timings = {"retrieve": t_sources, "sources": t_sources, "generate": 0.0}
+        yield StreamEvent(
+            "sources",
+            {
+                "citations": [c.to_dict() for c in citations],
+                "standalone_question": standalone if history else None,
+            },
+        )
+        if self.evidence_is_weak(hits):
+            answer = Answer(
+                ABSTAIN_TEXT, True, citations, timings, q, abstain_reason="weak_evidence"
+            )
+        else:
+            if self.generator is None:
+                raise InvalidInputError("this pipeline has no generator; use search instead")
+            pieces: list[str] = []
+            t1 = time.perf_counter()
+            for piece in self.generator.stream(
+                build_messages(standalone, hits), self.config.max_new_tokens, cancel
+            ):
+                if not pieces:
+                    timings["first_token"] = (time.perf_counter() - t0) * 1000
+                pieces.append(piece)
+                yield StreamEvent("token", {"text": piece})
+            if cancel is not None and cancel.is_set():
+                return
+            timings["generate"] = (time.perf_counter() - t1) * 1000
+            answer = self.finish(standalone, "".join(pieces), citations, timings)
+        answer.question = q
+        answer.standalone_question = standalone if history else None
+        timings["total"] = (time.perf_counter() - t0) * 1000
+        yield StreamEvent("done", answer.to_dict())
+
+    def finish(
+        self, question: str, raw: str, citations: list[Citation], timings: dict[str, float]
+    ) -> Answer:
+        """Clean the model's text, verify its citations and decide on abstention."""
+        text = clean_citations(tidy_answer(raw), len(citations))
+        if is_abstention(text):
+            return Answer(ABSTAIN_TEXT, True, citations, timings, question, abstain_reason="model")
+        text, supported = self.verifier.verify(question, text, citations)
+        if not supported and self.config.unsupported == "abstain":
+            for c in citations:
+                c.cited = False
+            return Answer(
+                UNSUPPORTED_TEXT, True, citations, timings, question, abstain_reason="unsupported"
+            )
+        return Answer(text, False, citations, timings, question)
+
     def choose(self, question: str, choices: list[str], hits: list[Hit]) -> list[float]:
         """Score each multiple-choice option by the model's mean log-likelihood of writing it
         as the answer, given the same sources and prompt as `answer`. Higher is better."""
         if self.generator is None:
             raise InvalidInputError("multiple choice needs a generator")
         return self.generator.choice_scores(build_messages(question.strip(), hits), choices)
-
-    @staticmethod
-    def finish(
-        question: str, raw: str, citations: list[Citation], timings: dict[str, float]
-    ) -> Answer:
-        text = clean_citations(tidy_answer(raw), len(citations))
-        if is_abstention(text):
-            return Answer(ABSTAIN_TEXT, True, citations, timings, question, abstain_reason="model")
-        for n in cited_numbers(text):
-            citations[n - 1].cited = True
-        return Answer(text, False, citations, timings, question)

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import re
 
-from retrieval.types import Hit
+from retrieval.types import Hit, Turn
 
 IDK = "I don't know"
 ABSTAIN_TEXT = "I don't know: the indexed articles do not seem to answer this."
+UNSUPPORTED_TEXT = (
+    "I don't know: the answer I could write was not supported by the sources it cited."
+)
 
 SYSTEM = (
     "You answer questions about news using only the numbered sources. Reply with the short "
@@ -58,6 +61,30 @@ def build_messages(question: str, hits: list[Hit]) -> list[dict[str, str]]:
         messages.append({"role": "assistant", "content": assistant})
     messages.append({"role": "user", "content": f"{format_sources(hits)}\n\nQuestion: {question}"})
     return messages
+
+
+_REWRITE_SYSTEM = (
+    "Rewrite the user's last question so it can be understood without the conversation: "
+    "replace pronouns and vague references with the names they refer to. Reply with the "
+    "rewritten question only."
+)
+_REWRITE_EXAMPLE = (
+    "Conversation:\nuser: What did the central bank decide on Thursday?\n"
+    "assistant: It kept interest rates unchanged [1].\n\n"
+    "Last question: Why did it do that?",
+    "Why did the central bank keep interest rates unchanged on Thursday?",
+)
+
+
+def rewrite_messages(history: list[Turn], question: str) -> list[dict[str, str]]:
+    """Prompt that turns a follow-up into a standalone question (history: role/content turns)."""
+    convo = "\n".join(f"{t.role}: {t.content.strip()[:500]}" for t in history[-6:])
+    return [
+        {"role": "system", "content": _REWRITE_SYSTEM},
+        {"role": "user", "content": _REWRITE_EXAMPLE[0]},
+        {"role": "assistant", "content": _REWRITE_EXAMPLE[1]},
+        {"role": "user", "content": f"Conversation:\n{convo}\n\nLast question: {question}"},
+    ]
 
 
 _MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")

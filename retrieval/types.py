@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,14 @@ class Citation:
             "cited": self.cited,
             "supported": self.supported,
         }
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier message of a conversation (for follow-up questions)."""
+
+    role: Literal["user", "assistant"]
+    content: str
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -11,8 +12,9 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 from retrieval.errors import (
     ArticleNotFoundError,
@@ -50,6 +52,10 @@ def _status_for(exc: NewsragError) -> int:
         if cls in _STATUS:
             return _STATUS[cls]
     return 500
+
+
+def _sse(event: str, data: dict[str, Any]) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
 class PipelineHolder:
@@ -137,7 +143,50 @@ def create_app(settings: Settings | None = None, pipeline: RAGPipeline | None = 
     def ask(body: AskRequest, pipe: PipelineDep) -> Any:
         """Answer a question from the indexed articles, citing its sources as [n]."""
         filters = body.filters.to_core() if body.filters else None
-        return pipe.ask(body.question, body.top_k, filters).to_dict()
+        return pipe.ask(body.question, body.top_k, filters, history=body.core_history()).to_dict()
+
+    @app.post(
+        "/ask/stream",
+        responses={
+            200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"},
+            422: {"model": ErrorResponse},
+        },
+    )
+    async def ask_stream(body: AskRequest, request: Request, pipe: PipelineDep) -> Any:
+        """Answer as Server-Sent Events: `sources`, `token`s, then `done` (or `error`).
+
+        Retrieval runs before the response starts, so bad input and a missing index still get
+        a plain 4xx/5xx; a client that disconnects stops the generation."""
+        filters = body.filters.to_core() if body.filters else None
+        cancel = threading.Event()
+        events = pipe.ask_stream(
+            body.question, body.top_k, filters, body.core_history(), cancel=cancel
+        )
+        first = await run_in_threadpool(next, events)  # raises validation errors as HTTP errors
+
+        async def sse() -> AsyncIterator[str]:
+            try:
+                yield _sse(first.event, first.data)
+                while True:
+                    if await request.is_disconnected():
+                        cancel.set()
+                        return
+                    event = await run_in_threadpool(next, events, None)
+                    if event is None:
+                        return
+                    yield _sse(event.event, event.data)
+            except Exception as exc:
+                logger.exception("stream failed")
+                yield _sse("error", {"detail": f"{type(exc).__name__}: {exc}"})
+            finally:
+                cancel.set()
+                await run_in_threadpool(events.close)
+
+        return StreamingResponse(
+            sse(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
 
     @app.post("/search", response_model=SearchResponse, responses={422: {"model": ErrorResponse}})
     def search(body: SearchRequest, pipe: PipelineDep) -> Any:

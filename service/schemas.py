@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
-from retrieval.pipeline import MAX_QUESTION_CHARS, MAX_TOP_K
+from retrieval.pipeline import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, MAX_TOP_K
 from retrieval.search import DateFilter
+from retrieval.types import Turn
 
 
 class Filters(BaseModel):
@@ -26,6 +28,15 @@ def _clean_text(value: str) -> str:
     return value
 
 
+class HistoryTurn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["user", "assistant"]
+    content: StrictStr = Field(..., max_length=8000)
+
+    def to_core(self) -> Turn:
+        return Turn(self.role, self.content)
+
+
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: StrictStr = Field(
@@ -33,8 +44,16 @@ class AskRequest(BaseModel):
     )
     top_k: StrictInt | None = Field(None, ge=1, le=MAX_TOP_K, description="sources to retrieve")
     filters: Filters | None = None
+    history: list[HistoryTurn] = Field(
+        default_factory=list,
+        max_length=MAX_HISTORY_TURNS,
+        description="earlier turns, oldest first; the question is rewritten to stand alone",
+    )
 
     _strip = field_validator("question")(_clean_text)
+
+    def core_history(self) -> list[Turn]:
+        return [t.to_core() for t in self.history]
 
 
 class SearchRequest(BaseModel):

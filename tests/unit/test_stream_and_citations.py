@@ -1,0 +1,113 @@
+"""SSE streaming, follow-up questions and citation verification, with fake models."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from retrieval.types import Citation, Hit
+from retrieval.verify import CitationVerifier, lexical_support
+from tests.fakes import FakeEmbedder
+from tests.unit.test_api import client, pipeline  # noqa: F401  (fixtures)
+
+
+def read_sse(response) -> list[tuple[str, dict]]:
+    events = []
+    for block in response.text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines())
+        events.append((lines["event"], json.loads(lines["data"])))
+    return events
+
+
+def test_stream_event_order_and_final_json(client):  # noqa: F811
+    with client.stream(
+        "POST", "/ask/stream", json={"question": "How many soldiers were killed at the border?"}
+    ) as r:
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/event-stream")
+        r.read()
+        events = read_sse(r)
+    kinds = [e for e, _ in events]
+    assert kinds[0] == "sources" and kinds[-1] == "done"
+    assert set(kinds[1:-1]) == {"token"}
+    done = events[-1][1]
+    assert "".join(d["text"] for e, d in events if e == "token").strip() == "Four soldiers [1]."
+    assert done["answer"] == "Four soldiers [1]."
+    assert [c["id"] for c in events[0][1]["citations"]] == [c["id"] for c in done["citations"]]
+    assert done["timings_ms"]["sources"] <= done["timings_ms"]["first_token"]
+    assert done["timings_ms"]["first_token"] <= done["timings_ms"]["total"]
+
+
+def test_stream_abstains_without_tokens(client):  # noqa: F811
+    r = client.post("/ask/stream", json={"question": "zebra quantum xylophone"})
+    kinds = [e for e, _ in read_sse(r)]
+    assert kinds == ["sources", "done"]
+    assert read_sse(r)[-1][1]["abstained"] is True
+
+
+def test_stream_bad_input_is_plain_422(client):  # noqa: F811
+    r = client.post("/ask/stream", json={"question": " "})
+    assert r.status_code == 422 and "question" in r.json()["detail"]
+
+
+def test_stream_generator_failure_is_error_event(client, pipeline):  # noqa: F811
+    def boom(*args, **kwargs):
+        yield "Four"
+        raise RuntimeError("model crashed")
+
+    pipeline.generator.stream = boom
+    events = read_sse(client.post("/ask/stream", json={"question": "soldiers killed border?"}))
+    assert [e for e, _ in events] == ["sources", "token", "error"]
+    assert "model crashed" in events[-1][1]["detail"]
+
+
+def test_follow_up_is_rewritten_with_history(client, pipeline):  # noqa: F811
+    pipeline.generator.reply = "Were soldiers killed at the border?"
+    body = client.post("/ask", json={
+        "question": "And at the border?",
+        "history": [
+            {"role": "user", "content": "Were soldiers killed?"},
+            {"role": "assistant", "content": "Four soldiers [1]."},
+        ],
+    }).json()
+    assert body["standalone_question"] == "Were soldiers killed at the border?"
+    rewrite_prompt = pipeline.generator.calls[0][-1]["content"]
+    assert "Were soldiers killed?" in rewrite_prompt and "And at the border?" in rewrite_prompt
+
+
+def test_bad_history_is_422(client):  # noqa: F811
+    r = client.post("/ask", json={"question": "q?", "history": [{"role": "system", "content": "x"}]})
+    assert r.status_code == 422 and "history" in r.json()["detail"]
+
+
+def _cit(i: int, text: str) -> Citation:
+    hit = Hit(i, f"a{i}", f"T{i}", None, None, None, text, 0.9)
+    return Citation(id=i, hit=hit)
+
+
+def test_lexical_support_normalises_numbers():
+    assert lexical_support("4 soldiers", "Four soldiers were killed.") == 1.0
+    assert lexical_support("Paris", "Four soldiers were killed.") == 0.0
+
+
+def test_verifier_marks_wrong_citation_unsupported_and_attributes_uncited():
+    v = CitationVerifier(FakeEmbedder(), threshold=0.5)
+    cits = [_cit(1, "The bank kept rates unchanged."), _cit(2, "Four soldiers were killed.")]
+    text, ok = v.verify("How many soldiers were killed?", "Four soldiers were killed [1].", cits)
+    assert cits[0].cited and cits[0].supported is False
+    assert not ok
+    cits = [_cit(1, "The bank kept rates unchanged."), _cit(2, "Four soldiers were killed.")]
+    text, ok = v.verify("How many soldiers were killed?", "Four soldiers were killed.", cits)
+    assert ok and text == "Four soldiers were killed [2]."
+    assert cits[1].supported is True and not cits[0].cited
+
+
+@pytest.mark.parametrize("mode", ["abstain", "flag"])
+def test_unsupported_answer_policy(client, pipeline, mode):  # noqa: F811
+    pipeline.config.unsupported = mode
+    pipeline.generator.reply = "Bananas are purple [1]."
+    body = client.post("/ask", json={"question": "How many soldiers were killed?"}).json()
+    assert body["abstained"] is (mode == "abstain")
+    if mode == "flag":
+        assert body["citations"][0]["supported"] is False
