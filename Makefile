@@ -9,7 +9,8 @@ export TRANSFORMERS_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-small install-base run index prepare test test-fast lint typecheck fmt eval clean
+.PHONY: help install install-small install-base browser run index prepare test test-fast lint fmt eval clean
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -44,7 +45,11 @@ prepare: install-small ## convert the generator once (first run takes up to a mi
 run: install-small index prepare ## set up, index seeds/ and serve on http://127.0.0.1:8000
 	$(BIN)/newsrag serve
 
-test: $(STAMP) install-small lint ## lint, then all tests (unit, integration with real models)
+browser: ## install Debian's chromium for the chat-page browser tests (if missing)
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
+
+test: $(STAMP) install-small browser lint ## lint, then all tests (unit, integration with real models, browser)
 	$(BIN)/pytest -q
 
 test-fast: $(STAMP) ## unit tests only

@@ -181,6 +181,9 @@ class Generator:
             "top_p": None,
             "top_k": None,
             "pad_token_id": self._tokenizer.pad_token_id or self._tokenizer.eos_token_id,
+            # Answers are one paragraph; small models ramble on after a blank line.
+            "stop_strings": ["\n\n"],
+            "tokenizer": self._tokenizer,
         }
 
     def generate(self, messages: list[dict[str, str]], max_new_tokens: int | None = None) -> str:
@@ -241,7 +244,7 @@ class Generator:
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
         self.load()
-        stop = cancel or threading.Event()
+        stop = threading.Event()  # set when the consumer goes away
         inputs = self._inputs(messages)
         streamer = TextIteratorStreamer(
             self._tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600
@@ -249,7 +252,7 @@ class Generator:
 
         class _Cancel(StoppingCriteria):
             def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
-                return stop.is_set()
+                return stop.is_set() or (cancel is not None and cancel.is_set())
 
         kwargs = self._gen_kwargs(inputs, max_new_tokens)
         kwargs.update(streamer=streamer, stopping_criteria=StoppingCriteriaList([_Cancel()]))

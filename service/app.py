@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -56,6 +56,22 @@ def _status_for(exc: NewsragError) -> int:
 
 def _sse(event: str, data: dict[str, Any]) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+class _SSEResponse(StreamingResponse):
+    """A stream that runs `on_close` however it ends. Starlette stops iterating when a send
+    fails on a closed connection without closing the body iterator, so a `finally` inside it
+    would only run at garbage collection; this hook stops the model at once."""
+
+    def __init__(self, content: Any, on_close: Callable[[], None], **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self.on_close = on_close
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.on_close()
 
 
 class PipelineHolder:
@@ -169,7 +185,6 @@ def create_app(settings: Settings | None = None, pipeline: RAGPipeline | None = 
                 yield _sse(first.event, first.data)
                 while True:
                     if await request.is_disconnected():
-                        cancel.set()
                         return
                     event = await run_in_threadpool(next, events, None)
                     if event is None:
@@ -179,11 +194,13 @@ def create_app(settings: Settings | None = None, pipeline: RAGPipeline | None = 
                 logger.exception("stream failed")
                 yield _sse("error", {"detail": f"{type(exc).__name__}: {exc}"})
             finally:
+                # On completion, on disconnect (polled between events) and on cancellation:
+                # the model stops at its next token.
                 cancel.set()
-                await run_in_threadpool(events.close)
 
-        return StreamingResponse(
+        return _SSEResponse(
             sse(),
+            on_close=cancel.set,
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )

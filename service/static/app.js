@@ -7,6 +7,7 @@ const form = document.getElementById("ask-form");
 const input = document.getElementById("question");
 const sendButton = document.getElementById("send");
 const statusEl = document.getElementById("status");
+const history = []; // [{role, content}] sent with each question so follow-ups work
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -18,8 +19,7 @@ function el(tag, className, text) {
 // Renders "… [1] …" with the citation markers highlighted, still only via text nodes.
 function renderAnswer(node, text) {
   node.replaceChildren();
-  const parts = String(text).split(/(\[\d+(?:,\s*\d+)*\])/);
-  for (const part of parts) {
+  for (const part of String(text).split(/(\[\d+(?:,\s*\d+)*\])/)) {
     if (/^\[\d+(?:,\s*\d+)*\]$/.test(part)) node.appendChild(el("span", "cite", part));
     else if (part) node.appendChild(document.createTextNode(part));
   }
@@ -43,6 +43,7 @@ function renderSources(list, citations) {
     }
     li.appendChild(head);
     const meta = [c.published || "undated", `score ${Number(c.score).toFixed(2)}`];
+    if (c.supported === true) meta.push("verified");
     if (c.supported === false) meta.push("not supported by this source");
     li.appendChild(el("div", "meta", meta.join(" · ")));
     li.appendChild(el("div", "source-text", c.text));
@@ -55,36 +56,89 @@ function describeError(status, body) {
   return `Error ${status}: the server could not answer.`;
 }
 
+// Parses a Server-Sent Events byte stream from fetch (EventSource cannot POST).
+async function* readEvents(response) {
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      let event = "message";
+      const data = [];
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event: ")) event = line.slice(7);
+        else if (line.startsWith("data: ")) data.push(line.slice(6));
+      }
+      yield { event, data: JSON.parse(data.join("\n")) };
+    }
+  }
+}
+
+function showError(turn, answer, message) {
+  answer.className = "answer error";
+  answer.textContent = message;
+  turn.dataset.state = "error";
+}
+
 async function ask(question) {
   const turn = el("article", "turn");
+  turn.dataset.state = "pending";
   turn.appendChild(el("div", "question", question));
-  const answer = el("div", "answer", "Thinking…");
+  const rewritten = el("div", "meta rewritten");
+  turn.appendChild(rewritten);
+  const answer = el("div", "answer pending", "Searching the articles…");
   turn.appendChild(answer);
   const sources = el("ol", "sources");
   turn.appendChild(sources);
   conversation.appendChild(turn);
   turn.scrollIntoView({ block: "end" });
 
+  let resp;
   try {
-    const resp = await fetch("/ask", {
+    resp = await fetch("/ask/stream", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ question }),
+      body: JSON.stringify({ question, history: history.slice(-20) }),
     });
-    const body = await resp.json().catch(() => null);
-    if (!resp.ok) {
-      answer.className = "answer error";
-      answer.textContent = describeError(resp.status, body);
-      return;
-    }
-    answer.className = body.abstained ? "answer abstained" : "answer";
-    renderAnswer(answer, body.answer);
-    renderSources(sources, body.abstained ? [] : body.citations);
-    turn.dataset.state = "done";
   } catch (err) {
-    answer.className = "answer error";
-    answer.textContent = `Network error: ${err.message}`;
+    return showError(turn, answer, `Network error: ${err.message}`);
   }
+  if (!resp.ok) {
+    const body = await resp.json().catch(() => null);
+    return showError(turn, answer, describeError(resp.status, body));
+  }
+  let text = "";
+  try {
+    for await (const { event, data } of readEvents(resp)) {
+      if (event === "sources") {
+        answer.textContent = "Writing…";
+        if (data.standalone_question) rewritten.textContent = `Searched for: ${data.standalone_question}`;
+        renderSources(sources, data.citations);
+      } else if (event === "token") {
+        text += data.text;
+        answer.className = "answer";
+        renderAnswer(answer, text);
+      } else if (event === "done") {
+        answer.className = data.abstained ? "answer abstained" : "answer";
+        renderAnswer(answer, data.answer);
+        renderSources(sources, data.abstained ? [] : data.citations);
+        turn.dataset.state = data.abstained ? "abstained" : "done";
+        history.push({ role: "user", content: question });
+        history.push({ role: "assistant", content: data.answer });
+      } else if (event === "error") {
+        showError(turn, answer, `Error: ${data.detail}`);
+      }
+    }
+  } catch (err) {
+    showError(turn, answer, `Connection lost: ${err.message}`);
+  }
+  if (turn.dataset.state === "pending") showError(turn, answer, "The answer stopped early.");
 }
 
 form.addEventListener("submit", async (event) => {

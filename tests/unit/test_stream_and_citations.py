@@ -64,20 +64,25 @@ def test_stream_generator_failure_is_error_event(client, pipeline):  # noqa: F81
 
 def test_follow_up_is_rewritten_with_history(client, pipeline):  # noqa: F811
     pipeline.generator.reply = "Were soldiers killed at the border?"
-    body = client.post("/ask", json={
-        "question": "And at the border?",
-        "history": [
-            {"role": "user", "content": "Were soldiers killed?"},
-            {"role": "assistant", "content": "Four soldiers [1]."},
-        ],
-    }).json()
+    body = client.post(
+        "/ask",
+        json={
+            "question": "And at the border?",
+            "history": [
+                {"role": "user", "content": "Were soldiers killed?"},
+                {"role": "assistant", "content": "Four soldiers [1]."},
+            ],
+        },
+    ).json()
     assert body["standalone_question"] == "Were soldiers killed at the border?"
     rewrite_prompt = pipeline.generator.calls[0][-1]["content"]
     assert "Were soldiers killed?" in rewrite_prompt and "And at the border?" in rewrite_prompt
 
 
 def test_bad_history_is_422(client):  # noqa: F811
-    r = client.post("/ask", json={"question": "q?", "history": [{"role": "system", "content": "x"}]})
+    r = client.post(
+        "/ask", json={"question": "q?", "history": [{"role": "system", "content": "x"}]}
+    )
     assert r.status_code == 422 and "history" in r.json()["detail"]
 
 
@@ -111,3 +116,74 @@ def test_unsupported_answer_policy(client, pipeline, mode):  # noqa: F811
     assert body["abstained"] is (mode == "abstain")
     if mode == "flag":
         assert body["citations"][0]["supported"] is False
+
+
+def test_client_disconnect_stops_generation(pipeline, tmp_path):  # noqa: F811
+    """A real server and a real HTTP client that hangs up after the first tokens."""
+    import socket
+    import threading
+    import time
+
+    import httpx
+    import uvicorn
+
+    from service.app import create_app
+    from service.settings import Settings
+
+    produced: list[int] = []
+    cancelled = threading.Event()
+
+    def slow_stream(messages, max_new_tokens=None, cancel=None):
+        # Like the real generator: the model runs in its own thread and checks `cancel`.
+        import queue
+
+        pieces: queue.Queue = queue.Queue()
+
+        def model() -> None:
+            for i in range(400):
+                if cancel is not None and cancel.is_set():
+                    cancelled.set()
+                    break
+                produced.append(i)
+                pieces.put(f"w{i} ")
+                time.sleep(0.02)
+            pieces.put(None)
+
+        threading.Thread(target=model, daemon=True).start()
+        while (piece := pieces.get()) is not None:
+            yield piece
+
+    pipeline.generator.stream = slow_stream
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(Settings(index_dir=tmp_path), pipeline),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    try:
+        with httpx.stream(
+            "POST",
+            f"http://127.0.0.1:{port}/ask/stream",
+            json={"question": "How many soldiers were killed at the border?"},
+            timeout=10,
+        ) as r:
+            tokens = 0
+            for line in r.iter_lines():
+                if line.startswith("event: token"):
+                    tokens += 1
+                    if tokens == 3:
+                        break
+        assert cancelled.wait(5), "generation kept running after the client left"
+        assert len(produced) < 100
+    finally:
+        server.should_exit = True
+        thread.join(5)

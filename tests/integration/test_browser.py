@@ -1,0 +1,147 @@
+"""The chat page in a real headless Chromium (Debian's), against a live server with real models."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from index.ingest import Indexer
+from index.parse import parse_text
+from retrieval.pipeline import PipelineConfig, RAGPipeline
+from retrieval.search import Retriever
+from retrieval.store import IndexStore
+from service.app import create_app
+from service.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+EVIL = (
+    "2024-09-21\n\n<img src=x onerror=\"window.__xss='title'\">Pelican sanctuary news\n\n"
+    "The pelican sanctuary <script>window.__xss='body'</script> reopened after repairs. "
+    "Visitors can see <b>two hundred</b> pelicans at the sanctuary lake this spring."
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(seed_index_dir, embedder, tiny_generator, tmp_path_factory):
+    import uvicorn
+
+    path = tmp_path_factory.mktemp("browser") / "index"
+    shutil.copytree(seed_index_dir, path)
+    store = IndexStore.open(path)
+    Indexer(store, embedder).ingest_articles([parse_text(EVIL)])
+    pipe = RAGPipeline(Retriever(store, embedder), tiny_generator, PipelineConfig())
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(Settings(index_dir=path), pipe), host="127.0.0.1", port=port, log_level="warning"
+    )
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed (make test installs it: apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        pg = browser.new_page(viewport={"width": 1100, "height": 900})
+        dialogs: list[str] = []
+        pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        pg.dialogs = dialogs  # type: ignore[attr-defined]
+        pg.goto(server)
+        yield pg
+        browser.close()
+
+
+def _ask(page, question: str) -> object:
+    n = page.locator(".turn").count()
+    page.fill("#question", question)
+    page.press("#question", "Enter")  # Enter sends
+    turn = page.locator(".turn").nth(n)
+    turn.locator(".answer").wait_for()
+    page.wait_for_function(
+        "n => document.querySelectorAll('.turn')[n].dataset.state !== 'pending'",
+        arg=n,
+        timeout=120_000,
+    )
+    return turn
+
+
+def test_page_answers_seed_question_with_sources(page):
+    assert "articles" in page.locator("#status").inner_text()
+    turn = _ask(page, "How many Armenian soldiers were killed?")
+    assert turn.get_attribute("data-state") == "done", turn.inner_text()
+    assert turn.locator(".answer").inner_text().strip()
+    first = turn.locator(".sources li").first
+    assert "Armenian soldiers" in first.locator(".source-head").inner_text()
+    assert "2024-09-20" in first.locator(".meta").inner_text()
+    shot = os.environ.get("NEWSRAG_SCREENSHOT")
+    if shot:
+        page.screenshot(path=shot, full_page=True)
+
+
+def test_page_shows_abstention(page):
+    turn = _ask(page, "What is the capital of France?")
+    assert turn.get_attribute("data-state") == "abstained"
+    assert "I don't know" in turn.locator(".answer").inner_text()
+
+
+def test_follow_up_sends_history(page):
+    _ask(page, "Which countries does Armenia now view as its primary arms suppliers?")
+    turn = _ask(page, "And what did Russia call on both countries to do?")
+    assert "Searched for:" in turn.locator(".rewritten").inner_text()
+
+
+def test_article_markup_is_never_executed(page):
+    turn = _ask(page, "What reopened at the pelican sanctuary?")
+    assert page.evaluate("window.__xss") is None
+    assert page.dialogs == []  # type: ignore[attr-defined]
+    sources = turn.locator(".sources").inner_text()
+    assert "<script>" in sources or "<img" in sources  # shown as text, not markup
+    assert turn.locator(".sources script, .sources img, .answer script, .answer img").count() == 0
+
+
+def test_errors_are_shown(page, server):
+    page.route(
+        "**/ask/stream",
+        lambda route: route.fulfill(
+            status=503, content_type="application/json", body='{"detail": "index is rebuilding"}'
+        ),
+    )
+    turn = _ask(page, "Anything?")
+    page.unroute("**/ask/stream")
+    assert turn.get_attribute("data-state") == "error"
+    assert "index is rebuilding" in turn.locator(".answer").inner_text()
