@@ -31,6 +31,7 @@ def embedding_text(article: Article, chunk_text: str) -> str:
 @dataclass
 class IngestReport:
     added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     chunks: int = 0
@@ -98,27 +99,36 @@ class Indexer:
         articles: Iterable[Article],
         report: IngestReport | None = None,
         progress: Callable[[int], None] | None = None,
+        replace: bool = False,
     ) -> IngestReport:
+        """Index articles in batches. Same content (under any id) is a duplicate and is not
+        embedded again; with `replace`, an existing id with new content is updated."""
         report = report or IngestReport()
         batch: list[Article] = []
         seen: set[str] = set()
         for art in articles:
-            if art.id in seen or self.store.has_article(art.id):
-                report.duplicates.append(art.id)
+            digest = art.content_hash or art.id
+            known = self.store.find_content(digest)
+            if digest in seen or known or (not replace and self.store.has_article(art.id)):
+                report.duplicates.append(known or art.id)
                 if progress:
                     progress(1)
                 continue
-            seen.add(art.id)
+            seen.add(digest)
             batch.append(art)
             if len(batch) >= self.batch_articles:
-                self._commit(batch, report, progress)
+                self._commit(batch, report, progress, replace)
                 batch = []
         if batch:
-            self._commit(batch, report, progress)
+            self._commit(batch, report, progress, replace)
         return report
 
     def _commit(
-        self, batch: list[Article], report: IngestReport, progress: Callable[[int], None] | None
+        self,
+        batch: list[Article],
+        report: IngestReport,
+        progress: Callable[[int], None] | None,
+        replace: bool,
     ) -> None:
         spans: list[list[ChunkSpan]] = [self.chunker.chunk(a.body) for a in batch]
         texts = [embedding_text(a, s.text) for a, ss in zip(batch, spans, strict=True) for s in ss]
@@ -128,9 +138,11 @@ class Indexer:
         for art, ss in zip(batch, spans, strict=True):
             items.append((art, ss, vecs[pos : pos + len(ss)]))
             pos += len(ss)
-        added = self.store.add_articles(items)
-        report.added.extend(added)
-        report.duplicates.extend(a.id for a in batch if a.id not in set(added))
-        report.chunks += sum(len(ss) for a, ss in zip(batch, spans, strict=True) if a.id in added)
+        result = self.store.write_articles(items, replace=replace)
+        report.added.extend(result.added)
+        report.updated.extend(result.updated)
+        report.duplicates.extend(result.duplicates)
+        written = set(result.added) | set(result.updated)
+        report.chunks += sum(len(ss) for a, ss in zip(batch, spans, strict=True) if a.id in written)
         if progress:
             progress(len(batch))

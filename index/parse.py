@@ -135,6 +135,7 @@ def parse_text(text: str, path: str | None = None, markdown: bool = False) -> Ar
         body = title
     return Article(
         id=content_id(title, body),
+        content_hash=content_id(title, body),
         title=title,
         body=body,
         published=published,

@@ -45,10 +45,12 @@ CREATE TABLE IF NOT EXISTS articles (
     url TEXT,
     path TEXT,
     body TEXT NOT NULL,
-    added_at REAL NOT NULL
+    added_at REAL NOT NULL,
+    content_hash TEXT
 );
 CREATE INDEX IF NOT EXISTS articles_published ON articles(published);
 CREATE INDEX IF NOT EXISTS articles_url ON articles(url);
+CREATE INDEX IF NOT EXISTS articles_source ON articles(source);
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
@@ -96,6 +98,13 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def _parse_date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
+
+
+@dataclass
+class WriteResult:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -166,9 +175,15 @@ class IndexStore:
         db = sqlite3.connect(self.path / DB, check_same_thread=False, isolation_level=None)
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA foreign_keys = ON")
+        db.execute("PRAGMA busy_timeout = 10000")
         if not self.readonly:
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = FULL")
+            cols = {r[1] for r in db.execute("PRAGMA table_info(articles)")}
+            if "content_hash" not in cols:  # indexes written before content hashes were kept
+                db.execute("ALTER TABLE articles ADD COLUMN content_hash TEXT")
+                db.execute("UPDATE articles SET content_hash = id")
+            db.execute("CREATE UNIQUE INDEX IF NOT EXISTS articles_hash ON articles(content_hash)")
         return db
 
     @property
@@ -228,52 +243,81 @@ class IndexStore:
         row = self._db.execute("SELECT 1 FROM articles WHERE id = ?", (article_id,)).fetchone()
         return row is not None
 
+    def find_content(self, content_hash: str) -> str | None:
+        """Id of the stored article with this content hash, if any."""
+        row = self._db.execute(
+            "SELECT id FROM articles WHERE content_hash = ?", (content_hash,)
+        ).fetchone()
+        return str(row[0]) if row else None
+
     def add_articles(
         self, items: Sequence[tuple[Article, Sequence[ChunkSpan], np.ndarray]]
     ) -> list[str]:
-        """Add articles with their chunks and chunk vectors in one transaction.
+        """Add new articles; ones whose id or content is already stored are skipped."""
+        return self.write_articles(items, replace=False).added
 
-        Articles whose id is already stored are skipped; returns the ids that were added.
-        """
+    def write_articles(
+        self,
+        items: Sequence[tuple[Article, Sequence[ChunkSpan], np.ndarray]],
+        replace: bool = True,
+    ) -> WriteResult:
+        """Add or replace articles with their chunks and chunk vectors, in one transaction.
+
+        An article whose content is already stored (under any id) is a duplicate. An existing
+        id with new content is replaced (old chunks leave both indexes) when `replace` is set,
+        else it counts as a duplicate."""
         self._check_writable()
+        result = WriteResult()
         with self._lock:
-            added: list[str] = []
             new_ids: list[int] = []
             new_vecs: list[np.ndarray] = []
+            removed: list[int] = []
             with self._transaction() as db:
                 for article, spans, vecs in items:
                     if len(spans) != len(vecs):
                         raise ValueError(f"{article.id}: {len(spans)} chunks, {len(vecs)} vectors")
+                    digest = article.content_hash or article.id
+                    same = db.execute(
+                        "SELECT id FROM articles WHERE content_hash = ?", (digest,)
+                    ).fetchone()
                     exists = db.execute(
                         "SELECT 1 FROM articles WHERE id = ?", (article.id,)
                     ).fetchone()
-                    if exists:
+                    if same or (exists and not replace):
+                        result.duplicates.append(same[0] if same else article.id)
                         continue
-                    self._insert_article(db, article)
+                    if exists:
+                        removed += [
+                            r[0]
+                            for r in db.execute(
+                                "SELECT id FROM chunks WHERE article_id = ?", (article.id,)
+                            )
+                        ]
+                        db.execute("DELETE FROM articles WHERE id = ?", (article.id,))
+                        result.updated.append(article.id)
+                    else:
+                        result.added.append(article.id)
+                    self._insert_article(db, article, digest)
                     for span, vec in zip(spans, vecs, strict=True):
+                        v = np.asarray(vec, dtype=np.float32)
                         cur = db.execute(
                             "INSERT INTO chunks (article_id, ord, start, end, text, embedding) "
                             "VALUES (?, ?, ?, ?, ?, ?)",
-                            (
-                                article.id,
-                                span.ord,
-                                span.start,
-                                span.end,
-                                span.text,
-                                np.asarray(vec, dtype=np.float32).tobytes(),
-                            ),
+                            (article.id, span.ord, span.start, span.end, span.text, v.tobytes()),
                         )
                         assert cur.lastrowid is not None
                         new_ids.append(cur.lastrowid)
-                        new_vecs.append(np.asarray(vec, dtype=np.float32))
-                    added.append(article.id)
-                if added:
+                        new_vecs.append(v)
+                if result.added or result.updated:
                     self._bump_generation(db)
-            if new_ids:
+            if new_ids or removed:
                 index = faiss.clone_index(self._index)
-                index.add_with_ids(np.vstack(new_vecs), np.array(new_ids, dtype=np.int64))
+                if removed:
+                    index.remove_ids(np.array(removed, dtype=np.int64))  # type: ignore[arg-type]
+                if new_ids:
+                    index.add_with_ids(np.vstack(new_vecs), np.array(new_ids, dtype=np.int64))
                 self._publish(index)
-            return added
+            return result
 
     def delete_article(self, article_id: str) -> int:
         """Remove an article and its chunks (rows and vectors); returns the chunk count."""
@@ -310,10 +354,10 @@ class IndexStore:
         self._db.execute("COMMIT")
 
     @staticmethod
-    def _insert_article(db: sqlite3.Connection, a: Article) -> None:
+    def _insert_article(db: sqlite3.Connection, a: Article, digest: str) -> None:
         db.execute(
-            "INSERT INTO articles (id, title, published, image, source, url, path, body, added_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO articles (id, title, published, image, source, url, path, body, added_at,"
+            " content_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 a.id,
                 a.title,
@@ -324,6 +368,7 @@ class IndexStore:
                 a.path,
                 a.body,
                 time.time(),
+                digest,
             ),
         )
 
@@ -412,13 +457,34 @@ class IndexStore:
             raise ArticleNotFoundError(f"no article with id {article_id!r}")
         return self._stored(r)
 
-    def list_articles(self, limit: int = 50, offset: int = 0) -> list[StoredArticle]:
+    def list_articles(
+        self,
+        limit: int = 50,
+        offset: int = 0,
+        published_from: date | None = None,
+        published_to: date | None = None,
+        source: str | None = None,
+    ) -> tuple[list[StoredArticle], int]:
+        """A page of articles, newest first, and the total count matching the filters."""
+        where, args = [], []
+        if published_from:
+            where.append("a.published >= ?")
+            args.append(published_from.isoformat())
+        if published_to:
+            where.append("a.published <= ?")
+            args.append(published_to.isoformat())
+        if source:
+            where.append("a.source = ?")
+            args.append(source)
+        cond = f"WHERE {' AND '.join(where)}" if where else ""
+        total = self._db.execute(f"SELECT COUNT(*) FROM articles a {cond}", args).fetchone()[0]
         rows = self._db.execute(
             "SELECT a.*, (SELECT COUNT(*) FROM chunks c WHERE c.article_id = a.id) AS n "
-            "FROM articles a ORDER BY a.published DESC, a.added_at DESC LIMIT ? OFFSET ?",
-            (limit, offset),
+            f"FROM articles a {cond} "
+            "ORDER BY a.published IS NULL, a.published DESC, a.added_at DESC LIMIT ? OFFSET ?",
+            [*args, limit, offset],
         )
-        return [self._stored(r) for r in rows]
+        return [self._stored(r) for r in rows], int(total)
 
     @staticmethod
     def _stored(r: sqlite3.Row) -> StoredArticle:
@@ -431,6 +497,7 @@ class IndexStore:
             source=r["source"],
             url=r["url"],
             path=r["path"],
+            content_hash=r["content_hash"] or r["id"],
         )
         return StoredArticle(article=art, chunk_count=int(r["n"]), added_at=float(r["added_at"]))
 

@@ -19,6 +19,7 @@ class Article:
     source: str | None = None
     url: str | None = None
     path: str | None = None
+    content_hash: str = ""  # hash of the normalised text; equals `id` unless an id was given
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,13 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 
 from retrieval.errors import (
@@ -25,6 +26,9 @@ from retrieval.errors import (
     NewsragError,
 )
 from retrieval.pipeline import RAGPipeline
+from service.deps import PipelineDep
+from service.documents import build_router
+from service.metrics import Metrics, MetricsMiddleware
 from service.schemas import (
     AskRequest,
     AskResponse,
@@ -33,6 +37,7 @@ from service.schemas import (
     SearchRequest,
     SearchResponse,
 )
+from service.security import BodyLimitMiddleware, require_read
 from service.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -109,15 +114,6 @@ class PipelineHolder:
         return self.pipeline
 
 
-def get_pipeline(request: Request) -> RAGPipeline:
-    """The app's pipeline, or a 503 that says how to build the missing index."""
-    holder: PipelineHolder = request.app.state.holder
-    return holder.get()
-
-
-PipelineDep = Annotated[RAGPipeline, Depends(get_pipeline)]
-
-
 def create_app(settings: Settings | None = None, pipeline: RAGPipeline | None = None) -> FastAPI:
     """The app; tests inject a ready `pipeline`, otherwise models load once in the lifespan."""
     settings = settings or get_settings()
@@ -136,6 +132,13 @@ def create_app(settings: Settings | None = None, pipeline: RAGPipeline | None = 
         responses={503: {"model": ErrorResponse, "description": "index or model unavailable"}},
     )
     app.state.holder = holder
+    app.state.settings = settings
+    metrics = Metrics()
+    app.state.metrics = metrics
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.include_router(build_router())
+    reads = [Depends(require_read)]
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -155,11 +158,26 @@ def create_app(settings: Settings | None = None, pipeline: RAGPipeline | None = 
     async def core_error(request: Request, exc: NewsragError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=_status_for(exc))
 
-    @app.post("/ask", response_model=AskResponse, responses={422: {"model": ErrorResponse}})
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error on %s", request.url.path)
+        return JSONResponse(
+            {"detail": f"internal error ({type(exc).__name__}); see the server log"},
+            status_code=500,
+        )
+
+    @app.post(
+        "/ask",
+        response_model=AskResponse,
+        responses={422: {"model": ErrorResponse}},
+        dependencies=reads,
+    )
     def ask(body: AskRequest, pipe: PipelineDep) -> Any:
         """Answer a question from the indexed articles, citing its sources as [n]."""
         filters = body.filters.to_core() if body.filters else None
-        return pipe.ask(body.question, body.top_k, filters, history=body.core_history()).to_dict()
+        answer = pipe.ask(body.question, body.top_k, filters, history=body.core_history())
+        metrics.observe_timings(answer.timings_ms)
+        return answer.to_dict()
 
     @app.post(
         "/ask/stream",
@@ -167,6 +185,7 @@ def create_app(settings: Settings | None = None, pipeline: RAGPipeline | None = 
             200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"},
             422: {"model": ErrorResponse},
         },
+        dependencies=reads,
     )
     async def ask_stream(body: AskRequest, request: Request, pipe: PipelineDep) -> Any:
         """Answer as Server-Sent Events: `sources`, `token`s, then `done` (or `error`).
@@ -189,6 +208,8 @@ def create_app(settings: Settings | None = None, pipeline: RAGPipeline | None = 
                     event = await run_in_threadpool(next, events, None)
                     if event is None:
                         return
+                    if event.event == "done":
+                        metrics.observe_timings(event.data.get("timings_ms", {}))
                     yield _sse(event.event, event.data)
             except Exception as exc:
                 logger.exception("stream failed")
@@ -205,7 +226,12 @@ def create_app(settings: Settings | None = None, pipeline: RAGPipeline | None = 
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 
-    @app.post("/search", response_model=SearchResponse, responses={422: {"model": ErrorResponse}})
+    @app.post(
+        "/search",
+        response_model=SearchResponse,
+        responses={422: {"model": ErrorResponse}},
+        dependencies=reads,
+    )
     def search(body: SearchRequest, pipe: PipelineDep) -> Any:
         """Retrieve the chunks most relevant to a query (no generation)."""
         filters = body.filters.to_core() if body.filters else None
@@ -223,6 +249,15 @@ def create_app(settings: Settings | None = None, pipeline: RAGPipeline | None = 
             "embedder": pipe.retriever.embedder.name,
             "generator": pipe.generator.name if pipe.generator else "none",
         }
+
+    @app.get("/metrics", include_in_schema=False, dependencies=reads)
+    def prometheus() -> Response:
+        """Prometheus metrics."""
+        pipe = holder.pipeline
+        if pipe is not None:
+            metrics.articles.set(pipe.retriever.store.article_count())
+            metrics.chunks.set(pipe.retriever.store.chunk_count())
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/", include_in_schema=False)
     def chat_page() -> FileResponse:

@@ -13,6 +13,7 @@ import typer
 
 from retrieval.errors import NewsragError
 from retrieval.search import DateFilter
+from retrieval.store import IndexStore
 from service.settings import Settings, get_settings
 
 app = typer.Typer(
@@ -174,6 +175,73 @@ def prepare(preset: PresetOpt = None) -> None:
     typer.echo(f"ready: embedder and generator {gen.name} (cache {settings.cache_dir})")
 
 
+docs_app = typer.Typer(help="List, show and delete indexed articles.", no_args_is_help=True)
+app.add_typer(docs_app, name="docs")
+
+
+def _store(index_dir: Path | None) -> IndexStore:
+    from service.loading import make_embedder, open_index
+
+    settings = _settings(index_dir)
+    return open_index(settings, make_embedder(settings))
+
+
+@docs_app.command("list")
+def docs_list(
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 50,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    date_from: FromOpt = None,
+    date_to: ToOpt = None,
+    source: Annotated[str | None, typer.Option()] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    index_dir: IndexOpt = None,
+) -> None:
+    """Articles, newest first."""
+    f = _filters(date_from, date_to)
+    items, total = _store(index_dir).list_articles(
+        limit, offset, f.published_from, f.published_to, source
+    )
+    if as_json:
+        rows = [
+            {
+                "id": s.article.id,
+                "title": s.article.title,
+                "published": s.article.published.isoformat() if s.article.published else None,
+                "source": s.article.source,
+                "url": s.article.url,
+                "chunks": s.chunk_count,
+            }
+            for s in items
+        ]
+        typer.echo(json.dumps({"total": total, "items": rows}, indent=2))
+        return
+    for s in items:
+        d = s.article.published.isoformat() if s.article.published else "undated   "
+        typer.echo(f"{s.article.id}  {d}  {s.chunk_count:3d} chunks  {s.article.title[:70]}")
+    typer.echo(f"{len(items)} of {total} articles")
+
+
+@docs_app.command("show")
+def docs_show(article_id: str, index_dir: IndexOpt = None) -> None:
+    """One article with its metadata."""
+    s = _store(index_dir).get_article(article_id)
+    a = s.article
+    typer.echo(f"id:        {a.id}\ntitle:     {a.title}\npublished: {a.published or '-'}")
+    typer.echo(
+        f"source:    {a.source or '-'}\nurl:       {a.url or '-'}\nchunks:    {s.chunk_count}"
+    )
+    typer.echo(f"\n{a.body}")
+
+
+@docs_app.command("delete")
+def docs_delete(article_ids: list[str], index_dir: IndexOpt = None) -> None:
+    """Delete articles (their chunks leave both indexes)."""
+    store = _store(index_dir)
+    for article_id in article_ids:
+        n = store.delete_article(article_id)
+        typer.echo(f"deleted {article_id} ({n} chunks)")
+
+
 eval_app = typer.Typer(help="Batch evaluations through the service's pipeline.")
 app.add_typer(eval_app, name="eval")
 
@@ -192,6 +260,9 @@ def eval_realtimeqa(
     date_filter: Annotated[bool, typer.Option(help="drop articles after the question date")] = True,
     recency_weight: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.0,
     tracks: Annotated[str, typer.Option(help="mc,gen or retrieval (no model)")] = "mc,gen",
+    index_cache: Annotated[
+        Path | None, typer.Option(help="reuse weekly indexes here [default: OUT/indexes]")
+    ] = None,
 ) -> None:
     """RealTime QA: multiple choice and generation, beside the published leaderboard."""
     from tqdm import tqdm
@@ -222,7 +293,16 @@ def eval_realtimeqa(
         bar.update(done - bar.n)
 
     try:
-        summary = run(data, out, weeks or None, limit, cfg, chosen, progress=progress)
+        summary = run(
+            data,
+            out,
+            weeks or None,
+            limit,
+            cfg,
+            chosen,
+            progress=progress,
+            index_cache=index_cache,
+        )
     except FileNotFoundError as exc:
         fail(str(exc), 2)
     finally:

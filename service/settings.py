@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     max_new_tokens: int = Field(96, ge=8, le=1024)
     chunk_tokens: int = Field(200, ge=16, le=206)
     chunk_overlap: int = Field(40, ge=0)
+    api_key: SecretStr | None = Field(None, description="required for writes when set")
+    protect_reads: bool = Field(False, description="also require the API key for reads")
+    max_body_bytes: int = Field(20 * 1024 * 1024, ge=1024)
+    max_files: int = Field(100, ge=1)
+    max_article_chars: int = Field(200_000, ge=100)
+    max_articles_per_request: int = Field(1000, ge=1)
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"

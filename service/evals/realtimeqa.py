@@ -244,6 +244,7 @@ def run(
     tracks: tuple[str, ...] = ("mc", "gen"),
     embedder: Embedder | None = None,
     progress: Callable[[int, int, str], None] | None = None,
+    index_cache: Path | None = None,
 ) -> dict[str, Any]:
     """Evaluate and write predictions.jsonl, summary.json, results.md and results.png."""
     from retrieval.generator import Generator
@@ -265,7 +266,7 @@ def run(
     with open(out / "predictions.jsonl", "w", encoding="utf-8") as fh:
         for w in weeks:
             t = time.perf_counter()
-            store = build_week_index(data, w, out / "indexes", embedder, params)
+            store = build_week_index(data, w, index_cache or out / "indexes", embedder, params)
             index_s += time.perf_counter() - t
             pipe = RAGPipeline(
                 Retriever(store, embedder, cfg.search),

@@ -1,0 +1,243 @@
+"""The articles API: add, list, show, replace and delete articles over HTTP."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from index.formats import Limits, article_from_fields, articles_from_upload
+from index.ingest import Indexer
+from index.parse import ParseError
+from retrieval.pipeline import RAGPipeline
+from retrieval.store import StoredArticle
+from retrieval.types import Article
+from service.deps import PipelineDep
+from service.security import require_read, require_write
+from service.settings import Settings
+
+
+class ArticleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(..., min_length=1, max_length=1000)
+    text: str = Field(..., min_length=1)
+    published: date | None = Field(None, description="YYYY-MM-DD")
+    url: str | None = Field(None, max_length=2000, pattern=r"^https?://")
+    source: str | None = Field(None, max_length=200)
+    id: str | None = Field(None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._-]+$")
+
+
+class DocumentsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    articles: list[ArticleIn] = Field(..., min_length=1)
+
+
+class WriteOut(BaseModel):
+    added: list[str]
+    updated: list[str]
+    duplicates: list[str]
+
+
+class DocumentOut(BaseModel):
+    id: str
+    title: str
+    published: date | None
+    url: str | None
+    source: str | None
+    chunks: int
+    added_at: float
+    chars: int
+
+
+class DocumentPage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[DocumentOut]
+
+
+def _out(s: StoredArticle) -> dict[str, Any]:
+    a = s.article
+    return {
+        "id": a.id,
+        "title": a.title,
+        "published": a.published,
+        "url": a.url,
+        "source": a.source,
+        "chunks": s.chunk_count,
+        "added_at": s.added_at,
+        "chars": len(a.body),
+    }
+
+
+def _upload_body() -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": DocumentsIn.model_json_schema()},
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "files": {
+                                "type": "array",
+                                "items": {"type": "string", "format": "binary"},
+                            }
+                        },
+                        "required": ["files"],
+                    }
+                },
+            },
+        }
+    }
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(tags=["documents"])
+
+    def indexer(pipe: RAGPipeline) -> Indexer:
+        store = pipe.retriever.store
+        if store.readonly:
+            raise HTTPException(409, "this replica serves a read-only index; write elsewhere")
+        return Indexer(store, pipe.retriever.embedder)
+
+    def limits(request: Request) -> tuple[Settings, Limits]:
+        s: Settings = request.app.state.settings
+        return s, Limits(max_article_chars=s.max_article_chars)
+
+    def write(pipe: RAGPipeline, articles: list[Article], replace: bool) -> dict[str, Any]:
+        report = indexer(pipe).ingest_articles(articles, replace=replace)
+        return {"added": report.added, "updated": report.updated, "duplicates": report.duplicates}
+
+    @router.post(
+        "/documents",
+        response_model=WriteOut,
+        dependencies=[Depends(require_write)],
+        openapi_extra=_upload_body(),
+        responses={413: {"description": "too large"}, 422: {"description": "invalid"}},
+    )
+    async def add_documents(request: Request, pipe: PipelineDep) -> Any:
+        """Add articles from JSON (`{"articles": [...]}`) or uploaded files (.txt, .md, .html,
+        .jsonl). All are validated first: one bad article rejects the request, nothing is
+        written. An article with an `id` that exists is replaced by its new text."""
+        from starlette.concurrency import run_in_threadpool
+
+        settings, lim = limits(request)
+        ctype = request.headers.get("content-type", "")
+        articles: list[Article] = []
+        errors: list[str] = []
+        if ctype.startswith("multipart/form-data"):
+            form = await request.form(max_files=settings.max_files + 1, max_fields=10)
+            files = [f for _, f in form.multi_items() if not isinstance(f, str)]
+            if not files:
+                raise HTTPException(422, "files: upload at least one file in the 'files' field")
+            if len(files) > settings.max_files:
+                raise HTTPException(
+                    413, f"files: at most {settings.max_files} files per upload, got {len(files)}"
+                )
+            for f in files:
+                data = await f.read()
+                try:
+                    articles += articles_from_upload(f.filename or "upload", data, lim)
+                except ParseError as exc:
+                    errors.append(str(exc))
+        elif ctype.startswith("application/json"):
+            try:
+                body = DocumentsIn.model_validate_json(await request.body())
+            except ValidationError as exc:
+                raise HTTPException(422, _describe(exc)) from None
+            for i, a in enumerate(body.articles):
+                try:
+                    articles.append(
+                        article_from_fields(
+                            a.model_dump(mode="json", exclude_none=True), f"articles[{i}]", lim
+                        )
+                    )
+                except ParseError as exc:
+                    errors.append(str(exc))
+        else:
+            raise HTTPException(
+                415, 'send application/json ({"articles": [...]}) or multipart/form-data files'
+            )
+        if errors:
+            raise HTTPException(422, "; ".join(errors))
+        if len(articles) > settings.max_articles_per_request:
+            raise HTTPException(
+                413,
+                f"at most {settings.max_articles_per_request} articles per "
+                f"request, got {len(articles)}",
+            )
+        replace = any(a.id != a.content_hash for a in articles)
+        return await run_in_threadpool(write, pipe, articles, replace)
+
+    @router.get("/documents", response_model=DocumentPage, dependencies=[Depends(require_read)])
+    def list_documents(
+        pipe: PipelineDep,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        offset: Annotated[int, Query(ge=0)] = 0,
+        published_from: date | None = None,
+        published_to: date | None = None,
+        source: Annotated[str | None, Query(max_length=200)] = None,
+    ) -> Any:
+        """Articles, newest first, filtered by publication date range and source."""
+        if published_from and published_to and published_from > published_to:
+            raise HTTPException(422, "published_from: is after published_to")
+        items, total = pipe.retriever.store.list_articles(
+            limit, offset, published_from, published_to, source
+        )
+        return {"total": total, "limit": limit, "offset": offset, "items": [_out(s) for s in items]}
+
+    @router.get(
+        "/documents/{article_id}",
+        response_model=DocumentOut,
+        dependencies=[Depends(require_read)],
+        responses={404: {"description": "not found"}},
+    )
+    def get_document(article_id: str, pipe: PipelineDep) -> Any:
+        """One article's metadata and chunk count."""
+        return _out(pipe.retriever.store.get_article(article_id))
+
+    @router.put(
+        "/documents/{article_id}", response_model=WriteOut, dependencies=[Depends(require_write)]
+    )
+    def put_document(article_id: str, body: ArticleIn, request: Request, pipe: PipelineDep) -> Any:
+        """Create or replace the article with this id (its old chunks leave both indexes)."""
+        if body.id is not None and body.id != article_id:
+            raise HTTPException(422, f"id: body id {body.id!r} differs from the path")
+        _, lim = limits(request)
+        try:
+            art = article_from_fields(
+                body.model_dump(mode="json", exclude_none=True), "body", lim, article_id
+            )
+        except ParseError as exc:
+            raise HTTPException(422, str(exc)) from None
+        return write(pipe, [art], replace=True)
+
+    @router.delete(
+        "/documents/{article_id}",
+        dependencies=[Depends(require_write)],
+        responses={404: {"description": "not found"}},
+    )
+    def delete_document(article_id: str, pipe: PipelineDep) -> dict[str, Any]:
+        """Delete an article; its chunks leave the vector and BM25 indexes at once."""
+        store = pipe.retriever.store
+        if store.readonly:
+            raise HTTPException(409, "this replica serves a read-only index; write elsewhere")
+        return {"deleted": article_id, "chunks": store.delete_article(article_id)}
+
+    return router
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err.get("loc", ())) or "body"
+        msg = err.get("msg", "invalid")
+        if err.get("type") == "json_invalid":
+            loc, msg = "body", "malformed JSON"
+        parts.append(f"{loc}: {msg}")
+    return "; ".join(parts) or json.dumps(exc.errors())[:500]

@@ -1,0 +1,86 @@
+"""Prometheus metrics: requests, errors and latency per endpoint, pipeline stages, index size."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+
+class Metrics:
+    """One registry per app, so several apps (tests) never share counters."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "newsrag_requests_total",
+            "HTTP requests",
+            ["method", "endpoint", "status"],
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "newsrag_errors_total",
+            "HTTP responses with status >= 400",
+            ["endpoint", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "newsrag_request_seconds",
+            "HTTP request latency",
+            ["endpoint"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        self.stage = Histogram(
+            "newsrag_stage_seconds",
+            "pipeline stage latency",
+            ["stage"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        self.articles = Gauge(
+            "newsrag_index_articles", "articles in the index", registry=self.registry
+        )
+        self.chunks = Gauge("newsrag_index_chunks", "chunks in the index", registry=self.registry)
+
+    def observe_timings(self, timings: dict[str, Any]) -> None:
+        for stage in ("retrieve", "generate", "first_token", "total"):
+            if isinstance(timings.get(stage), int | float) and timings[stage] > 0:
+                self.stage.labels(stage).observe(timings[stage] / 1000)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class MetricsMiddleware:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def record(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record)
+        finally:
+            route = scope.get("route")
+            endpoint = getattr(route, "path", None) or "unmatched"
+            m = self.metrics
+            m.requests.labels(scope["method"], endpoint, str(status)).inc()
+            if status >= 400:
+                m.errors.labels(endpoint, str(status)).inc()
+            m.latency.labels(endpoint).observe(time.perf_counter() - start)
