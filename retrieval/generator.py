@@ -16,11 +16,32 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from retrieval.errors import ModelLoadError
 
 logger = logging.getLogger(__name__)
+
+
+class TextGenerator(Protocol):
+    """What the pipeline needs from a generator backend."""
+
+    name: str
+
+    def load(self) -> None: ...
+
+    def generate(
+        self, messages: list[dict[str, str]], max_new_tokens: int | None = None
+    ) -> str: ...
+
+    def stream(
+        self,
+        messages: list[dict[str, str]],
+        max_new_tokens: int | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[str]: ...
+
+    def choice_scores(self, messages: list[dict[str, str]], choices: list[str]) -> list[float]: ...
 
 
 @dataclass(frozen=True)

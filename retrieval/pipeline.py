@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any, Literal
 
 from retrieval.errors import InvalidInputError
-from retrieval.generator import Generator
+from retrieval.generator import TextGenerator
 from retrieval.prompt import (
     ABSTAIN_TEXT,
     UNSUPPORTED_TEXT,
@@ -64,7 +64,7 @@ class RAGPipeline:
     def __init__(
         self,
         retriever: Retriever,
-        generator: Generator | None,
+        generator: TextGenerator | None,
         config: PipelineConfig | None = None,
     ) -> None:
         self.retriever = retriever

@@ -29,6 +29,7 @@ from retrieval.pipeline import RAGPipeline
 from service.deps import PipelineDep
 from service.documents import build_router
 from service.metrics import Metrics, MetricsMiddleware
+from service.openai_api import build_router as openai_router
 from service.schemas import (
     AskRequest,
     AskResponse,
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None, pipeline: RAGPipeline | None = 
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.include_router(build_router())
+    app.include_router(openai_router())
     reads = [Depends(require_read)]
 
     @app.exception_handler(RequestValidationError)

@@ -7,7 +7,8 @@ import os
 from index.chunking import ChunkingParams
 from index.ingest import Indexer, manifest_for, open_or_create
 from retrieval.embedder import Embedder
-from retrieval.generator import Generator
+from retrieval.generator import Generator, TextGenerator
+from retrieval.openai_backend import OpenAIChatGenerator
 from retrieval.pipeline import PipelineConfig, RAGPipeline
 from retrieval.search import Retriever
 from retrieval.store import IndexStore
@@ -37,7 +38,12 @@ def make_indexer(settings: Settings, embedder: Embedder) -> Indexer:
     return Indexer(store, embedder)
 
 
-def make_generator(settings: Settings) -> Generator:
+def make_generator(settings: Settings) -> TextGenerator:
+    if settings.backend == "openai":
+        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+        return OpenAIChatGenerator(
+            settings.openai_base_url, settings.openai_model, key, settings.max_new_tokens
+        )
     return Generator(settings.preset, settings.cache_dir, settings.max_new_tokens)
 
 

@@ -22,6 +22,12 @@ class Settings(BaseSettings):
     index_dir: Path = Field(Path("data/index"), description="index directory")
     preset: str = Field("small", description="generator: tiny|small|base or a model folder")
     cache_dir: Path = Field(default_factory=_default_cache, description="converted models")
+    backend: Literal["transformers", "openai"] = Field(
+        "transformers", description="generator backend"
+    )
+    openai_base_url: str = Field("http://127.0.0.1:8080/v1", description="for backend=openai")
+    openai_model: str = Field("newsrag", description="model name for backend=openai")
+    openai_api_key: SecretStr | None = None
     embed_dtype: Literal["float32", "bfloat16"] = "float32"
     top_k: int = Field(5, ge=1, le=50)
     min_score: float = Field(0.40, description="abstain when the best retrieval score is lower")

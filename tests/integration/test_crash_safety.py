@@ -1,4 +1,4 @@
-"""SIGKILL in the middle of a large ingest: nothing committed is lost, nothing half-written shows."""
+"""SIGKILL mid-ingest: nothing committed is lost, nothing half-written is visible."""
 
 from __future__ import annotations
 

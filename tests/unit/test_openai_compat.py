@@ -1,0 +1,102 @@
+"""newsrag as an OpenAI-compatible server, and newsrag using one as its generator backend."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+import uvicorn
+from openai import OpenAI
+
+from retrieval.openai_backend import OpenAIChatGenerator
+from retrieval.pipeline import PipelineConfig, RAGPipeline
+from retrieval.search import Retriever
+from service.app import create_app
+from service.settings import Settings
+from tests.unit.test_api import pipeline  # noqa: F401  (fixture)
+
+
+@pytest.fixture
+def server(pipeline, tmp_path):  # noqa: F811
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(
+        uvicorn.Config(
+            create_app(Settings(index_dir=tmp_path), pipeline),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
+    t = threading.Thread(target=srv.run, daemon=True)
+    t.start()
+    while not srv.started:
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}/v1"
+    srv.should_exit = True
+    t.join(5)
+
+
+def test_official_client_non_stream_and_stream(server):
+    client = OpenAI(base_url=server, api_key="unused")
+    assert [m.id for m in client.models.list().data] == ["newsrag"]
+    q = [{"role": "user", "content": "How many soldiers were killed at the border?"}]
+    r = client.chat.completions.create(model="newsrag", messages=q)
+    assert r.choices[0].message.content == "Four soldiers [1]."
+    extra = r.model_extra or {}
+    assert extra["citations"][0]["id"] == 1 and extra["citations"][0]["cited"] is True
+    chunks = list(client.chat.completions.create(model="newsrag", messages=q, stream=True))
+    text = "".join(c.choices[0].delta.content or "" for c in chunks)
+    assert text.strip() == "Four soldiers [1]."
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    assert (chunks[-1].model_extra or {})["citations"]
+
+
+def test_follow_up_through_openai_messages(server, pipeline):  # noqa: F811
+    client = OpenAI(base_url=server, api_key="unused")
+    client.chat.completions.create(
+        model="newsrag",
+        messages=[
+            {"role": "system", "content": "be brief"},
+            {"role": "user", "content": "Were soldiers killed?"},
+            {"role": "assistant", "content": "Four soldiers [1]."},
+            {"role": "user", "content": "At which border?"},
+        ],
+    )
+    rewrite_prompt = pipeline.generator.calls[0][-1]["content"]
+    assert "Were soldiers killed?" in rewrite_prompt
+
+
+def test_openai_errors_are_4xx(server):
+    import openai
+
+    client = OpenAI(base_url=server, api_key="unused")
+    with pytest.raises(openai.NotFoundError):
+        client.chat.completions.create(model="gpt-4", messages=[{"role": "user", "content": "x"}])
+    with pytest.raises(openai.UnprocessableEntityError):
+        client.chat.completions.create(
+            model="newsrag", messages=[{"role": "assistant", "content": "hi"}]
+        )
+
+
+def test_openai_backend_against_newsrag_server(server, pipeline):  # noqa: F811
+    """A second pipeline whose generator is the first newsrag, over HTTP (stream and not)."""
+    gen = OpenAIChatGenerator(server, "newsrag")
+    gen.load()
+    pipeline.generator.reply = "Four soldiers [1]."
+    remote = RAGPipeline(
+        Retriever(pipeline.retriever.store, pipeline.retriever.embedder),
+        gen,
+        PipelineConfig(min_score=0.3),
+    )
+    # The remote server answers the prompt's last user message: sources + question.
+    answer = remote.ask("How many soldiers were killed at the border?")
+    assert answer.answer.startswith("Four soldiers")
+    events = list(remote.ask_stream("How many soldiers were killed at the border?"))
+    assert [e.event for e in events][0] == "sources" and events[-1].event == "done"
+    assert "".join(e.data["text"] for e in events if e.event == "token").startswith("Four")
+    with pytest.raises(Exception, match="does not serve"):
+        OpenAIChatGenerator(server, "other-model").load()
