@@ -96,7 +96,7 @@ def test_openai_backend_against_newsrag_server(server, pipeline):  # noqa: F811
     answer = remote.ask("How many soldiers were killed at the border?")
     assert answer.answer.startswith("Four soldiers")
     events = list(remote.ask_stream("How many soldiers were killed at the border?"))
-    assert [e.event for e in events][0] == "sources" and events[-1].event == "done"
+    assert events[0].event == "sources" and events[-1].event == "done"
     assert "".join(e.data["text"] for e in events if e.event == "token").startswith("Four")
     with pytest.raises(Exception, match="does not serve"):
         OpenAIChatGenerator(server, "other-model").load()
