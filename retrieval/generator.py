@@ -218,6 +218,36 @@ class Generator:
         new = out[0][inputs["input_ids"].shape[1] :]
         return str(self._tokenizer.decode(new, skip_special_tokens=True)).strip()
 
+    def _prefill(self, prompt: Any) -> Any:
+        """KV cache of the prompt without its last token (which the next step feeds)."""
+        out = self._model(input_ids=prompt[:, :-1], use_cache=True)
+        return out.cache
+
+    def _score_from(self, cache: Any, prompt: Any, choices: list[str]) -> list[float]:
+        import torch
+
+        tok = self._tokenizer
+        conts = [
+            tok(c.strip(), add_special_tokens=False)["input_ids"] or [tok.eos_token_id]
+            for c in choices
+        ]
+        width = 1 + max(len(c) for c in conts)
+        pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+        batch = torch.full((len(conts), width), pad, dtype=torch.long)
+        for i, c in enumerate(conts):
+            batch[i, 0] = prompt[0, -1]
+            batch[i, 1 : 1 + len(c)] = torch.tensor(c)
+        cache.batch_repeat_interleave(len(conts))
+        mask = torch.ones((len(conts), prompt.shape[1] - 1 + width), dtype=torch.long)
+        logits = self._model(
+            input_ids=batch, cache=cache, attention_mask=mask, use_cache=False
+        ).logits.float()
+        logp = torch.log_softmax(logits, dim=-1)
+        return [
+            sum(float(logp[i, k, c[k]]) for k in range(len(c))) / len(c)
+            for i, c in enumerate(conts)
+        ]
+
     def choice_scores(self, messages: list[dict[str, str]], choices: list[str]) -> list[float]:
         """Mean log-probability of each choice as the assistant's reply to `messages`.
 
@@ -227,32 +257,29 @@ class Generator:
 
         self.load()
         prompt = self._inputs(messages)["input_ids"]
-        tok = self._tokenizer
-        conts = [tok(c.strip(), add_special_tokens=False)["input_ids"] for c in choices]
-        conts = [c or [tok.eos_token_id] for c in conts]
-        width = max(len(c) for c in conts)
-        pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
-        batch = torch.full((len(conts), width), pad, dtype=torch.long)
-        for i, c in enumerate(conts):
-            batch[i, : len(c)] = torch.tensor(c)
         with self._gen_lock, torch.inference_mode():
-            out = self._model(input_ids=prompt, use_cache=True)
-            cache = out.cache
-            cache.batch_repeat_interleave(len(conts))
-            first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
-            plen = prompt.shape[1]
-            mask = torch.ones((len(conts), plen + width), dtype=torch.long)
-            logits = self._model(
-                input_ids=batch, cache=cache, attention_mask=mask, use_cache=False
-            ).logits.float()
-        logp = torch.log_softmax(logits, dim=-1)
-        scores = []
-        for i, c in enumerate(conts):
-            total = float(first[c[0]])
-            for j in range(1, len(c)):
-                total += float(logp[i, j - 1, c[j]])
-            scores.append(total / len(c))
-        return scores
+            return self._score_from(self._prefill(prompt), prompt, choices)
+
+    def generate_and_score(
+        self, messages: list[dict[str, str]], choices: list[str], max_new_tokens: int | None = None
+    ) -> tuple[str, list[float]]:
+        """`generate` and `choice_scores` on one prompt, sharing its prefill (the costly part
+        on a CPU): the batch evaluation answers both tracks for the price of one prompt."""
+        import copy
+
+        import torch
+
+        self.load()
+        inputs = self._inputs(messages)
+        prompt = inputs["input_ids"]
+        with self._gen_lock, torch.inference_mode():
+            cache = self._prefill(prompt)
+            kwargs = self._gen_kwargs(inputs, max_new_tokens)
+            kwargs["cache"] = copy.deepcopy(cache)
+            out = self._model.generate(**kwargs)
+            scores = self._score_from(cache, prompt, choices)
+        text = str(self._tokenizer.decode(out[0][prompt.shape[1] :], skip_special_tokens=True))
+        return text.strip(), scores
 
     def stream(
         self,

@@ -125,20 +125,38 @@ class RAGPipeline:
         """Abstain without calling the model when no retrieved chunk is similar enough."""
         return not hits or max(h.score for h in hits) < self.config.min_score
 
-    def answer(self, question: str, hits: list[Hit], retrieve_ms: float = 0.0) -> Answer:
-        """Answer from already retrieved hits (numbered [1]..[n] in the given order)."""
+    def answer(
+        self,
+        question: str,
+        hits: list[Hit],
+        retrieve_ms: float = 0.0,
+        choices: list[str] | None = None,
+    ) -> Answer:
+        """Answer from already retrieved hits (numbered [1]..[n] in the given order). With
+        `choices`, also score them (sharing the prompt's prefill with the answer)."""
         t1 = time.perf_counter()
         q = question.strip()
         timings = {"retrieve": retrieve_ms, "generate": 0.0}
         citations = [Citation(id=i, hit=h) for i, h in enumerate(hits, start=1)]
         if self.evidence_is_weak(hits):
             timings["total"] = retrieve_ms + (time.perf_counter() - t1) * 1000
-            return Answer(ABSTAIN_TEXT, True, citations, timings, q, abstain_reason="weak_evidence")
+            weak = Answer(ABSTAIN_TEXT, True, citations, timings, q, abstain_reason="weak_evidence")
+            weak.choice_scores = self.choose(q, choices, hits) if choices else None
+            return weak
         if self.generator is None:
             raise InvalidInputError("this pipeline has no generator; use search instead")
-        raw = self.generator.generate(build_messages(q, hits), self.config.max_new_tokens)
+        messages = build_messages(q, hits)
+        scores = None
+        if choices and hasattr(self.generator, "generate_and_score"):
+            raw, scores = self.generator.generate_and_score(
+                messages, choices, self.config.max_new_tokens
+            )
+        else:
+            raw = self.generator.generate(messages, self.config.max_new_tokens)
+            scores = self.choose(q, choices, hits) if choices else None
         timings["generate"] = (time.perf_counter() - t1) * 1000
         answer = self.finish(q, raw, citations, timings)
+        answer.choice_scores = scores
         timings["total"] = retrieve_ms + (time.perf_counter() - t1) * 1000
         return answer
 
@@ -204,7 +222,13 @@ class RAGPipeline:
             for c in citations:
                 c.cited = False
             return Answer(
-                UNSUPPORTED_TEXT, True, citations, timings, question, abstain_reason="unsupported"
+                UNSUPPORTED_TEXT,
+                True,
+                citations,
+                timings,
+                question,
+                abstain_reason="unsupported",
+                draft=text,
             )
         return Answer(text, False, citations, timings, question)
 

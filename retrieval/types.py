@@ -93,6 +93,8 @@ class Answer:
     question: str = ""
     standalone_question: str | None = None
     abstain_reason: str | None = None
+    choice_scores: list[float] | None = None  # multiple-choice scores, when choices were given
+    draft: str | None = None  # what the model wrote, when the pipeline abstained anyway
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -212,11 +212,21 @@ def evaluate_question(
         },
     }
     timings = {"retrieve": retrieve_ms}
+    scores: list[float] | None = None
     if gen:
-        ans = pipe.answer(q["question_sentence"], ctx, retrieve_ms=retrieve_ms)
+        ans = pipe.answer(
+            q["question_sentence"],
+            ctx,
+            retrieve_ms=retrieve_ms,
+            choices=q["choices"] if mc else None,
+        )
+        scores = ans.choice_scores
         rec["answer"] = "" if ans.abstained else strip_citations(ans.answer)
         rec["raw_answer"] = ans.answer
         rec["abstained"] = ans.abstained
+        rec["abstain_reason"] = ans.abstain_reason
+        # What "flag" mode would have answered (unsupported answers kept, marked).
+        rec["answer_if_flagged"] = strip_citations(ans.draft) if ans.draft else rec["answer"]
         rec["citations"] = [
             {"id": c.id, "url": c.hit.url, "cited": c.cited} for c in ans.citations if c.cited
         ]
@@ -226,7 +236,8 @@ def evaluate_question(
         timings["generate"] = ans.timings_ms["generate"]
     if mc:
         t1 = time.perf_counter()
-        scores = pipe.choose(q["question_sentence"], q["choices"], ctx)
+        if scores is None:
+            scores = pipe.choose(q["question_sentence"], q["choices"], ctx)
         rec["choice"] = max(range(len(scores)), key=lambda i: scores[i])
         rec["choice_scores"] = [round(s, 4) for s in scores]
         timings["choose"] = (time.perf_counter() - t1) * 1000
@@ -321,6 +332,14 @@ def summarize(
     if "gen" in tracks:
         em, f1, n = score_generation({k: r["answer"] for k, r in by_id.items()}, qs)
         ours.update(em=em, f1=f1, gen_questions=n)
+        em_f, f1_f, _ = score_generation(
+            {k: r.get("answer_if_flagged", r["answer"]) for k, r in by_id.items()}, qs
+        )
+        ours.update(em_if_flagged=em_f, f1_if_flagged=f1_f)
+        ours["abstained"] = 100 * sum(bool(r.get("abstained")) for r in records) / len(records)
+        ours["abstained_unsupported"] = (
+            100 * sum(r.get("abstain_reason") == "unsupported" for r in records) / len(records)
+        )
         cited = [r for r in records if r.get("citations")]
         ours["answers_with_citation"] = 100 * len(cited) / len(records) if records else 0
         ours["citations_contain_gold"] = (
