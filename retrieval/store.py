@@ -17,7 +17,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from typing import Any
 import faiss
 import numpy as np
 
+from retrieval.ann import IVF_MIN_VECTORS, build_index, index_kind
 from retrieval.errors import ArticleNotFoundError, IndexMismatchError, IndexNotFoundError
 from retrieval.types import Article, ChunkSpan, Hit
 
@@ -121,6 +122,9 @@ class IndexStore:
     state before or after a write, never a half-written one.
     """
 
+    # Vectors from which the exact index is replaced by IVF (a class attribute: tests lower it).
+    ivf_min_vectors = IVF_MIN_VECTORS
+
     def __init__(self, path: Path, manifest: Manifest, readonly: bool = False) -> None:
         self.path = path
         self.manifest = manifest
@@ -208,18 +212,14 @@ class IndexStore:
         return index
 
     def _rebuild_from_rows(self) -> faiss.Index:
-        index = faiss.IndexIDMap2(faiss.IndexFlatIP(self.manifest.dimension))
-        batch_ids: list[int] = []
-        batch_vecs: list[np.ndarray] = []
-        for row in self._db.execute("SELECT id, embedding FROM chunks ORDER BY id"):
-            batch_ids.append(row[0])
-            batch_vecs.append(np.frombuffer(row[1], dtype=np.float32))
-            if len(batch_ids) >= 8192:
-                index.add_with_ids(np.vstack(batch_vecs), np.array(batch_ids, dtype=np.int64))
-                batch_ids, batch_vecs = [], []
-        if batch_ids:
-            index.add_with_ids(np.vstack(batch_vecs), np.array(batch_ids, dtype=np.int64))
-        return index
+        """A fresh vector index from the stored vectors, its type chosen by size."""
+        ids = np.array(
+            [r[0] for r in self._db.execute("SELECT id FROM chunks ORDER BY id")], dtype=np.int64
+        )
+        vecs = np.zeros((len(ids), self.manifest.dimension), dtype=np.float32)
+        for i, row in enumerate(self._db.execute("SELECT embedding FROM chunks ORDER BY id")):
+            vecs[i] = np.frombuffer(row[0], dtype=np.float32)
+        return build_index(self.manifest.dimension, vecs, ids, ivf_min=self.ivf_min_vectors)
 
     def _save_snapshot(self, index: faiss.Index, generation: int) -> None:
         final = self._snapshot_path(generation)
@@ -339,7 +339,13 @@ class IndexStore:
             return len(ids)
 
     def _publish(self, index: faiss.Index) -> None:
-        """Swap in a new vector index (readers keep the old one until they are done)."""
+        """Swap in a new vector index (readers keep the old one until they are done). An exact
+        index that grew past the threshold is rebuilt as IVF."""
+        if index_kind(index) == "IDMap2,Flat" and index.ntotal >= self.ivf_min_vectors:
+            index = self._rebuild_from_rows()
+        if index_kind(index) != self.manifest.faiss_index:
+            self.manifest = replace(self.manifest, faiss_index=index_kind(index))
+            self.manifest.write(self.path / MANIFEST)
         self._save_snapshot(index, self.generation)
         self._index = index
 
@@ -506,8 +512,16 @@ class IndexStore:
         row_ids = {r[0] for r in self._db.execute("SELECT id FROM chunks")}
         index = self._index
         vec_ids: set[int] = set()
-        if index.ntotal:
+        if index.ntotal and index_kind(index) == "IDMap2,Flat":
             vec_ids = set(faiss.vector_to_array(index.id_map).tolist())  # type: ignore[attr-defined]
+        elif index.ntotal:
+            invlists = faiss.extract_index_ivf(index).invlists
+            assert invlists is not None
+            for lst in range(invlists.nlist):
+                n = invlists.list_size(lst)
+                if n:
+                    ptr = invlists.get_ids(lst)
+                    vec_ids.update(faiss.rev_swig_ptr(ptr, n).tolist())
         return {
             "rows": len(row_ids),
             "vectors": int(index.ntotal),

@@ -313,6 +313,51 @@ def eval_realtimeqa(
     typer.echo(f"{summary['seconds']} -> {out}/predictions.jsonl, summary.json, results.md/png")
 
 
+@eval_app.command("squad")
+def eval_squad(
+    data: Annotated[Path, typer.Option(help="SQuAD dev JSON (v1.1 or v2.0)")],
+    limit: Annotated[int | None, typer.Option(min=1, help="questions (balanced sample)")] = 400,
+    preset: PresetOpt = None,
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("eval-out/squad"),
+    retrieval_only: Annotated[bool, typer.Option(help="scores only, no model")] = False,
+    min_score: Annotated[float | None, typer.Option(help="[env NEWSRAG_MIN_SCORE]")] = None,
+    index_cache: Annotated[Path | None, typer.Option()] = None,
+) -> None:
+    """SQuAD: EM/F1 and, on v2.0, answer and abstention rates with a threshold sweep."""
+    from tqdm import tqdm
+
+    from service.evals.squad import run
+
+    if not data.is_file():
+        fail(f"--data {data} is not a file", 2)
+    settings = _settings(preset=preset)
+    bar = tqdm(total=None, unit="q", dynamic_ncols=True)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        summary = run(
+            data,
+            out,
+            limit,
+            settings.preset,
+            settings.cache_dir,
+            settings.min_score if min_score is None else min_score,
+            generate=not retrieval_only,
+            progress=progress,
+            index_cache=index_cache,
+        )
+    except (KeyError, json.JSONDecodeError) as exc:
+        fail(f"{data} is not SQuAD JSON: {exc}", 2)
+    finally:
+        bar.close()
+    summary.pop("threshold_sweep")
+    typer.echo(json.dumps(summary, indent=2))
+    typer.echo(f"-> {out}/predictions.jsonl, summary.json, abstention_curve.png")
+
+
 def main() -> None:
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -97,3 +97,26 @@ def test_vector_count_mismatch_raises(store):
     with pytest.raises(ValueError, match="vectors"):
         store.add_articles([(art, [ChunkSpan(0, 0, 3, "Fou")], np.zeros((2, 64), np.float32))])
     assert store.article_count() == 0  # the failed transaction left nothing behind
+
+
+def test_store_switches_to_ivf_when_large(tmp_path, monkeypatch):
+    monkeypatch.setattr(IndexStore, "ivf_min_vectors", 40)
+    emb = FakeEmbedder()
+    store = open_or_create(tmp_path / "big", emb, ChunkingParams(max_tokens=16, overlap_tokens=0))
+    texts = [
+        f"2024-01-0{1 + i % 9}\n\nItem {i}\n\nWord{i} alpha{i % 7} beta{i % 5}. Gamma{i}."
+        for i in range(60)
+    ]
+    report = Indexer(store, emb).ingest_articles(parse_text(t) for t in texts)
+    assert len(report.added) == 60
+    assert store.manifest.faiss_index == "IVF,Flat"
+    assert Manifest.read(store.path / "manifest.json").faiss_index == "IVF,Flat"
+    c = store.check_consistency()
+    assert c["rows"] == c["vectors"] and c["rows_without_vector"] == c["vectors_without_row"] == 0
+    store.delete_article(report.added[0])
+    assert store.check_consistency()["vectors_without_row"] == 0
+    q = emb.encode(["Word7 alpha0 beta2 Gamma7"])[0]
+    assert "Item 7" in {h.title for h in store.hits(store.dense_search(q, 3))}
+    store.close()
+    reopened = IndexStore.open(tmp_path / "big")
+    assert reopened.check_consistency()["rows"] == reopened.check_consistency()["vectors"]
