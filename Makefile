@@ -56,13 +56,13 @@ test-fast: $(STAMP) ## unit tests only
 	$(BIN)/pytest -q -m "not slow"
 
 lint: $(STAMP) ## ruff and mypy
-	$(BIN)/ruff check retrieval index service tests
-	$(BIN)/ruff format --check retrieval index service tests
+	$(BIN)/ruff check retrieval index service tests bench
+	$(BIN)/ruff format --check retrieval index service tests bench
 	$(BIN)/mypy
 
 fmt: $(STAMP) ## format the code
-	$(BIN)/ruff format retrieval index service tests
-	$(BIN)/ruff check --fix retrieval index service tests
+	$(BIN)/ruff format retrieval index service tests bench
+	$(BIN)/ruff check --fix retrieval index service tests bench
 
 clean: ## remove the virtualenv and caches (keeps data/ and the model cache)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -54,6 +54,10 @@ def make_pipeline(
     store = open_index(settings, embedder)
     generator = make_generator(settings) if with_generator else None
     config = PipelineConfig(
-        top_k=settings.top_k, min_score=settings.min_score, max_new_tokens=settings.max_new_tokens
+        top_k=settings.top_k,
+        min_score=settings.min_score,
+        max_new_tokens=settings.max_new_tokens,
+        support_threshold=settings.support_threshold,
+        unsupported=settings.unsupported,
     )
     return RAGPipeline(Retriever(store, embedder), generator, config)

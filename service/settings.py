@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=50)
     min_score: float = Field(0.40, description="abstain when the best retrieval score is lower")
     max_new_tokens: int = Field(96, ge=8, le=1024)
+    support_threshold: float = Field(0.5, ge=0, le=1, description="citation support needed")
+    unsupported: Literal["abstain", "flag"] = Field(
+        "abstain", description="an answer no source supports: abstain, or keep it flagged"
+    )
     chunk_tokens: int = Field(200, ge=16, le=206)
     chunk_overlap: int = Field(40, ge=0)
     api_key: SecretStr | None = Field(None, description="required for writes when set")

@@ -1,0 +1,93 @@
+"""Query latency: raw encode + FAISS search vs newsrag's retriever (dense, hybrid) and the
+HTTP `/search` endpoint, on the same index of real news articles.
+
+    .venv/bin/python -m bench.bench_query [--articles 1000] [--queries 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import uvicorn
+
+from bench.common import news_articles, questions, summary
+from index.chunking import ChunkingParams
+from index.ingest import Indexer, open_or_create
+from retrieval.embedder import Embedder
+from retrieval.pipeline import RAGPipeline
+from retrieval.search import Retriever, SearchConfig
+from service.app import create_app
+from service.settings import Settings
+
+
+def timed(fn, items):  # type: ignore[no-untyped-def]
+    out = []
+    for x in items:
+        t = time.perf_counter()
+        fn(x)
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--articles", type=int, default=1000)
+    ap.add_argument("--queries", type=int, default=200)
+    args = ap.parse_args()
+    emb = Embedder()
+    qs = questions(args.queries)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = open_or_create(Path(tmp) / "idx", emb, ChunkingParams())
+        Indexer(store, emb).ingest_articles(news_articles(args.articles))
+        index = store._index
+        model = emb.load()
+
+        def raw(q: str) -> None:
+            v = model.encode([q], normalize_embeddings=True, convert_to_numpy=True)
+            index.search(np.asarray(v, dtype=np.float32), 5)
+
+        dense = Retriever(store, emb, SearchConfig(mode="dense"))
+        hybrid = Retriever(store, emb, SearchConfig(mode="hybrid"))
+        for q in qs[:10]:  # warm up every path
+            raw(q)
+            dense.search(q, 5)
+            hybrid.search(q, 5)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        app = create_app(Settings(index_dir=Path(tmp) / "idx"), RAGPipeline(hybrid, None))
+        server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
+        threading.Thread(target=server.run, daemon=True).start()
+        while not server.started:
+            time.sleep(0.02)
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}")
+
+        def http(q: str) -> None:
+            client.post("/search", json={"query": q, "top_k": 5}).raise_for_status()
+
+        for q in qs[:10]:
+            http(q)
+        rounds: dict[str, list[float]] = {"raw": [], "dense": [], "hybrid": [], "http": []}
+        for q in qs:  # interleaved, so noise hits every path alike
+            rounds["raw"] += timed(raw, [q])
+            rounds["dense"] += timed(lambda x: dense.search(x, 5), [q])
+            rounds["hybrid"] += timed(lambda x: hybrid.search(x, 5), [q])
+            rounds["http"] += timed(http, [q])
+        server.should_exit = True
+        res = {k: {m: round(v, 2) for m, v in summary(vals).items()} for k, vals in rounds.items()}
+        base = res["raw"]["p50"]
+        res["ratios_p50_vs_raw"] = {k: round(res[k]["p50"] / base, 2) for k in rounds}
+        res["chunks"] = store.chunk_count()
+        print(json.dumps(res, indent=2))
+
+
+if __name__ == "__main__":
+    main()
