@@ -263,6 +263,7 @@ def eval_realtimeqa(
     index_cache: Annotated[
         Path | None, typer.Option(help="reuse weekly indexes here [default: OUT/indexes]")
     ] = None,
+    embed_dtype: Annotated[str, typer.Option(help="float32 | bfloat16")] = "float32",
 ) -> None:
     """RealTime QA: multiple choice and generation, beside the published leaderboard."""
     from tqdm import tqdm
@@ -274,6 +275,8 @@ def eval_realtimeqa(
         fail(f"--mode must be hybrid, dense or bm25, got {mode!r}", 2)
     if not data.is_dir():
         fail(f"--data {data} is not a directory", 2)
+    if embed_dtype not in ("float32", "bfloat16"):
+        fail(f"--embed-dtype must be float32 or bfloat16, got {embed_dtype!r}", 2)
     chosen = tuple(t.strip() for t in tracks.split(",") if t.strip())
     if not chosen or set(chosen) - {"mc", "gen", "retrieval"}:
         fail(f"--tracks must be a comma list of mc, gen (or retrieval); got {tracks!r}", 2)
@@ -283,6 +286,7 @@ def eval_realtimeqa(
         chunk_tokens=chunk_tokens,
         chunk_overlap=chunk_overlap,
         date_filter=date_filter,
+        embed_dtype=embed_dtype,
         search=SearchConfig(mode=mode, recency_weight=recency_weight),  # type: ignore[arg-type]
     )
     bar = tqdm(total=None, unit="q", dynamic_ncols=True)

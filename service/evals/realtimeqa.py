@@ -165,12 +165,13 @@ class EvalConfig:
     search: SearchConfig = field(default_factory=SearchConfig)
     date_filter: bool = True  # articles published after the question date are not evidence
     min_score: float = 0.0  # the leaderboard always expects an answer
+    embed_dtype: str = "float32"
 
 
 def build_week_index(
     data: Path, week: str, cache: Path, embedder: Embedder, params: ChunkingParams
 ) -> IndexStore:
-    path = cache / f"{week}-{params.max_tokens}-{params.overlap_tokens}"
+    path = cache / f"{week}-{params.max_tokens}-{params.overlap_tokens}-{embedder.dtype}"
     if (path / "manifest.json").exists():
         return IndexStore.open(path, expect=manifest_for(embedder, params))
     tmp = path.with_name(path.name + ".building")
@@ -266,7 +267,7 @@ def run(
     if missing:
         raise FileNotFoundError(f"no questions for week(s) {', '.join(missing)} in {data}")
     out.mkdir(parents=True, exist_ok=True)
-    embedder = embedder or Embedder()
+    embedder = embedder or Embedder(dtype=cfg.embed_dtype)  # type: ignore[arg-type]
     generator = Generator(cfg.preset, _model_cache(), max_new_tokens=32)
     params = ChunkingParams(cfg.chunk_tokens, cfg.chunk_overlap)
     questions = {w: _jsonl(data / f"{w}_qa.jsonl")[: limit or None] for w in weeks}
