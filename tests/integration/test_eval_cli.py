@@ -1,0 +1,98 @@
+"""`newsrag eval` end to end with the tiny model on a small slice of the real data."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import MODEL_CACHE, ROOT
+from tests.unit.test_realtimeqa_scorer import DATA, needs_data
+
+pytestmark = pytest.mark.slow
+
+
+@needs_data
+def test_realtimeqa_eval_writes_predictions_table_and_chart(tmp_path):
+    out = tmp_path / "out"
+    env = {**os.environ, "NEWSRAG_CACHE_DIR": str(MODEL_CACHE)}
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "service.cli",
+            "eval",
+            "realtimeqa",
+            "--data",
+            str(DATA),
+            "--weeks",
+            "20220617",
+            "--limit",
+            "3",
+            "--preset",
+            "tiny",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "GPT-3 + Google Custom Search" in r.stdout and "newsrag (tiny" in r.stdout
+    preds = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert len(preds) == 3
+    for p in preds:
+        assert {"question_id", "choice", "answer", "abstained", "citations", "timings_ms"} <= set(p)
+        assert p["choice"] in (0, 1, 2, 3)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["ours"]["questions"] == 3
+    assert summary["published"]["GPT-3 + Google Custom Search"]["mc"] == pytest.approx(
+        72.4, abs=0.05
+    )
+    assert (out / "results.png").stat().st_size > 10_000
+    assert "| system |" in (out / "results.md").read_text()
+
+
+def test_eval_rejects_bad_arguments(tmp_path):
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "service.cli",
+            "eval",
+            "realtimeqa",
+            "--data",
+            str(tmp_path),
+            "--weeks",
+            "19990101",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 2 and "19990101" in r.stderr
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "service.cli",
+            "eval",
+            "realtimeqa",
+            "--data",
+            str(tmp_path),
+            "--tracks",
+            "vibes",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 2 and "--tracks" in r.stderr
