@@ -82,6 +82,7 @@ class Retriever:
         cfg = self.config
         mode = mode or cfg.mode
         filters = filters or DateFilter()
+        self.store.refresh()
         qvec = self.embedder.encode([query])[0]
         total = self.store.chunk_count()
         n = max(cfg.candidates, top_k)

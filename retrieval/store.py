@@ -131,6 +131,7 @@ class IndexStore:
         self.readonly = readonly
         self._lock = threading.RLock()
         self._db = self._connect()
+        self._loaded_generation = self.generation
         self._index: faiss.Index = self._load_vectors()
 
     # -- opening -------------------------------------------------------------------------------
@@ -197,6 +198,18 @@ class IndexStore:
 
     def _snapshot_path(self, generation: int) -> Path:
         return self.path / f"vectors.{generation}.faiss"
+
+    def refresh(self) -> bool:
+        """Pick up writes made by another process (a writer beside read-only replicas).
+        Cheap when nothing changed: one SQLite read. Returns whether a reload happened."""
+        if self.generation == self._loaded_generation:
+            return False
+        with self._lock:
+            gen = self.generation
+            if gen != self._loaded_generation:
+                self._index = self._load_vectors()
+                self._loaded_generation = gen
+        return True
 
     def _load_vectors(self) -> faiss.Index:
         gen = self.generation
@@ -348,6 +361,7 @@ class IndexStore:
             self.manifest.write(self.path / MANIFEST)
         self._save_snapshot(index, self.generation)
         self._index = index
+        self._loaded_generation = self.generation
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

@@ -49,6 +49,15 @@ def lexical_support(claim: str, source: str) -> float:
     return sum(w in have for w in words) / len(words)
 
 
+def choice_evidence(choice: str, texts: list[str]) -> float:
+    """Share of a multiple-choice option's content words found in the evidence texts."""
+    words = content_words(choice)
+    if not words:
+        return 0.0
+    have = set(content_words(" ".join(texts)))
+    return sum(w in have for w in words) / len(words)
+
+
 @dataclass
 class ClaimCheck:
     text: str

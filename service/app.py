@@ -37,6 +37,7 @@ from service.schemas import (
     HealthResponse,
     SearchRequest,
     SearchResponse,
+    describe_errors,
 )
 from service.security import BodyLimitMiddleware, require_read
 from service.settings import Settings, get_settings
@@ -144,16 +145,7 @@ def create_app(settings: Settings | None = None, pipeline: RAGPipeline | None = 
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = []
-        for err in exc.errors():
-            loc = [str(p) for p in err.get("loc", ()) if p != "body"]
-            if err.get("type") == "json_invalid":
-                field, msg = "body", f"malformed JSON: {err.get('ctx', {}).get('error', '')}"
-            else:
-                field = ".".join(loc) or "body"
-                msg = str(err.get("msg", "invalid value"))
-            errors.append({"field": field, "message": msg.strip(": ")})
-        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        detail, errors = describe_errors(exc.errors())
         return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
 
     @app.exception_handler(NewsragError)

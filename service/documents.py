@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Annotated, Any
 
@@ -16,6 +15,7 @@ from retrieval.pipeline import RAGPipeline
 from retrieval.store import StoredArticle
 from retrieval.types import Article
 from service.deps import PipelineDep
+from service.schemas import describe_errors
 from service.security import require_read, require_write
 from service.settings import Settings
 
@@ -149,7 +149,7 @@ def build_router() -> APIRouter:
             try:
                 body = DocumentsIn.model_validate_json(await request.body())
             except ValidationError as exc:
-                raise HTTPException(422, _describe(exc)) from None
+                raise HTTPException(422, describe_errors(exc.errors())[0]) from None
             for i, a in enumerate(body.articles):
                 try:
                     articles.append(
@@ -230,14 +230,3 @@ def build_router() -> APIRouter:
         return {"deleted": article_id, "chunks": store.delete_article(article_id)}
 
     return router
-
-
-def _describe(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err.get("loc", ())) or "body"
-        msg = err.get("msg", "invalid")
-        if err.get("type") == "json_invalid":
-            loc, msg = "body", "malformed JSON"
-        parts.append(f"{loc}: {msg}")
-    return "; ".join(parts) or json.dumps(exc.errors())[:500]

@@ -51,7 +51,7 @@ def make_pipeline(
     settings: Settings, with_generator: bool = True, embedder: Embedder | None = None
 ) -> RAGPipeline:
     embedder = embedder or make_embedder(settings)
-    store = open_index(settings, embedder)
+    store = open_index(settings, embedder, readonly=settings.readonly)
     generator = make_generator(settings) if with_generator else None
     config = PipelineConfig(
         top_k=settings.top_k,

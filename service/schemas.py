@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
 from retrieval.pipeline import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, MAX_TOP_K
 from retrieval.search import DateFilter
 from retrieval.types import Turn
+
+
+def describe_errors(errors: Sequence[Any]) -> tuple[str, list[dict[str, str]]]:
+    """Pydantic errors as one readable line that names each field, and as a list."""
+    out = []
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ()) if p != "body"]
+        if err.get("type") == "json_invalid":
+            field, msg = "body", f"malformed JSON: {err.get('ctx', {}).get('error', '')}"
+        else:
+            field = ".".join(loc) or "body"
+            msg = str(err.get("msg", "invalid value"))
+        out.append({"field": field, "message": msg.strip(": ")})
+    return "; ".join(f"{e['field']}: {e['message']}" for e in out), out
 
 
 class Filters(BaseModel):

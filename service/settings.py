@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     )
     chunk_tokens: int = Field(200, ge=16, le=206)
     chunk_overlap: int = Field(40, ge=0)
+    readonly: bool = Field(False, description="serve the index read-only (replicas)")
     api_key: SecretStr | None = Field(None, description="required for writes when set")
     protect_reads: bool = Field(False, description="also require the API key for reads")
     max_body_bytes: int = Field(20 * 1024 * 1024, ge=1024)

@@ -120,3 +120,17 @@ def test_store_switches_to_ivf_when_large(tmp_path, monkeypatch):
     store.close()
     reopened = IndexStore.open(tmp_path / "big")
     assert reopened.check_consistency()["rows"] == reopened.check_consistency()["vectors"]
+
+
+def test_readonly_replica_sees_the_writers_commits(store):
+    _ingest(store, ARTICLES[:1])
+    replica = IndexStore.open(store.path, readonly=True)
+    assert replica.article_count() == 1
+    _ingest(store, ARTICLES[1:])  # the writer commits while the replica serves
+    q = FakeEmbedder().encode(["interest rates central bank"])[0]
+    assert replica.refresh() is True
+    assert replica.hits(replica.dense_search(q, 1))[0].title == "Rates decision"
+    assert replica.refresh() is False
+    with pytest.raises(PermissionError):
+        replica.delete_article("x")
+    replica.close()
