@@ -258,12 +258,14 @@ def eval_realtimeqa(
     chunk_tokens: Annotated[int, typer.Option(min=16, max=206)] = 200,
     chunk_overlap: Annotated[int, typer.Option(min=0)] = 40,
     date_filter: Annotated[bool, typer.Option(help="drop articles after the question date")] = True,
-    recency_weight: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.0,
+    recency_weight: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.3,
     tracks: Annotated[str, typer.Option(help="mc,gen or retrieval (no model)")] = "mc,gen",
     index_cache: Annotated[
         Path | None, typer.Option(help="reuse weekly indexes here [default: OUT/indexes]")
     ] = None,
     embed_dtype: Annotated[str, typer.Option(help="float32 | bfloat16")] = "float32",
+    dense_weight: Annotated[float, typer.Option(min=0.0, help="RRF weight of dense vs BM25")] = 0.5,
+    mc_query: Annotated[str, typer.Option(help="question | question+choices")] = "question",
 ) -> None:
     """RealTime QA: multiple choice and generation, beside the published leaderboard."""
     from tqdm import tqdm
@@ -275,6 +277,8 @@ def eval_realtimeqa(
         fail(f"--mode must be hybrid, dense or bm25, got {mode!r}", 2)
     if not data.is_dir():
         fail(f"--data {data} is not a directory", 2)
+    if mc_query not in ("question", "question+choices"):
+        fail(f"--mc-query must be question or question+choices, got {mc_query!r}", 2)
     if embed_dtype not in ("float32", "bfloat16"):
         fail(f"--embed-dtype must be float32 or bfloat16, got {embed_dtype!r}", 2)
     chosen = tuple(t.strip() for t in tracks.split(",") if t.strip())
@@ -287,7 +291,12 @@ def eval_realtimeqa(
         chunk_overlap=chunk_overlap,
         date_filter=date_filter,
         embed_dtype=embed_dtype,
-        search=SearchConfig(mode=mode, recency_weight=recency_weight),  # type: ignore[arg-type]
+        mc_query=mc_query,
+        search=SearchConfig(
+            mode=mode,  # type: ignore[arg-type]
+            recency_weight=recency_weight,
+            dense_weight=dense_weight,
+        ),
     )
     bar = tqdm(total=None, unit="q", dynamic_ncols=True)
 

@@ -164,6 +164,9 @@ class EvalConfig:
     chunk_overlap: int = 40
     search: SearchConfig = field(default_factory=SearchConfig)
     date_filter: bool = True  # articles published after the question date are not evidence
+    # Multiple choice may retrieve with the choices appended to the question (they are part of
+    # that track's input); generation never sees them.
+    mc_query: str = "question"
     min_score: float = 0.0  # the leaderboard always expects an answer
     embed_dtype: str = "float32"
 
@@ -214,12 +217,19 @@ def evaluate_question(
     }
     timings = {"retrieve": retrieve_ms}
     scores: list[float] | None = None
+    mc_ctx = ctx
+    if cfg.mc_query == "question+choices":
+        query = f"{q['question_sentence']} {' ; '.join(q['choices'])}"
+        mc_hits = pipe.retriever.search(query, max(10, cfg.top_k), filters, as_of=qdate)
+        mc_has = [contains_answer(h.text, answer_text) for h in mc_hits]
+        rec["retrieval"].update({f"mc_answer_recall@{k}": recall_at_k(mc_has, k) for k in KS})
+        mc_ctx = mc_hits[: cfg.top_k]
     if gen:
         ans = pipe.answer(
             q["question_sentence"],
             ctx,
             retrieve_ms=retrieve_ms,
-            choices=q["choices"] if mc else None,
+            choices=q["choices"] if mc and mc_ctx is ctx else None,
         )
         scores = ans.choice_scores
         rec["answer"] = "" if ans.abstained else strip_citations(ans.answer)
@@ -238,7 +248,7 @@ def evaluate_question(
     if mc:
         t1 = time.perf_counter()
         if scores is None:
-            scores = pipe.choose(q["question_sentence"], q["choices"], ctx)
+            scores = pipe.choose(q["question_sentence"], q["choices"], mc_ctx)
         rec["choice"] = max(range(len(scores)), key=lambda i: scores[i])
         rec["choice_scores"] = [round(s, 4) for s in scores]
         timings["choose"] = (time.perf_counter() - t1) * 1000
