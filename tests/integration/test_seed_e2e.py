@@ -123,3 +123,21 @@ def test_small_preset_answers_four(seed_index_dir, embedder):
     assert "four" in text or "4" in text, answer.answer
     assert any(c.cited for c in answer.citations), answer.answer
     assert answer.citations[0].hit.published.isoformat() == "2024-09-20"
+
+
+def test_two_turn_conversation_over_the_seed(tiny_client):
+    """A follow-up that only makes sense with the first turn still retrieves the right text."""
+    first = tiny_client.post("/ask", json={"question": SEED_Q}).json()
+    r = tiny_client.post("/ask", json={
+        "question": "And who supplies them with arms now?",
+        "history": [
+            {"role": "user", "content": SEED_Q},
+            {"role": "assistant", "content": first["answer"]},
+        ],
+    })
+    assert r.status_code == 200, r.text
+    body = r.json()
+    standalone = body["standalone_question"]
+    assert standalone and standalone != "And who supplies them with arms now?"
+    assert "armenia" in standalone.lower()
+    assert any("France and India" in c["text"] for c in body["citations"])
