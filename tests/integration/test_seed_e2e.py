@@ -128,13 +128,16 @@ def test_small_preset_answers_four(seed_index_dir, embedder):
 def test_two_turn_conversation_over_the_seed(tiny_client):
     """A follow-up that only makes sense with the first turn still retrieves the right text."""
     first = tiny_client.post("/ask", json={"question": SEED_Q}).json()
-    r = tiny_client.post("/ask", json={
-        "question": "And who supplies them with arms now?",
-        "history": [
-            {"role": "user", "content": SEED_Q},
-            {"role": "assistant", "content": first["answer"]},
-        ],
-    })
+    r = tiny_client.post(
+        "/ask",
+        json={
+            "question": "And who supplies them with arms now?",
+            "history": [
+                {"role": "user", "content": SEED_Q},
+                {"role": "assistant", "content": first["answer"]},
+            ],
+        },
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     standalone = body["standalone_question"]
