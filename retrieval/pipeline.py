@@ -22,7 +22,7 @@ from retrieval.prompt import (
 )
 from retrieval.search import DateFilter, Retriever
 from retrieval.types import Answer, Citation, Hit, Turn
-from retrieval.verify import CitationVerifier
+from retrieval.verify import CitationVerifier, content_words
 
 MAX_QUESTION_CHARS = 2000
 MAX_TOP_K = 50
@@ -98,9 +98,19 @@ class RAGPipeline:
         if self.generator is not None:
             rewritten = self.generator.generate(rewrite_messages(history, q), 64)
             rewritten = rewritten.strip().split("\n")[0].strip().strip('"')
-            if 8 <= len(rewritten) <= 2 * len(q) + 200 and rewritten.endswith("?"):
+            if self._good_rewrite(rewritten, q, history):
                 return rewritten
         return f"{previous[-1]} {q}"
+
+    @staticmethod
+    def _good_rewrite(rewritten: str, question: str, history: list[Turn]) -> bool:
+        """A usable rewrite is a question of sane length that brings in something from the
+        conversation (a rewrite adding nothing would retrieve no better than the follow-up)."""
+        if not (8 <= len(rewritten) <= 2 * len(question) + 200 and rewritten.endswith("?")):
+            return False
+        own = set(content_words(question))
+        context = {w for t in history for w in content_words(t.content)} - own
+        return any(w in context for w in content_words(rewritten))
 
     # -- answering -----------------------------------------------------------------------------
     def ask(

@@ -178,7 +178,7 @@ def build_router() -> APIRouter:
     def list_documents(
         pipe: PipelineDep,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=10**12)] = 0,
         published_from: date | None = None,
         published_to: date | None = None,
         source: Annotated[str | None, Query(max_length=200)] = None,

@@ -187,3 +187,15 @@ def test_client_disconnect_stops_generation(pipeline, tmp_path):  # noqa: F811
     finally:
         server.should_exit = True
         thread.join(5)
+
+
+def test_useless_rewrite_falls_back_to_the_previous_question(client, pipeline):  # noqa: F811
+    pipeline.generator.reply = "What is happening now?"  # brings nothing from the conversation
+    body = client.post(
+        "/ask",
+        json={
+            "question": "And at the border?",
+            "history": [{"role": "user", "content": "Were soldiers killed?"}],
+        },
+    ).json()
+    assert body["standalone_question"] == "Were soldiers killed? And at the border?"
