@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Generator as Gen
@@ -47,6 +48,20 @@ class StreamEvent:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+_REFERRING = re.compile(
+    r"\b(he|she|it|they|them|their|theirs|his|her|hers|its|this|that|these|those|there|then|"
+    r"the same|the former|the latter)\b|^(and|but|so|also|what about|how about|why|why not)\b",
+    re.IGNORECASE,
+)
+
+
+def is_follow_up(question: str) -> bool:
+    """Whether a question leans on the conversation (a pronoun or a leading "and…/what
+    about…"). A self-contained question is retrieved as asked: rewriting it toward the earlier
+    topic would make "What is the capital of France?" look answerable from the last article."""
+    return bool(_REFERRING.search(question.strip()))
+
+
 def validate_question(question: str, top_k: int) -> str:
     q = question.strip() if isinstance(question, str) else ""
     if not q:
@@ -89,7 +104,7 @@ class RAGPipeline:
         retrieved on its own. Falls back to prefixing the previous user question when the
         model's rewrite does not look like a question."""
         q = question.strip()
-        if not history:
+        if not history or not is_follow_up(q):
             return q
         history = history[-MAX_HISTORY_TURNS:]
         previous = [t.content.strip() for t in history if t.role == "user" and t.content.strip()]

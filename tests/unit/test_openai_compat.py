@@ -63,7 +63,7 @@ def test_follow_up_through_openai_messages(server, pipeline):  # noqa: F811
             {"role": "system", "content": "be brief"},
             {"role": "user", "content": "Were soldiers killed?"},
             {"role": "assistant", "content": "Four soldiers [1]."},
-            {"role": "user", "content": "At which border?"},
+            {"role": "user", "content": "And at which border?"},
         ],
     )
     rewrite_prompt = pipeline.generator.calls[0][-1]["content"]

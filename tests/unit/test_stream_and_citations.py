@@ -199,3 +199,33 @@ def test_useless_rewrite_falls_back_to_the_previous_question(client, pipeline): 
         },
     ).json()
     assert body["standalone_question"] == "Were soldiers killed? And at the border?"
+
+
+def test_self_contained_question_is_not_rewritten(client, pipeline):  # noqa: F811
+    body = client.post(
+        "/ask",
+        json={
+            "question": "Did the central bank change interest rates?",
+            "history": [{"role": "user", "content": "Were soldiers killed at the border?"}],
+        },
+    ).json()
+    assert body["standalone_question"] == "Did the central bank change interest rates?"
+    assert pipeline.generator.calls[0][-1]["content"].endswith(
+        "Question: Did the central bank change interest rates?"
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "follow_up"),
+    [
+        ("And who supplies them now?", True),
+        ("What about India?", True),
+        ("Why did it happen?", True),
+        ("What is the capital of France?", False),
+        ("How many Armenian soldiers were killed?", False),
+    ],
+)
+def test_is_follow_up(question, follow_up):
+    from retrieval.pipeline import is_follow_up
+
+    assert is_follow_up(question) is follow_up
