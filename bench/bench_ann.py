@@ -21,14 +21,17 @@ import numpy as np
 from retrieval.ann import build_index
 
 
-def clustered(n: int, dim: int, clusters: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    centers = rng.normal(size=(clusters, dim)).astype(np.float32)
+def clustered(
+    n: int, dim: int, clusters: int, center_seed: int, point_seed: int, noise: float = 0.6
+) -> np.ndarray:
+    """Points around shared cluster centres (centre_seed) drawn with their own seed."""
+    centers = np.random.default_rng(center_seed).normal(size=(clusters, dim)).astype(np.float32)
+    rng = np.random.default_rng(point_seed)
     out = np.empty((n, dim), dtype=np.float32)
     step = 100_000
     for i in range(0, n, step):
         m = min(step, n - i)
-        x = centers[rng.integers(0, clusters, m)] + 0.6 * rng.normal(size=(m, dim)).astype(
+        x = centers[rng.integers(0, clusters, m)] + noise * rng.normal(size=(m, dim)).astype(
             np.float32
         )
         out[i : i + m] = x / np.linalg.norm(x, axis=1, keepdims=True)
@@ -45,10 +48,12 @@ def main() -> None:
     ap.add_argument("--dim", type=int, default=384)
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--nprobe", type=int, nargs="*", default=[16, 32, 48, 64])
+    ap.add_argument("--noise", type=float, default=0.6, help="cluster spread (1.0+ is harder)")
     args = ap.parse_args()
     faiss.omp_set_num_threads(1)  # per-query latency as one request sees it
-    x = clustered(args.n, args.dim, clusters=2000, seed=1)
-    q = clustered(args.queries, args.dim, clusters=2000, seed=1)  # same centres, new points
+    x = clustered(args.n, args.dim, 2000, center_seed=1, point_seed=2, noise=args.noise)
+    # Same centres, new points: queries from the data's distribution, none of them indexed.
+    q = clustered(args.queries, args.dim, 2000, center_seed=1, point_seed=3, noise=args.noise)
     ids = np.arange(args.n, dtype=np.int64)
     base_rss = rss_mb()
 
@@ -92,6 +97,7 @@ def main() -> None:
         json.dumps(
             {
                 "n": args.n,
+                "noise": args.noise,
                 "dim": args.dim,
                 "nlist": ivf.nlist,
                 "exact": {

@@ -79,16 +79,21 @@ def main() -> None:
     def http_run() -> tuple[float, float, int]:
         t0 = time.perf_counter()
         first = last = None
-        n = 0
+        text = ""
+        event = ""
         with httpx.stream(
             "POST", f"http://127.0.0.1:{port}/ask/stream", json={"question": QUESTION}, timeout=300
         ) as r:
             for line in r.iter_lines():
-                if line.startswith("event: token"):
-                    n += 1
+                if line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("data: ") and event == "token":
+                    text += json.loads(line[6:])["text"]
                     last = time.perf_counter()
                     first = first or last
         assert first and last
+        # SSE pieces are words (the streamer flushes at spaces): count real tokens instead.
+        n = len(gen.tokenizer(text, add_special_tokens=False)["input_ids"])
         return first - t0, (n - 1) / max(last - first, 1e-9), n
 
     raw_run(gen, messages, 32)

@@ -263,7 +263,7 @@ def eval_realtimeqa(
     index_cache: Annotated[
         Path | None, typer.Option(help="reuse weekly indexes here [default: OUT/indexes]")
     ] = None,
-    embed_dtype: Annotated[str, typer.Option(help="float32 | bfloat16")] = "float32",
+    embed_dtype: Annotated[str, typer.Option(help="float32 | bfloat16")] = "bfloat16",
     dense_weight: Annotated[float, typer.Option(min=0.0, help="RRF weight of dense vs BM25")] = 0.5,
     mc_query: Annotated[str, typer.Option(help="question | question+choices")] = "question",
 ) -> None:

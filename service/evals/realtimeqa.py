@@ -168,7 +168,7 @@ class EvalConfig:
     # that track's input); generation never sees them.
     mc_query: str = "question"
     min_score: float = 0.0  # the leaderboard always expects an answer
-    embed_dtype: str = "float32"
+    embed_dtype: str = "bfloat16"
 
 
 def build_week_index(
