@@ -111,10 +111,9 @@ class Retriever:
         dense_score = dict(dense)
         bm25_score = dict(lexical)
         missing = [cid for cid in fused if cid not in dense_score]
-        if missing:
-            vecs = self.store.vectors(missing)
-            dense_score.update(zip(missing, (vecs @ qvec).tolist(), strict=True))
-        hits = self.store.hits((cid, dense_score[cid]) for cid in fused)
+        for cid, vec in self.store.vectors(missing).items():
+            dense_score[cid] = float(vec @ qvec)
+        hits = self.store.hits((cid, dense_score[cid]) for cid in fused if cid in dense_score)
         if as_of is None and cfg.recency_weight > 0:
             as_of = date.today()
         for h in hits:

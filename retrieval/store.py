@@ -411,12 +411,17 @@ class IndexStore:
         scores, ids = index.search(np.asarray(query, dtype=np.float32).reshape(1, -1), k)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
-    def vectors(self, chunk_ids: list[int]) -> np.ndarray:
-        """Stored vectors of the given chunks (from the current snapshot)."""
-        index = self._index
+    def vectors(self, chunk_ids: list[int]) -> dict[int, np.ndarray]:
+        """Stored vectors of the given chunks, read from the rows (the source of truth), so
+        they agree with BM25 and `hits` even while a new vector snapshot is being published.
+        Chunks deleted meanwhile are absent from the result."""
         if not chunk_ids:
-            return np.zeros((0, self.manifest.dimension), dtype=np.float32)
-        return np.vstack([index.reconstruct(int(cid)) for cid in chunk_ids]).astype(np.float32)
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
+        rows = self._db.execute(
+            f"SELECT id, embedding FROM chunks WHERE id IN ({marks})", list(chunk_ids)
+        )
+        return {int(r[0]): np.frombuffer(r[1], dtype=np.float32) for r in rows}
 
     def hits(self, scored: Iterable[tuple[int, float]]) -> list[Hit]:
         """Chunk rows joined with their article, in the given order; unknown ids are dropped."""

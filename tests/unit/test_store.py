@@ -134,3 +134,20 @@ def test_readonly_replica_sees_the_writers_commits(store):
     with pytest.raises(PermissionError):
         replica.delete_article("x")
     replica.close()
+
+
+def test_hybrid_search_during_a_write_never_fails(store, monkeypatch):
+    """BM25 (built from committed rows) can see a chunk before the new vector snapshot is
+    published; the search must still answer (found by a real load test)."""
+    from retrieval.search import Retriever
+
+    _ingest(store, ARTICLES[:2])
+    retriever = Retriever(store, FakeEmbedder())
+    retriever.search("interest rates", 3)  # BM25 and vectors in step
+    old_index = store._index
+    monkeypatch.setattr(store, "_publish", lambda index: None)  # commit rows, no new snapshot
+    monkeypatch.setattr(store, "refresh", lambda: False)
+    _ingest(store, ARTICLES[2:])
+    assert store._index is old_index
+    hits = retriever.search("central bank interest rates unchanged", 3)
+    assert hits[0].title == "Rates decision"  # found through BM25 + its stored vector
