@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +15,7 @@ from retrieval.search import Retriever
 from retrieval.store import IndexStore
 from service.app import create_app
 from service.settings import Settings
+from tests.live import live_server
 
 pytestmark = pytest.mark.slow
 
@@ -38,35 +36,15 @@ EVIL = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(seed_index_dir, embedder, tiny_generator, tmp_path_factory):
-    import uvicorn
-
     path = tmp_path_factory.mktemp("browser") / "index"
     shutil.copytree(seed_index_dir, path)
     store = IndexStore.open(path)
     Indexer(store, embedder).ingest_articles([parse_text(EVIL)])
     pipe = RAGPipeline(Retriever(store, embedder), tiny_generator, PipelineConfig())
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(Settings(index_dir=path), pipe), host="127.0.0.1", port=port, log_level="warning"
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    with live_server(create_app(Settings(index_dir=path), pipe)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-
 import pytest
-import uvicorn
 from openai import OpenAI
 
 from retrieval.openai_backend import OpenAIChatGenerator
@@ -15,29 +10,14 @@ from retrieval.pipeline import PipelineConfig, RAGPipeline
 from retrieval.search import Retriever
 from service.app import create_app
 from service.settings import Settings
+from tests.live import live_server
 from tests.unit.test_api import pipeline  # noqa: F401  (fixture)
 
 
 @pytest.fixture
 def server(pipeline, tmp_path):  # noqa: F811
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(
-        uvicorn.Config(
-            create_app(Settings(index_dir=tmp_path), pipeline),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    t = threading.Thread(target=srv.run, daemon=True)
-    t.start()
-    while not srv.started:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}/v1"
-    srv.should_exit = True
-    t.join(5)
+    with live_server(create_app(Settings(index_dir=tmp_path), pipeline)) as url:
+        yield f"{url}/v1"
 
 
 def test_official_client_non_stream_and_stream(server):

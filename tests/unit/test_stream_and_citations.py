@@ -120,15 +120,14 @@ def test_unsupported_answer_policy(client, pipeline, mode):  # noqa: F811
 
 def test_client_disconnect_stops_generation(pipeline, tmp_path):  # noqa: F811
     """A real server and a real HTTP client that hangs up after the first tokens."""
-    import socket
     import threading
     import time
 
     import httpx
-    import uvicorn
 
     from service.app import create_app
     from service.settings import Settings
+    from tests.live import live_server
 
     produced: list[int] = []
     cancelled = threading.Event()
@@ -154,25 +153,11 @@ def test_client_disconnect_stops_generation(pipeline, tmp_path):  # noqa: F811
             yield piece
 
     pipeline.generator.stream = slow_stream
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(Settings(index_dir=tmp_path), pipeline),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    try:
+    app = create_app(Settings(index_dir=tmp_path), pipeline)
+    with live_server(app) as url:
         with httpx.stream(
             "POST",
-            f"http://127.0.0.1:{port}/ask/stream",
+            f"{url}/ask/stream",
             json={"question": "How many soldiers were killed at the border?"},
             timeout=10,
         ) as r:
@@ -184,9 +169,6 @@ def test_client_disconnect_stops_generation(pipeline, tmp_path):  # noqa: F811
                         break
         assert cancelled.wait(5), "generation kept running after the client left"
         assert len(produced) < 100
-    finally:
-        server.should_exit = True
-        thread.join(5)
 
 
 def test_useless_rewrite_falls_back_to_the_previous_question(client, pipeline):  # noqa: F811
