@@ -8,7 +8,7 @@ import statistics
 from pathlib import Path
 
 from retrieval.types import Article
-from service.evals.realtimeqa import list_weeks, week_articles
+from service.evals.leaderboard import list_weeks, week_articles
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "realtimeqa"
 

@@ -17,7 +17,8 @@ from retrieval.embedder import Embedder
 from retrieval.metrics import mc_correct
 from retrieval.search import DateFilter, Retriever
 from retrieval.verify import choice_evidence
-from service.evals.realtimeqa import _date, _jsonl, build_week_index
+from service.evals.leaderboard import parse_day, read_jsonl
+from service.evals.realtimeqa import build_week_index
 
 
 def main() -> None:
@@ -27,18 +28,18 @@ def main() -> None:
     ap.add_argument("--top-k", type=int, default=5)
     args = ap.parse_args()
     data = data_dir()
-    preds = {p["question_id"]: p for p in _jsonl(args.pred)}
+    preds = {p["question_id"]: p for p in read_jsonl(args.pred)}
     weeks = sorted({p["week"] for p in preds.values()})
     emb = Embedder()
     rows = []
     for w in weeks:
         store = build_week_index(data, w, args.index_cache, emb, ChunkingParams())
         retriever = Retriever(store, emb)
-        for q in _jsonl(data / f"{w}_qa.jsonl"):
+        for q in read_jsonl(data / f"{w}_qa.jsonl"):
             p = preds.get(q["question_id"])
             if not p or not p.get("choice_scores"):
                 continue
-            qd = _date(q["question_date"])
+            qd = parse_day(q["question_date"])
             hits = retriever.search(
                 q["question_sentence"],
                 args.top_k,

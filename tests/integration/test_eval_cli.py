@@ -59,40 +59,18 @@ def test_realtimeqa_eval_writes_predictions_table_and_chart(tmp_path):
     assert "| system |" in (out / "results.md").read_text()
 
 
+def _eval_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", "eval", "realtimeqa", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def test_eval_rejects_bad_arguments(tmp_path):
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "service.cli",
-            "eval",
-            "realtimeqa",
-            "--data",
-            str(tmp_path),
-            "--weeks",
-            "19990101",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    r = _eval_cli("--data", str(tmp_path), "--weeks", "19990101")
     assert r.returncode == 2 and "19990101" in r.stderr
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "service.cli",
-            "eval",
-            "realtimeqa",
-            "--data",
-            str(tmp_path),
-            "--tracks",
-            "vibes",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    r = _eval_cli("--data", str(tmp_path), "--tracks", "vibes")
     assert r.returncode == 2 and "--tracks" in r.stderr

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from service.evals.realtimeqa import (
+from service.evals.leaderboard import (
     BASELINE_CONFIGS,
-    _jsonl,
+    read_jsonl,
     score_generation,
     score_mc,
     week_articles,
@@ -41,13 +41,16 @@ def test_published_cells_reproduced(week, cfg):
     gen_row = next(r for r in pub["generation"] if r["model"] == name)
     base = DATA / "baseline_results"
     for kind, key in (("qa", "original"), ("qa_nota", "nota")):
-        qs = _jsonl(DATA / f"{week}_{kind}.jsonl")
+        qs = read_jsonl(DATA / f"{week}_{kind}.jsonl")
         preds = {
-            p["question_id"]: p["prediction"] for p in _jsonl(base / f"{week}_{kind}_{cfg}.jsonl")
+            p["question_id"]: p["prediction"]
+            for p in read_jsonl(base / f"{week}_{kind}_{cfg}.jsonl")
         }
         assert f"{score_mc(preds, qs):.1f}" == mc_row[key]
-    qs = _jsonl(DATA / f"{week}_qa.jsonl")
-    preds = {p["question_id"]: p["prediction"] for p in _jsonl(base / f"{week}_qa_{cfg}_gen.jsonl")}
+    qs = read_jsonl(DATA / f"{week}_qa.jsonl")
+    preds = {
+        p["question_id"]: p["prediction"] for p in read_jsonl(base / f"{week}_qa_{cfg}_gen.jsonl")
+    }
     em, f1, _ = score_generation(preds, qs)
     assert (f"{em:.1f}", f"{f1:.1f}") == (gen_row["em"], gen_row["f1"])
 
