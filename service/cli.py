@@ -263,7 +263,7 @@ def eval_realtimeqa(
     index_cache: Annotated[
         Path | None, typer.Option(help="reuse weekly indexes here [default: OUT/indexes]")
     ] = None,
-    embed_dtype: Annotated[str, typer.Option(help="float32 | bfloat16")] = "bfloat16",
+    embed_dtype: Annotated[str, typer.Option(help="float32 | bfloat16 | int8")] = "bfloat16",
     dense_weight: Annotated[float, typer.Option(min=0.0, help="RRF weight of dense vs BM25")] = 0.5,
     mc_query: Annotated[str, typer.Option(help="question | question+choices")] = "question",
 ) -> None:
@@ -279,8 +279,8 @@ def eval_realtimeqa(
         fail(f"--data {data} is not a directory", 2)
     if mc_query not in ("question", "question+choices"):
         fail(f"--mc-query must be question or question+choices, got {mc_query!r}", 2)
-    if embed_dtype not in ("float32", "bfloat16"):
-        fail(f"--embed-dtype must be float32 or bfloat16, got {embed_dtype!r}", 2)
+    if embed_dtype not in ("float32", "bfloat16", "int8"):
+        fail(f"--embed-dtype must be float32, bfloat16 or int8, got {embed_dtype!r}", 2)
     chosen = tuple(t.strip() for t in tracks.split(",") if t.strip())
     if not chosen or set(chosen) - {"mc", "gen", "retrieval"}:
         fail(f"--tracks must be a comma list of mc, gen (or retrieval); got {tracks!r}", 2)

@@ -44,6 +44,10 @@ def make_generator(settings: Settings) -> TextGenerator:
         return OpenAIChatGenerator(
             settings.openai_base_url, settings.openai_model, key, settings.max_new_tokens
         )
+    if settings.backend == "llamacpp":
+        from retrieval.llamacpp_backend import LlamaCppGenerator
+
+        return LlamaCppGenerator(settings.preset, settings.cache_dir, settings.max_new_tokens)
     return Generator(settings.preset, settings.cache_dir, settings.max_new_tokens)
 
 

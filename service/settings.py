@@ -22,15 +22,17 @@ class Settings(BaseSettings):
     index_dir: Path = Field(Path("data/index"), description="index directory")
     preset: str = Field("small", description="generator: tiny|small|base or a model folder")
     cache_dir: Path = Field(default_factory=_default_cache, description="converted models")
-    backend: Literal["transformers", "openai"] = Field(
-        "transformers", description="generator backend"
+    backend: Literal["transformers", "llamacpp", "openai"] = Field(
+        "transformers",
+        description="generator backend: transformers (default), llamacpp (same weights, ~3x "
+        "faster decoding; pip install 'newsrag[llamacpp]') or openai (a remote server)",
     )
     openai_base_url: str = Field("http://127.0.0.1:8080/v1", description="for backend=openai")
     openai_model: str = Field("newsrag", description="model name for backend=openai")
     openai_api_key: SecretStr | None = None
-    # bf16 embeds 2.7x faster on this CPU (AMX) with identical RealTime QA retrieval metrics
+    # bf16 embeds 2.7x faster on this CPU (AVX512-BF16) with identical RealTime QA retrieval metrics
     # (docs/BENCHMARKS.md); float32 for CPUs without fast bf16.
-    embed_dtype: Literal["float32", "bfloat16"] = "bfloat16"
+    embed_dtype: Literal["float32", "bfloat16", "int8"] = "bfloat16"
     top_k: int = Field(5, ge=1, le=50)
     min_score: float = Field(0.40, description="abstain when the best retrieval score is lower")
     max_new_tokens: int = Field(96, ge=8, le=1024)

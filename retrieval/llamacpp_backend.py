@@ -1,0 +1,246 @@
+"""Generator backend on llama.cpp (`llama-cpp-python`), over the same GGUF weights.
+
+The preset's GGUF file is re-encoded once as a bf16 GGUF in the cache: the same weights the
+transformers backend dequantises to, so both backends give the same greedy answers, but
+llama.cpp decodes ~3x faster on a 2-core CPU (docs/BENCHMARKS.md). Optional: install with
+`pip install 'newsrag[llamacpp]'` (builds llama.cpp from source, a few minutes).
+"""
+
+from __future__ import annotations
+
+import codecs
+import itertools
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from retrieval.errors import InvalidInputError, ModelLoadError
+from retrieval.generator import PRESETS, ends_paragraph, newline_token_sets
+
+logger = logging.getLogger(__name__)
+
+
+def _llama_cpp() -> Any:
+    try:
+        import llama_cpp
+    except ImportError as exc:
+        raise ModelLoadError(
+            "backend 'llamacpp' needs llama-cpp-python: pip install 'newsrag[llamacpp]'"
+        ) from exc
+    # llama.cpp logs every tensor it converts and every context it makes to stderr.
+    logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
+    return llama_cpp
+
+
+def bf16_gguf(preset: str, cache_dir: Path) -> Path:
+    """The preset's (or a local folder's) GGUF re-encoded as bf16, converted once."""
+    as_path = Path(preset).expanduser()
+    source: Callable[[Path], tuple[Path, str]]
+    if preset in PRESETS:
+        p = PRESETS[preset]
+        target = cache_dir / f"{p.name}.bf16.gguf"
+        source = p.gguf_source
+    elif as_path.is_dir() and sorted(as_path.glob("*.gguf")):
+        gguf = sorted(as_path.glob("*.gguf"))[0]
+        target = cache_dir / f"local-{as_path.name}-{gguf.stem}.bf16.gguf"
+
+        def source(_workdir: Path) -> tuple[Path, str]:
+            return as_path, gguf.name
+
+    else:
+        raise ModelLoadError(
+            f"backend 'llamacpp' needs a preset ({', '.join(PRESETS)}) or a folder with a .gguf"
+        )
+    if target.exists():
+        return target
+    llama_cpp = _llama_cpp()
+    import ctypes
+
+    work = target.with_name(f".{target.name}.tmp{os.getpid()}")
+    shutil.rmtree(work, ignore_errors=True)
+    try:
+        folder, name = source(work / "gguf")
+        work.mkdir(parents=True, exist_ok=True)
+        params = llama_cpp.llama_model_quantize_default_params()
+        params.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_BF16
+        params.allow_requantize = True
+        params.nthread = os.cpu_count() or 1
+        out = work / "model.gguf"
+        logger.info("re-encoding %s/%s as bf16 for llama.cpp (once)", folder, name)
+        rc = llama_cpp.llama_model_quantize(
+            str(folder / name).encode(), str(out).encode(), ctypes.byref(params)
+        )
+        if rc != 0 or not out.exists():
+            raise ModelLoadError(f"llama.cpp could not convert {folder / name} (code {rc})")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(out, target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+class LlamaCppGenerator:
+    """Same interface as `Generator`; one call at a time (the model holds one KV cache)."""
+
+    def __init__(
+        self,
+        preset: str,
+        cache_dir: str | Path,
+        max_new_tokens: int = 96,
+        n_ctx: int = 8192,
+        threads: int | None = None,
+    ) -> None:
+        self.preset = preset
+        self.cache_dir = Path(cache_dir)
+        self.max_new_tokens = max_new_tokens
+        self.n_ctx = n_ctx
+        self.threads = threads or os.cpu_count() or 1
+        self.name = PRESETS[preset].model if preset in PRESETS else Path(preset).name
+        self._llm: Any = None
+        self._load_lock = threading.Lock()
+        self._lock = threading.Lock()
+
+    def load(self) -> None:
+        with self._load_lock:
+            if self._llm is not None:
+                return
+            llama_cpp = _llama_cpp()
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            path = bf16_gguf(self.preset, self.cache_dir)
+            try:
+                llm = llama_cpp.Llama(
+                    model_path=str(path),
+                    n_ctx=self.n_ctx,
+                    n_threads=self.threads,
+                    n_threads_batch=self.threads,
+                    flash_attn=True,
+                    verbose=False,
+                )
+            except (ValueError, RuntimeError) as exc:
+                raise ModelLoadError(f"llama.cpp cannot load {path}: {exc}") from exc
+            template = llm.metadata.get("tokenizer.chat_template")
+            if not template:
+                raise ModelLoadError(f"{path} has no chat template")
+            vocab = llama_cpp.llama_model_get_vocab(llm.model)
+            self._is_eog = lambda t: bool(llama_cpp.llama_vocab_is_eog(vocab, t))
+            self._format = Jinja2ChatFormatter(
+                template,
+                eos_token=llm._model.token_get_text(llm.token_eos()),
+                bos_token=llm._model.token_get_text(llm.token_bos()),
+            )
+            self._newlines = newline_token_sets(
+                (i, llm.detokenize([i]).decode("utf-8", "replace"))
+                for i in range(llm.n_vocab())
+                if any(m in llm._model.token_get_text(i) for m in ("\n", "\u010a", "<0x0A>"))
+            )
+            self._llm = llm
+            logger.info("loaded llama.cpp generator %s from %s", self.name, path)
+
+    def prompt_tokens(self, messages: list[dict[str, str]]) -> list[int]:
+        """The chat template of the GGUF, rendered and tokenised as transformers does."""
+        self.load()
+        text = self._format(messages=messages).prompt  # type: ignore[arg-type]
+        tokens = list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+        if len(tokens) + 8 > self.n_ctx:
+            raise InvalidInputError(
+                f"the prompt has {len(tokens)} tokens; the llama.cpp context holds {self.n_ctx}"
+                " (ask for fewer chunks)"
+            )
+        return tokens
+
+    def _last_logprobs(self) -> np.ndarray:
+        llama_cpp = _llama_cpp()
+        ptr = llama_cpp.llama_get_logits_ith(self._llm.ctx, -1)
+        logits = np.ctypeslib.as_array(ptr, shape=(self._llm.n_vocab(),)).astype(np.float64)
+        logits -= logits.max()
+        return logits - np.log(np.exp(logits).sum())
+
+    def _tokens(
+        self, prompt: list[int], max_new_tokens: int | None, cancel: threading.Event | None
+    ) -> Iterator[int]:
+        """Greedy tokens of the answer; stops at end of turn, a blank line or the budget.
+        Reuses the KV cache of the longest prefix shared with the previous prompt."""
+        budget = max_new_tokens or self.max_new_tokens
+        budget = min(budget, self.n_ctx - len(prompt))
+        out: list[int] = []
+        for tok in self._llm.generate(
+            prompt, top_k=1, top_p=1.0, min_p=0.0, temp=0.0, repeat_penalty=1.0, reset=True
+        ):
+            if self._is_eog(tok) or (cancel is not None and cancel.is_set()):
+                return
+            out.append(tok)
+            yield tok
+            if len(out) >= budget or ends_paragraph(self._newlines, out):
+                return
+
+    def _text(self, tokens: Iterator[int]) -> Iterator[str]:
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        for tok in tokens:
+            piece = decoder.decode(self._llm.detokenize([tok]))
+            if piece:
+                yield piece
+        tail = decoder.decode(b"", final=True)
+        if tail:
+            yield tail
+
+    def generate(self, messages: list[dict[str, str]], max_new_tokens: int | None = None) -> str:
+        prompt = self.prompt_tokens(messages)
+        with self._lock:
+            return "".join(self._text(self._tokens(prompt, max_new_tokens, None))).strip()
+
+    def stream(
+        self,
+        messages: list[dict[str, str]],
+        max_new_tokens: int | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[str]:
+        prompt = self.prompt_tokens(messages)
+        with self._lock:
+            yield from self._text(self._tokens(prompt, max_new_tokens, cancel))
+
+    def _score(self, prompt: list[int], choices: list[str]) -> list[float]:
+        """Mean log-probability of each choice after `prompt`. The prompt's KV cache is built
+        once (or kept from the answer just generated) and rewound to for every choice."""
+        llm = self._llm
+        conts = [
+            list(llm.tokenize(c.strip().encode("utf-8"), add_bos=False, special=False))
+            or [llm.token_eos()]
+            for c in choices
+        ]
+        cached = llm.input_ids[: llm.n_tokens].tolist()
+        keep = 0
+        while keep < min(len(cached), len(prompt) - 1) and cached[keep] == prompt[keep]:
+            keep += 1
+        llm.n_tokens = keep
+        llm.eval(prompt[keep:])
+        first = self._last_logprobs()
+        scores = []
+        for cont in conts:
+            llm.n_tokens = len(prompt)  # rewind: the next eval drops the previous choice
+            total = float(first[cont[0]])
+            for prev, nxt in itertools.pairwise(cont):
+                llm.eval([prev])
+                total += float(self._last_logprobs()[nxt])
+            scores.append(total / len(cont))
+        return scores
+
+    def choice_scores(self, messages: list[dict[str, str]], choices: list[str]) -> list[float]:
+        prompt = self.prompt_tokens(messages)
+        with self._lock:
+            return self._score(prompt, choices)
+
+    def generate_and_score(
+        self, messages: list[dict[str, str]], choices: list[str], max_new_tokens: int | None = None
+    ) -> tuple[str, list[float]]:
+        """Both on one prompt; the second reuses the first's prompt KV cache."""
+        prompt = self.prompt_tokens(messages)
+        with self._lock:
+            text = "".join(self._text(self._tokens(prompt, max_new_tokens, None))).strip()
+            return text, self._score(prompt, choices)

@@ -1,0 +1,99 @@
+"""The transformers generator with a real (tiny) model: stopping, streaming, embedder dtypes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from retrieval.generator import BlankLineStop, newline_tokens
+
+pytestmark = pytest.mark.slow
+
+
+def _ids(tokenizer, text: str) -> list[int]:
+    return list(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+@pytest.mark.parametrize(
+    ("answer", "stops_at"),
+    [
+        ("Four soldiers [1].\n\nAnother paragraph", "Four soldiers [1].\n\n"),
+        ("One line\nsecond line", None),
+        ("Ends with a newline\n", None),
+    ],
+)
+def test_blank_line_stop_agrees_with_the_text(tiny_generator, answer, stops_at):
+    """Feeding an answer token by token, the criterion fires exactly when the decoded text
+    first holds a blank line, whichever way the tokenizer split the newlines."""
+    tok = tiny_generator.tokenizer
+    prompt = _ids(tok, "Question?\n")  # ends in a newline: must not count
+    answer_ids = _ids(tok, answer)
+    stop = BlankLineStop(newline_tokens(tok), len(prompt))
+    fired_at = None
+    for n in range(1, len(answer_ids) + 1):
+        ids = torch.tensor([prompt + answer_ids[:n]])
+        if bool(stop(ids, None)[0]):
+            fired_at = n
+            break
+    if stops_at is None:
+        assert fired_at is None
+    else:
+        assert fired_at is not None
+        text = tok.decode(answer_ids[:fired_at])
+        assert "\n\n" in text and "\n\n" not in tok.decode(answer_ids[: fired_at - 1])
+        assert text.startswith(stops_at.rstrip("\n"))
+
+
+def test_split_newlines_stop_too(tiny_generator):
+    """Two separate newline tokens make a blank line as well."""
+    tok = tiny_generator.tokenizer
+    nl = _ids(tok, "\n")
+    assert len(nl) == 1
+    words = _ids(tok, "Four")
+    stop = BlankLineStop(newline_tokens(tok), 0)
+    assert not bool(stop(torch.tensor([words + nl]), None)[0])
+    assert bool(stop(torch.tensor([words + nl + nl]), None)[0])
+
+
+def test_generation_stops_at_the_first_blank_line(tiny_generator):
+    """A letter opens with "Dear ...,", then a blank line: the answer ends there, in
+    `generate` and in `stream` alike, while the model without the criterion writes on."""
+    messages = [{"role": "user", "content": "Write a short letter to a friend."}]
+    g = tiny_generator
+    inputs = g._inputs(messages)
+    kwargs = g._gen_kwargs(inputs, 30)
+    kwargs.pop("stopping_criteria")
+    with torch.inference_mode():
+        unstopped = g.tokenizer.decode(
+            g._model.generate(**kwargs)[0][inputs["input_ids"].shape[1] :],
+            skip_special_tokens=True,
+        )
+    assert "\n\n" in unstopped.strip()
+    whole = g.generate(messages, max_new_tokens=30)
+    streamed = "".join(g.stream(messages, max_new_tokens=30)).strip()
+    assert whole == streamed == unstopped.split("\n\n")[0].strip()
+
+
+def test_int8_embedder_shares_the_vector_space():
+    """The int8 ONNX copy must be interchangeable with the fp32 model (same index, same
+    neighbours), or choosing it would silently break retrieval."""
+    pytest.importorskip("onnxruntime")
+    from retrieval.embedder import Embedder
+
+    texts = [
+        "Four Armenian soldiers were killed in a border clash with Azerbaijan.",
+        "The central bank kept interest rates unchanged on Thursday.",
+        "Farmers celebrated a record apple harvest in the valley.",
+        "How many soldiers died at the Armenian border?",
+    ]
+    fp32 = Embedder(dtype="float32").encode(texts)
+    int8 = Embedder(dtype="int8")
+    q8 = int8.encode(texts)
+    assert q8.shape == fp32.shape and q8.dtype == np.float32
+    assert np.allclose(np.linalg.norm(q8, axis=1), 1.0, atol=1e-5)
+    assert float((fp32 * q8).sum(axis=1).min()) > 0.99
+    # The question's nearest article is the same with both.
+    assert int(np.argmax(fp32[:3] @ fp32[3])) == int(np.argmax(q8[:3] @ q8[3])) == 0
+    assert int8.dimension == 384 and int8.max_tokens == 256
+    assert int8.count_tokens(["two words"]) == [2]
