@@ -1,5 +1,11 @@
-"""Generation: time to first token and decode speed of `/ask/stream` vs raw `model.generate`
-with the same model, prompt and settings (greedy, same max_new_tokens).
+"""Generation: time to first token and decode speed of `/ask/stream` vs the raw library call
+with the same model, prompt and settings (greedy, same token budget), for each backend:
+
+- transformers: raw `model.generate` with a `TextIteratorStreamer`;
+- llama.cpp (if installed): raw `Llama.create_chat_completion(stream=True)`.
+
+Every path is timed the same way: first text piece, last text piece, and the tokens of the
+text it produced (counted with one tokenizer), so the ratios compare like with like.
 
     .venv/bin/python -m bench.bench_generate [--preset small] [--runs 5]
 """
@@ -7,50 +13,114 @@ with the same model, prompt and settings (greedy, same max_new_tokens).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
-import socket
 import statistics
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import torch
-import uvicorn
 from transformers import TextIteratorStreamer
 
 from retrieval.generator import Generator
 from retrieval.prompt import build_messages
 from service.app import create_app
-from service.loading import make_pipeline
+from service.live import live_server
+from service.loading import make_generator, make_pipeline
 from service.settings import Settings
 
-QUESTION = "How many Armenian soldiers were killed?"
+QUESTIONS = {
+    "short": "How many Armenian soldiers were killed?",
+    "long": "Explain in detail what the article says about Armenia's arms suppliers and its "
+    "relations with Russia.",
+}
+Run = tuple[float, float, int, float]  # ttft s, decode tok/s, tokens, total s
 
 
-def raw_run(
-    gen: Generator, messages: list[dict[str, str]], max_new: int
-) -> tuple[float, float, int]:
-    """(ttft s, decode tokens/s, tokens) of plain model.generate with a streamer."""
+def timed(pieces: Callable[[], Iterator[str]], count: Callable[[str], int]) -> Run:
+    t0 = time.perf_counter()
+    first = last = None
+    text = ""
+    for piece in pieces():
+        if piece:
+            last = time.perf_counter()
+            first = first or last
+            text += piece
+    assert first and last, "no text produced"
+    n = count(text)
+    return first - t0, (n - 1) / max(last - first, 1e-9), n, last - t0
+
+
+def raw_transformers(gen: Generator, messages: list[dict[str, str]], n: int) -> Iterator[str]:
     inputs = gen._inputs(messages)
     streamer = TextIteratorStreamer(gen.tokenizer, skip_prompt=True, skip_special_tokens=True)
-    kwargs = {**gen._gen_kwargs(inputs, max_new), "streamer": streamer}
-    kwargs.pop("stop_strings")  # the raw baseline: no stop strings, same token budget below
-    kwargs.pop("tokenizer")
-    t0 = time.perf_counter()
-    out: list = []
-    th = threading.Thread(target=lambda: out.append(gen._model.generate(**kwargs)))
-    with torch.inference_mode():
-        th.start()
-        first = None
-        for piece in streamer:
-            if piece and first is None:
-                first = time.perf_counter()
-        th.join()
-    end = time.perf_counter()
-    n = int(out[0].shape[1] - inputs["input_ids"].shape[1])
-    return (first or end) - t0, (n - 1) / max(end - (first or end), 1e-9), n
+    kwargs = {**gen._gen_kwargs(inputs, n), "streamer": streamer}
+    kwargs.pop("stopping_criteria")  # raw: the library's own loop (end of turn or budget)
+
+    def run() -> None:
+        with torch.inference_mode():
+            gen._model.generate(**kwargs)
+
+    th = threading.Thread(target=run)
+    th.start()
+    yield from streamer
+    th.join()
+
+
+def raw_llama(llm: Any, messages: list[dict[str, str]], n: int) -> Iterator[str]:
+    llm.reset()  # a cold prompt, like the other paths
+    for chunk in llm.create_chat_completion(
+        messages=messages, max_tokens=n, temperature=0.0, top_k=1, stream=True
+    ):
+        yield chunk["choices"][0]["delta"].get("content") or ""
+
+
+def over_http(url: str, question: str, before: Callable[[], None]) -> Iterator[str]:
+    before()
+    event = ""
+    with httpx.stream("POST", f"{url}/ask/stream", json={"question": question}, timeout=600) as r:
+        for line in r.iter_lines():
+            if line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("data: ") and event == "token":
+                yield json.loads(line[6:])["text"]
+
+
+def measure(
+    settings: Settings,
+    pipe: Any,
+    llm: Any,
+    gen: Generator,
+    messages: list[dict[str, str]],
+    question: str,
+    runs: int,
+    count: Callable[[str], int],
+) -> tuple[list[Run], list[Run]]:
+    """Interleaved runs of newsrag over HTTP and of the raw call, both with the configured
+    token budget (each stops at the end of turn or the budget, as the library does)."""
+    reset = llm.reset if llm is not None else (lambda: None)
+    budget = settings.max_new_tokens
+
+    def raw() -> Iterator[str]:
+        if llm is None:
+            return raw_transformers(gen, messages, budget)
+        return raw_llama(llm, messages, budget)
+
+    with live_server(create_app(settings, pipe)) as url:
+        ours_fn = lambda: over_http(url, question, reset)  # noqa: E731
+        timed(ours_fn, count)  # warm up both paths
+        timed(raw, count)
+        ours: list[Run] = []
+        raws: list[Run] = []
+        for _ in range(runs):
+            ours.append(timed(ours_fn, count))
+            raws.append(timed(raw, count))
+    return ours, raws
 
 
 def main() -> None:
@@ -64,59 +134,37 @@ def main() -> None:
     gen = pipe.generator
     assert isinstance(gen, Generator)
     gen.load()
-    hits = pipe.search(QUESTION, settings.top_k)
-    messages = build_messages(QUESTION, hits)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, pipe), port=port, log_level="warning")
-    )
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.02)
+    count = lambda text: len(gen.tokenizer(text, add_special_tokens=False)["input_ids"])  # noqa: E731
+    backends: dict[str, tuple[Any, Any]] = {"transformers": (pipe, None)}
+    if importlib.util.find_spec("llama_cpp"):
+        ll_settings = settings.model_copy(update={"backend": "llamacpp"})
+        ll_gen = make_generator(ll_settings)
+        ll_gen.load()
+        ll_pipe = make_pipeline(ll_settings, with_generator=False, embedder=pipe.retriever.embedder)
+        ll_pipe.generator = ll_gen
+        backends["llamacpp"] = (ll_pipe, ll_gen._llm)  # type: ignore[attr-defined]
 
-    def http_run() -> tuple[float, float, int]:
-        t0 = time.perf_counter()
-        first = last = None
-        text = ""
-        event = ""
-        with httpx.stream(
-            "POST", f"http://127.0.0.1:{port}/ask/stream", json={"question": QUESTION}, timeout=300
-        ) as r:
-            for line in r.iter_lines():
-                if line.startswith("event: "):
-                    event = line[7:]
-                elif line.startswith("data: ") and event == "token":
-                    text += json.loads(line[6:])["text"]
-                    last = time.perf_counter()
-                    first = first or last
-        assert first and last
-        # SSE pieces are words (the streamer flushes at spaces): count real tokens instead.
-        n = len(gen.tokenizer(text, add_special_tokens=False)["input_ids"])
-        return first - t0, (n - 1) / max(last - first, 1e-9), n
-
-    raw_run(gen, messages, 32)
-    http_run()
-    raws, https = [], []
-    for _ in range(args.runs):
-        https.append(http_run())
-        raws.append(raw_run(gen, messages, https[-1][2]))
-    server.should_exit = True
-    med = lambda xs, i: statistics.median(x[i] for x in xs)  # noqa: E731
-    res = {
-        "preset": args.preset,
-        "prompt_tokens": int(gen._inputs(messages)["input_ids"].shape[1]),
-        "raw": {"ttft_s": round(med(raws, 0), 3), "tok_per_s": round(med(raws, 1), 2)},
-        "newsrag_http": {
-            "ttft_s": round(med(https, 0), 3),
-            "tok_per_s": round(med(https, 1), 2),
-            "note": "ttft includes retrieval and the HTTP round trip",
-        },
-    }
-    res["decode_ratio"] = round(res["newsrag_http"]["tok_per_s"] / res["raw"]["tok_per_s"], 3)
-    res["ttft_ratio_raw_over_ours"] = round(res["raw"]["ttft_s"] / res["newsrag_http"]["ttft_s"], 3)
-    print(json.dumps(res, indent=2))
+    results: dict[str, Any] = {"preset": args.preset}
+    for label, question in QUESTIONS.items():
+        messages = build_messages(question, pipe.search(question, settings.top_k))
+        prompt_tokens = int(gen._inputs(messages)["input_ids"].shape[1])
+        row: dict[str, Any] = {"question": question, "prompt_tokens": prompt_tokens}
+        for name, (bpipe, llm) in backends.items():
+            ours, raws = measure(settings, bpipe, llm, gen, messages, question, args.runs, count)
+            med = lambda xs, i: round(statistics.median(x[i] for x in xs), 3)  # noqa: E731
+            row[name] = {
+                "raw": {"ttft_s": med(raws, 0), "tok_per_s": med(raws, 1), "tokens": med(raws, 2)},
+                "newsrag_http": {
+                    "ttft_s": med(ours, 0),
+                    "tok_per_s": med(ours, 1),
+                    "tokens": med(ours, 2),
+                    "total_s": med(ours, 3),
+                },
+                "decode_ratio": round(med(ours, 1) / med(raws, 1), 3),
+                "ttft_ratio_raw_over_ours": round(med(raws, 0) / med(ours, 0), 3),
+            }
+        results[label] = row
+    print(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

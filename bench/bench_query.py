@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import httpx
 import numpy as np
-import uvicorn
 
 from bench.common import news_articles, questions, summary
 from index.chunking import ChunkingParams
@@ -25,6 +22,7 @@ from retrieval.embedder import Embedder
 from retrieval.pipeline import RAGPipeline
 from retrieval.search import Retriever, SearchConfig
 from service.app import create_app
+from service.live import live_server
 from service.settings import Settings
 
 
@@ -60,28 +58,21 @@ def main() -> None:
             raw(q)
             dense.search(q, 5)
             hybrid.search(q, 5)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
         app = create_app(Settings(index_dir=Path(tmp) / "idx"), RAGPipeline(hybrid, None))
-        server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
-        threading.Thread(target=server.run, daemon=True).start()
-        while not server.started:
-            time.sleep(0.02)
-        client = httpx.Client(base_url=f"http://127.0.0.1:{port}")
+        with live_server(app) as url:
+            client = httpx.Client(base_url=url)
 
-        def http(q: str) -> None:
-            client.post("/search", json={"query": q, "top_k": 5}).raise_for_status()
+            def http(q: str) -> None:
+                client.post("/search", json={"query": q, "top_k": 5}).raise_for_status()
 
-        for q in qs[:10]:
-            http(q)
-        rounds: dict[str, list[float]] = {"raw": [], "dense": [], "hybrid": [], "http": []}
-        for q in qs:  # interleaved, so noise hits every path alike
-            rounds["raw"] += timed(raw, [q])
-            rounds["dense"] += timed(lambda x: dense.search(x, 5), [q])
-            rounds["hybrid"] += timed(lambda x: hybrid.search(x, 5), [q])
-            rounds["http"] += timed(http, [q])
-        server.should_exit = True
+            for q in qs[:10]:
+                http(q)
+            rounds: dict[str, list[float]] = {"raw": [], "dense": [], "hybrid": [], "http": []}
+            for q in qs:  # interleaved, so noise hits every path alike
+                rounds["raw"] += timed(raw, [q])
+                rounds["dense"] += timed(lambda x: dense.search(x, 5), [q])
+                rounds["hybrid"] += timed(lambda x: hybrid.search(x, 5), [q])
+                rounds["http"] += timed(http, [q])
         res = {k: {m: round(v, 2) for m, v in summary(vals).items()} for k, vals in rounds.items()}
         base = res["raw"]["p50"]
         res["ratios_p50_vs_raw"] = {k: round(res[k]["p50"] / base, 2) for k in rounds}

@@ -7,25 +7,12 @@ headless Chromium against a live server with the configured preset.
 from __future__ import annotations
 
 import argparse
-import socket
-import threading
-import time
 
-import uvicorn
 from playwright.sync_api import sync_playwright
 
 from service.app import create_app
+from service.live import CHROMIUM_FLAGS, chromium_path, live_server
 from service.settings import Settings
-
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def main() -> None:
@@ -34,17 +21,10 @@ def main() -> None:
     ap.add_argument("--question", default="How many Armenian soldiers were killed?")
     ap.add_argument("--follow-up", default="And who are its main arms suppliers now?")
     args = ap.parse_args()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(Settings()), port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.1)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+    with live_server(create_app(Settings())) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1100, "height": 1000})
-        page.goto(f"http://127.0.0.1:{port}/")
+        page.goto(f"{url}/")
         for i, q in enumerate([args.question, args.follow_up]):
             page.fill("#question", q)
             page.press("#question", "Enter")
@@ -56,7 +36,6 @@ def main() -> None:
             )
         page.screenshot(path=args.out, full_page=True)
         browser.close()
-    server.should_exit = True
     print(f"wrote {args.out}")
 
 

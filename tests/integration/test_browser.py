@@ -14,21 +14,13 @@ from retrieval.pipeline import PipelineConfig, RAGPipeline
 from retrieval.search import Retriever
 from retrieval.store import IndexStore
 from service.app import create_app
+from service.live import CHROMIUM_FLAGS, chromium_path, live_server
 from service.settings import Settings
-from tests.live import live_server
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM = chromium_path()
+FLAGS = CHROMIUM_FLAGS
 EVIL = (
     "2024-09-21\n\n<img src=x onerror=\"window.__xss='title'\">Pelican sanctuary news\n\n"
     "The pelican sanctuary <script>window.__xss='body'</script> reopened after repairs. "

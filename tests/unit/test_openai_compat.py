@@ -9,8 +9,8 @@ from retrieval.openai_backend import OpenAIChatGenerator
 from retrieval.pipeline import PipelineConfig, RAGPipeline
 from retrieval.search import Retriever
 from service.app import create_app
+from service.live import live_server
 from service.settings import Settings
-from tests.live import live_server
 from tests.unit.test_api import pipeline  # noqa: F401  (fixture)
 
 

@@ -126,8 +126,8 @@ def test_client_disconnect_stops_generation(pipeline, tmp_path):  # noqa: F811
     import httpx
 
     from service.app import create_app
+    from service.live import live_server
     from service.settings import Settings
-    from tests.live import live_server
 
     produced: list[int] = []
     cancelled = threading.Event()

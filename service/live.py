@@ -1,7 +1,9 @@
-"""A real uvicorn server on a free loopback port, in a thread, for tests that need real HTTP."""
+"""A real uvicorn server on a free loopback port, in a thread: for tests and benchmarks that
+need real HTTP, and for embedding newsrag in another program."""
 
 from __future__ import annotations
 
+import shutil
 import socket
 import threading
 import time
@@ -24,10 +26,26 @@ def live_server(app: Any) -> Iterator[str]:
     deadline = time.time() + 30
     while not server.started:
         if time.time() > deadline or not thread.is_alive():
-            raise RuntimeError("test server did not start")
+            raise RuntimeError("newsrag server did not start")
         time.sleep(0.02)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+# Debian's headless Chromium, as the browser tests and the screenshot script drive it.
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium_path() -> str:
+    return shutil.which("chromium") or "/usr/bin/chromium"
