@@ -12,7 +12,8 @@ import numpy as np
 from index.chunking import Chunker, ChunkingParams
 from index.parse import ParseError, discover, load_file
 from retrieval.embedder import Embedder
-from retrieval.store import IndexStore, Manifest
+from retrieval.manifest import Manifest
+from retrieval.store import IndexStore
 from retrieval.types import Article, ChunkSpan
 
 logger = logging.getLogger(__name__)

@@ -1,4 +1,5 @@
-"""Choosing the FAISS index by size: exact while small, IVF (approximate) when large.
+"""FAISS indexes: chosen by size (exact while small, IVF when large) and kept on disk as
+snapshots named after the store's generation.
 
 Exact inner-product search is the best choice up to ~100k vectors (a few ms on 2 cores). Beyond
 that an inverted-file index keeps search in milliseconds; IVF, unlike HNSW, supports removing
@@ -7,10 +8,16 @@ vectors, which deletes and updates need. Measured in bench/bench_ann.py (docs/BE
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
+import os
+from pathlib import Path
 
 import faiss
 import numpy as np
+
+logger = logging.getLogger(__name__)
 
 IVF_MIN_VECTORS = 100_000
 DEFAULT_NPROBE = 48
@@ -46,3 +53,31 @@ def build_index(
     ivf.add_with_ids(vectors, ids)
     ivf.nprobe = nprobe
     return ivf
+
+
+def snapshot_path(folder: Path, generation: int) -> Path:
+    return folder / f"vectors.{generation}.faiss"
+
+
+def read_snapshot(folder: Path, generation: int, expected: int) -> faiss.Index | None:
+    """The snapshot of `generation` if it exists and holds `expected` vectors."""
+    snap = snapshot_path(folder, generation)
+    if not snap.exists():
+        return None
+    index = faiss.read_index(str(snap))
+    if index.ntotal == expected:
+        return index
+    logger.warning("vector snapshot %s disagrees with the store; rebuilding", snap)
+    return None
+
+
+def write_snapshot(folder: Path, index: faiss.Index, generation: int) -> None:
+    """Write atomically (temporary file, then rename), then drop older generations."""
+    final = snapshot_path(folder, generation)
+    tmp = final.with_name(f".{final.name}.tmp")
+    faiss.write_index(index, str(tmp))
+    os.replace(tmp, final)
+    for old in folder.glob("vectors.*.faiss"):
+        if old != final:
+            with contextlib.suppress(OSError):
+                old.unlink()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import queue
 import threading
+import time
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -170,3 +173,64 @@ class Embedder:
             show_progress_bar=show_progress,
         )
         return np.ascontiguousarray(vecs, dtype=np.float32)
+
+
+class QueryBatcher:
+    """Encodes the queries of concurrent requests in one forward pass.
+
+    A worker thread takes every query waiting in the queue (up to `max_batch`) and encodes
+    them together; while it works, new queries queue up for the next pass. A lone query waits
+    for nobody (`max_wait_ms` = 0), so batching costs nothing when the service is idle and
+    saves the per-call overhead of many small forward passes when it is busy."""
+
+    def __init__(self, embedder: Any, max_batch: int = 32, max_wait_ms: float = 0.0) -> None:
+        if max_batch < 1:
+            raise ValueError(f"max_batch must be >= 1, got {max_batch}")
+        self.embedder = embedder
+        self.max_batch = max_batch
+        self.max_wait = max_wait_ms / 1000
+        self._queue: queue.SimpleQueue[tuple[str, Future[np.ndarray]]] = queue.SimpleQueue()
+        self._start_lock = threading.Lock()
+        self._worker: threading.Thread | None = None
+        self.batches = 0  # forward passes made, for tests and metrics
+        self.queries = 0
+
+    def encode(self, text: str) -> np.ndarray:
+        """The normalised vector of one query; blocks until its batch is encoded."""
+        future: Future[np.ndarray] = Future()
+        self._queue.put((text, future))
+        if self._worker is None:
+            with self._start_lock:
+                if self._worker is None:
+                    self._worker = threading.Thread(
+                        target=self._run, name="query-batcher", daemon=True
+                    )
+                    self._worker.start()
+        return future.result()
+
+    def _take(self) -> list[tuple[str, Future[np.ndarray]]]:
+        batch = [self._queue.get()]
+        deadline = time.monotonic() + self.max_wait
+        while len(batch) < self.max_batch:
+            try:
+                wait = deadline - time.monotonic()
+                batch.append(
+                    self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
+                )
+            except queue.Empty:
+                break
+        return batch
+
+    def _run(self) -> None:
+        while True:
+            batch = self._take()
+            try:
+                vecs = self.embedder.encode([text for text, _ in batch])
+            except BaseException as exc:  # every waiting request gets the error
+                for _, future in batch:
+                    future.set_exception(exc)
+                continue
+            self.batches += 1
+            self.queries += len(batch)
+            for (_, future), vec in zip(batch, vecs, strict=True):
+                future.set_result(vec)

@@ -10,7 +10,7 @@ from typing import Literal
 import numpy as np
 
 from retrieval.bm25 import LazyBM25
-from retrieval.embedder import Embedder
+from retrieval.embedder import Embedder, QueryBatcher
 from retrieval.errors import InvalidInputError
 from retrieval.store import IndexStore
 from retrieval.types import Hit
@@ -62,12 +62,23 @@ class SearchConfig:
 
 class Retriever:
     def __init__(
-        self, store: IndexStore, embedder: Embedder, config: SearchConfig | None = None
+        self,
+        store: IndexStore,
+        embedder: Embedder,
+        config: SearchConfig | None = None,
+        batch_queries: bool = False,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.config = config or SearchConfig()
         self.bm25 = LazyBM25(store)
+        # Concurrent requests share one forward pass of the embedder (docs/BENCHMARKS.md).
+        self.batcher = QueryBatcher(embedder) if batch_queries else None
+
+    def encode_query(self, query: str) -> np.ndarray:
+        if self.batcher is not None:
+            return self.batcher.encode(query)
+        return self.embedder.encode([query])[0]
 
     def search(
         self,
@@ -85,7 +96,7 @@ class Retriever:
         mode = mode or cfg.mode
         filters = filters or DateFilter()
         self.store.refresh()
-        qvec = self.embedder.encode([query])[0]
+        qvec = self.encode_query(query)
         total = self.store.chunk_count()
         n = max(cfg.candidates, top_k)
         if filters.active:

@@ -10,29 +10,25 @@ stored vectors (no re-embedding).
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import os
 import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import faiss
 import numpy as np
 
-from retrieval.ann import IVF_MIN_VECTORS, build_index, index_kind
+from retrieval.ann import IVF_MIN_VECTORS, build_index, index_kind, read_snapshot, write_snapshot
 from retrieval.errors import ArticleNotFoundError, IndexMismatchError, IndexNotFoundError
+from retrieval.manifest import FORMAT_VERSION, MANIFEST, Manifest
 from retrieval.types import Article, ChunkSpan, Hit
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
 DB = "store.sqlite"
 
 _SCHEMA = """
@@ -63,38 +59,6 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
 """
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """What an index was built with; opening it with anything else is refused."""
-
-    embedder: str
-    dimension: int
-    chunking: dict[str, Any]
-    normalized: bool = True
-    metric: str = "inner_product"
-    format_version: int = FORMAT_VERSION
-    faiss_index: str = "IDMap2,Flat"
-    created_at: float = field(default_factory=time.time)
-
-    @classmethod
-    def read(cls, path: Path) -> Manifest:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
-
-    def write(self, path: Path) -> None:
-        atomic_write_text(path, json.dumps(asdict(self), indent=2, sort_keys=True))
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def _parse_date(value: str | None) -> date | None:
@@ -196,9 +160,6 @@ class IndexStore:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         return int(row[0]) if row else 0
 
-    def _snapshot_path(self, generation: int) -> Path:
-        return self.path / f"vectors.{generation}.faiss"
-
     def refresh(self) -> bool:
         """Pick up writes made by another process (a writer beside read-only replicas).
         Cheap when nothing changed: one SQLite read. Returns whether a reload happened."""
@@ -213,15 +174,11 @@ class IndexStore:
 
     def _load_vectors(self) -> faiss.Index:
         gen = self.generation
-        snap = self._snapshot_path(gen)
-        if snap.exists():
-            index = faiss.read_index(str(snap))
-            if index.ntotal == self.chunk_count():
-                return index
-            logger.warning("vector snapshot %s disagrees with the store; rebuilding", snap)
-        index = self._rebuild_from_rows()
-        if not self.readonly:
-            self._save_snapshot(index, gen)
+        index = read_snapshot(self.path, gen, expected=self.chunk_count())
+        if index is None:
+            index = self._rebuild_from_rows()
+            if not self.readonly:
+                write_snapshot(self.path, index, gen)
         return index
 
     def _rebuild_from_rows(self) -> faiss.Index:
@@ -233,16 +190,6 @@ class IndexStore:
         for i, row in enumerate(self._db.execute("SELECT embedding FROM chunks ORDER BY id")):
             vecs[i] = np.frombuffer(row[0], dtype=np.float32)
         return build_index(self.manifest.dimension, vecs, ids, ivf_min=self.ivf_min_vectors)
-
-    def _save_snapshot(self, index: faiss.Index, generation: int) -> None:
-        final = self._snapshot_path(generation)
-        tmp = final.with_name(f".{final.name}.tmp")
-        faiss.write_index(index, str(tmp))
-        os.replace(tmp, final)
-        for old in self.path.glob("vectors.*.faiss"):
-            if old != final:
-                with contextlib.suppress(OSError):
-                    old.unlink()
 
     def close(self) -> None:
         self._db.close()
@@ -359,7 +306,7 @@ class IndexStore:
         if index_kind(index) != self.manifest.faiss_index:
             self.manifest = replace(self.manifest, faiss_index=index_kind(index))
             self.manifest.write(self.path / MANIFEST)
-        self._save_snapshot(index, self.generation)
+        write_snapshot(self.path, index, self.generation)
         self._index = index
         self._loaded_generation = self.generation
 

@@ -64,4 +64,5 @@ def make_pipeline(
         support_threshold=settings.support_threshold,
         unsupported=settings.unsupported,
     )
-    return RAGPipeline(Retriever(store, embedder), generator, config)
+    retriever = Retriever(store, embedder, batch_queries=settings.query_batching)
+    return RAGPipeline(retriever, generator, config)

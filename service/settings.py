@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     # bf16 embeds 2.7x faster on this CPU (AVX512-BF16) with identical RealTime QA retrieval metrics
     # (docs/BENCHMARKS.md); float32 for CPUs without fast bf16.
     embed_dtype: Literal["float32", "bfloat16", "int8"] = "bfloat16"
+    query_batching: bool = Field(
+        True, description="encode the queries of concurrent requests in one forward pass"
+    )
     top_k: int = Field(5, ge=1, le=50)
     min_score: float = Field(0.40, description="abstain when the best retrieval score is lower")
     max_new_tokens: int = Field(96, ge=8, le=1024)

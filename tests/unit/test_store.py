@@ -7,7 +7,8 @@ from index.chunking import ChunkingParams
 from index.ingest import Indexer, manifest_for, open_or_create
 from index.parse import parse_text
 from retrieval.errors import ArticleNotFoundError, IndexMismatchError, IndexNotFoundError
-from retrieval.store import IndexStore, Manifest
+from retrieval.manifest import Manifest
+from retrieval.store import IndexStore
 from tests.fakes import FakeEmbedder
 
 ARTICLES = [

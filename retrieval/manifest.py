@@ -1,0 +1,46 @@
+"""The index manifest: what an index was built with, so that opening it with another embedder
+or format is refused instead of silently returning wrong neighbours."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What an index was built with; opening it with anything else is refused."""
+
+    embedder: str
+    dimension: int
+    chunking: dict[str, Any]
+    normalized: bool = True
+    metric: str = "inner_product"
+    format_version: int = FORMAT_VERSION
+    faiss_index: str = "IDMap2,Flat"
+    created_at: float = field(default_factory=time.time)
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+    def write(self, path: Path) -> None:
+        atomic_write_text(path, json.dumps(asdict(self), indent=2, sort_keys=True))
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
