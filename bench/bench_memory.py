@@ -1,6 +1,8 @@
-"""Peak resident memory of `newsrag serve` with each installed preset, after one answer.
+"""Peak resident memory of `newsrag serve` with each installed preset and generator backend,
+after one answer (the first start of a preset also converts its weights: run it twice).
 
-.venv/bin/python -m bench.bench_memory [--presets tiny small base]
+.venv/bin/python -m bench.bench_memory [--presets tiny small base] [--backends transformers
+llamacpp]
 """
 
 from __future__ import annotations
@@ -24,11 +26,16 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def measure(preset: str, index_dir: str) -> dict[str, object]:
+def measure(preset: str, backend: str, index_dir: str) -> dict[str, object]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "NEWSRAG_PRESET": preset, "NEWSRAG_INDEX_DIR": index_dir}
+    env = {
+        **os.environ,
+        "NEWSRAG_PRESET": preset,
+        "NEWSRAG_BACKEND": backend,
+        "NEWSRAG_INDEX_DIR": index_dir,
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
         env=env,
@@ -40,7 +47,7 @@ def measure(preset: str, index_dir: str) -> dict[str, object]:
         t0 = time.perf_counter()
         while True:
             if proc.poll() is not None:
-                return {"preset": preset, "error": proc.stderr.read().decode()[-300:]}
+                return {"preset": preset, "backend": backend, "error": proc.stderr.read()[-300:]}
             try:
                 if httpx.get(f"{url}/health", timeout=2).status_code == 200:
                     break
@@ -53,6 +60,7 @@ def measure(preset: str, index_dir: str) -> dict[str, object]:
         )
         return {
             "preset": preset,
+            "backend": backend,
             "startup_s": round(startup, 1),
             "peak_rss_mb": round(peak_rss_mb(proc.pid)),
             "answer": r.json()["answer"],
@@ -65,9 +73,11 @@ def measure(preset: str, index_dir: str) -> dict[str, object]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--presets", nargs="*", default=["tiny", "small", "base"])
+    ap.add_argument("--backends", nargs="*", default=["transformers"])
     ap.add_argument("--index", default=os.environ.get("NEWSRAG_INDEX_DIR", "data/index"))
     args = ap.parse_args()
-    print(json.dumps([measure(p, args.index) for p in args.presets], indent=2))
+    rows = [measure(p, b, args.index) for p in args.presets for b in args.backends]
+    print(json.dumps(rows, indent=2, default=str))
 
 
 if __name__ == "__main__":
