@@ -7,6 +7,7 @@ model hub.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import importlib.util
 import logging
@@ -205,6 +206,10 @@ class BlankLineStop:
         return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 
 
+# Shorter shared prefixes are not worth a cache copy.
+MIN_PREFIX_REUSE = 32
+
+
 class Generator:
     """A chat model that writes answers; one generation at a time (2 cores cannot do more
     without slowing every request down)."""
@@ -217,6 +222,11 @@ class Generator:
         self._model: Any = None
         self._tokenizer: Any = None
         self._newlines: NewlineTokens = (frozenset(), frozenset(), frozenset())
+        # (prompt token ids, their KV cache) of the last prompt: the next prompt recomputes
+        # only what follows the prefix they share (the system rule and few-shot examples,
+        # ~260 tokens, are the same in every RAG prompt).
+        self._prefix: tuple[list[int], Any] | None = None
+        self.reused_tokens = 0  # prompt tokens served from the prefix cache (tests, metrics)
         self._load_lock = threading.Lock()
         self._gen_lock = threading.Lock()
 
@@ -264,6 +274,42 @@ class Generator:
             "stopping_criteria": StoppingCriteriaList([stop]),
         }
 
+    def _reuse_prefix(self, ids: list[int]) -> tuple[Any, int]:
+        """A copy of the last prompt's KV cache cut to the prefix it shares with `ids` (never
+        all of `ids`: the model must see at least one token to give logits), and its length.
+        Call under `_gen_lock`."""
+        from transformers import DynamicCache
+
+        n = 0
+        if self._prefix is not None:
+            tokens, cache = self._prefix
+            limit = min(len(tokens), len(ids) - 1)
+            while n < limit and tokens[n] == ids[n]:
+                n += 1
+        if n < MIN_PREFIX_REUSE:
+            return DynamicCache(config=self._model.config), 0
+        assert self._prefix is not None
+        cache = copy.deepcopy(self._prefix[1])
+        if cache.get_seq_length() > n:
+            cache.crop(n - cache.get_seq_length())
+        self.reused_tokens += n
+        return cache, n
+
+    def _remember(self, ids: list[int], cache: Any) -> None:
+        """Keep `cache`, cut to the prompt `ids`, for the next prompt. Call under `_gen_lock`."""
+        extra = cache.get_seq_length() - len(ids)
+        if extra > 0:
+            cache.crop(-extra)
+        self._prefix = (ids, cache) if cache.get_seq_length() == len(ids) else None
+
+    def _generate(self, inputs: Any, kwargs: dict[str, Any]) -> Any:
+        """`model.generate` resumed from the remembered prompt prefix. Call under `_gen_lock`."""
+        ids = inputs["input_ids"][0].tolist()
+        cache, _ = self._reuse_prefix(ids)
+        out = self._model.generate(**kwargs, cache=cache)
+        self._remember(ids, cache)
+        return out
+
     def generate(self, messages: list[dict[str, str]], max_new_tokens: int | None = None) -> str:
         """Greedy answer to a chat (deterministic, so answers are reproducible)."""
         import torch
@@ -271,13 +317,17 @@ class Generator:
         self.load()
         inputs = self._inputs(messages)
         with self._gen_lock, torch.inference_mode():
-            out = self._model.generate(**self._gen_kwargs(inputs, max_new_tokens))
+            out = self._generate(inputs, self._gen_kwargs(inputs, max_new_tokens))
         new = out[0][inputs["input_ids"].shape[1] :]
         return str(self._tokenizer.decode(new, skip_special_tokens=True)).strip()
 
     def _prefill(self, prompt: Any) -> Any:
-        """KV cache of the prompt without its last token (which the next step feeds)."""
-        out = self._model(input_ids=prompt[:, :-1], use_cache=True)
+        """KV cache of the prompt without its last token (which the next step feeds),
+        resumed from the remembered prefix."""
+        ids = prompt[0].tolist()[:-1]
+        cache, n = self._reuse_prefix(ids)
+        out = self._model(input_ids=prompt[:, n:-1], cache=cache, use_cache=True)
+        self._remember(ids, copy.deepcopy(out.cache))
         return out.cache
 
     def _score_from(self, cache: Any, prompt: Any, choices: list[str]) -> list[float]:
@@ -322,8 +372,6 @@ class Generator:
     ) -> tuple[str, list[float]]:
         """`generate` and `choice_scores` on one prompt, sharing its prefill (the costly part
         on a CPU): the batch evaluation answers both tracks for the price of one prompt."""
-        import copy
-
         import torch
 
         self.load()
@@ -367,7 +415,7 @@ class Generator:
         def run() -> None:
             try:
                 with self._gen_lock, torch.inference_mode():
-                    self._model.generate(**kwargs)
+                    self._generate(inputs, kwargs)
             except BaseException as exc:  # surfaced to the consumer below
                 errors.append(exc)
                 streamer.end()

@@ -97,3 +97,42 @@ def test_int8_embedder_shares_the_vector_space():
     assert int(np.argmax(fp32[:3] @ fp32[3])) == int(np.argmax(q8[:3] @ q8[3])) == 0
     assert int8.dimension == 384 and int8.max_tokens == 256
     assert int8.count_tokens(["two words"]) == [2]
+
+
+def test_prompt_prefix_cache_gives_the_same_answers(tiny_generator, seed_index_dir, embedder):
+    """The second prompt resumes from the KV cache of the prefix it shares with the first
+    (system rule, few-shot examples); answers and choice scores must not change."""
+    from retrieval.prompt import build_messages
+    from service.loading import make_pipeline
+    from service.settings import Settings
+
+    pipe = make_pipeline(
+        Settings(index_dir=seed_index_dir), with_generator=False, embedder=embedder
+    )
+    g = tiny_generator
+    prompts = [
+        build_messages(q, pipe.search(q, 3))
+        for q in ("How many Armenian soldiers were killed?", "Who supplies arms to Armenia?")
+    ]
+    choices = ["Four", "France and India", "Nobody"]
+    fresh = []
+    for m in prompts:
+        g._prefix = None
+        fresh.append((g.generate(m), g.choice_scores(m, choices)))
+    g._prefix = None
+    before = g.reused_tokens
+    g.generate(prompts[1])  # remembered: the other prompt
+    reused = []
+    for m in prompts:
+        text = "".join(g.stream(m)).strip()
+        reused.append((text, g.choice_scores(m, choices)))
+    assert g.reused_tokens - before > 2 * 200  # the shared prefix was not recomputed
+    # bf16 rounds a prefix computed on its own slightly differently: same text, same choice,
+    # scores within bf16 noise.
+    best = lambda xs: max(range(len(xs)), key=lambda i: xs[i])  # noqa: E731
+    for (a, sa), (b, sb) in zip(fresh, reused, strict=True):
+        assert a == b
+        assert best(sa) == best(sb) and sa == pytest.approx(sb, abs=0.25)
+    text, shared = g.generate_and_score(prompts[0], choices)
+    assert text == fresh[0][0] and best(shared) == best(fresh[0][1])
+    assert shared == pytest.approx(fresh[0][1], abs=0.25)
