@@ -249,8 +249,7 @@ def create_app(settings: Settings | None = None, pipeline: RAGPipeline | None = 
         """Prometheus metrics."""
         pipe = holder.pipeline
         if pipe is not None:
-            metrics.articles.set(pipe.retriever.store.article_count())
-            metrics.chunks.set(pipe.retriever.store.chunk_count())
+            metrics.observe_pipeline(pipe)
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/", include_in_schema=False)

@@ -46,6 +46,30 @@ class Metrics:
             "newsrag_index_articles", "articles in the index", registry=self.registry
         )
         self.chunks = Gauge("newsrag_index_chunks", "chunks in the index", registry=self.registry)
+        self.query_passes = Gauge(
+            "newsrag_query_embedding_passes",
+            "embedder forward passes made for queries (batched across concurrent requests)",
+            registry=self.registry,
+        )
+        self.queries_embedded = Gauge(
+            "newsrag_queries_embedded", "queries embedded by the batcher", registry=self.registry
+        )
+        self.prefix_tokens = Gauge(
+            "newsrag_prompt_tokens_reused",
+            "prompt tokens served from the generator's prefix cache instead of recomputed",
+            registry=self.registry,
+        )
+
+    def observe_pipeline(self, pipe: Any) -> None:
+        """Index size and the counters kept by the retriever and the generator."""
+        store = pipe.retriever.store
+        self.articles.set(store.article_count())
+        self.chunks.set(store.chunk_count())
+        batcher = getattr(pipe.retriever, "batcher", None)
+        if batcher is not None:
+            self.query_passes.set(batcher.batches)
+            self.queries_embedded.set(batcher.queries)
+        self.prefix_tokens.set(getattr(pipe.generator, "reused_tokens", 0))
 
     def observe_timings(self, timings: dict[str, Any]) -> None:
         for stage in ("retrieve", "generate", "first_token", "total"):

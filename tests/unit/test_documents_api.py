@@ -168,3 +168,18 @@ def test_metrics_count_requests_errors_and_stages(client):
     assert 'newsrag_errors_total{endpoint="/ask",status="422"} 1.0' in text
     assert 'newsrag_stage_seconds_count{stage="generate"} 1.0' in text
     assert "newsrag_index_articles 3.0" in text
+
+
+def test_metrics_report_query_batching(pipeline, tmp_path):  # noqa: F811
+    from retrieval.search import Retriever
+
+    pipeline.retriever = Retriever(
+        pipeline.retriever.store, pipeline.retriever.embedder, None, True
+    )
+    with make_client(pipeline, tmp_path) as c:
+        for q in ("border soldiers", "harvest festival"):
+            assert c.post("/search", json={"query": q}).status_code == 200
+        text = c.get("/metrics").text
+    assert "newsrag_queries_embedded 2.0" in text
+    assert "newsrag_query_embedding_passes 2.0" in text
+    assert "newsrag_prompt_tokens_reused 0.0" in text
