@@ -14,7 +14,7 @@ import logging
 import os
 import shutil
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -102,25 +102,44 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+GgufSource = Callable[[Path], tuple[Path, str]]
+
+
+def gguf_weights(preset: str) -> tuple[str, str, GgufSource] | None:
+    """(cache name, model name, source) of the GGUF behind a preset or a local folder holding
+    a .gguf file; `source(workdir)` gives its folder and file name (assembling split packages
+    in `workdir`). None for a local folder without one."""
+    if preset in PRESETS:
+        p = PRESETS[preset]
+        return p.name, p.model, p.gguf_source
+    as_path = Path(preset).expanduser()
+    ggufs = sorted(as_path.glob("*.gguf")) if as_path.is_dir() else []
+    if not ggufs:
+        return None
+    gguf = ggufs[0]
+    return f"local-{as_path.name}-{gguf.stem}", gguf.stem, lambda _w: (as_path, gguf.name)
+
+
+def display_name(preset: str) -> str:
+    return PRESETS[preset].model if preset in PRESETS else Path(preset).name
+
+
 def resolve_model_dir(preset: str, cache_dir: Path) -> tuple[Path, str]:
     """The Hugging Face folder to load for a preset name or a local folder, and a display name.
     Converts GGUF weights into `cache_dir` the first time."""
     as_path = Path(preset).expanduser()
-    if preset not in PRESETS and as_path.is_dir():
-        if (as_path / "config.json").exists():
-            return as_path, as_path.name
-        ggufs = sorted(as_path.glob("*.gguf"))
-        if not ggufs:
+    if preset not in PRESETS and (as_path / "config.json").exists():
+        return as_path, as_path.name
+    weights = gguf_weights(preset)
+    if weights is None:
+        if as_path.is_dir():
             raise ModelLoadError(f"{as_path} has neither config.json nor a .gguf file")
-        target = cache_dir / f"local-{as_path.name}-{ggufs[0].stem}"
-        return _convert_once(target, lambda _w: (as_path, ggufs[0].name)), ggufs[0].stem
-    if preset not in PRESETS:
         raise ModelLoadError(
             f"unknown generator preset {preset!r}: use one of {', '.join(PRESETS)} "
             f"or the path of a local Hugging Face model folder"
         )
-    p = PRESETS[preset]
-    return _convert_once(cache_dir / p.name, p.gguf_source), p.model
+    cache_name, model, source = weights
+    return _convert_once(cache_dir / cache_name, source), model
 
 
 def _convert_once(target: Path, source: Any) -> Path:
@@ -218,7 +237,7 @@ class Generator:
         self.preset = preset
         self.cache_dir = Path(cache_dir)
         self.max_new_tokens = max_new_tokens
-        self.name = PRESETS[preset].model if preset in PRESETS else Path(preset).name
+        self.name = display_name(preset)
         self._model: Any = None
         self._tokenizer: Any = None
         self._newlines: NewlineTokens = (frozenset(), frozenset(), frozenset())

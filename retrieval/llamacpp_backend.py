@@ -14,14 +14,20 @@ import logging
 import os
 import shutil
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from retrieval.errors import InvalidInputError, ModelLoadError
-from retrieval.generator import PRESETS, ends_paragraph, newline_token_sets
+from retrieval.generator import (
+    PRESETS,
+    display_name,
+    ends_paragraph,
+    gguf_weights,
+    newline_token_sets,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -40,23 +46,13 @@ def _llama_cpp() -> Any:
 
 def bf16_gguf(preset: str, cache_dir: Path) -> Path:
     """The preset's (or a local folder's) GGUF re-encoded as bf16, converted once."""
-    as_path = Path(preset).expanduser()
-    source: Callable[[Path], tuple[Path, str]]
-    if preset in PRESETS:
-        p = PRESETS[preset]
-        target = cache_dir / f"{p.name}.bf16.gguf"
-        source = p.gguf_source
-    elif as_path.is_dir() and sorted(as_path.glob("*.gguf")):
-        gguf = sorted(as_path.glob("*.gguf"))[0]
-        target = cache_dir / f"local-{as_path.name}-{gguf.stem}.bf16.gguf"
-
-        def source(_workdir: Path) -> tuple[Path, str]:
-            return as_path, gguf.name
-
-    else:
+    weights = gguf_weights(preset)
+    if weights is None:
         raise ModelLoadError(
             f"backend 'llamacpp' needs a preset ({', '.join(PRESETS)}) or a folder with a .gguf"
         )
+    cache_name, _, source = weights
+    target = cache_dir / f"{cache_name}.bf16.gguf"
     if target.exists():
         return target
     llama_cpp = _llama_cpp()
@@ -101,7 +97,7 @@ class LlamaCppGenerator:
         self.max_new_tokens = max_new_tokens
         self.n_ctx = n_ctx
         self.threads = threads or os.cpu_count() or 1
-        self.name = PRESETS[preset].model if preset in PRESETS else Path(preset).name
+        self.name = display_name(preset)
         self._llm: Any = None
         self._load_lock = threading.Lock()
         self._lock = threading.Lock()
