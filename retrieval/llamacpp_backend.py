@@ -1,8 +1,9 @@
 """Generator backend on llama.cpp (`llama-cpp-python`), over the same GGUF weights.
 
 The preset's GGUF file is re-encoded once as a bf16 GGUF in the cache: the same weights the
-transformers backend dequantises to, so both backends give the same greedy answers, but
-llama.cpp decodes ~3x faster on a 2-core CPU (docs/BENCHMARKS.md). Optional: install with
+transformers backend dequantises to, so both backends see the same prompt tokens and gave the
+same greedy answers where compared, but llama.cpp decodes 2.2-2.7x faster on a 2-core CPU
+(docs/BENCHMARKS.md). Optional: install with
 `pip install 'newsrag[llamacpp]'` (builds llama.cpp from source, a few minutes).
 """
 
