@@ -22,13 +22,8 @@ from typing import Any
 import numpy as np
 
 from retrieval.errors import InvalidInputError, ModelLoadError
-from retrieval.generator import (
-    PRESETS,
-    display_name,
-    ends_paragraph,
-    gguf_weights,
-    newline_token_sets,
-)
+from retrieval.generator import ends_paragraph, newline_token_sets
+from retrieval.presets import PRESETS, display_name, gguf_weights
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from retrieval.errors import ModelLoadError
-from retrieval.generator import display_name, gguf_weights, resolve_model_dir
+from retrieval.presets import display_name, gguf_weights, resolve_model_dir
 
 
 def test_unknown_preset_and_empty_folder_are_clear_errors(tmp_path):
