@@ -78,7 +78,7 @@ def main() -> None:
     faiss.omp_set_num_threads(1)
     rows = []
     for nprobe in args.nprobe:
-        ivf.nprobe = nprobe
+        faiss.extract_index_ivf(ivf).nprobe = nprobe
         lat, rec = [], []
         for row, gold in zip(q, truth, strict=True):
             t = time.perf_counter()
@@ -99,7 +99,7 @@ def main() -> None:
                 "n": args.n,
                 "noise": args.noise,
                 "dim": args.dim,
-                "nlist": ivf.nlist,
+                "nlist": faiss.extract_index_ivf(ivf).nlist,
                 "exact": {
                     "build_s": round(flat_build, 1),
                     "p50_ms": round(statistics.median(flat_lat), 2),

@@ -13,18 +13,16 @@ import statistics
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
 
 from bench.common import news_articles, questions, summary
-from index.chunking import ChunkingParams
-from index.ingest import Indexer, open_or_create
-from retrieval.embedder import Embedder
-from retrieval.pipeline import RAGPipeline
-from retrieval.search import Retriever
+from index.core import Models, Newsrag
 from service.app import create_app
 from service.live import live_server
+from service.loading import core_config
 from service.settings import Settings
 
 
@@ -61,17 +59,17 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--dtype", default="bfloat16", choices=["float32", "bfloat16", "int8"])
     args = ap.parse_args()
-    emb = Embedder(dtype=args.dtype)
     qs = questions(400)
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(index_dir=Path(tmp) / "idx")
-        store = open_or_create(settings.index_dir, emb, ChunkingParams())
-        Indexer(store, emb).ingest_articles(news_articles(args.articles))
-        batched = Retriever(store, emb, batch_queries=True)
-        apps = {
-            "off": create_app(settings, RAGPipeline(Retriever(store, emb), None)),
-            "on": create_app(settings, RAGPipeline(batched, None)),
+        settings = Settings(index_dir=Path(tmp) / "idx", embed_dtype=args.dtype)
+        core = core_config(settings)
+        models = Models.build(core, with_generator=False)
+        Newsrag.open(core, models, create=True).add(news_articles(args.articles))
+        systems = {
+            mode: Newsrag.open(replace(core, query_batching=mode == "on"), models)
+            for mode in ("off", "on")
         }
+        apps = {mode: create_app(settings, rag) for mode, rag in systems.items()}
         results: dict[str, dict[str, object]] = {}
         with live_server(apps["off"]) as off_url, live_server(apps["on"]) as on_url:
             urls = {"off": off_url, "on": on_url}
@@ -94,9 +92,9 @@ def main() -> None:
                     }
                 row["throughput_ratio_on_vs_off"] = round(qps["on"] / qps["off"], 2)
                 results[f"{clients}_clients"] = row
-        assert batched.batcher is not None
-        mean_batch = batched.batcher.queries / max(batched.batcher.batches, 1)
-        info = {"chunks": store.chunk_count(), "dtype": args.dtype, "mean_batch": mean_batch}
+        stats = systems["on"].stats()
+        mean_batch = stats["queries_embedded"] / max(stats["query_passes"], 1)
+        info = {"chunks": stats["chunks"], "dtype": args.dtype, "mean_batch": mean_batch}
         print(json.dumps({**info, **results}, indent=2))
 
 

@@ -27,11 +27,12 @@ import httpx
 import torch
 from transformers import TextIteratorStreamer
 
+from index.core import Models, Newsrag
 from retrieval.generator import Generator
 from retrieval.prompt import build_messages
 from service.app import create_app
 from service.live import live_server
-from service.loading import make_generator, make_pipeline
+from service.loading import core_config, open_newsrag
 from service.settings import Settings
 
 QUESTIONS = {
@@ -139,24 +140,24 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--index", default=os.environ.get("NEWSRAG_INDEX_DIR", "data/index"))
     args = ap.parse_args()
-    settings = Settings(preset=args.preset, index_dir=Path(args.index))
-    pipe = make_pipeline(settings)
-    gen = pipe.generator
+    settings = Settings(preset=args.preset, index_dir=Path(args.index), backend="transformers")
+    pipe = open_newsrag(settings)
+    gen = pipe.models.generator
     assert isinstance(gen, Generator)
     gen.load()
     count = lambda text: len(gen.tokenizer(text, add_special_tokens=False)["input_ids"])  # noqa: E731
     backends: dict[str, tuple[Any, Any]] = {"transformers": (pipe, None)}
     if importlib.util.find_spec("llama_cpp"):
         ll_settings = settings.model_copy(update={"backend": "llamacpp"})
-        ll_gen = make_generator(ll_settings)
-        ll_gen.load()
-        ll_pipe = make_pipeline(ll_settings, with_generator=False, embedder=pipe.retriever.embedder)
-        ll_pipe.generator = ll_gen
-        backends["llamacpp"] = (ll_pipe, ll_gen._llm)  # type: ignore[attr-defined]
+        ll_core = core_config(ll_settings)
+        ll_models = Models(pipe.models.embedder, Models.build(ll_core).generator)
+        ll_pipe = Newsrag.open(ll_core, ll_models)
+        ll_models.load()
+        backends["llamacpp"] = (ll_pipe, ll_pipe.models.generator._llm)  # type: ignore[union-attr]
 
     results: dict[str, Any] = {"preset": args.preset}
     for label, question in QUESTIONS.items():
-        messages = build_messages(question, pipe.search(question, settings.top_k))
+        messages = build_messages(question, pipe.pipeline.retrieve(question, settings.top_k)[1])
         prompt_tokens = int(gen._inputs(messages)["input_ids"].shape[1])
         row: dict[str, Any] = {"question": question, "prompt_tokens": prompt_tokens}
         for name, (bpipe, llm) in backends.items():

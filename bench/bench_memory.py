@@ -47,7 +47,7 @@ def measure(preset: str, backend: str, index_dir: str) -> dict[str, object]:
         t0 = time.perf_counter()
         while True:
             if proc.poll() is not None:
-                return {"preset": preset, "backend": backend, "error": proc.stderr.read()[-300:]}
+                return {"preset": preset, "backend": backend, "error": proc.communicate()[1][-300:]}
             try:
                 if httpx.get(f"{url}/health", timeout=2).status_code == 200:
                     break

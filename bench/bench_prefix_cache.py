@@ -14,6 +14,8 @@ from typing import Any
 import retrieval.generator as generator_module
 from bench.common import data_dir
 from service.evals.realtimeqa import EvalConfig, run
+from service.loading import core_config
+from service.settings import get_settings
 
 
 def main() -> None:
@@ -27,7 +29,10 @@ def main() -> None:
     for mode, threshold in (("cache", enabled), ("no-cache", 10**9)):
         generator_module.MIN_PREFIX_REUSE = threshold
         out = args.out / mode
-        s = run(data_dir(), out, limit=args.limit, cfg=EvalConfig(), index_cache=args.out / "idx")
+        core = core_config(get_settings())
+        s = run(
+            data_dir(), out, core, limit=args.limit, cfg=EvalConfig(), index_cache=args.out / "idx"
+        )
         rows[mode] = {k: round(s["ours"][k], 1) for k in ("mc", "em", "f1")}
         rows[mode]["median_s_per_question"] = s["seconds"]["per_question_median"]
         with open(out / "predictions.jsonl", encoding="utf-8") as fh:

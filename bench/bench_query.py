@@ -10,23 +10,23 @@ import argparse
 import json
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
 
 from bench.common import news_articles, questions, summary
-from index.chunking import ChunkingParams
-from index.ingest import Indexer, open_or_create
-from retrieval.embedder import Embedder
-from retrieval.pipeline import RAGPipeline
-from retrieval.search import Retriever, SearchConfig
+from index.core import Models, Newsrag
+from retrieval.search import SearchConfig
 from service.app import create_app
 from service.live import live_server
+from service.loading import core_config
 from service.settings import Settings
 
 
-def timed(fn, items):  # type: ignore[no-untyped-def]
+def timed(fn, items):
     out = []
     for x in items:
         t = time.perf_counter()
@@ -41,25 +41,27 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--dtype", default="bfloat16", choices=["float32", "bfloat16", "int8"])
     args = ap.parse_args()
-    emb = Embedder(dtype=args.dtype)
     qs = questions(args.queries)
     with tempfile.TemporaryDirectory() as tmp:
-        store = open_or_create(Path(tmp) / "idx", emb, ChunkingParams())
-        Indexer(store, emb).ingest_articles(news_articles(args.articles))
-        index = store._index
-        model = emb.load()
+        settings = Settings(index_dir=Path(tmp) / "idx", embed_dtype=args.dtype)
+        core = core_config(settings)
+        models = Models.build(core, with_generator=False)
+        rag = Newsrag.open(core, models, create=True)
+        rag.add(news_articles(args.articles))
+        index = rag.store._index
+        model = models.embedder.load()
 
         def raw(q: str) -> None:
             v = model.encode([q], normalize_embeddings=True, convert_to_numpy=True)
             index.search(np.asarray(v, dtype=np.float32), 5)
 
-        dense = Retriever(store, emb, SearchConfig(mode="dense"))
-        hybrid = Retriever(store, emb, SearchConfig(mode="hybrid"))
+        dense = Newsrag.open(replace(core, search=SearchConfig(mode="dense")), models).retriever
+        hybrid = rag.retriever
         for q in qs[:10]:  # warm up every path
             raw(q)
             dense.search(q, 5)
             hybrid.search(q, 5)
-        app = create_app(Settings(index_dir=Path(tmp) / "idx"), RAGPipeline(hybrid, None))
+        app = create_app(settings, rag)
         with live_server(app) as url:
             client = httpx.Client(base_url=url)
 
@@ -74,10 +76,12 @@ def main() -> None:
                 rounds["dense"] += timed(lambda x: dense.search(x, 5), [q])
                 rounds["hybrid"] += timed(lambda x: hybrid.search(x, 5), [q])
                 rounds["http"] += timed(http, [q])
-        res = {k: {m: round(v, 2) for m, v in summary(vals).items()} for k, vals in rounds.items()}
+        res: dict[str, Any] = {
+            k: {m: round(v, 2) for m, v in summary(vals).items()} for k, vals in rounds.items()
+        }
         base = res["raw"]["p50"]
         res["ratios_p50_vs_raw"] = {k: round(res[k]["p50"] / base, 2) for k in rounds}
-        res["chunks"] = store.chunk_count()
+        res["chunks"] = rag.store.chunk_count()
         print(json.dumps(res, indent=2))
 
 

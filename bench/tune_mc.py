@@ -1,60 +1,57 @@
-"""Offline study of multiple-choice scoring: the model's likelihood of each choice (saved in an
-eval's predictions.jsonl) combined with evidence matching (how much of the choice's text is in
-the retrieved chunks), over a grid of weights. No model call: retrieval is re-run only.
+"""Multiple choice from saved scores: accuracy of `evidence + w × closed-book` for a range of
+weights, on all questions and on those whose answer is (not) in the evidence shown.
 
-    .venv/bin/python -m bench.tune_mc --pred eval-out/realtimeqa/predictions.jsonl \
-        --index-cache eval-out/realtimeqa/indexes
+    newsrag eval realtimeqa --data ../shared/data/realtimeqa --out /tmp/rtqa
+    .venv/bin/python -m bench.tune_mc --pred /tmp/rtqa/predictions.jsonl
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
+from typing import Any
 
-from bench.common import data_dir
-from index.chunking import ChunkingParams
-from retrieval.embedder import Embedder
-from retrieval.metrics import mc_correct
-from retrieval.search import DateFilter, Retriever
-from retrieval.verify import choice_evidence
-from service.evals.leaderboard import parse_day, read_jsonl
-from service.evals.realtimeqa import build_week_index
+from retrieval.pipeline import mc_combine
+
+
+def accuracy(rows: list[dict[str, Any]], weight: float) -> float:
+    if not rows:
+        return 0.0
+    right = 0
+    for r in rows:
+        s = mc_combine(r["choice_scores_evidence"], r["choice_scores_closed_book"], weight)
+        right += int(str(max(range(len(s)), key=lambda i: s[i])) in r["gold_index"])
+    return 100 * right / len(rows)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--pred", type=Path, required=True)
-    ap.add_argument("--index-cache", type=Path, required=True)
-    ap.add_argument("--top-k", type=int, default=5)
+    ap.add_argument("--pred", type=Path, required=True, help="predictions.jsonl of an eval run")
+    ap.add_argument("--data", type=Path, default=None, help="RealTime QA folder (gold indices)")
     args = ap.parse_args()
-    data = data_dir()
-    preds = {p["question_id"]: p for p in read_jsonl(args.pred)}
-    weeks = sorted({p["week"] for p in preds.values()})
-    emb = Embedder()
-    rows = []
-    for w in weeks:
-        store = build_week_index(data, w, args.index_cache, emb, ChunkingParams())
-        retriever = Retriever(store, emb)
+    from bench.common import data_dir
+    from service.evals.leaderboard import read_jsonl
+
+    data = args.data or data_dir()
+    rows = [json.loads(line) for line in args.pred.read_text(encoding="utf-8").splitlines()]
+    rows = [r for r in rows if "choice_scores_evidence" in r]
+    gold: dict[str, list[str]] = {}
+    for w in {r["week"] for r in rows}:
         for q in read_jsonl(data / f"{w}_qa.jsonl"):
-            p = preds.get(q["question_id"])
-            if not p or not p.get("choice_scores"):
-                continue
-            qd = parse_day(q["question_date"])
-            hits = retriever.search(
-                q["question_sentence"],
-                args.top_k,
-                DateFilter(published_to=qd) if qd else None,
-                as_of=qd,
-            )
-            ev = [choice_evidence(c, [h.text for h in hits]) for c in q["choices"]]
-            rows.append((p["choice_scores"], ev, q["answer"]))
-    print(f"{len(rows)} questions")
-    for w in (0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 1e6):
-        acc = sum(
-            mc_correct(max(range(len(s)), key=lambda i: s[i] + w * e[i]), gold)
-            for s, e, gold in rows
-        ) / len(rows)
-        print(f"evidence weight {w:>9}: MC accuracy {100 * acc:.1f}")
+            gold[q["question_id"]] = q["answer"]
+    for r in rows:
+        r["gold_index"] = gold[r["question_id"]]
+    inside = [r for r in rows if r["retrieval"].get("evidence_recall")]
+    outside = [r for r in rows if not r["retrieval"].get("evidence_recall")]
+    print(f"{len(rows)} questions; answer in the evidence for {len(inside)}")
+    print("weight  all    in-evidence  not-in-evidence")
+    for w in (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 1e6):
+        label = "closed" if w == 1e6 else f"{w:.2f}"
+        print(
+            f"{label:>6}  {accuracy(rows, w):5.1f}  {accuracy(inside, w):5.1f}        "
+            f"{accuracy(outside, w):5.1f}"
+        )
 
 
 if __name__ == "__main__":

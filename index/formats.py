@@ -5,12 +5,20 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
-from index.parse import ParseError, content_id, parse_date, parse_text
+from index.parse import (
+    SUPPORTED_SUFFIXES,
+    ParseError,
+    content_id,
+    load_file,
+    parse_date,
+    parse_text,
+)
 from retrieval.types import Article
 
-UPLOAD_SUFFIXES = (".txt", ".md", ".html", ".htm", ".jsonl")
+UPLOAD_SUFFIXES = SUPPORTED_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -128,3 +136,15 @@ def articles_from_upload(name: str, data: bytes, limits: Limits) -> list[Article
         raise ParseError(f"{name}: longer than {limits.max_article_chars} characters")
     art = parse_text(text, markdown=suffix == ".md")
     return [art]
+
+
+def load_articles(path: Path, limits: Limits | None = None) -> list[Article]:
+    """The articles of one file, whatever its supported type (the CLI takes what the API
+    takes); raises ParseError with a clear reason."""
+    if path.suffix.lower() in (".txt", ".md"):
+        return [load_file(path)]
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ParseError(f"cannot read: {exc.strerror or exc}") from exc
+    return articles_from_upload(path.name, data, limits or Limits())

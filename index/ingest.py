@@ -10,8 +10,10 @@ from pathlib import Path
 import numpy as np
 
 from index.chunking import Chunker, ChunkingParams
-from index.parse import ParseError, discover, load_file
-from retrieval.embedder import Embedder
+from index.formats import load_articles
+from index.parse import ParseError, discover
+from retrieval.embedder import TextEncoder
+from retrieval.errors import InvalidInputError
 from retrieval.manifest import Manifest
 from retrieval.store import IndexStore
 from retrieval.types import Article, ChunkSpan
@@ -38,7 +40,7 @@ class IngestReport:
     chunks: int = 0
 
 
-def manifest_for(embedder: Embedder, params: ChunkingParams) -> Manifest:
+def manifest_for(embedder: TextEncoder, params: ChunkingParams) -> Manifest:
     return Manifest(
         embedder=embedder.name,
         dimension=embedder.dimension,
@@ -51,7 +53,7 @@ def manifest_for(embedder: Embedder, params: ChunkingParams) -> Manifest:
     )
 
 
-def open_or_create(path: Path, embedder: Embedder, params: ChunkingParams) -> IndexStore:
+def open_or_create(path: Path, embedder: TextEncoder, params: ChunkingParams) -> IndexStore:
     """Open the index at `path` (checking the embedder) or create an empty one."""
     return IndexStore.create(path, manifest_for(embedder, params))
 
@@ -60,7 +62,7 @@ class Indexer:
     """Adds articles to a store. Articles are committed in batches, each batch in one
     transaction: after a crash every article is either fully searchable or absent."""
 
-    def __init__(self, store: IndexStore, embedder: Embedder, batch_articles: int = 32) -> None:
+    def __init__(self, store: IndexStore, embedder: TextEncoder, batch_articles: int = 32) -> None:
         self.store = store
         self.embedder = embedder
         chunking = store.manifest.chunking
@@ -69,7 +71,7 @@ class Indexer:
         )
         limit = embedder.max_tokens - 2 - PREFIX_TOKENS
         if self.params.max_tokens > limit:
-            raise ValueError(
+            raise InvalidInputError(
                 f"chunk max_tokens {self.params.max_tokens} exceeds what {embedder.name} can "
                 f"embed with its title prefix ({limit})"
             )
@@ -85,7 +87,7 @@ class Indexer:
         def articles() -> Iterable[Article]:
             for f in files:
                 try:
-                    yield load_file(f)
+                    yield from load_articles(f)
                 except ParseError as exc:
                     logger.warning("skipped %s: %s", f, exc)
                     report.failed.append((str(f), str(exc)))

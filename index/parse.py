@@ -10,9 +10,10 @@ from pathlib import Path
 
 from dateutil import parser as dateparser
 
+from retrieval.errors import InvalidInputError
 from retrieval.types import Article
 
-SUPPORTED_SUFFIXES = (".txt", ".md")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".jsonl")
 _IMAGE_RE = re.compile(r"^\S+\.(png|jpe?g|gif|webp|svg|avif)$", re.IGNORECASE)
 _MONTHS = (
     "january",
@@ -30,7 +31,7 @@ _MONTHS = (
 )
 
 
-class ParseError(ValueError):
+class ParseError(InvalidInputError):
     """A file cannot be read as an article (the message says why)."""
 
 

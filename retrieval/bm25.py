@@ -12,6 +12,14 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 
+def _bm25s() -> Any:
+    import bm25s
+
+    # bm25s sets its own logger to DEBUG when imported and logs every index it builds.
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
+
+
 def _stemmer() -> Any:
     try:
         import Stemmer
@@ -25,7 +33,7 @@ class BM25Index:
     """BM25 (Lucene variant) over a fixed set of (chunk id, text) pairs."""
 
     def __init__(self, docs: Iterable[tuple[int, str]], k1: float = 1.2, b: float = 0.75) -> None:
-        import bm25s
+        bm25s = _bm25s()
 
         pairs = list(docs)
         self.ids = np.array([cid for cid, _ in pairs], dtype=np.int64)
@@ -41,7 +49,7 @@ class BM25Index:
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
         """Top-k (chunk id, BM25 score) with score > 0."""
-        import bm25s
+        bm25s = _bm25s()
 
         if self._empty or k <= 0:
             return []

@@ -8,7 +8,7 @@ import threading
 import time
 from concurrent.futures import Future
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -23,6 +23,29 @@ DEFAULT_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 EmbedDtype = Literal["float32", "bfloat16", "int8"]
+
+
+@runtime_checkable
+class TextEncoder(Protocol):
+    """What indexing and retrieval need from an embedder (the real one and the test fake)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dtype(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    @property
+    def max_tokens(self) -> int: ...
+
+    def load(self) -> Any: ...
+
+    def count_tokens(self, texts: list[str]) -> list[int]: ...
+
+    def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray: ...
 
 
 def default_model_path() -> Path:
@@ -104,7 +127,7 @@ class Embedder:
         self,
         model_path: str | Path | None = None,
         name: str | None = None,
-        dtype: EmbedDtype = "float32",
+        dtype: EmbedDtype = "bfloat16",
         batch_size: int = 32,
     ) -> None:
         self.model_path = Path(model_path) if model_path else None

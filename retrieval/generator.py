@@ -9,33 +9,13 @@ import logging
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from retrieval.errors import ModelLoadError
+from retrieval.generation import CHOICE_SCORES, BaseGenerator, Messages
 from retrieval.presets import display_name, resolve_model_dir
 
 logger = logging.getLogger(__name__)
-
-
-class TextGenerator(Protocol):
-    """What the pipeline needs from a generator backend."""
-
-    name: str
-
-    def load(self) -> None: ...
-
-    def generate(
-        self, messages: list[dict[str, str]], max_new_tokens: int | None = None
-    ) -> str: ...
-
-    def stream(
-        self,
-        messages: list[dict[str, str]],
-        max_new_tokens: int | None = None,
-        cancel: threading.Event | None = None,
-    ) -> Iterator[str]: ...
-
-    def choice_scores(self, messages: list[dict[str, str]], choices: list[str]) -> list[float]: ...
 
 
 NewlineTokens = tuple[frozenset[int], frozenset[int], frozenset[int]]
@@ -95,11 +75,21 @@ class BlankLineStop:
 MIN_PREFIX_REUSE = 32
 
 
-class Generator:
+class Generator(BaseGenerator):
     """A chat model that writes answers; one generation at a time (2 cores cannot do more
     without slowing every request down)."""
 
-    def __init__(self, preset: str, cache_dir: str | Path, max_new_tokens: int = 96) -> None:
+    capabilities = frozenset({CHOICE_SCORES})
+
+    def __init__(
+        self,
+        preset: str,
+        cache_dir: str | Path,
+        max_new_tokens: int = 96,
+        prompt_lookup: int = 10,
+    ) -> None:
+        super().__init__()
+        self.prompt_lookup = prompt_lookup  # draft tokens per step from the prompt (0: off)
         self.preset = preset
         self.cache_dir = Path(cache_dir)
         self.max_new_tokens = max_new_tokens
@@ -111,7 +101,6 @@ class Generator:
         # only what follows the prefix they share (the system rule and few-shot examples,
         # ~260 tokens, are the same in every RAG prompt).
         self._prefix: tuple[list[int], Any] | None = None
-        self.reused_tokens = 0  # prompt tokens served from the prefix cache (tests, metrics)
         self._load_lock = threading.Lock()
         self._gen_lock = threading.Lock()
 
@@ -138,7 +127,7 @@ class Generator:
         self.load()
         return self._tokenizer
 
-    def _inputs(self, messages: list[dict[str, str]]) -> Any:
+    def _inputs(self, messages: Messages) -> Any:
         return self.tokenizer.apply_chat_template(
             messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
         )
@@ -157,6 +146,10 @@ class Generator:
             "top_k": None,
             "pad_token_id": self._tokenizer.pad_token_id or self._tokenizer.eos_token_id,
             "stopping_criteria": StoppingCriteriaList([stop]),
+            # Answers copy names and phrases from their sources: drafting the next tokens from
+            # n-grams of the prompt and checking them in one forward pass gives the same greedy
+            # text ~1.9x faster on a CPU (docs/BENCHMARKS.md).
+            "prompt_lookup_num_tokens": self.prompt_lookup or None,
         }
 
     def _reuse_prefix(self, ids: list[int]) -> tuple[Any, int]:
@@ -177,7 +170,7 @@ class Generator:
         cache = copy.deepcopy(self._prefix[1])
         if cache.get_seq_length() > n:
             cache.crop(n - cache.get_seq_length())
-        self.reused_tokens += n
+        self.usage.reused_prompt_tokens += n
         return cache, n
 
     def _remember(self, ids: list[int], cache: Any) -> None:
@@ -195,17 +188,6 @@ class Generator:
         self._remember(ids, cache)
         return out
 
-    def generate(self, messages: list[dict[str, str]], max_new_tokens: int | None = None) -> str:
-        """Greedy answer to a chat (deterministic, so answers are reproducible)."""
-        import torch
-
-        self.load()
-        inputs = self._inputs(messages)
-        with self._gen_lock, torch.inference_mode():
-            out = self._generate(inputs, self._gen_kwargs(inputs, max_new_tokens))
-        new = out[0][inputs["input_ids"].shape[1] :]
-        return str(self._tokenizer.decode(new, skip_special_tokens=True)).strip()
-
     def _prefill(self, prompt: Any) -> Any:
         """KV cache of the prompt without its last token (which the next step feeds),
         resumed from the remembered prefix."""
@@ -215,14 +197,10 @@ class Generator:
         self._remember(ids, copy.deepcopy(out.cache))
         return out.cache
 
-    def _score_from(self, cache: Any, prompt: Any, choices: list[str]) -> list[float]:
+    def _score_from(self, cache: Any, prompt: Any, conts: list[list[int]]) -> list[float]:
         import torch
 
         tok = self._tokenizer
-        conts = [
-            tok(c.strip(), add_special_tokens=False)["input_ids"] or [tok.eos_token_id]
-            for c in choices
-        ]
         width = 1 + max(len(c) for c in conts)
         pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
         batch = torch.full((len(conts), width), pad, dtype=torch.long)
@@ -240,40 +218,35 @@ class Generator:
             for i, c in enumerate(conts)
         ]
 
-    def choice_scores(self, messages: list[dict[str, str]], choices: list[str]) -> list[float]:
-        """Mean log-probability of each choice as the assistant's reply to `messages`.
+    def choice_scores(
+        self, messages: Messages, choices: list[str], prefix: str = ""
+    ) -> list[float]:
+        """Mean log-probability of each choice as the assistant's reply to `messages` (after
+        `prefix`, e.g. the answer label, which is not scored).
 
-        The prompt is run once; its KV cache is repeated for the choices, so scoring four
-        options costs little more than one forward pass over the prompt."""
+        The prompt's KV cache (resumed from the previous prompt's, so nearly free right after
+        the answer to the same prompt) is repeated for the choices: scoring four options costs
+        little more than one forward pass over the prompt."""
         import torch
 
         self.load()
+        tok = self._tokenizer
         prompt = self._inputs(messages)["input_ids"]
+        lead = ""
+        if prefix:
+            extra = tok(prefix, add_special_tokens=False, return_tensors="pt")["input_ids"]
+            prompt = torch.cat([prompt, extra], dim=1)
+            lead = " "
+        conts = [
+            tok(lead + c.strip(), add_special_tokens=False)["input_ids"] or [tok.eos_token_id]
+            for c in choices
+        ]
         with self._gen_lock, torch.inference_mode():
-            return self._score_from(self._prefill(prompt), prompt, choices)
-
-    def generate_and_score(
-        self, messages: list[dict[str, str]], choices: list[str], max_new_tokens: int | None = None
-    ) -> tuple[str, list[float]]:
-        """`generate` and `choice_scores` on one prompt, sharing its prefill (the costly part
-        on a CPU): the batch evaluation answers both tracks for the price of one prompt."""
-        import torch
-
-        self.load()
-        inputs = self._inputs(messages)
-        prompt = inputs["input_ids"]
-        with self._gen_lock, torch.inference_mode():
-            cache = self._prefill(prompt)
-            kwargs = self._gen_kwargs(inputs, max_new_tokens)
-            kwargs["cache"] = copy.deepcopy(cache)
-            out = self._model.generate(**kwargs)
-            scores = self._score_from(cache, prompt, choices)
-        text = str(self._tokenizer.decode(out[0][prompt.shape[1] :], skip_special_tokens=True))
-        return text.strip(), scores
+            return self._score_from(self._prefill(prompt), prompt, conts)
 
     def stream(
         self,
-        messages: list[dict[str, str]],
+        messages: Messages,
         max_new_tokens: int | None = None,
         cancel: threading.Event | None = None,
     ) -> Iterator[str]:
@@ -300,7 +273,10 @@ class Generator:
         def run() -> None:
             try:
                 with self._gen_lock, torch.inference_mode():
-                    self._generate(inputs, kwargs)
+                    out = self._generate(inputs, kwargs)
+                    self.usage.calls += 1
+                    self.usage.prompt_tokens += int(inputs["input_ids"].shape[1])
+                    self.usage.completion_tokens += int(out.shape[1] - inputs["input_ids"].shape[1])
             except BaseException as exc:  # surfaced to the consumer below
                 errors.append(exc)
                 streamer.end()

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from retrieval.errors import InvalidInputError, ModelLoadError
+from retrieval.generation import CHOICE_SCORES, BaseGenerator, Messages
 from retrieval.generator import ends_paragraph, newline_token_sets
 from retrieval.presets import PRESETS, display_name, gguf_weights
 
@@ -77,8 +78,11 @@ def bf16_gguf(preset: str, cache_dir: Path) -> Path:
     return target
 
 
-class LlamaCppGenerator:
-    """Same interface as `Generator`; one call at a time (the model holds one KV cache)."""
+class LlamaCppGenerator(BaseGenerator):
+    """The generator contract on llama.cpp; one call at a time (the model holds one KV
+    cache, reused for the longest prefix shared with the previous prompt)."""
+
+    capabilities = frozenset({CHOICE_SCORES})
 
     def __init__(
         self,
@@ -88,6 +92,7 @@ class LlamaCppGenerator:
         n_ctx: int = 8192,
         threads: int | None = None,
     ) -> None:
+        super().__init__()
         self.preset = preset
         self.cache_dir = Path(cache_dir)
         self.max_new_tokens = max_new_tokens
@@ -135,7 +140,7 @@ class LlamaCppGenerator:
             self._llm = llm
             logger.info("loaded llama.cpp generator %s from %s", self.name, path)
 
-    def prompt_tokens(self, messages: list[dict[str, str]]) -> list[int]:
+    def prompt_tokens(self, messages: Messages) -> list[int]:
         """The chat template of the GGUF, rendered and tokenised as transformers does."""
         self.load()
         text = self._format(messages=messages).prompt  # type: ignore[arg-type]
@@ -168,6 +173,7 @@ class LlamaCppGenerator:
             if self._is_eog(tok) or (cancel is not None and cancel.is_set()):
                 return
             out.append(tok)
+            self.usage.completion_tokens += 1
             yield tok
             if len(out) >= budget or ends_paragraph(self._newlines, out):
                 return
@@ -182,34 +188,30 @@ class LlamaCppGenerator:
         if tail:
             yield tail
 
-    def generate(self, messages: list[dict[str, str]], max_new_tokens: int | None = None) -> str:
-        prompt = self.prompt_tokens(messages)
-        with self._lock:
-            return "".join(self._text(self._tokens(prompt, max_new_tokens, None))).strip()
-
     def stream(
         self,
-        messages: list[dict[str, str]],
+        messages: Messages,
         max_new_tokens: int | None = None,
         cancel: threading.Event | None = None,
     ) -> Iterator[str]:
         prompt = self.prompt_tokens(messages)
         with self._lock:
+            cached = self._llm.input_ids[: self._llm.n_tokens].tolist()
+            self.usage.calls += 1
+            self.usage.prompt_tokens += len(prompt)
+            self.usage.reused_prompt_tokens += _shared_prefix(cached, prompt)
             yield from self._text(self._tokens(prompt, max_new_tokens, cancel))
 
-    def _score(self, prompt: list[int], choices: list[str]) -> list[float]:
+    def _score(self, prompt: list[int], choices: list[str], lead: str = "") -> list[float]:
         """Mean log-probability of each choice after `prompt`. The prompt's KV cache is built
         once (or kept from the answer just generated) and rewound to for every choice."""
         llm = self._llm
         conts = [
-            list(llm.tokenize(c.strip().encode("utf-8"), add_bos=False, special=False))
+            list(llm.tokenize((lead + c.strip()).encode("utf-8"), add_bos=False, special=False))
             or [llm.token_eos()]
             for c in choices
         ]
-        cached = llm.input_ids[: llm.n_tokens].tolist()
-        keep = 0
-        while keep < min(len(cached), len(prompt) - 1) and cached[keep] == prompt[keep]:
-            keep += 1
+        keep = min(_shared_prefix(llm.input_ids[: llm.n_tokens].tolist(), prompt), len(prompt) - 1)
         llm.n_tokens = keep
         llm.eval(prompt[keep:])
         first = self._last_logprobs()
@@ -223,16 +225,18 @@ class LlamaCppGenerator:
             scores.append(total / len(cont))
         return scores
 
-    def choice_scores(self, messages: list[dict[str, str]], choices: list[str]) -> list[float]:
+    def choice_scores(
+        self, messages: Messages, choices: list[str], prefix: str = ""
+    ) -> list[float]:
         prompt = self.prompt_tokens(messages)
+        if prefix:
+            prompt += list(self._llm.tokenize(prefix.encode("utf-8"), add_bos=False, special=False))
         with self._lock:
-            return self._score(prompt, choices)
+            return self._score(prompt, choices, " " if prefix else "")
 
-    def generate_and_score(
-        self, messages: list[dict[str, str]], choices: list[str], max_new_tokens: int | None = None
-    ) -> tuple[str, list[float]]:
-        """Both on one prompt; the second reuses the first's prompt KV cache."""
-        prompt = self.prompt_tokens(messages)
-        with self._lock:
-            text = "".join(self._text(self._tokens(prompt, max_new_tokens, None))).strip()
-            return text, self._score(prompt, choices)
+
+def _shared_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n

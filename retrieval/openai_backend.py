@@ -10,11 +10,13 @@ from typing import Any
 
 import httpx
 
-from retrieval.errors import InvalidInputError, ModelLoadError
+from retrieval.errors import GenerationError, InvalidInputError, ModelLoadError
+from retrieval.generation import BaseGenerator, Messages
 
 
-class OpenAIChatGenerator:
-    """Same interface as `Generator`, backed by `POST {base_url}/chat/completions`."""
+class OpenAIChatGenerator(BaseGenerator):
+    """The generator contract over `POST {base_url}/chat/completions` (no choice scoring:
+    the protocol gives no log-likelihood of a given text)."""
 
     def __init__(
         self,
@@ -24,6 +26,7 @@ class OpenAIChatGenerator:
         max_new_tokens: int = 96,
         timeout: float = 120.0,
     ) -> None:
+        super().__init__()
         if not base_url.startswith(("http://", "https://")):
             raise InvalidInputError(f"openai base URL must be http(s), got {base_url!r}")
         self.base_url = base_url.rstrip("/")
@@ -45,9 +48,7 @@ class OpenAIChatGenerator:
                 f"{self.base_url} does not serve model {self.name!r} (it has {', '.join(ids)})"
             )
 
-    def _body(
-        self, messages: list[dict[str, str]], max_new_tokens: int | None, stream: bool
-    ) -> dict[str, Any]:
+    def _body(self, messages: Messages, max_new_tokens: int | None, stream: bool) -> dict[str, Any]:
         return {
             "model": self.name,
             "messages": messages,
@@ -56,28 +57,26 @@ class OpenAIChatGenerator:
             "stream": stream,
         }
 
-    def generate(self, messages: list[dict[str, str]], max_new_tokens: int | None = None) -> str:
-        try:
-            r = self._client.post(
-                f"{self.base_url}/chat/completions",
-                json=self._body(messages, max_new_tokens, False),
-            )
-            r.raise_for_status()
-        except httpx.HTTPError as exc:
-            raise ModelLoadError(f"generation failed at {self.base_url}: {exc}") from exc
-        return str(r.json()["choices"][0]["message"]["content"] or "").strip()
-
     def stream(
         self,
-        messages: list[dict[str, str]],
+        messages: Messages,
         max_new_tokens: int | None = None,
         cancel: threading.Event | None = None,
     ) -> Iterator[str]:
         body = self._body(messages, max_new_tokens, True)
+        self.usage.calls += 1
+        try:
+            yield from self._events(body, cancel)
+        except httpx.HTTPError as exc:
+            raise GenerationError(
+                f"the generation server at {self.base_url} failed: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    def _events(self, body: dict[str, Any], cancel: threading.Event | None) -> Iterator[str]:
         with self._client.stream("POST", f"{self.base_url}/chat/completions", json=body) as r:
             if r.status_code >= 400:
                 r.read()
-                raise ModelLoadError(
+                raise GenerationError(
                     f"generation failed at {self.base_url}: {r.status_code} {r.text[:300]}"
                 )
             for line in r.iter_lines():
@@ -90,7 +89,5 @@ class OpenAIChatGenerator:
                     return
                 delta = json.loads(data)["choices"][0].get("delta", {})
                 if delta.get("content"):
+                    self.usage.completion_tokens += 1
                     yield delta["content"]
-
-    def choice_scores(self, messages: list[dict[str, str]], choices: list[str]) -> list[float]:
-        raise InvalidInputError("multiple-choice scoring needs a local model (transformers)")

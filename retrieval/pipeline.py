@@ -5,20 +5,27 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Generator as Gen
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-from retrieval.errors import InvalidInputError
-from retrieval.generator import TextGenerator
+from retrieval.errors import GenerationError, InvalidInputError, UnsupportedError
+from retrieval.evidence import EvidenceConfig, EvidenceSelector
+from retrieval.generation import CHOICE_SCORES, TextGenerator, supports
 from retrieval.prompt import (
     ABSTAIN_TEXT,
+    ANSWER_LABEL,
     UNSUPPORTED_TEXT,
+    AnswerStream,
     build_messages,
+    cited_numbers,
     clean_citations,
+    closed_book_messages,
     is_abstention,
+    parse_answer,
     rewrite_messages,
+    strip_citations,
     tidy_answer,
 )
 from retrieval.search import DateFilter, Retriever
@@ -40,12 +47,17 @@ class PipelineConfig:
     support_threshold: float = 0.5
     # What to do with an answer none of whose claims is supported by its sources.
     unsupported: Literal["abstain", "flag"] = "abstain"
+    evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
+    # Multiple choice: weight of the closed-book likelihood added to the evidence one
+    # (chosen on RealTime QA dev, docs/EVALUATION.md).
+    mc_closed_book_weight: float = 0.5
 
 
 @dataclass
 class StreamEvent:
     event: Literal["sources", "token", "done", "error"]
     data: dict[str, Any] = field(default_factory=dict)
+    answer: Answer | None = None  # on `done`: the answer itself, for in-process callers
 
 
 _REFERRING = re.compile(
@@ -86,6 +98,7 @@ class RAGPipeline:
         self.generator = generator
         self.config = config or PipelineConfig()
         self.verifier = CitationVerifier(retriever.embedder, self.config.support_threshold)
+        self.evidence = EvidenceSelector(retriever.embedder, self.config.evidence)
 
     # -- retrieval -----------------------------------------------------------------------------
     def search(
@@ -128,6 +141,24 @@ class RAGPipeline:
         return any(w in context for w in content_words(rewritten))
 
     # -- answering -----------------------------------------------------------------------------
+    def retrieve(
+        self,
+        question: str,
+        top_k: int,
+        filters: DateFilter | None = None,
+        as_of: date | None = None,
+    ) -> tuple[list[Hit], list[Hit]]:
+        """(candidate chunks, the sources shown to the model): a wide hybrid search, then
+        the sentences that answer, packed into at most `top_k` numbered sources."""
+        ev = self.evidence.config
+        if not ev.enabled:
+            hits = self.retriever.search(question, top_k, filters, as_of=as_of)
+            return hits, hits
+        candidates = self.retriever.search(
+            question, max(ev.candidates, top_k), filters, as_of=as_of
+        )
+        return candidates, self.evidence.select(question, candidates, max_sources=top_k)
+
     def ask(
         self,
         question: str,
@@ -135,72 +166,55 @@ class RAGPipeline:
         filters: DateFilter | None = None,
         as_of: date | None = None,
         history: list[Turn] | None = None,
-    ) -> Answer:
-        t0 = time.perf_counter()
-        top_k = top_k or self.config.top_k
-        q = validate_question(question, top_k)
-        standalone = self.standalone_question(q, history)
-        hits = self.retriever.search(standalone, top_k, filters, as_of=as_of)
-        answer = self.answer(standalone, hits, retrieve_ms=(time.perf_counter() - t0) * 1000)
-        answer.question = q
-        answer.standalone_question = standalone if history else None
-        return answer
-
-    def evidence_is_weak(self, hits: list[Hit]) -> bool:
-        """Abstain without calling the model when no retrieved chunk is similar enough."""
-        return not hits or max(h.score for h in hits) < self.config.min_score
-
-    def answer(
-        self,
-        question: str,
-        hits: list[Hit],
-        retrieve_ms: float = 0.0,
         choices: list[str] | None = None,
+        sentence: bool = True,
     ) -> Answer:
-        """Answer from already retrieved hits (numbered [1]..[n] in the given order). With
-        `choices`, also score them (sharing the prompt's prefill with the answer)."""
-        t1 = time.perf_counter()
-        q = question.strip()
-        timings = {"retrieve": retrieve_ms, "generate": 0.0}
-        citations = [Citation(id=i, hit=h) for i, h in enumerate(hits, start=1)]
-        if self.evidence_is_weak(hits):
-            timings["total"] = retrieve_ms + (time.perf_counter() - t1) * 1000
-            weak = Answer(ABSTAIN_TEXT, True, citations, timings, q, abstain_reason="weak_evidence")
-            weak.choice_scores = self.choose(q, choices, hits) if choices else None
-            return weak
-        if self.generator is None:
-            raise InvalidInputError("this pipeline has no generator; use search instead")
-        messages = build_messages(q, hits)
-        scores = None
-        if choices and hasattr(self.generator, "generate_and_score"):
-            raw, scores = self.generator.generate_and_score(
-                messages, choices, self.config.max_new_tokens
-            )
-        else:
-            raw = self.generator.generate(messages, self.config.max_new_tokens)
-            scores = self.choose(q, choices, hits) if choices else None
-        timings["generate"] = (time.perf_counter() - t1) * 1000
-        answer = self.finish(q, raw, citations, timings)
-        answer.choice_scores = scores
-        timings["total"] = retrieve_ms + (time.perf_counter() - t1) * 1000
-        return answer
+        """The streaming path, drained: the same answer as `ask_stream`'s `done` event."""
+        for event in self.ask_stream(
+            question, top_k, filters, as_of, history, None, choices, sentence
+        ):
+            if event.answer is not None:
+                return event.answer
+        raise GenerationError("the answer stream ended without an answer")
 
     def ask_stream(
         self,
         question: str,
         top_k: int | None = None,
         filters: DateFilter | None = None,
+        as_of: date | None = None,
         history: list[Turn] | None = None,
         cancel: threading.Event | None = None,
-    ) -> Gen[StreamEvent, None, None]:
-        """`sources`, then `token`s as the model writes, then `done` with the final answer.
-        Validation errors raise before the first event; setting `cancel` stops generation."""
-        t0 = time.perf_counter()
+        choices: list[str] | None = None,
+        sentence: bool = True,
+    ) -> Iterator[StreamEvent]:
+        """`sources`, then `token`s of the answer sentence as the model writes it, then
+        `done` with the final answer. Input is validated here, before any event; setting
+        `cancel` stops generation. With `choices`, also score them (multiple choice); with
+        `sentence=False`, stop after the short answer (evaluation: exact match scores it)."""
         top_k = top_k or self.config.top_k
         q = validate_question(question, top_k)
+        if history and len(history) > MAX_HISTORY_TURNS:
+            history = history[-MAX_HISTORY_TURNS:]
+        if choices is not None and not supports(self.generator, CHOICE_SCORES):
+            raise UnsupportedError("multiple choice needs a generator that scores options")
+        return self._run(q, top_k, filters, as_of, history, cancel, choices, sentence)
+
+    def _run(
+        self,
+        q: str,
+        top_k: int,
+        filters: DateFilter | None,
+        as_of: date | None,
+        history: list[Turn] | None,
+        cancel: threading.Event | None,
+        choices: list[str] | None,
+        sentence: bool,
+    ) -> Iterator[StreamEvent]:
+        t0 = time.perf_counter()
         standalone = self.standalone_question(q, history)
-        hits = self.retriever.search(standalone, top_k, filters)
-        citations = [Citation(id=i, hit=h) for i, h in enumerate(hits, start=1)]
+        candidates, sources = self.retrieve(standalone, top_k, filters, as_of)
+        citations = [Citation(id=i, hit=h) for i, h in enumerate(sources, start=1)]
         t_sources = (time.perf_counter() - t0) * 1000
         timings = {"retrieve": t_sources, "sources": t_sources, "generate": 0.0}
         yield StreamEvent(
@@ -210,39 +224,73 @@ class RAGPipeline:
                 "standalone_question": standalone if history else None,
             },
         )
-        if self.evidence_is_weak(hits):
+        messages = build_messages(standalone, sources)
+        if self.evidence_is_weak(sources):
             answer = Answer(
                 ABSTAIN_TEXT, True, citations, timings, q, abstain_reason="weak_evidence"
             )
         else:
             if self.generator is None:
-                raise InvalidInputError("this pipeline has no generator; use search instead")
-            pieces: list[str] = []
+                raise UnsupportedError("this pipeline has no generator; use search instead")
+            reply = AnswerStream()
             t1 = time.perf_counter()
-            for piece in self.generator.stream(
-                build_messages(standalone, hits), self.config.max_new_tokens, cancel
-            ):
-                if not pieces:
-                    timings["first_token"] = (time.perf_counter() - t0) * 1000
-                pieces.append(piece)
-                yield StreamEvent("token", {"text": piece})
+            pieces = self.generator.stream(messages, self.config.max_new_tokens, cancel)
+            try:
+                for piece in pieces:
+                    if "first_token" not in timings:
+                        timings["first_token"] = (time.perf_counter() - t0) * 1000
+                    shown = reply.feed(piece)
+                    if shown:
+                        yield StreamEvent("token", {"text": shown})
+                    if not sentence and reply.short_done:
+                        break
+            finally:
+                close = getattr(pieces, "close", None)
+                if close is not None:
+                    close()  # stops the model at once when we stop reading
             if cancel is not None and cancel.is_set():
                 return
             timings["generate"] = (time.perf_counter() - t1) * 1000
-            answer = self.finish(standalone, "".join(pieces), citations, timings)
+            answer = self.finish(standalone, reply.raw, citations, timings)
+        if choices:
+            t2 = time.perf_counter()
+            answer.choice_detail = self.choose(standalone, choices, messages)
+            answer.choice_scores = answer.choice_detail["combined"]
+            timings["choose"] = (time.perf_counter() - t2) * 1000
         answer.question = q
         answer.standalone_question = standalone if history else None
+        answer.candidates = candidates
         timings["total"] = (time.perf_counter() - t0) * 1000
-        yield StreamEvent("done", answer.to_dict())
+        yield StreamEvent("done", answer.to_dict(), answer)
+
+    def evidence_is_weak(self, hits: list[Hit]) -> bool:
+        """Abstain without calling the model when no retrieved chunk is similar enough."""
+        return not hits or max(h.score for h in hits) < self.config.min_score
 
     def finish(
         self, question: str, raw: str, citations: list[Citation], timings: dict[str, float]
     ) -> Answer:
-        """Clean the model's text, verify its citations and decide on abstention."""
-        text = clean_citations(tidy_answer(raw), len(citations))
-        if is_abstention(text):
+        """Clean the model's reply, verify its citations and decide on abstention."""
+        parsed = parse_answer(tidy_answer(raw))
+        short = clean_citations(parsed.short, len(citations))
+        text = _as_sentence(clean_citations(parsed.sentence, len(citations)) or short)
+        if is_abstention(short) or is_abstention(text):
             return Answer(ABSTAIN_TEXT, True, citations, timings, question, abstain_reason="model")
-        text, supported = self.verifier.verify(question, text, citations)
+        bare = strip_citations(short).rstrip(".")
+        if parsed.sentence and not cited_numbers(text) and cited_numbers(short):
+            text = _cite_like(text, short)
+        text, supported = self.verifier.verify(question, text, citations, short=bare)
+        if not supported and parsed.sentence and short:
+            # The sentence may add a detail no source states ("… on Sunday"); the short
+            # answer on its own may still be what a source says.
+            _reset(citations)
+            alone = _as_sentence(short)
+            alone_text, supported = self.verifier.verify(question, alone, citations, short=bare)
+            if supported:
+                text = alone_text
+            else:
+                _reset(citations)
+                text, _ = self.verifier.verify(question, text, citations, short=bare)
         if not supported and self.config.unsupported == "abstain":
             for c in citations:
                 c.cited = False
@@ -254,12 +302,47 @@ class RAGPipeline:
                 question,
                 abstain_reason="unsupported",
                 draft=text,
+                short_answer=bare,
             )
-        return Answer(text, False, citations, timings, question)
+        return Answer(text, False, citations, timings, question, short_answer=bare)
 
-    def choose(self, question: str, choices: list[str], hits: list[Hit]) -> list[float]:
-        """Score each multiple-choice option by the model's mean log-likelihood of writing it
-        as the answer, given the same sources and prompt as `answer`. Higher is better."""
-        if self.generator is None:
-            raise InvalidInputError("multiple choice needs a generator")
-        return self.generator.choice_scores(build_messages(question.strip(), hits), choices)
+    def choose(
+        self, question: str, choices: list[str], messages: list[dict[str, str]]
+    ) -> dict[str, list[float]]:
+        """Score each multiple-choice option: the model's mean log-likelihood of writing it as
+        the answer given the sources, and given no sources. Weak or off-topic evidence can pull
+        the first toward distractors whose words it happens to contain; the combination
+        (`mc_combine`) keeps the pick from falling below what the model knows without it."""
+        assert self.generator is not None
+        with_ev = self.generator.choice_scores(messages, choices, prefix=ANSWER_LABEL)
+        without = self.generator.choice_scores(
+            closed_book_messages(question), choices, prefix=ANSWER_LABEL
+        )
+        return {
+            "evidence": with_ev,
+            "closed_book": without,
+            "combined": mc_combine(with_ev, without, self.config.mc_closed_book_weight),
+        }
+
+
+def mc_combine(with_ev: list[float], without: list[float], weight: float) -> list[float]:
+    """Evidence log-likelihood plus `weight` × the closed-book one (both per-token means)."""
+    return [a + weight * b for a, b in zip(with_ev, without, strict=True)]
+
+
+def _as_sentence(text: str) -> str:
+    text = text.strip()
+    return text if not text or text[-1] in ".!?" else f"{text}."
+
+
+def _reset(citations: list[Citation]) -> None:
+    for c in citations:
+        c.cited, c.supported, c.support = False, None, None
+
+
+def _cite_like(sentence: str, short: str) -> str:
+    """Give an uncited answer sentence the citation its short answer carried."""
+    marks = "".join(f" [{n}]" for n in cited_numbers(short))
+    core = sentence.rstrip()
+    end = core[-1] if core and core[-1] in ".!?" else ""
+    return f"{core[: len(core) - len(end)]}{marks}{end}"

@@ -1,12 +1,14 @@
 """The few-shot prompt and the parsing of citations in what the model writes.
 
 The prompt follows what probing the local models showed works best (../shared/MODELS.md): a
-system rule, one example turn that abstains and one that cites `[1]`.
+system rule, one example turn that abstains and two that cite. The reply has two lines: the
+short answer (what exact-match scores) and a complete sentence (what a person reads).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from retrieval.types import Hit, Turn
 
@@ -17,10 +19,14 @@ UNSUPPORTED_TEXT = (
 )
 
 SYSTEM = (
-    "You answer questions about news using only the numbered sources. Reply with the short "
-    "answer and cite the source number in square brackets, like [1]. If the sources do not "
-    f"answer the question, reply exactly: {IDK}."
+    "You answer questions about news using only the numbered sources. Reply in two lines. "
+    "First line: 'Answer:' and the shortest exact answer (a name, number, date or short "
+    "phrase copied from the sources) with its source number in square brackets, like [1]. "
+    "Second line: 'Sentence:' and one complete sentence that answers the question, citing "
+    f"the source. If the sources do not answer the question, reply exactly: {IDK}."
 )
+ANSWER_LABEL = "Answer:"
+SENTENCE_LABEL = "Sentence:"
 
 _EXAMPLES: list[tuple[str, str]] = [
     (
@@ -33,14 +39,14 @@ _EXAMPLES: list[tuple[str, str]] = [
         "[1] Carmaker to open plant in Ohio (2023-05-10)\n"
         "The company said it will hire 200 workers at its new plant near Columbus, Ohio.\n\n"
         "Question: How many workers will the new plant employ?",
-        "200 workers [1].",
+        "Answer: 200 [1]\nSentence: The new plant near Columbus will employ 200 workers [1].",
     ),
     (
-        "[1] Election results (2023-06-01)\n"
+        "[1] Storm hits coast (2023-06-02)\nA storm damaged homes along the coast.\n\n"
+        "[2] Election results (2023-06-01)\n"
         "Voters elected Maria Lopez as mayor on Sunday, ending a long campaign.\n\n"
-        "[2] Storm hits coast (2023-06-02)\nA storm damaged homes along the coast.\n\n"
         "Question: Who was elected mayor?",
-        "Maria Lopez [1].",
+        "Answer: Maria Lopez [2]\nSentence: Maria Lopez was elected mayor on Sunday [2].",
     ),
 ]
 
@@ -54,13 +60,79 @@ def format_sources(hits: list[Hit], max_chars: int = 1200) -> str:
     return "\n\n".join(parts)
 
 
-def build_messages(question: str, hits: list[Hit]) -> list[dict[str, str]]:
+def _few_shot() -> list[dict[str, str]]:
     messages = [{"role": "system", "content": SYSTEM}]
     for user, assistant in _EXAMPLES:
         messages.append({"role": "user", "content": user})
         messages.append({"role": "assistant", "content": assistant})
-    messages.append({"role": "user", "content": f"{format_sources(hits)}\n\nQuestion: {question}"})
     return messages
+
+
+def build_messages(question: str, hits: list[Hit]) -> list[dict[str, str]]:
+    return [
+        *_few_shot(),
+        {"role": "user", "content": f"{format_sources(hits)}\n\nQuestion: {question}"},
+    ]
+
+
+def closed_book_messages(question: str) -> list[dict[str, str]]:
+    """The same prompt with no sources: what the model believes without evidence (the
+    multiple-choice calibration compares each option's likelihood with and without it)."""
+    return [*_few_shot(), {"role": "user", "content": f"Question: {question}"}]
+
+
+@dataclass
+class ParsedAnswer:
+    short: str  # the bare answer span, with its citation markers
+    sentence: str  # the complete sentence, or "" if the model wrote none
+
+
+def parse_answer(raw: str) -> ParsedAnswer:
+    """Split the model's two-line reply. A reply without labels counts as the short answer
+    (and the sentence is left empty)."""
+    text = raw.strip()
+    short, sentence = text, ""
+    pos = text.find(SENTENCE_LABEL)
+    if pos >= 0:
+        short, sentence = text[:pos], text[pos + len(SENTENCE_LABEL) :]
+    short = short.strip()
+    if short.startswith(ANSWER_LABEL):
+        short = short[len(ANSWER_LABEL) :]
+    short = short.strip().split("\n", 1)[0].strip()
+    sentence = sentence.strip().split("\n", 1)[0].strip()
+    return ParsedAnswer(short, sentence)
+
+
+class AnswerStream:
+    """Follows the reply as it is written: what to show (the sentence, once its label is
+    written; all of a reply that does not use the labels) and whether the short answer's line
+    is complete."""
+
+    def __init__(self) -> None:
+        self.raw = ""
+        self._shown = 0
+
+    def visible(self) -> str:
+        text = self.raw.lstrip()
+        if len(text) < len(ANSWER_LABEL) and ANSWER_LABEL.startswith(text):
+            return ""  # too early to tell whether the reply is labelled
+        if not text.startswith(ANSWER_LABEL):
+            return text
+        pos = text.find(SENTENCE_LABEL)
+        return text[pos + len(SENTENCE_LABEL) :].lstrip() if pos >= 0 else ""
+
+    def feed(self, piece: str) -> str:
+        """Add a piece of the reply; return the new displayable text (maybe empty)."""
+        self.raw += piece
+        visible = self.visible()
+        out = visible[self._shown :]
+        self._shown = max(self._shown, len(visible))
+        return out
+
+    @property
+    def short_done(self) -> bool:
+        """The first line (the short answer, or an "I don't know") is complete."""
+        return "\n" in self.raw.lstrip()
 
 
 _REWRITE_SYSTEM = (

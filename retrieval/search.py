@@ -10,7 +10,7 @@ from typing import Literal
 import numpy as np
 
 from retrieval.bm25 import LazyBM25
-from retrieval.embedder import Embedder, QueryBatcher
+from retrieval.embedder import QueryBatcher, TextEncoder
 from retrieval.errors import InvalidInputError
 from retrieval.store import IndexStore
 from retrieval.types import Hit
@@ -64,7 +64,7 @@ class Retriever:
     def __init__(
         self,
         store: IndexStore,
-        embedder: Embedder,
+        embedder: TextEncoder,
         config: SearchConfig | None = None,
         batch_queries: bool = False,
     ) -> None:

@@ -23,7 +23,12 @@ import faiss
 import numpy as np
 
 from retrieval.ann import IVF_MIN_VECTORS, build_index, index_kind, read_snapshot, write_snapshot
-from retrieval.errors import ArticleNotFoundError, IndexMismatchError, IndexNotFoundError
+from retrieval.errors import (
+    ArticleNotFoundError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    ReadOnlyError,
+)
 from retrieval.manifest import FORMAT_VERSION, MANIFEST, Manifest
 from retrieval.types import Article, ChunkSpan, Hit
 
@@ -82,8 +87,9 @@ class StoredArticle:
 class IndexStore:
     """Read and write access to one index directory.
 
-    Thread-safe within a process: writes are serialised by a lock and searches see either the
-    state before or after a write, never a half-written one.
+    Thread-safe within a process: writes are serialised by a lock and go through their own
+    SQLite connection; every reading thread has its own connection, so (in WAL mode) it sees
+    the last committed state and never a write transaction that is still open.
     """
 
     # Vectors from which the exact index is replaced by IVF (a class attribute: tests lower it).
@@ -94,7 +100,10 @@ class IndexStore:
         self.manifest = manifest
         self.readonly = readonly
         self._lock = threading.RLock()
-        self._db = self._connect()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._write_db = self._connect(writer=True)
         self._loaded_generation = self.generation
         self._index: faiss.Index = self._load_vectors()
 
@@ -140,12 +149,23 @@ class IndexStore:
             )
         return cls(path, manifest, readonly=readonly)
 
-    def _connect(self) -> sqlite3.Connection:
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """This thread's reading connection."""
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = self._connect()
+            self._local.db = db
+            with self._readers_lock:
+                self._readers.append(db)
+        return db
+
+    def _connect(self, writer: bool = False) -> sqlite3.Connection:
         db = sqlite3.connect(self.path / DB, check_same_thread=False, isolation_level=None)
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA foreign_keys = ON")
         db.execute("PRAGMA busy_timeout = 10000")
-        if not self.readonly:
+        if writer and not self.readonly:
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = FULL")
             cols = {r[1] for r in db.execute("PRAGMA table_info(articles)")}
@@ -192,12 +212,19 @@ class IndexStore:
         return build_index(self.manifest.dimension, vecs, ids, ivf_min=self.ivf_min_vectors)
 
     def close(self) -> None:
-        self._db.close()
+        with self._readers_lock:
+            for db in self._readers:
+                db.close()
+            self._readers.clear()
+        self._local = threading.local()
+        self._write_db.close()
 
     # -- writing -------------------------------------------------------------------------------
     def _check_writable(self) -> None:
         if self.readonly:
-            raise PermissionError(f"index at {self.path} is opened read-only")
+            raise ReadOnlyError(
+                "this index is served read-only (a replica): send writes to the writer"
+            )
 
     def has_article(self, article_id: str) -> bool:
         row = self._db.execute("SELECT 1 FROM articles WHERE id = ?", (article_id,)).fetchone()
@@ -312,13 +339,14 @@ class IndexStore:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
+        db = self._write_db
+        db.execute("BEGIN IMMEDIATE")
         try:
-            yield self._db
+            yield db
         except BaseException:
-            self._db.execute("ROLLBACK")
+            db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
+        db.execute("COMMIT")
 
     @staticmethod
     def _insert_article(db: sqlite3.Connection, a: Article, digest: str) -> None:
@@ -410,14 +438,6 @@ class IndexStore:
             "SELECT c.id, a.title, c.text, a.published FROM chunks c "
             "JOIN articles a ON a.id = c.article_id ORDER BY c.id"
         )
-
-    def chunk_dates(self) -> dict[int, date | None]:
-        return {
-            r[0]: _parse_date(r[1])
-            for r in self._db.execute(
-                "SELECT c.id, a.published FROM chunks c JOIN articles a ON a.id = c.article_id"
-            )
-        }
 
     def get_article(self, article_id: str) -> StoredArticle:
         r = self._db.execute(

@@ -93,13 +93,19 @@ class Answer:
     question: str = ""
     standalone_question: str | None = None
     abstain_reason: str | None = None
-    choice_scores: list[float] | None = None  # multiple-choice scores, when choices were given
     draft: str | None = None  # what the model wrote, when the pipeline abstained anyway
+    # The bare answer span ("four"): what exact match scores; `answer` is the sentence.
+    short_answer: str | None = None
+    choice_scores: list[float] | None = None  # multiple-choice scores, when choices were given
+    choice_detail: dict[str, list[float]] | None = None  # with and without evidence
+    candidates: list[Hit] = field(default_factory=list)  # chunks the sources were chosen from
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "answer": self.answer,
+            "short_answer": None if self.abstained else self.short_answer,
             "abstained": self.abstained,
+            "abstain_reason": self.abstain_reason,
             "citations": [c.to_dict() for c in self.citations],
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "standalone_question": self.standalone_question,

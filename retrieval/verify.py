@@ -9,7 +9,6 @@ attributed to its best-supporting source when that support is strong enough.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -36,9 +35,54 @@ _STOP = frozenset(
 _SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“'])")
 
 
+_SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000, "billion": 1_000_000_000}
+
+
 def content_words(text: str) -> list[str]:
+    """Lower-cased words without stop words; numbers written in words become digits
+    ("four" = "4", "two hundred" = "200", "1.5 million" = "1500000")."""
     words = re.findall(r"[a-z0-9]+(?:[.,][0-9]+)*", text.lower())
-    return [_NUMBER_WORDS.get(w, w) for w in words if w not in _STOP]
+    out: list[str] = []
+    for w in words:
+        if w in _STOP:
+            continue
+        w = _NUMBER_WORDS.get(w, w)
+        if w in _SCALES and out and _is_number(out[-1]):
+            value = float(out.pop().replace(",", "")) * _SCALES[w]
+            w = str(int(value)) if value.is_integer() else str(value)
+        elif w in _SCALES and (not out or out[-1] != w):
+            w = str(_SCALES[w]) if w != "hundred" else w
+        out.append(w.replace(",", "") if _is_number(w) else w)
+    return out
+
+
+def _is_number(word: str) -> bool:
+    return bool(re.fullmatch(r"[0-9]+(?:[.,][0-9]+)*", word))
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9]+(?:[.,][0-9]+)*")
+
+
+def key_terms(claim: str, question: str = "") -> list[str]:
+    """Names and numbers a claim asserts (capitalised words after the first, digits, number
+    words), normalised, leaving out those the question itself names."""
+    asked = set(content_words(question))
+    out = []
+    for i, tok in enumerate(_TOKEN.findall(claim)):
+        low = tok.lower()
+        is_number = low in _NUMBER_WORDS or low[0].isdigit()
+        if not is_number and (i == 0 or not tok[0].isupper() or low in _STOP):
+            continue
+        norm = _NUMBER_WORDS.get(low, low)
+        if norm not in asked:
+            out.append(norm)
+    return out
+
+
+def missing_terms(claim: str, source: str, question: str = "") -> list[str]:
+    """The claim's names and numbers that its source never mentions."""
+    have = set(content_words(source))
+    return [t for t in key_terms(claim, question) if t not in have]
 
 
 def lexical_support(claim: str, source: str) -> float:
@@ -49,20 +93,34 @@ def lexical_support(claim: str, source: str) -> float:
     return sum(w in have for w in words) / len(words)
 
 
-def choice_evidence(choice: str, texts: list[str]) -> float:
-    """Share of a multiple-choice option's content words found in the evidence texts."""
-    words = content_words(choice)
-    if not words:
-        return 0.0
-    have = set(content_words(" ".join(texts)))
-    return sum(w in have for w in words) / len(words)
+def short_is_supported(short: str, source: str, question: str = "") -> bool:
+    """A short answer is a span of its source: most of its words, and every name or number
+    in it, occur there, in a passage that is about the question (the answer's sentence or
+    the one before or after it shares a word with the question)."""
+    if lexical_support(short, source) < 0.5 or missing_terms(f"x {short}", source):
+        return False
+    return not question or answer_in_context(short, source, question)
 
 
-@dataclass
-class ClaimCheck:
-    text: str
-    cited: list[int]
-    support: dict[int, float]
+def _stem(word: str) -> str:
+    return word[:5]
+
+
+def answer_in_context(short: str, source: str, question: str) -> bool:
+    """Whether the answer occurs near the question's own words ("Azerbaijan" in a sentence
+    about the border does not answer a question about a pelican sanctuary)."""
+    answer = set(content_words(short))
+    asked = {_stem(w) for w in content_words(question) if w not in answer and len(w) > 2}
+    if not answer or not asked:
+        return True
+    sents = [set(content_words(s)) for s in _SENT.split(source)]
+    for i, words in enumerate(sents):
+        if not answer <= words and not (answer & words and len(answer) > 2):
+            continue
+        window = set().union(*sents[max(0, i - 1) : i + 2]) - answer
+        if asked & {_stem(w) for w in window}:
+            return True
+    return False
 
 
 class CitationVerifier:
@@ -99,13 +157,22 @@ class CitationVerifier:
             sem[:, j] = np.maximum(sem[:, j], sims[:, k])
         return np.maximum(lex, sem)
 
-    def verify(self, question: str, answer: str, citations: list[Citation]) -> tuple[str, bool]:
+    def verify(
+        self, question: str, answer: str, citations: list[Citation], short: str = ""
+    ) -> tuple[str, bool]:
         """Mark citations cited/supported, attribute uncited claims, and return the answer
-        (with added markers) and whether any claim is supported."""
+        (with added markers) and whether it is supported: some claim is, and the short answer
+        (when given) occurs in a source the answer cites. A claim naming a person, place,
+        organisation or number its source never mentions is not supported, however many of
+        its other words the source shares."""
         claims = self.claims(answer)
         if not claims or not citations:
             return answer, False
         sup = self.support(question, [c for c, _ in claims], citations)
+        for i, (text, _) in enumerate(claims):
+            for j, c in enumerate(citations):
+                if missing_terms(text, c.hit.text, question):
+                    sup[i, j] = 0.0
         any_supported = False
         out = answer
         for i, (text, nums) in enumerate(claims):
@@ -122,6 +189,9 @@ class CitationVerifier:
                 c.support = s if c.support is None else max(c.support, s)
                 c.supported = c.support >= self.threshold
                 any_supported = any_supported or bool(c.supported)
+        if any_supported and short and content_words(short):
+            cited = [c for c in citations if c.supported] or citations
+            any_supported = any(short_is_supported(short, c.hit.text, question) for c in cited)
         return out, any_supported
 
 
@@ -130,7 +200,6 @@ def _attach_marker(answer: str, claim: str, n: int) -> str:
     pos = answer.find(claim)
     if pos < 0:
         return answer
-    end = pos + len(claim)
     core = claim.rstrip(".!?")
     end = pos + len(core)
     return f"{answer[:end]} [{n}]{answer[end:]}"

@@ -5,29 +5,24 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST
-from starlette.concurrency import run_in_threadpool
 
-from retrieval.errors import (
-    ArticleNotFoundError,
-    IndexMismatchError,
-    IndexNotFoundError,
-    InvalidInputError,
-    ModelLoadError,
-    NewsragError,
-)
-from retrieval.pipeline import RAGPipeline
-from service.deps import PipelineDep
+from index.core import Models, Newsrag
+from retrieval.errors import IndexMismatchError, IndexNotFoundError, NewsragError
+from retrieval.pipeline import StreamEvent
+from service.deps import NewsragDep
 from service.documents import build_router
+from service.loading import build_models, core_config
 from service.metrics import Metrics, MetricsMiddleware
 from service.openai_api import build_router as openai_router
 from service.schemas import (
@@ -39,87 +34,69 @@ from service.schemas import (
     SearchResponse,
     describe_errors,
 )
-from service.security import BodyLimitMiddleware, require_read
+from service.security import (
+    BodyLimitMiddleware,
+    CrossSiteGuardMiddleware,
+    TrustedHostMiddleware,
+    require_read,
+)
 from service.settings import Settings, get_settings
+from service.streaming import sse_response
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 
-_STATUS: dict[type[NewsragError], int] = {
-    InvalidInputError: 422,
-    ArticleNotFoundError: 404,
-    IndexNotFoundError: 503,
-    IndexMismatchError: 503,
-    ModelLoadError: 503,
-}
+
+def _sse_frame(event: StreamEvent) -> list[str]:
+    return [f"event: {event.event}\ndata: {json.dumps(event.data, ensure_ascii=False)}\n\n"]
 
 
-def _status_for(exc: NewsragError) -> int:
-    for cls in type(exc).__mro__:
-        if cls in _STATUS:
-            return _STATUS[cls]
-    return 500
+class Holder:
+    """Owns the system; retries opening the index on demand (at most every few seconds, and
+    without loading models again) so an index built after the service started is picked up
+    without a restart."""
 
+    RETRY_SECONDS = 2.0
 
-def _sse(event: str, data: dict[str, Any]) -> str:
-    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
-
-
-class _SSEResponse(StreamingResponse):
-    """A stream that runs `on_close` however it ends. Starlette stops iterating when a send
-    fails on a closed connection without closing the body iterator, so a `finally` inside it
-    would only run at garbage collection; this hook stops the model at once."""
-
-    def __init__(self, content: Any, on_close: Callable[[], None], **kwargs: Any) -> None:
-        super().__init__(content, **kwargs)
-        self.on_close = on_close
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            self.on_close()
-
-
-class PipelineHolder:
-    """Owns the pipeline; retries opening the index on demand so an index built after the
-    service started is picked up without a restart."""
-
-    def __init__(self, settings: Settings, pipeline: RAGPipeline | None) -> None:
+    def __init__(self, settings: Settings, newsrag: Newsrag | None) -> None:
         self.settings = settings
-        self.pipeline = pipeline
+        self.newsrag = newsrag
+        self.models: Models | None = newsrag.models if newsrag else None
         self.error: NewsragError | None = None
+        self._tried = 0.0
         self._lock = threading.Lock()
 
     def load(self) -> None:
-        from service.loading import make_pipeline
-
         with self._lock:
-            if self.pipeline is not None:
+            if self.newsrag is not None:
                 return
+            if self.models is None:
+                self.models = build_models(self.settings)
+            now = time.monotonic()
+            if self.error is not None and now - self._tried < self.RETRY_SECONDS:
+                return
+            self._tried = now
             try:
-                pipeline = make_pipeline(self.settings)
+                newsrag = Newsrag.open(core_config(self.settings), self.models)
             except (IndexNotFoundError, IndexMismatchError) as exc:
                 self.error = exc
                 logger.error("%s", exc)
                 return
-            pipeline.retriever.embedder.load()
-            if pipeline.generator is not None:
-                pipeline.generator.load()
-            self.pipeline, self.error = pipeline, None
+            self.models.load()
+            self.newsrag, self.error = newsrag, None
 
-    def get(self) -> RAGPipeline:
-        if self.pipeline is None:
+    def get(self) -> Newsrag:
+        if self.newsrag is None:
             self.load()
-        if self.pipeline is None:
+        if self.newsrag is None:
             raise self.error or IndexNotFoundError("index is not available")
-        return self.pipeline
+        return self.newsrag
 
 
-def create_app(settings: Settings | None = None, pipeline: RAGPipeline | None = None) -> FastAPI:
-    """The app; tests inject a ready `pipeline`, otherwise models load once in the lifespan."""
+def create_app(settings: Settings | None = None, newsrag: Newsrag | None = None) -> FastAPI:
+    """The app; tests inject a ready `newsrag`, otherwise models load once in the lifespan."""
     settings = settings or get_settings()
-    holder = PipelineHolder(settings, pipeline)
+    holder = Holder(settings, newsrag)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -139,6 +116,8 @@ def create_app(settings: Settings | None = None, pipeline: RAGPipeline | None = 
     app.state.metrics = metrics
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(CrossSiteGuardMiddleware, allowed_origins=settings.allowed_origins)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
     app.include_router(build_router())
     app.include_router(openai_router())
     reads = [Depends(require_read)]
@@ -150,7 +129,7 @@ def create_app(settings: Settings | None = None, pipeline: RAGPipeline | None = 
 
     @app.exception_handler(NewsragError)
     async def core_error(request: Request, exc: NewsragError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=_status_for(exc))
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -166,10 +145,10 @@ def create_app(settings: Settings | None = None, pipeline: RAGPipeline | None = 
         responses={422: {"model": ErrorResponse}},
         dependencies=reads,
     )
-    def ask(body: AskRequest, pipe: PipelineDep) -> Any:
+    def ask(body: AskRequest, rag: NewsragDep) -> Any:
         """Answer a question from the indexed articles, citing its sources as [n]."""
         filters = body.filters.to_core() if body.filters else None
-        answer = pipe.ask(body.question, body.top_k, filters, history=body.core_history())
+        answer = rag.ask(body.question, body.top_k, filters, body.as_of, body.core_history())
         metrics.observe_timings(answer.timings_ms)
         return answer.to_dict()
 
@@ -181,44 +160,17 @@ def create_app(settings: Settings | None = None, pipeline: RAGPipeline | None = 
         },
         dependencies=reads,
     )
-    async def ask_stream(body: AskRequest, request: Request, pipe: PipelineDep) -> Any:
+    async def ask_stream(body: AskRequest, request: Request, rag: NewsragDep) -> Any:
         """Answer as Server-Sent Events: `sources`, `token`s, then `done` (or `error`).
 
         Retrieval runs before the response starts, so bad input and a missing index still get
         a plain 4xx/5xx; a client that disconnects stops the generation."""
         filters = body.filters.to_core() if body.filters else None
         cancel = threading.Event()
-        events = pipe.ask_stream(
-            body.question, body.top_k, filters, body.core_history(), cancel=cancel
+        events = rag.ask_stream(
+            body.question, body.top_k, filters, body.as_of, body.core_history(), cancel=cancel
         )
-        first = await run_in_threadpool(next, events)  # raises validation errors as HTTP errors
-
-        async def sse() -> AsyncIterator[str]:
-            try:
-                yield _sse(first.event, first.data)
-                while True:
-                    if await request.is_disconnected():
-                        return
-                    event = await run_in_threadpool(next, events, None)
-                    if event is None:
-                        return
-                    if event.event == "done":
-                        metrics.observe_timings(event.data.get("timings_ms", {}))
-                    yield _sse(event.event, event.data)
-            except Exception as exc:
-                logger.exception("stream failed")
-                yield _sse("error", {"detail": f"{type(exc).__name__}: {exc}"})
-            finally:
-                # On completion, on disconnect (polled between events) and on cancellation:
-                # the model stops at its next token.
-                cancel.set()
-
-        return _SSEResponse(
-            sse(),
-            on_close=cancel.set,
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
+        return await sse_response(events, request, cancel, _sse_frame, metrics)
 
     @app.post(
         "/search",
@@ -226,30 +178,23 @@ def create_app(settings: Settings | None = None, pipeline: RAGPipeline | None = 
         responses={422: {"model": ErrorResponse}},
         dependencies=reads,
     )
-    def search(body: SearchRequest, pipe: PipelineDep) -> Any:
+    def search(body: SearchRequest, rag: NewsragDep) -> Any:
         """Retrieve the chunks most relevant to a query (no generation)."""
         filters = body.filters.to_core() if body.filters else None
-        hits = pipe.search(body.query, body.top_k, filters)
+        hits = rag.search(body.query, body.top_k, filters)
         return {"results": [h.to_dict() for h in hits]}
 
     @app.get("/health", response_model=HealthResponse)
-    def health(pipe: PipelineDep) -> Any:
+    def health(rag: NewsragDep) -> Any:
         """Index size and the models in use."""
-        store = pipe.retriever.store
-        return {
-            "status": "ok",
-            "articles": store.article_count(),
-            "chunks": store.chunk_count(),
-            "embedder": pipe.retriever.embedder.name,
-            "generator": pipe.generator.name if pipe.generator else "none",
-        }
+        stats = rag.stats()
+        return {"status": "ok", **{k: stats[k] for k in HealthResponse.model_fields if k in stats}}
 
     @app.get("/metrics", include_in_schema=False, dependencies=reads)
     def prometheus() -> Response:
         """Prometheus metrics."""
-        pipe = holder.pipeline
-        if pipe is not None:
-            metrics.observe_pipeline(pipe)
+        if holder.newsrag is not None:
+            metrics.observe_stats(holder.newsrag.stats())
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/", include_in_schema=False)

@@ -51,13 +51,17 @@ FromOpt = Annotated[str | None, typer.Option("--from", help="published on or aft
 ToOpt = Annotated[str | None, typer.Option("--to", help="published on or before YYYY-MM-DD")]
 
 
-def _filters(date_from: str | None, date_to: str | None) -> DateFilter:
+def _day(value: str | None, option: str) -> date | None:
+    if not value:
+        return None
     try:
-        f = date.fromisoformat(date_from) if date_from else None
-        t = date.fromisoformat(date_to) if date_to else None
-    except ValueError as exc:
-        fail(f"dates must be YYYY-MM-DD: {exc}", 2)
-    return DateFilter(f, t)
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} must be a date YYYY-MM-DD, got {value!r}", 2)
+
+
+def _filters(date_from: str | None, date_to: str | None) -> DateFilter:
+    return DateFilter(_day(date_from, "--from"), _day(date_to, "--to"))
 
 
 @app.command()
@@ -65,17 +69,17 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="article files or folders")],
     index_dir: IndexOpt = None,
 ) -> None:
-    """Add articles (.txt, .md) to the index; articles already indexed are skipped."""
+    """Add articles (.txt, .md, .html, .jsonl) to the index; ones already indexed are skipped."""
     from tqdm import tqdm
 
     from index.parse import discover
-    from service.loading import make_embedder, make_indexer
+    from service.loading import open_newsrag
 
     settings = _settings(index_dir)
     files, _ = discover(paths)
-    indexer = make_indexer(settings, make_embedder(settings))
+    rag = open_newsrag(settings, create=True, with_generator=False)
     with tqdm(total=len(files), unit="article", disable=not sys.stderr.isatty()) as bar:
-        report = indexer.ingest_paths(paths, progress=bar.update)
+        report = rag.add_paths(paths, progress=bar.update)
     for path, why in report.failed:
         typer.secho(f"skipped {path}: {why}", fg=typer.colors.YELLOW, err=True)
     typer.echo(
@@ -94,15 +98,19 @@ def ask(
     as_json: Annotated[bool, typer.Option("--json", help="print the API's JSON")] = False,
     date_from: FromOpt = None,
     date_to: ToOpt = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="the question's date, YYYY-MM-DD (default today)")
+    ] = None,
     index_dir: IndexOpt = None,
     preset: PresetOpt = None,
 ) -> None:
     """Answer a question from the index, with numbered sources."""
-    from service.loading import make_pipeline
+    from service.loading import open_newsrag
 
     settings = _settings(index_dir, preset)
     filters = _filters(date_from, date_to)
-    answer = make_pipeline(settings).ask(question, top_k, filters)
+    day = _day(as_of, "--as-of")
+    answer = open_newsrag(settings).ask(question, top_k, filters, day)
     if as_json:
         typer.echo(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
         return
@@ -127,10 +135,10 @@ def search(
     index_dir: IndexOpt = None,
 ) -> None:
     """Show the chunks most relevant to a query (no generation)."""
-    from service.loading import make_pipeline
+    from service.loading import open_newsrag
 
     settings = _settings(index_dir)
-    hits = make_pipeline(settings, with_generator=False).search(
+    hits = open_newsrag(settings, with_generator=False).search(
         query, top_k, _filters(date_from, date_to)
     )
     if as_json:
@@ -155,9 +163,13 @@ def serve(
     from service.app import create_app
 
     settings = _settings(index_dir, preset)
+    bind = host or settings.host
+    if bind not in ("0.0.0.0", "::") and bind not in settings.allowed_hosts:
+        # The address it is reached at is a host name it serves.
+        settings = settings.model_copy(update={"allowed_hosts": [*settings.allowed_hosts, bind]})
     uvicorn.run(
         create_app(settings),
-        host=host or settings.host,
+        host=bind,
         port=port or settings.port,
         log_level=settings.log_level,
     )
@@ -166,13 +178,13 @@ def serve(
 @app.command()
 def prepare(preset: PresetOpt = None) -> None:
     """Load (and on first use convert) the embedder and the generator, so serving starts fast."""
-    from service.loading import make_embedder, make_generator
+    from service.loading import build_models
 
     settings = _settings(preset=preset)
-    make_embedder(settings).load()
-    gen = make_generator(settings)
-    gen.load()
-    typer.echo(f"ready: embedder and generator {gen.name} (cache {settings.cache_dir})")
+    models = build_models(settings)
+    models.load()
+    name = models.generator.name if models.generator else "none"
+    typer.echo(f"ready: embedder and generator {name} (cache {settings.cache_dir})")
 
 
 docs_app = typer.Typer(help="List, show and delete indexed articles.", no_args_is_help=True)
@@ -180,10 +192,8 @@ app.add_typer(docs_app, name="docs")
 
 
 def _store(index_dir: Path | None) -> IndexStore:
-    from service.loading import make_embedder, open_index
-
-    settings = _settings(index_dir)
-    return open_index(settings, make_embedder(settings))
+    """The index's SQLite store, opened without loading any model."""
+    return IndexStore.open(_settings(index_dir).index_dir)
 
 
 @docs_app.command("list")
@@ -249,12 +259,20 @@ app.add_typer(eval_app, name="eval")
 @eval_app.command("realtimeqa")
 def eval_realtimeqa(
     data: Annotated[Path, typer.Option(help="RealTime QA folder (…/shared/data/realtimeqa)")],
-    weeks: Annotated[list[str] | None, typer.Option("--weeks", help="e.g. 20220617")] = None,
+    weeks: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="weeks to run, e.g. 20220617 20220624 or 20220617,20220624 [default: all]"
+        ),
+    ] = None,
+    weeks_opt: Annotated[
+        list[str] | None, typer.Option("--weeks", help="same as the arguments; repeatable")
+    ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="questions per week")] = None,
     preset: PresetOpt = None,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("eval-out/realtimeqa"),
     mode: Annotated[str, typer.Option(help="hybrid | dense | bm25")] = "hybrid",
-    top_k: Annotated[int, typer.Option(min=1, max=50, help="chunks in the prompt")] = 5,
+    top_k: Annotated[int, typer.Option(min=1, max=50, help="sources in the prompt")] = 5,
     chunk_tokens: Annotated[int, typer.Option(min=16, max=206)] = 200,
     chunk_overlap: Annotated[int, typer.Option(min=0)] = 40,
     date_filter: Annotated[bool, typer.Option(help="drop articles after the question date")] = True,
@@ -263,15 +281,28 @@ def eval_realtimeqa(
     index_cache: Annotated[
         Path | None, typer.Option(help="reuse weekly indexes here [default: OUT/indexes]")
     ] = None,
-    embed_dtype: Annotated[str, typer.Option(help="float32 | bfloat16 | int8")] = "bfloat16",
     dense_weight: Annotated[float, typer.Option(min=0.0, help="RRF weight of dense vs BM25")] = 0.5,
     mc_query: Annotated[str, typer.Option(help="question | question+choices")] = "question",
+    evidence: Annotated[bool, typer.Option(help="sentence-level evidence selection")] = True,
+    evidence_budget: Annotated[int, typer.Option(min=32, help="evidence tokens")] = 320,
+    evidence_candidates: Annotated[int, typer.Option(min=1, help="chunks read")] = 30,
+    evidence_order: Annotated[str, typer.Option(help="score | date | best_last")] = "score",
+    neighbours: Annotated[int, typer.Option(min=0, help="context sentences before each")] = 1,
+    mc_closed_book: Annotated[
+        float, typer.Option(help="weight of the closed-book choice likelihood")
+    ] = 0.5,
 ) -> None:
-    """RealTime QA: multiple choice and generation, beside the published leaderboard."""
+    """RealTime QA: multiple choice and generation, beside the published leaderboard.
+
+    Runs what `newsrag ask` runs (backend, preset and embedder from the NEWSRAG_ settings)."""
+    from dataclasses import replace
+
     from tqdm import tqdm
 
+    from retrieval.evidence import EvidenceConfig
     from retrieval.search import SearchConfig
     from service.evals.realtimeqa import EvalConfig, run
+    from service.loading import core_config, offline
 
     if mode not in ("hybrid", "dense", "bm25"):
         fail(f"--mode must be hybrid, dense or bm25, got {mode!r}", 2)
@@ -279,25 +310,41 @@ def eval_realtimeqa(
         fail(f"--data {data} is not a directory", 2)
     if mc_query not in ("question", "question+choices"):
         fail(f"--mc-query must be question or question+choices, got {mc_query!r}", 2)
-    if embed_dtype not in ("float32", "bfloat16", "int8"):
-        fail(f"--embed-dtype must be float32, bfloat16 or int8, got {embed_dtype!r}", 2)
+    if evidence_order not in ("score", "date", "best_last"):
+        fail(f"--evidence-order must be score, date or best_last, got {evidence_order!r}", 2)
     chosen = tuple(t.strip() for t in tracks.split(",") if t.strip())
     if not chosen or set(chosen) - {"mc", "gen", "retrieval"}:
         fail(f"--tracks must be a comma list of mc, gen (or retrieval); got {tracks!r}", 2)
-    cfg = EvalConfig(
-        preset=preset or _settings().preset,
-        top_k=top_k,
+    settings = _settings(preset=preset)
+    base = core_config(settings)
+    core = replace(
+        base,
         chunk_tokens=chunk_tokens,
         chunk_overlap=chunk_overlap,
-        date_filter=date_filter,
-        embed_dtype=embed_dtype,
-        mc_query=mc_query,
         search=SearchConfig(
             mode=mode,  # type: ignore[arg-type]
             recency_weight=recency_weight,
             dense_weight=dense_weight,
         ),
+        pipeline=replace(
+            base.pipeline,
+            top_k=top_k,
+            mc_closed_book_weight=mc_closed_book,
+            evidence=EvidenceConfig(
+                enabled=evidence,
+                budget_tokens=evidence_budget,
+                candidates=evidence_candidates,
+                order=evidence_order,  # type: ignore[arg-type]
+                neighbours=neighbours,
+            ),
+        ),
     )
+    cfg = EvalConfig(date_filter=date_filter, mc_query=mc_query)
+    week_list = [
+        w.strip() for item in [*(weeks or []), *(weeks_opt or [])] for w in item.split(",")
+    ]
+    week_list = [w for w in week_list if w]
+    offline()
     bar = tqdm(total=None, unit="q", dynamic_ncols=True)
 
     def progress(done: int, total: int, week: str) -> None:
@@ -309,7 +356,8 @@ def eval_realtimeqa(
         summary = run(
             data,
             out,
-            weeks or None,
+            core,
+            week_list or None,
             limit,
             cfg,
             chosen,
@@ -337,13 +385,20 @@ def eval_squad(
     index_cache: Annotated[Path | None, typer.Option()] = None,
 ) -> None:
     """SQuAD: EM/F1 and, on v2.0, answer and abstention rates with a threshold sweep."""
+    from dataclasses import replace
+
     from tqdm import tqdm
 
     from service.evals.squad import run
+    from service.loading import core_config, offline
 
     if not data.is_file():
         fail(f"--data {data} is not a file", 2)
     settings = _settings(preset=preset)
+    core = core_config(settings)
+    if min_score is not None:
+        core = replace(core, pipeline=replace(core.pipeline, min_score=min_score))
+    offline()
     bar = tqdm(total=None, unit="q", dynamic_ncols=True)
 
     def progress(done: int, total: int) -> None:
@@ -354,10 +409,8 @@ def eval_squad(
         summary = run(
             data,
             out,
+            core,
             limit,
-            settings.preset,
-            settings.cache_dir,
-            settings.min_score if min_score is None else min_score,
             generate=not retrieval_only,
             progress=progress,
             index_cache=index_cache,
@@ -377,11 +430,9 @@ def main() -> None:
     )
     logging.getLogger("retrieval").setLevel(logging.INFO)
     logging.getLogger("index").setLevel(logging.INFO)
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
-    import os
+    from service.loading import offline
 
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    offline()
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
@@ -389,8 +440,9 @@ def main() -> None:
     try:
         app()
     except NewsragError as exc:
-        fail(str(exc))
-    except ValueError as exc:  # pydantic settings and argument errors
+        # Distinct exit codes per kind of failure (retrieval/errors.py).
+        fail(str(exc), exc.exit_code)
+    except ValueError as exc:  # pydantic settings errors
         fail(str(exc), 2)
 
 

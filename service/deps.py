@@ -6,13 +6,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from retrieval.pipeline import RAGPipeline
+from index.core import Newsrag
 
 
-def get_pipeline(request: Request) -> RAGPipeline:
-    """The app's pipeline, or a 503 that says how to build the missing index."""
-    pipeline: RAGPipeline = request.app.state.holder.get()
-    return pipeline
+def get_newsrag(request: Request) -> Newsrag:
+    """The app's system, or a 503 that says how to build the missing index."""
+    newsrag: Newsrag = request.app.state.holder.get()
+    return newsrag
 
 
-PipelineDep = Annotated[RAGPipeline, Depends(get_pipeline)]
+NewsragDep = Annotated[Newsrag, Depends(get_newsrag)]

@@ -7,14 +7,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
 
+from index.core import Newsrag
 from index.formats import Limits, article_from_fields, articles_from_upload
-from index.ingest import Indexer
 from index.parse import ParseError
-from retrieval.pipeline import RAGPipeline
 from retrieval.store import StoredArticle
 from retrieval.types import Article
-from service.deps import PipelineDep
+from service.deps import NewsragDep
 from service.schemas import describe_errors
 from service.security import require_read, require_write
 from service.settings import Settings
@@ -99,18 +99,12 @@ def _upload_body() -> dict[str, Any]:
 def build_router() -> APIRouter:
     router = APIRouter(tags=["documents"])
 
-    def indexer(pipe: RAGPipeline) -> Indexer:
-        store = pipe.retriever.store
-        if store.readonly:
-            raise HTTPException(409, "this replica serves a read-only index; write elsewhere")
-        return Indexer(store, pipe.retriever.embedder)
-
     def limits(request: Request) -> tuple[Settings, Limits]:
         s: Settings = request.app.state.settings
         return s, Limits(max_article_chars=s.max_article_chars)
 
-    def write(pipe: RAGPipeline, articles: list[Article], replace: bool) -> dict[str, Any]:
-        report = indexer(pipe).ingest_articles(articles, replace=replace)
+    def write(rag: Newsrag, articles: list[Article], replace: bool) -> dict[str, Any]:
+        report = rag.add(articles, replace=replace)
         return {"added": report.added, "updated": report.updated, "duplicates": report.duplicates}
 
     @router.post(
@@ -120,12 +114,10 @@ def build_router() -> APIRouter:
         openapi_extra=_upload_body(),
         responses={413: {"description": "too large"}, 422: {"description": "invalid"}},
     )
-    async def add_documents(request: Request, pipe: PipelineDep) -> Any:
+    async def add_documents(request: Request, rag: NewsragDep) -> Any:
         """Add articles from JSON (`{"articles": [...]}`) or uploaded files (.txt, .md, .html,
         .jsonl). All are validated first: one bad article rejects the request, nothing is
         written. An article with an `id` that exists is replaced by its new text."""
-        from starlette.concurrency import run_in_threadpool
-
         settings, lim = limits(request)
         ctype = request.headers.get("content-type", "")
         articles: list[Article] = []
@@ -142,7 +134,10 @@ def build_router() -> APIRouter:
             for f in files:
                 data = await f.read()
                 try:
-                    articles += articles_from_upload(f.filename or "upload", data, lim)
+                    # Parsing HTML or a large JSONL file is CPU work: keep the event loop free.
+                    articles += await run_in_threadpool(
+                        articles_from_upload, f.filename or "upload", data, lim
+                    )
                 except ParseError as exc:
                     errors.append(str(exc))
         elif ctype.startswith("application/json"):
@@ -172,11 +167,11 @@ def build_router() -> APIRouter:
                 f"request, got {len(articles)}",
             )
         replace = any(a.id != a.content_hash for a in articles)
-        return await run_in_threadpool(write, pipe, articles, replace)
+        return await run_in_threadpool(write, rag, articles, replace)
 
     @router.get("/documents", response_model=DocumentPage, dependencies=[Depends(require_read)])
     def list_documents(
-        pipe: PipelineDep,
+        rag: NewsragDep,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         offset: Annotated[int, Query(ge=0, le=10**12)] = 0,
         published_from: date | None = None,
@@ -186,9 +181,7 @@ def build_router() -> APIRouter:
         """Articles, newest first, filtered by publication date range and source."""
         if published_from and published_to and published_from > published_to:
             raise HTTPException(422, "published_from: is after published_to")
-        items, total = pipe.retriever.store.list_articles(
-            limit, offset, published_from, published_to, source
-        )
+        items, total = rag.list_articles(limit, offset, published_from, published_to, source)
         return {"total": total, "limit": limit, "offset": offset, "items": [_out(s) for s in items]}
 
     @router.get(
@@ -197,14 +190,14 @@ def build_router() -> APIRouter:
         dependencies=[Depends(require_read)],
         responses={404: {"description": "not found"}},
     )
-    def get_document(article_id: str, pipe: PipelineDep) -> Any:
+    def get_document(article_id: str, rag: NewsragDep) -> Any:
         """One article's metadata and chunk count."""
-        return _out(pipe.retriever.store.get_article(article_id))
+        return _out(rag.get(article_id))
 
     @router.put(
         "/documents/{article_id}", response_model=WriteOut, dependencies=[Depends(require_write)]
     )
-    def put_document(article_id: str, body: ArticleIn, request: Request, pipe: PipelineDep) -> Any:
+    def put_document(article_id: str, body: ArticleIn, request: Request, rag: NewsragDep) -> Any:
         """Create or replace the article with this id (its old chunks leave both indexes)."""
         if body.id is not None and body.id != article_id:
             raise HTTPException(422, f"id: body id {body.id!r} differs from the path")
@@ -215,18 +208,15 @@ def build_router() -> APIRouter:
             )
         except ParseError as exc:
             raise HTTPException(422, str(exc)) from None
-        return write(pipe, [art], replace=True)
+        return write(rag, [art], replace=True)
 
     @router.delete(
         "/documents/{article_id}",
         dependencies=[Depends(require_write)],
         responses={404: {"description": "not found"}},
     )
-    def delete_document(article_id: str, pipe: PipelineDep) -> dict[str, Any]:
+    def delete_document(article_id: str, rag: NewsragDep) -> dict[str, Any]:
         """Delete an article; its chunks leave the vector and BM25 indexes at once."""
-        store = pipe.retriever.store
-        if store.readonly:
-            raise HTTPException(409, "this replica serves a read-only index; write elsewhere")
-        return {"deleted": article_id, "chunks": store.delete_article(article_id)}
+        return {"deleted": article_id, "chunks": rag.delete(article_id)}
 
     return router

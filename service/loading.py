@@ -1,68 +1,62 @@
-"""Build the core objects from settings, shared by the app and the CLI."""
+"""The edge where settings become the core's configuration; every door builds through here."""
 
 from __future__ import annotations
 
 import os
 
-from index.chunking import ChunkingParams
-from index.ingest import Indexer, manifest_for, open_or_create
-from retrieval.embedder import Embedder
-from retrieval.generator import Generator, TextGenerator
-from retrieval.openai_backend import OpenAIChatGenerator
-from retrieval.pipeline import PipelineConfig, RAGPipeline
-from retrieval.search import Retriever
-from retrieval.store import IndexStore
+from index.core import CoreConfig, Models, Newsrag
+from retrieval.evidence import EvidenceConfig
+from retrieval.pipeline import PipelineConfig
 from service.settings import Settings
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+def offline() -> None:
+    """No model hub, ever: models come from installed packages (set before models load)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def make_embedder(settings: Settings) -> Embedder:
-    return Embedder(dtype=settings.embed_dtype)
-
-
-def chunking_params(settings: Settings) -> ChunkingParams:
-    return ChunkingParams(max_tokens=settings.chunk_tokens, overlap_tokens=settings.chunk_overlap)
-
-
-def open_index(settings: Settings, embedder: Embedder, readonly: bool = False) -> IndexStore:
-    """Open the configured index, refusing one built with another embedder."""
-    expect = manifest_for(embedder, chunking_params(settings))
-    return IndexStore.open(settings.index_dir, expect=expect, readonly=readonly)
-
-
-def make_indexer(settings: Settings, embedder: Embedder) -> Indexer:
-    store = open_or_create(settings.index_dir, embedder, chunking_params(settings))
-    return Indexer(store, embedder)
-
-
-def make_generator(settings: Settings) -> TextGenerator:
-    if settings.backend == "openai":
-        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
-        return OpenAIChatGenerator(
-            settings.openai_base_url, settings.openai_model, key, settings.max_new_tokens
-        )
-    if settings.backend == "llamacpp":
-        from retrieval.llamacpp_backend import LlamaCppGenerator
-
-        return LlamaCppGenerator(settings.preset, settings.cache_dir, settings.max_new_tokens)
-    return Generator(settings.preset, settings.cache_dir, settings.max_new_tokens)
-
-
-def make_pipeline(
-    settings: Settings, with_generator: bool = True, embedder: Embedder | None = None
-) -> RAGPipeline:
-    embedder = embedder or make_embedder(settings)
-    store = open_index(settings, embedder, readonly=settings.readonly)
-    generator = make_generator(settings) if with_generator else None
-    config = PipelineConfig(
+def core_config(settings: Settings, **overrides: object) -> CoreConfig:
+    """The core's configuration from the service's settings (and a door's own overrides)."""
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+    pipeline = PipelineConfig(
         top_k=settings.top_k,
         min_score=settings.min_score,
         max_new_tokens=settings.max_new_tokens,
         support_threshold=settings.support_threshold,
         unsupported=settings.unsupported,
+        evidence=EvidenceConfig(enabled=settings.evidence_selection),
     )
-    retriever = Retriever(store, embedder, batch_queries=settings.query_batching)
-    return RAGPipeline(retriever, generator, config)
+    config = CoreConfig(
+        index_dir=settings.index_dir,
+        preset=settings.preset,
+        backend=settings.backend,
+        cache_dir=settings.cache_dir,
+        openai_base_url=settings.openai_base_url,
+        openai_model=settings.openai_model,
+        openai_api_key=key,
+        embed_dtype=settings.embed_dtype,
+        query_batching=settings.query_batching,
+        chunk_tokens=settings.chunk_tokens,
+        chunk_overlap=settings.chunk_overlap,
+        readonly=settings.readonly,
+        prompt_lookup=settings.prompt_lookup,
+        pipeline=pipeline,
+    )
+    if overrides:
+        from dataclasses import replace
+
+        config = replace(config, **overrides)  # type: ignore[arg-type]
+    return config
+
+
+def open_newsrag(settings: Settings, create: bool = False, with_generator: bool = True) -> Newsrag:
+    offline()
+    config = core_config(settings)
+    return Newsrag.open(config, Models.build(config, with_generator), create=create)
+
+
+def build_models(settings: Settings, with_generator: bool = True) -> Models:
+    offline()
+    return Models.build(core_config(settings), with_generator)

@@ -60,16 +60,13 @@ class Metrics:
             registry=self.registry,
         )
 
-    def observe_pipeline(self, pipe: Any) -> None:
+    def observe_stats(self, stats: dict[str, Any]) -> None:
         """Index size and the counters kept by the retriever and the generator."""
-        store = pipe.retriever.store
-        self.articles.set(store.article_count())
-        self.chunks.set(store.chunk_count())
-        batcher = getattr(pipe.retriever, "batcher", None)
-        if batcher is not None:
-            self.query_passes.set(batcher.batches)
-            self.queries_embedded.set(batcher.queries)
-        self.prefix_tokens.set(getattr(pipe.generator, "reused_tokens", 0))
+        self.articles.set(stats["articles"])
+        self.chunks.set(stats["chunks"])
+        self.query_passes.set(stats["query_passes"])
+        self.queries_embedded.set(stats["queries_embedded"])
+        self.prefix_tokens.set(stats["prompt_tokens_reused"])
 
     def observe_timings(self, timings: dict[str, Any]) -> None:
         for stage in ("retrieve", "generate", "first_token", "total"):

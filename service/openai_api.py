@@ -7,17 +7,17 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import StreamingResponse
 
+from retrieval.pipeline import StreamEvent
 from retrieval.types import Turn
-from service.deps import PipelineDep
+from service.deps import NewsragDep
 from service.security import require_read
+from service.streaming import sse_response
 
 MODEL_ID = "newsrag"
 
@@ -50,6 +50,12 @@ def _split(body: ChatRequest) -> tuple[str, list[Turn]]:
     return turns[-1].text(), history
 
 
+def _extras(answer: dict[str, Any]) -> dict[str, Any]:
+    """newsrag's fields beside OpenAI's: sources, the short answer, abstention."""
+    keys = ("citations", "short_answer", "abstained", "abstain_reason", "confidence")
+    return {k: answer[k] for k in keys if k in answer}
+
+
 def build_router() -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[Depends(require_read)])
 
@@ -62,7 +68,7 @@ def build_router() -> APIRouter:
         }
 
     @router.post("/chat/completions")
-    async def chat(body: ChatRequest, request: Request, pipe: PipelineDep) -> Any:
+    async def chat(body: ChatRequest, request: Request, rag: NewsragDep) -> Any:
         """Chat completions; citations are in the text as [n] and in a `citations` field."""
         if body.model != MODEL_ID:
             raise HTTPException(404, f"model: unknown model {body.model!r}; use {MODEL_ID!r}")
@@ -70,7 +76,7 @@ def build_router() -> APIRouter:
         cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         created = int(time.time())
         if not body.stream:
-            answer = await run_in_threadpool(pipe.ask, question, None, None, None, history)
+            answer = await run_in_threadpool(rag.ask, question, None, None, None, history)
             data = answer.to_dict()
             return {
                 "id": cid,
@@ -85,12 +91,11 @@ def build_router() -> APIRouter:
                     }
                 ],
                 "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-                "citations": data["citations"],
-                "abstained": data["abstained"],
+                **_extras(data),
             }
         cancel = threading.Event()
-        events = pipe.ask_stream(question, None, None, history, cancel=cancel)
-        first = await run_in_threadpool(next, events)
+        events = rag.ask_stream(question, None, None, None, history, cancel=cancel)
+        streamed = ""
 
         def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
             payload = {
@@ -103,39 +108,34 @@ def build_router() -> APIRouter:
             }
             return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
 
-        async def sse() -> AsyncIterator[str]:
-            try:
-                yield chunk({"role": "assistant", "content": ""})
-                streamed = ""
-                event: Any = first
-                while event is not None:
-                    if await request.is_disconnected():
-                        return
-                    if event.event == "token":
-                        streamed += event.data["text"]
-                        yield chunk({"content": event.data["text"]})
-                    elif event.event == "done":
-                        final = event.data["answer"]
-                        # The verified answer may differ from the raw tokens (abstention,
-                        # dropped or added citations): send the difference, then the sources.
-                        if final != streamed.strip():
-                            tail = (
-                                final[len(streamed) :]
-                                if final.startswith(streamed)
-                                else ("\n\n" + final)
-                            )
-                            yield chunk({"content": tail})
-                        yield chunk(
-                            {},
-                            "stop",
-                            citations=event.data["citations"],
-                            abstained=event.data["abstained"],
-                        )
-                    event = await run_in_threadpool(next, events, None)
-                yield "data: [DONE]\n\n"
-            finally:
-                cancel.set()
+        def frame(event: StreamEvent) -> list[str]:
+            nonlocal streamed
+            if event.event == "token":
+                streamed += event.data["text"]
+                return [chunk({"content": event.data["text"]})]
+            if event.event == "error":
+                # OpenAI's streaming error shape; the client sees why the answer stopped.
+                err = {"error": {"message": event.data["detail"], "type": "server_error"}}
+                return [f"data: {json.dumps(err)}\n\n"]
+            if event.event != "done":
+                return []
+            final = event.data["answer"]
+            out = []
+            # The verified answer may differ from the raw tokens (abstention, dropped or added
+            # citations): send the difference, then the sources.
+            if final != streamed.strip():
+                tail = final[len(streamed) :] if final.startswith(streamed) else "\n\n" + final
+                out.append(chunk({"content": tail}))
+            out.append(chunk({}, "stop", **_extras(event.data)))
+            return out
 
-        return StreamingResponse(sse(), media_type="text/event-stream")
+        return await sse_response(
+            events,
+            request,
+            cancel,
+            frame,
+            head=[chunk({"role": "assistant", "content": ""})],
+            tail=["data: [DONE]\n\n"],
+        )
 
     return router

@@ -59,6 +59,11 @@ class AskRequest(BaseModel):
     )
     top_k: StrictInt | None = Field(None, ge=1, le=MAX_TOP_K, description="sources to retrieve")
     filters: Filters | None = None
+    as_of: date | None = Field(
+        None,
+        description="the question's date (YYYY-MM-DD, default today): newer articles are "
+        "preferred relative to it",
+    )
     history: list[HistoryTurn] = Field(
         default_factory=list,
         max_length=MAX_HISTORY_TURNS,
@@ -93,8 +98,16 @@ class CitationOut(BaseModel):
 
 
 class AskResponse(BaseModel):
-    answer: str
+    answer: str = Field(description="a complete sentence citing its sources as [n]")
+    short_answer: str | None = Field(
+        None, description="the bare answer (a name, number, date…), null when abstaining"
+    )
     abstained: bool
+    abstain_reason: str | None = Field(
+        None,
+        description="weak_evidence (nothing relevant retrieved; no model call), model (the "
+        "model said it does not know) or unsupported (no source supports the answer)",
+    )
     citations: list[CitationOut]
     timings_ms: dict[str, float]
     standalone_question: str | None = None

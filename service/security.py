@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import json
 
 from fastapi import HTTPException, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -15,9 +16,96 @@ def _is_loopback(host: str | None) -> bool:
     if not host:
         return False
     try:
-        return ipaddress.ip_address(host).is_loopback
+        ip = ipaddress.ip_address(host)
     except ValueError:
         return host == "localhost"
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # a local client seen as ::ffff:127.0.0.1
+    return ip.is_loopback
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class CrossSiteGuardMiddleware:
+    """Refuses state-changing requests that a browser sent on behalf of another site.
+
+    A page open in a local browser is on loopback too, and a form or multipart POST needs no
+    CORS preflight: without this, any web site could add, replace or delete articles through
+    the visitor's browser. Browsers say where a request comes from (`Sec-Fetch-Site`,
+    `Origin`); clients that send neither (curl, SDKs, the CLI) are not browsers and pass."""
+
+    def __init__(self, app: ASGIApp, allowed_origins: list[str]) -> None:
+        self.app = app
+        self.allowed = {o.rstrip("/").lower() for o in allowed_origins}
+
+    def _cross_site(self, scope: Scope) -> str | None:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        origin = headers.get("origin", "").rstrip("/").lower()
+        fetch_site = headers.get("sec-fetch-site", "").lower()
+        if origin and origin in self.allowed:
+            return None
+        if fetch_site and fetch_site not in ("same-origin", "none"):
+            return f"Sec-Fetch-Site: {fetch_site}"
+        if origin:
+            scheme = scope.get("scheme", "http")
+            host = headers.get("host", "").lower()
+            if origin == "null" or origin != f"{scheme}://{host}":
+                return f"Origin {origin} is not this server"
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in SAFE_METHODS:
+            why = self._cross_site(scope)
+            if why is not None:
+                detail = (
+                    f"cross-site request refused ({why}); to allow a web app, add its origin "
+                    "to NEWSRAG_ALLOWED_ORIGINS"
+                )
+                await _send_json(send, 403, {"detail": detail})
+                return
+        await self.app(scope, receive, send)
+
+
+async def _send_json(send: Send, status: int, payload: dict[str, str]) -> None:
+    body = json.dumps(payload).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class TrustedHostMiddleware:
+    """Answers only requests addressed to a configured host name: a DNS-rebinding page
+    (evil.example resolving to 127.0.0.1) reaches this server with `Host: evil.example`."""
+
+    def __init__(self, app: ASGIApp, allowed_hosts: list[str]) -> None:
+        self.app = app
+        self.any = "*" in allowed_hosts
+        self.allowed = {h.lower() for h in allowed_hosts}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and not self.any:
+            host = ""
+            for k, v in scope["headers"]:
+                if k == b"host":
+                    host = v.decode("latin-1").lower()
+            name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+            if name not in self.allowed and host not in self.allowed:
+                detail = (
+                    f"host {host or '(none)'!r} is not served here; set NEWSRAG_ALLOWED_HOSTS "
+                    "to the names clients use"
+                )
+                await _send_json(send, 400, {"detail": detail})
+                return
+        await self.app(scope, receive, send)
 
 
 def _bearer_ok(request: Request, key: str) -> bool:

@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     query_batching: bool = Field(
         True, description="encode the queries of concurrent requests in one forward pass"
     )
+    prompt_lookup: int = Field(
+        10,
+        ge=0,
+        le=64,
+        description="transformers backend: tokens drafted from the prompt per step (0: off)",
+    )
     top_k: int = Field(5, ge=1, le=50)
     min_score: float = Field(0.40, description="abstain when the best retrieval score is lower")
     max_new_tokens: int = Field(96, ge=8, le=1024)
@@ -43,10 +49,20 @@ class Settings(BaseSettings):
     unsupported: Literal["abstain", "flag"] = Field(
         "abstain", description="an answer no source supports: abstain, or keep it flagged"
     )
+    evidence_selection: bool = Field(
+        True, description="show the model the sentences that answer, not whole chunks"
+    )
     chunk_tokens: int = Field(200, ge=16, le=206)
     chunk_overlap: int = Field(40, ge=0)
     readonly: bool = Field(False, description="serve the index read-only (replicas)")
     api_key: SecretStr | None = Field(None, description="required for writes when set")
+    allowed_hosts: list[str] = Field(
+        ["127.0.0.1", "localhost", "[::1]"],
+        description="Host header values served (DNS-rebinding defence); '*' for any",
+    )
+    allowed_origins: list[str] = Field(
+        [], description="browser origins (scheme://host:port) allowed to POST/PUT/DELETE"
+    )
     protect_reads: bool = Field(False, description="also require the API key for reads")
     max_body_bytes: int = Field(20 * 1024 * 1024, ge=1024)
     max_files: int = Field(100, ge=1)

@@ -6,14 +6,21 @@ import hashlib
 import re
 import threading
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from index.core import CoreConfig, Models, Newsrag
+from retrieval.generation import CHOICE_SCORES, BaseGenerator, TextGenerator
+from retrieval.pipeline import PipelineConfig
 
 
 class FakeEmbedder:
     """Hashed bag of words: texts sharing words get similar vectors."""
 
     name = "fake-embedder"
+    dtype = "fake"
 
     def __init__(self, dimension: int = 64) -> None:
         self._dim = dimension
@@ -43,21 +50,25 @@ class FakeEmbedder:
         return out
 
 
-class FakeGenerator:
-    """Returns a scripted reply and records the prompts it was given."""
+class FakeGenerator(BaseGenerator):
+    """Returns a scripted reply and records the prompts it was given; scores choices by how
+    many of their words the prompt contains."""
 
     name = "fake-generator"
+    capabilities = frozenset({CHOICE_SCORES})
 
     def __init__(self, reply: str = "Four soldiers [1].") -> None:
+        super().__init__()
         self.reply = reply
         self.calls: list[list[dict[str, str]]] = []
 
-    def load(self) -> None:
-        return None
-
-    def generate(self, messages: list[dict[str, str]], max_new_tokens: int | None = None) -> str:
-        self.calls.append(messages)
-        return self.reply
+    def choice_scores(
+        self, messages: list[dict[str, str]], choices: list[str], prefix: str = ""
+    ) -> list[float]:
+        prompt = set(re.findall(r"\w+", messages[-1]["content"].lower()))
+        return [
+            sum(w in prompt for w in re.findall(r"\w+", c.lower())) / (1 + len(c)) for c in choices
+        ]
 
     def stream(
         self,
@@ -70,3 +81,20 @@ class FakeGenerator:
             if cancel is not None and cancel.is_set():
                 return
             yield word
+
+
+# Test clients address the app as a local browser or curl would (the default Host,
+# "testserver", is not a host the app serves).
+LOCAL = "http://127.0.0.1"
+
+
+def make_newsrag(
+    index_dir: Path,
+    embedder: Any,
+    generator: TextGenerator | None,
+    pipeline: PipelineConfig | None = None,
+    **config: Any,
+) -> Newsrag:
+    """The system over an existing index with the given (fake or real) models."""
+    core = CoreConfig(index_dir=index_dir, pipeline=pipeline or PipelineConfig(), **config)
+    return Newsrag.open(core, Models(embedder, generator))

@@ -1,33 +1,33 @@
 """RealTime QA (Kasai et al. 2023): weekly news questions scored as the public leaderboard does.
 
 For each week a fresh index is built from that week's article pool (the union of the `_gcs`
-search results, deduplicated by URL) and every question goes through the service's pipeline.
+search results, deduplicated by URL) and every question is asked through `Newsrag.ask`, the
+path every door uses, with the backend, preset and embedder the settings name.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from index.chunking import ChunkingParams
-from index.ingest import Indexer, manifest_for
-from retrieval.embedder import Embedder
+from index.core import CoreConfig, Models, Newsrag
+from index.ingest import Indexer
+from retrieval.evidence import approx_tokens
 from retrieval.metrics import (
     contains_answer,
     gold_text,
     recall_at_k,
     reciprocal_rank,
 )
-from retrieval.pipeline import PipelineConfig, RAGPipeline
-from retrieval.prompt import strip_citations
-from retrieval.search import DateFilter, Retriever, SearchConfig
-from retrieval.store import IndexStore
+from retrieval.search import DateFilter
+from retrieval.types import Answer, Hit
 from service.evals.leaderboard import (
     baseline_scores,
     gold_urls,
@@ -47,128 +47,161 @@ KS = (1, 5, 10)
 # -- running ------------------------------------------------------------------------------
 @dataclass
 class EvalConfig:
-    preset: str = "small"
-    top_k: int = 5
-    chunk_tokens: int = 200
-    chunk_overlap: int = 40
-    search: SearchConfig = field(default_factory=SearchConfig)
+    """What the evaluation adds to the system's own configuration (`CoreConfig`)."""
+
     date_filter: bool = True  # articles published after the question date are not evidence
     # Multiple choice may retrieve with the choices appended to the question (they are part of
     # that track's input); generation never sees them.
     mc_query: str = "question"
-    min_score: float = 0.0  # the leaderboard always expects an answer
-    embed_dtype: str = "bfloat16"
 
 
-def build_week_index(
-    data: Path, week: str, cache: Path, embedder: Embedder, params: ChunkingParams
-) -> IndexStore:
-    path = cache / f"{week}-{params.max_tokens}-{params.overlap_tokens}-{embedder.dtype}"
-    if (path / "manifest.json").exists():
-        return IndexStore.open(path, expect=manifest_for(embedder, params))
-    tmp = path.with_name(path.name + ".building")
-    import shutil
+def eval_core(core: CoreConfig) -> CoreConfig:
+    """The leaderboard always expects an answer: no retrieval gate, a short answer budget."""
+    pipe = replace(
+        core.pipeline, min_score=0.0, max_new_tokens=min(core.pipeline.max_new_tokens, 48)
+    )
+    return replace(core, pipeline=pipe, query_batching=False, readonly=False)
 
-    shutil.rmtree(tmp, ignore_errors=True)
-    store = IndexStore.create(tmp, manifest_for(embedder, params))
-    Indexer(store, embedder, batch_articles=64).ingest_articles(week_articles(data, week))
-    store.close()
-    tmp.rename(path)
-    return IndexStore.open(path, expect=manifest_for(embedder, params))
+
+def open_week(data: Path, week: str, cache: Path, core: CoreConfig, models: Models) -> Newsrag:
+    """The week's index (built once from its article pool, then reused from `cache`)."""
+    tag = f"{week}-{core.chunk_tokens}-{core.chunk_overlap}-{models.embedder.dtype}"
+    path = cache / tag
+    if not (path / "manifest.json").exists():
+        tmp = path.with_name(path.name + ".building")
+        shutil.rmtree(tmp, ignore_errors=True)
+        building = Newsrag.open(replace(core, index_dir=tmp), models, create=True)
+        Indexer(building.store, models.embedder, batch_articles=64).ingest_articles(
+            week_articles(data, week)
+        )
+        building.close()
+        tmp.rename(path)
+    return Newsrag.open(replace(core, index_dir=path), models)
 
 
 def evaluate_question(
-    pipe: RAGPipeline, q: dict[str, Any], cfg: EvalConfig, gold: set[str], mc: bool, gen: bool
+    rag: Newsrag,
+    q: dict[str, Any],
+    cfg: EvalConfig,
+    gold: set[str],
+    mc: bool,
+    gen: bool,
 ) -> dict[str, Any]:
     qdate = parse_day(q.get("question_date"))
     filters = DateFilter(published_to=qdate) if cfg.date_filter and qdate else None
-    t0 = time.perf_counter()
-    hits = pipe.retriever.search(q["question_sentence"], max(10, cfg.top_k), filters, as_of=qdate)
-    retrieve_ms = (time.perf_counter() - t0) * 1000
+    question = q["question_sentence"]
     answer_text = gold_text(q["choices"], q["answer"])
-    has_answer = [contains_answer(h.text, answer_text) for h in hits]
-    has_gold = [h.url in gold for h in hits] if gold else []
-    ctx = hits[: cfg.top_k]
+    top_k = rag.config.pipeline.top_k
     rec: dict[str, Any] = {
         "question_id": q["question_id"],
-        "question": q["question_sentence"],
+        "question": question,
         "gold": answer_text,
         "choice": None,
         "answer": "",
         "abstained": False,
         "citations": [],
-        "retrieval": {
-            **{f"answer_recall@{k}": recall_at_k(has_answer, k) for k in KS},
-            "answer_mrr@10": reciprocal_rank(has_answer, 10),
-            **({f"gold_recall@{k}": recall_at_k(has_gold, k) for k in KS} if gold else {}),
-            **({"gold_mrr@10": reciprocal_rank(has_gold, 10)} if gold else {}),
-        },
     }
-    timings = {"retrieve": retrieve_ms}
-    scores: list[float] | None = None
-    mc_ctx = ctx
-    if cfg.mc_query == "question+choices":
-        query = f"{q['question_sentence']} {' ; '.join(q['choices'])}"
-        mc_hits = pipe.retriever.search(query, max(10, cfg.top_k), filters, as_of=qdate)
-        mc_has = [contains_answer(h.text, answer_text) for h in mc_hits]
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    same_prompt = cfg.mc_query == "question"
+    if gen or (mc and same_prompt):
+        ans = rag.ask(
+            question,
+            filters=filters,
+            as_of=qdate,
+            choices=q["choices"] if mc and same_prompt else None,
+            sentence=False,
+        )
+        candidates, sources = ans.candidates, [c.hit for c in ans.citations]
+        timings.update(ans.timings_ms)
+        if gen:
+            rec.update(answer_record(ans, answer_text))
+        if ans.choice_scores is not None:
+            rec.update(choice_record(ans.choice_scores, ans.choice_detail))
+    else:
+        candidates, sources = rag.pipeline.retrieve(question, top_k, filters, qdate)
+    rec["retrieval"] = retrieval_record(candidates, sources, answer_text, gold)
+    if mc and not same_prompt:
+        query = f"{question} {' ; '.join(q['choices'])}"
+        mc_ans = rag.ask(query, filters=filters, as_of=qdate, choices=q["choices"], sentence=False)
+        mc_has = [contains_answer(h.text, answer_text) for h in mc_ans.candidates]
         rec["retrieval"].update({f"mc_answer_recall@{k}": recall_at_k(mc_has, k) for k in KS})
-        mc_ctx = mc_hits[: cfg.top_k]
-    if gen:
-        ans = pipe.answer(
-            q["question_sentence"],
-            ctx,
-            retrieve_ms=retrieve_ms,
-            choices=q["choices"] if mc and mc_ctx is ctx else None,
-        )
-        scores = ans.choice_scores
-        rec["answer"] = "" if ans.abstained else strip_citations(ans.answer)
-        rec["raw_answer"] = ans.answer
-        rec["abstained"] = ans.abstained
-        rec["abstain_reason"] = ans.abstain_reason
-        # What "flag" mode would have answered (unsupported answers kept, marked).
-        rec["answer_if_flagged"] = strip_citations(ans.draft) if ans.draft else rec["answer"]
-        rec["citations"] = [
-            {"id": c.id, "url": c.hit.url, "cited": c.cited} for c in ans.citations if c.cited
-        ]
-        rec["cited_contains_gold"] = any(
-            contains_answer(c.hit.text, answer_text) for c in ans.citations if c.cited
-        )
-        timings["generate"] = ans.timings_ms["generate"]
-    if mc:
-        t1 = time.perf_counter()
-        if scores is None:
-            scores = pipe.choose(q["question_sentence"], q["choices"], mc_ctx)
-        rec["choice"] = max(range(len(scores)), key=lambda i: scores[i])
-        rec["choice_scores"] = [round(s, 4) for s in scores]
-        timings["choose"] = (time.perf_counter() - t1) * 1000
+        assert mc_ans.choice_scores is not None
+        rec.update(choice_record(mc_ans.choice_scores, mc_ans.choice_detail))
     timings["total"] = (time.perf_counter() - t0) * 1000
     rec["timings_ms"] = {k: round(v, 1) for k, v in timings.items()}
     return rec
 
 
+def retrieval_record(
+    candidates: list[Hit], sources: list[Hit], answer_text: str, gold: set[str]
+) -> dict[str, float]:
+    """Answer recall of the ranked chunks and of the evidence actually shown to the model."""
+    has_answer = [contains_answer(h.text, answer_text) for h in candidates]
+    has_gold = [h.url in gold for h in candidates] if gold else []
+    return {
+        **{f"answer_recall@{k}": recall_at_k(has_answer, k) for k in KS},
+        "answer_mrr@10": reciprocal_rank(has_answer, 10),
+        "evidence_recall": float(any(contains_answer(h.text, answer_text) for h in sources)),
+        "evidence_tokens": float(sum(approx_tokens(h.text) for h in sources)),
+        **({f"gold_recall@{k}": recall_at_k(has_gold, k) for k in KS} if gold else {}),
+        **({"gold_mrr@10": reciprocal_rank(has_gold, 10)} if gold else {}),
+    }
+
+
+def answer_record(ans: Answer, answer_text: str) -> dict[str, Any]:
+    short = ans.short_answer or ""
+    return {
+        "answer": "" if ans.abstained else short,
+        "raw_answer": ans.answer,
+        "abstained": ans.abstained,
+        "abstain_reason": ans.abstain_reason,
+        # What "flag" mode would have answered (unsupported answers kept, marked).
+        "answer_if_flagged": short
+        if ans.abstain_reason == "unsupported"
+        else ("" if ans.abstained else short),
+        "citations": [
+            {"id": c.id, "url": c.hit.url, "cited": c.cited} for c in ans.citations if c.cited
+        ],
+        "cited_contains_gold": any(
+            contains_answer(c.hit.text, answer_text) for c in ans.citations if c.cited
+        ),
+    }
+
+
+def choice_record(scores: list[float], detail: dict[str, list[float]] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "choice": max(range(len(scores)), key=lambda i: scores[i]),
+        "choice_scores": [round(s, 4) for s in scores],
+    }
+    for k, v in (detail or {}).items():
+        if k != "combined":
+            out[f"choice_scores_{k}"] = [round(x, 4) for x in v]
+    return out
+
+
 def run(
     data: Path,
     out: Path,
+    core: CoreConfig,
     weeks: list[str] | None = None,
     limit: int | None = None,
     cfg: EvalConfig | None = None,
     tracks: tuple[str, ...] = ("mc", "gen"),
-    embedder: Embedder | None = None,
+    models: Models | None = None,
     progress: Callable[[int, int, str], None] | None = None,
     index_cache: Path | None = None,
 ) -> dict[str, Any]:
     """Evaluate and write predictions.jsonl, summary.json, results.md and results.png."""
-    from retrieval.generator import Generator
-
     cfg = cfg or EvalConfig()
+    core = eval_core(core)
     weeks = weeks or list_weeks(data)
     missing = [w for w in weeks if not (data / f"{w}_qa.jsonl").exists()]
     if missing:
         raise FileNotFoundError(f"no questions for week(s) {', '.join(missing)} in {data}")
     out.mkdir(parents=True, exist_ok=True)
-    embedder = embedder or Embedder(dtype=cfg.embed_dtype)  # type: ignore[arg-type]
-    generator = Generator(cfg.preset, _model_cache(), max_new_tokens=32)
-    params = ChunkingParams(cfg.chunk_tokens, cfg.chunk_overlap)
+    needs_model = "mc" in tracks or "gen" in tracks
+    models = models or Models.build(core, with_generator=needs_model)
     questions = {w: read_jsonl(data / f"{w}_qa.jsonl")[: limit or None] for w in weeks}
     total = sum(len(v) for v in questions.values())
     records: list[dict[str, Any]] = []
@@ -177,17 +210,12 @@ def run(
     with open(out / "predictions.jsonl", "w", encoding="utf-8") as fh:
         for w in weeks:
             t = time.perf_counter()
-            store = build_week_index(data, w, index_cache or out / "indexes", embedder, params)
+            rag = open_week(data, w, index_cache or out / "indexes", core, models)
             index_s += time.perf_counter() - t
-            pipe = RAGPipeline(
-                Retriever(store, embedder, cfg.search),
-                generator,
-                PipelineConfig(top_k=cfg.top_k, min_score=cfg.min_score, max_new_tokens=32),
-            )
             golds = gold_urls(data, w)
             for q in questions[w]:
                 rec = evaluate_question(
-                    pipe,
+                    rag,
                     q,
                     cfg,
                     golds.get(q["question_id"], set()),
@@ -200,9 +228,9 @@ def run(
                 fh.flush()
                 if progress:
                     progress(len(records), total, w)
-            store.close()
+            rag.close()
     elapsed = time.perf_counter() - started
-    summary = summarize(records, questions, cfg, tracks, elapsed, index_s)
+    summary = summarize(records, questions, core, cfg, tracks, elapsed, index_s)
     summary["published"] = baseline_scores(data, weeks)
     (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     (out / "results.md").write_text(markdown_table(summary), encoding="utf-8")
@@ -210,15 +238,10 @@ def run(
     return summary
 
 
-def _model_cache() -> Path:
-    from service.settings import get_settings
-
-    return get_settings().cache_dir
-
-
 def summarize(
     records: list[dict[str, Any]],
     questions: dict[str, list[dict[str, Any]]],
+    core: CoreConfig,
     cfg: EvalConfig,
     tracks: tuple[str, ...],
     elapsed: float,
@@ -251,9 +274,9 @@ def summarize(
         vals = [r["retrieval"][k] for r in records if k in r["retrieval"]]
         retrieval[k] = 100 * statistics.fmean(vals) if vals else 0.0
     retrieval["gold_questions"] = sum(1 for r in records if "gold_mrr@10" in r["retrieval"])
-    times = [r["timings_ms"]["total"] for r in records]
+    times = sorted(r["timings_ms"]["total"] for r in records)
     return {
-        "config": asdict(cfg),
+        "config": {**asdict(cfg), **describe(core)},
         "weeks": sorted(questions),
         "ours": ours,
         "retrieval": retrieval,
@@ -261,6 +284,9 @@ def summarize(
             "total": round(elapsed, 1),
             "indexing": round(index_s, 1),
             "per_question_median": round(statistics.median(times) / 1000, 2) if times else 0,
+            "per_question_p95": round(times[int(0.95 * (len(times) - 1))] / 1000, 2)
+            if times
+            else 0,
         },
     }
 
@@ -318,3 +344,18 @@ def chart(summary: dict[str, Any], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def describe(core: CoreConfig) -> dict[str, Any]:
+    """The parts of the system's configuration that decide the numbers."""
+    return {
+        "preset": core.preset,
+        "backend": core.backend,
+        "embed_dtype": core.embed_dtype,
+        "chunk_tokens": core.chunk_tokens,
+        "chunk_overlap": core.chunk_overlap,
+        "top_k": core.pipeline.top_k,
+        "mc_closed_book_weight": core.pipeline.mc_closed_book_weight,
+        "evidence": asdict(core.pipeline.evidence),
+        "search": asdict(core.search),
+    }

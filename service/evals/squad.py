@@ -12,18 +12,14 @@ import shutil
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from index.chunking import ChunkingParams
-from index.ingest import Indexer, manifest_for
+from index.core import CoreConfig, Models, Newsrag
+from index.ingest import Indexer
 from index.parse import content_id
-from retrieval.embedder import Embedder
 from retrieval.metrics import best_over, exact_match, token_f1
-from retrieval.pipeline import PipelineConfig, RAGPipeline
-from retrieval.prompt import strip_citations
-from retrieval.search import Retriever
-from retrieval.store import IndexStore
 from retrieval.types import Article
 
 
@@ -49,17 +45,22 @@ def load(path: Path) -> tuple[list[Article], list[dict[str, Any]]]:
     return articles, questions
 
 
-def build_index(path: Path, cache: Path, embedder: Embedder, articles: list[Article]) -> IndexStore:
-    params = ChunkingParams()
-    target = cache / f"squad-{path.stem}-{params.max_tokens}-{params.overlap_tokens}"
+def open_index(
+    path: Path, cache: Path, core: CoreConfig, models: Models, articles: list[Article]
+) -> Newsrag:
+    """Every dev paragraph as a document of one index (built once, then reused)."""
+    target = (
+        cache
+        / f"squad-{path.stem}-{core.chunk_tokens}-{core.chunk_overlap}-{models.embedder.dtype}"
+    )
     if not (target / "manifest.json").exists():
         tmp = target.with_name(target.name + ".building")
         shutil.rmtree(tmp, ignore_errors=True)
-        store = IndexStore.create(tmp, manifest_for(embedder, params))
-        Indexer(store, embedder, batch_articles=128).ingest_articles(articles)
-        store.close()
+        building = Newsrag.open(replace(core, index_dir=tmp), models, create=True)
+        Indexer(building.store, models.embedder, batch_articles=128).ingest_articles(articles)
+        building.close()
         tmp.rename(target)
-    return IndexStore.open(target, expect=manifest_for(embedder, params))
+    return Newsrag.open(replace(core, index_dir=target), models)
 
 
 def sample(questions: list[dict[str, Any]], limit: int | None, seed: int) -> list[dict[str, Any]]:
@@ -78,50 +79,47 @@ def sample(questions: list[dict[str, Any]], limit: int | None, seed: int) -> lis
 def run(
     path: Path,
     out: Path,
+    core: CoreConfig,
     limit: int | None,
-    preset: str,
-    cache_dir: Path,
-    min_score: float,
     generate: bool = True,
     seed: int = 13,
     progress: Callable[[int, int], None] | None = None,
     index_cache: Path | None = None,
 ) -> dict[str, Any]:
-    from retrieval.generator import Generator
-
+    """Ask each sampled question through `Newsrag.ask` (the path every door uses)."""
     out.mkdir(parents=True, exist_ok=True)
-    embedder = Embedder()
+    core = replace(core, pipeline=replace(core.pipeline, max_new_tokens=48), readonly=False)
+    min_score = core.pipeline.min_score
+    models = Models.build(core, with_generator=generate)
     articles, questions = load(path)
-    store = build_index(path, index_cache or out / "indexes", embedder, articles)
-    generator = Generator(preset, cache_dir, max_new_tokens=32) if generate else None
-    pipe = RAGPipeline(
-        Retriever(store, embedder),
-        generator,
-        PipelineConfig(top_k=5, min_score=min_score, max_new_tokens=32),
-    )
+    rag = open_index(path, index_cache or out / "indexes", core, models, articles)
     chosen = sample(questions, limit, seed)
     records = []
     t0 = time.perf_counter()
     with open(out / "predictions.jsonl", "w", encoding="utf-8") as fh:
         for i, q in enumerate(chosen, start=1):
-            hits = pipe.retriever.search(q["question"], 5)
+            if generate:
+                ans = rag.ask(q["question"], sentence=False)
+                candidates, sources = ans.candidates, [c.hit for c in ans.citations]
+            else:
+                candidates, sources = rag.pipeline.retrieve(q["question"], core.pipeline.top_k)
             rec: dict[str, Any] = {
                 "id": q["id"],
                 "impossible": q["impossible"],
-                "top_dense": max((h.scores["dense"] for h in hits), default=0.0),
-                "top_bm25": max((h.scores["bm25"] for h in hits), default=0.0),
+                "top_dense": max((h.scores["dense"] for h in candidates), default=0.0),
+                "top_bm25": max((h.scores["bm25"] for h in candidates), default=0.0),
                 "gold_rank": next(
-                    (r for r, h in enumerate(hits, 1) if h.article_id == q["article_id"]), None
+                    (r for r, h in enumerate(sources, 1) if h.article_id == q["article_id"]),
+                    None,
                 ),
             }
-            if generator is not None:
-                ans = pipe.answer(q["question"], hits)
-                pred = "" if ans.abstained else strip_citations(ans.answer)
+            if generate:
+                pred = "" if ans.abstained else (ans.short_answer or "")
                 rec.update(
                     answer=pred,
                     abstained=ans.abstained,
                     reason=ans.abstain_reason,
-                    draft=strip_citations(ans.draft) if ans.draft else pred,
+                    draft=pred if not ans.abstained else (ans.short_answer or ""),
                 )
                 if q["impossible"]:
                     rec["em"] = rec["f1"] = float(ans.abstained)
@@ -135,6 +133,7 @@ def run(
             fh.write(json.dumps(rec) + "\n")
             if progress:
                 progress(i, len(chosen))
+    rag.close()
     summary = summarize(records, min_score)
     summary["seconds"] = round(time.perf_counter() - t0, 1)
     summary["data"] = path.name

@@ -127,7 +127,9 @@ async function ask(question) {
       } else if (event === "done") {
         answer.className = data.abstained ? "answer abstained" : "answer";
         renderAnswer(answer, data.answer);
-        renderSources(sources, data.abstained ? [] : data.citations);
+        // Sources the answer could not rely on are still shown, unless nothing relevant was
+        // found at all.
+        renderSources(sources, data.abstain_reason === "weak_evidence" ? [] : data.citations);
         turn.dataset.state = data.abstained ? "abstained" : "done";
         history.push({ role: "user", content: question });
         history.push({ role: "assistant", content: data.answer });

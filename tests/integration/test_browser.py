@@ -5,17 +5,15 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from index.ingest import Indexer
 from index.parse import parse_text
-from retrieval.pipeline import PipelineConfig, RAGPipeline
-from retrieval.search import Retriever
-from retrieval.store import IndexStore
 from service.app import create_app
 from service.live import CHROMIUM_FLAGS, chromium_path, live_server
 from service.settings import Settings
+from tests.fakes import make_newsrag
 
 pytestmark = pytest.mark.slow
 
@@ -32,10 +30,9 @@ EVIL = (
 def server(seed_index_dir, embedder, tiny_generator, tmp_path_factory):
     path = tmp_path_factory.mktemp("browser") / "index"
     shutil.copytree(seed_index_dir, path)
-    store = IndexStore.open(path)
-    Indexer(store, embedder).ingest_articles([parse_text(EVIL)])
-    pipe = RAGPipeline(Retriever(store, embedder), tiny_generator, PipelineConfig())
-    with live_server(create_app(Settings(index_dir=path), pipe)) as url:
+    rag = make_newsrag(path, embedder, tiny_generator)
+    rag.add([parse_text(EVIL)])
+    with live_server(create_app(Settings(index_dir=path), rag)) as url:
         yield url
 
 
@@ -49,14 +46,19 @@ def page(server):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         pg = browser.new_page(viewport={"width": 1100, "height": 900})
         dialogs: list[str] = []
-        pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+        def on_dialog(d: Any) -> None:
+            dialogs.append(d.message)
+            d.dismiss()
+
+        pg.on("dialog", on_dialog)
         pg.dialogs = dialogs  # type: ignore[attr-defined]
         pg.goto(server)
         yield pg
         browser.close()
 
 
-def _ask(page, question: str) -> object:
+def _ask(page, question: str) -> Any:
     n = page.locator(".turn").count()
     page.fill("#question", question)
     page.press("#question", "Enter")  # Enter sends
@@ -98,7 +100,7 @@ def test_follow_up_sends_history(page):
 def test_article_markup_is_never_executed(page):
     turn = _ask(page, "What reopened at the pelican sanctuary?")
     assert page.evaluate("window.__xss") is None
-    assert page.dialogs == []  # type: ignore[attr-defined]
+    assert page.dialogs == []
     sources = turn.locator(".sources").inner_text()
     assert "<script>" in sources or "<img" in sources  # shown as text, not markup
     assert turn.locator(".sources script, .sources img, .answer script, .answer img").count() == 0

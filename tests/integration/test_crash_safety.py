@@ -53,7 +53,9 @@ def test_sigkill_mid_ingest_then_resume(tmp_path, embedder):
     deadline = time.time() + 300
     while time.time() < deadline and _count(index / "store.sqlite") < 96:
         if proc.poll() is not None:
-            pytest.fail("ingest finished before it could be killed: " + proc.stderr.read().decode())
+            pytest.fail(
+                "ingest finished before it could be killed: " + proc.communicate()[1].decode()
+            )
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()

@@ -7,12 +7,14 @@ import threading
 import pytest
 from fastapi.testclient import TestClient
 
+from index.core import Models, Newsrag
 from retrieval.errors import InvalidInputError
 from retrieval.prompt import build_messages
 from service.app import create_app
-from service.loading import make_pipeline
+from service.loading import core_config
 from service.settings import Settings
 from tests.conftest import MODEL_CACHE
+from tests.fakes import LOCAL, make_newsrag
 
 pytest.importorskip("llama_cpp")
 pytestmark = pytest.mark.slow
@@ -31,10 +33,8 @@ def llama_tiny():
 
 @pytest.fixture(scope="module")
 def seed_messages(seed_index_dir, embedder):
-    pipe = make_pipeline(
-        Settings(index_dir=seed_index_dir), with_generator=False, embedder=embedder
-    )
-    return build_messages(SEED_Q, pipe.search(SEED_Q, 5))
+    rag = make_newsrag(seed_index_dir, embedder, None, readonly=True)
+    return build_messages(SEED_Q, rag.pipeline.retrieve(SEED_Q, 5)[1])
 
 
 def test_same_prompt_tokens_as_transformers(llama_tiny, tiny_generator, seed_messages):
@@ -44,8 +44,9 @@ def test_same_prompt_tokens_as_transformers(llama_tiny, tiny_generator, seed_mes
 
 
 def test_same_greedy_answer_and_choice_order_as_transformers(
-    llama_tiny, tiny_generator, seed_messages
+    llama_tiny, exact_decoding, seed_messages
 ):
+    tiny_generator = exact_decoding
     assert llama_tiny.generate(seed_messages) == tiny_generator.generate(seed_messages, 48)
     choices = ["Four", "Forty", "Two hundred", "None"]
     ours = llama_tiny.choice_scores(seed_messages, choices)
@@ -53,10 +54,15 @@ def test_same_greedy_answer_and_choice_order_as_transformers(
     rank = lambda xs: sorted(range(len(xs)), key=lambda i: -xs[i])  # noqa: E731
     assert rank(ours) == rank(theirs)
     assert max(abs(a - b) for a, b in zip(ours, theirs, strict=True)) < 0.5
-    # Sharing the prefill with the answer gives the same numbers as scoring alone.
-    text, shared = llama_tiny.generate_and_score(seed_messages, choices)
-    assert text == llama_tiny.generate(seed_messages)
-    assert shared == pytest.approx(ours, abs=1e-3)
+    # Scoring right after the answer (its prompt still in the KV cache) gives the same
+    # numbers as scoring alone.
+    llama_tiny.generate(seed_messages)
+    assert llama_tiny.choice_scores(seed_messages, choices) == pytest.approx(ours, abs=1e-3)
+    # Scores after the answer label: the same prompt plus the label, the label not scored.
+    labelled = llama_tiny.choice_scores(seed_messages, choices, prefix="Answer:")
+    assert labelled == pytest.approx(
+        tiny_generator.choice_scores(seed_messages, choices, prefix="Answer:"), abs=0.5
+    )
 
 
 def test_stream_matches_generate_and_stops_at_a_blank_line(llama_tiny):
@@ -89,8 +95,9 @@ def test_service_answers_the_seed_question_with_llamacpp(seed_index_dir, embedde
     settings = Settings(
         index_dir=seed_index_dir, preset="tiny", backend="llamacpp", cache_dir=MODEL_CACHE
     )
-    pipe = make_pipeline(settings, embedder=embedder)
-    with TestClient(create_app(settings, pipe)) as client:
+    config = core_config(settings)
+    rag = Newsrag.open(config, Models(embedder, Models.build(config).generator))
+    with TestClient(create_app(settings, rag), base_url=LOCAL) as client:
         body = client.post("/ask", json={"question": SEED_Q}).json()
         assert body["citations"][0]["published"] == "2024-09-20"
         assert body["timings_ms"]["generate"] > 0

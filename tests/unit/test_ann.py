@@ -21,7 +21,7 @@ def test_small_is_exact_large_is_ivf_with_ids_reconstruct_and_remove():
     _, got = ivf.search(x[:20], 1)
     assert (got[:, 0] == ids[:20]).mean() >= 0.95
     assert np.allclose(ivf.reconstruct(int(ids[5])), x[5])
-    ivf.remove_ids(np.array([ids[0]], dtype=np.int64))
+    ivf.remove_ids(np.array([ids[0]], dtype=np.int64))  # type: ignore[arg-type]
     _, got = ivf.search(x[:1], 5)
     assert ids[0] not in got[0]
     assert ivf.ntotal == 2999

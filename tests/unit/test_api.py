@@ -8,30 +8,30 @@ from fastapi.testclient import TestClient
 from index.chunking import ChunkingParams
 from index.ingest import Indexer, open_or_create
 from index.parse import parse_text
-from retrieval.pipeline import PipelineConfig, RAGPipeline
-from retrieval.search import Retriever
+from retrieval.pipeline import PipelineConfig
 from service.app import create_app
 from service.settings import Settings
-from tests.fakes import FakeEmbedder, FakeGenerator
+from tests.fakes import LOCAL, FakeEmbedder, FakeGenerator, make_newsrag
 from tests.unit.test_store import ARTICLES
 
 
 @pytest.fixture
-def pipeline(tmp_path):
+def rag(tmp_path):
     emb = FakeEmbedder()
     store = open_or_create(tmp_path / "idx", emb, ChunkingParams(max_tokens=32, overlap_tokens=8))
     Indexer(store, emb).ingest_articles(parse_text(t) for t in ARTICLES)
-    return RAGPipeline(Retriever(store, emb), FakeGenerator(), PipelineConfig(min_score=0.3))
+    store.close()
+    return make_newsrag(tmp_path / "idx", emb, FakeGenerator(), PipelineConfig(min_score=0.3))
 
 
 @pytest.fixture
-def client(pipeline, tmp_path):
+def client(rag, tmp_path):
     settings = Settings(index_dir=tmp_path / "idx")
-    with TestClient(create_app(settings, pipeline)) as c:
+    with TestClient(create_app(settings, rag), base_url=LOCAL) as c:
         yield c
 
 
-def test_ask_returns_answer_with_matching_citations(client, pipeline):
+def test_ask_returns_answer_with_matching_citations(client, rag):
     r = client.post("/ask", json={"question": "How many soldiers were killed at the border?"})
     assert r.status_code == 200, r.text
     body = r.json()
@@ -44,16 +44,16 @@ def test_ask_returns_answer_with_matching_citations(client, pipeline):
     assert set(body["timings_ms"]) >= {"retrieve", "generate", "total"}
 
 
-def test_weak_evidence_abstains_without_model_call(client, pipeline):
+def test_weak_evidence_abstains_without_model_call(client, rag):
     r = client.post("/ask", json={"question": "zebra quantum xylophone"})
     body = r.json()
     assert body["abstained"] is True
     assert body["answer"].startswith("I don't know")
-    assert pipeline.generator.calls == []
+    assert rag.pipeline.generator.calls == []
 
 
-def test_model_abstention_is_reported(client, pipeline):
-    pipeline.generator.reply = "I don't know."
+def test_model_abstention_is_reported(client, rag):
+    rag.pipeline.generator.reply = "I don't know."
     body = client.post("/ask", json={"question": "Were soldiers killed at the border?"}).json()
     assert body["abstained"] is True
 
@@ -123,7 +123,7 @@ def test_inverted_date_range_is_422(client):
 
 def test_missing_index_is_503_with_instructions(tmp_path):
     settings = Settings(index_dir=tmp_path / "missing", preset="tiny")
-    with TestClient(create_app(settings)) as c:
+    with TestClient(create_app(settings), base_url=LOCAL) as c:
         for r in (c.post("/ask", json={"question": "hi?"}), c.get("/health")):
             assert r.status_code == 503
             assert "newsrag ingest" in r.json()["detail"]

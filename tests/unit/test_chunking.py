@@ -6,8 +6,9 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.chunking import Chunker, ChunkingParams, split_sentences
+from index.chunking import Chunker, ChunkingParams
 from index.parse import load_file
+from retrieval.text import split_sentences
 from tests.conftest import SEED_FILE
 
 

@@ -9,21 +9,24 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.settings import Settings
-from tests.unit.test_api import pipeline  # noqa: F401  (fixture)
+from tests.fakes import LOCAL
+from tests.unit.test_api import rag  # noqa: F401  (fixture)
 
 LOOPBACK = ("127.0.0.1", 50000)
 REMOTE = ("203.0.113.9", 50000)
 
 
-def make_client(pipe, tmp_path, client=LOOPBACK, **settings):
+def make_client(system, tmp_path, client=LOOPBACK, **settings):
     return TestClient(
-        create_app(Settings(index_dir=tmp_path / "idx", **settings), pipe), client=client
+        create_app(Settings(index_dir=tmp_path / "idx", **settings), system),
+        client=client,
+        base_url=LOCAL,
     )
 
 
 @pytest.fixture
-def client(pipeline, tmp_path):  # noqa: F811
-    with make_client(pipeline, tmp_path) as c:
+def client(rag, tmp_path):  # noqa: F811
+    with make_client(rag, tmp_path) as c:
         yield c
 
 
@@ -123,10 +126,8 @@ def test_bad_uploads_are_rejected_and_nothing_is_written(client, kwargs, status,
     assert client.get("/documents").json()["total"] == before
 
 
-def test_limits(pipeline, tmp_path):  # noqa: F811
-    with make_client(
-        pipeline, tmp_path, max_body_bytes=2048, max_files=2, max_article_chars=500
-    ) as c:
+def test_limits(rag, tmp_path):  # noqa: F811
+    with make_client(rag, tmp_path, max_body_bytes=2048, max_files=2, max_article_chars=500) as c:
         big = {"articles": [{**ARTICLE, "text": "x " * 5000}]}
         r = c.post("/documents", json=big)
         assert r.status_code == 413 and "too large" in r.json()["detail"]
@@ -137,23 +138,23 @@ def test_limits(pipeline, tmp_path):  # noqa: F811
         assert r.status_code == 422 and "500" in r.json()["detail"]
 
 
-def test_writes_need_loopback_without_key(pipeline, tmp_path):  # noqa: F811
-    with make_client(pipeline, tmp_path, client=REMOTE) as c:
+def test_writes_need_loopback_without_key(rag, tmp_path):  # noqa: F811
+    with make_client(rag, tmp_path, client=REMOTE) as c:
         r = c.post("/documents", json={"articles": [ARTICLE]})
         assert r.status_code == 403 and "NEWSRAG_API_KEY" in r.json()["detail"]
         assert c.delete("/documents/x").status_code == 403
         assert c.post("/search", json={"query": "soldiers"}).status_code == 200
 
 
-def test_api_key_guards_writes_and_optionally_reads(pipeline, tmp_path):  # noqa: F811
-    with make_client(pipeline, tmp_path, client=REMOTE, api_key="s3cret") as c:
+def test_api_key_guards_writes_and_optionally_reads(rag, tmp_path):  # noqa: F811
+    with make_client(rag, tmp_path, client=REMOTE, api_key="s3cret") as c:
         assert c.post("/documents", json={"articles": [ARTICLE]}).status_code == 401
         bad = {"Authorization": "Bearer wrong"}
         assert c.post("/documents", json={"articles": [ARTICLE]}, headers=bad).status_code == 401
         ok = {"Authorization": "Bearer s3cret"}
         assert c.post("/documents", json={"articles": [ARTICLE]}, headers=ok).status_code == 200
         assert c.get("/documents").status_code == 200
-    with make_client(pipeline, tmp_path, api_key="s3cret", protect_reads=True) as c:
+    with make_client(rag, tmp_path, api_key="s3cret", protect_reads=True) as c:
         assert c.post("/search", json={"query": "x"}).status_code == 401
         assert c.get("/documents").status_code == 401
         ok = {"Authorization": "Bearer s3cret"}
@@ -170,16 +171,70 @@ def test_metrics_count_requests_errors_and_stages(client):
     assert "newsrag_index_articles 3.0" in text
 
 
-def test_metrics_report_query_batching(pipeline, tmp_path):  # noqa: F811
-    from retrieval.search import Retriever
+def test_metrics_report_query_batching(rag, tmp_path):  # noqa: F811
+    from tests.fakes import make_newsrag
 
-    pipeline.retriever = Retriever(
-        pipeline.retriever.store, pipeline.retriever.embedder, None, True
+    batching = make_newsrag(
+        rag.config.index_dir, rag.models.embedder, None, rag.config.pipeline, query_batching=True
     )
-    with make_client(pipeline, tmp_path) as c:
+    with make_client(batching, tmp_path) as c:
         for q in ("border soldiers", "harvest festival"):
             assert c.post("/search", json={"query": q}).status_code == 200
         text = c.get("/metrics").text
     assert "newsrag_queries_embedded 2.0" in text
     assert "newsrag_query_embedding_passes 2.0" in text
     assert "newsrag_prompt_tokens_reused 0.0" in text
+
+
+JSONL_OVERWRITE = (
+    b'{"id": "victim", "title": "Hijacked", "text": "Planted text for the victim article."}\n'
+)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Origin": "http://127.0.0.1:3000"},  # another local site: same site, other origin
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site", "Origin": "http://localhost:5173"},
+    ],
+)
+def test_cross_site_writes_are_refused(client, headers):
+    """A page in a local browser is on loopback too: its multipart POST (no preflight) must
+    not add, replace or delete articles."""
+    client.put("/documents/victim", json={"title": "Original", "text": "The original text."})
+    before = client.get("/documents/victim").json()
+    files = [("files", ("a.jsonl", JSONL_OVERWRITE, "application/x-ndjson"))]
+    r = client.post("/documents", files=files, headers=headers)
+    assert r.status_code == 403 and "cross-site" in r.json()["detail"]
+    assert client.delete("/documents/victim", headers=headers).status_code == 403
+    r = client.put("/documents/victim", json={"title": "x", "text": "y z"}, headers=headers)
+    assert r.status_code == 403
+    assert client.get("/documents/victim").json() == before
+
+
+def test_same_origin_and_non_browser_writes_pass(client):
+    ok = {"Origin": "http://127.0.0.1", "Sec-Fetch-Site": "same-origin"}
+    assert client.post("/documents", json={"articles": [ARTICLE]}, headers=ok).status_code == 200
+    assert client.get("/documents").status_code == 200
+
+
+def test_allowed_origin_can_write(rag, tmp_path):  # noqa: F811
+    with make_client(rag, tmp_path, allowed_origins=["https://ui.example"]) as c:
+        h = {"Origin": "https://ui.example", "Sec-Fetch-Site": "cross-site"}
+        assert c.post("/documents", json={"articles": [ARTICLE]}, headers=h).status_code == 200
+
+
+def test_unknown_host_is_refused(client):
+    """DNS rebinding: evil.example resolves to 127.0.0.1 and the browser sends its name."""
+    for method, path in (("GET", "/documents"), ("POST", "/search"), ("DELETE", "/documents/x")):
+        r = client.request(method, path, headers={"Host": "evil.example"}, json={"query": "a"})
+        assert r.status_code == 400 and "NEWSRAG_ALLOWED_HOSTS" in r.json()["detail"]
+    assert client.get("/health", headers={"Host": "localhost:8000"}).status_code == 200
+
+
+def test_ipv4_mapped_loopback_counts_as_local(rag, tmp_path):  # noqa: F811
+    with make_client(rag, tmp_path, client=("::ffff:127.0.0.1", 50000)) as c:
+        assert c.post("/documents", json={"articles": [ARTICLE]}).status_code == 200

@@ -13,11 +13,10 @@ from hypothesis import HealthCheck, settings
 from index.chunking import ChunkingParams
 from index.ingest import Indexer, open_or_create
 from index.parse import parse_text
-from retrieval.pipeline import PipelineConfig, RAGPipeline
-from retrieval.search import Retriever
+from retrieval.pipeline import PipelineConfig
 from service.app import create_app
 from service.settings import Settings
-from tests.fakes import FakeEmbedder, FakeGenerator
+from tests.fakes import FakeEmbedder, FakeGenerator, make_newsrag
 from tests.unit.test_store import ARTICLES
 
 
@@ -25,8 +24,11 @@ def _app(tmp_dir):
     emb = FakeEmbedder()
     store = open_or_create(tmp_dir / "idx", emb, ChunkingParams(max_tokens=32, overlap_tokens=8))
     Indexer(store, emb).ingest_articles(parse_text(t) for t in ARTICLES)
-    pipe = RAGPipeline(Retriever(store, emb), FakeGenerator(), PipelineConfig(min_score=0.3))
-    return create_app(Settings(index_dir=tmp_dir / "idx", api_key="fuzz-key"), pipe)
+    store.close()
+    rag = make_newsrag(tmp_dir / "idx", emb, FakeGenerator(), PipelineConfig(min_score=0.3))
+    # schemathesis addresses the ASGI app as "testserver".
+    settings = Settings(index_dir=tmp_dir / "idx", api_key="fuzz-key", allowed_hosts=["testserver"])
+    return create_app(settings, rag)
 
 
 # Built at import: schemathesis needs the schema when tests are collected.

@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from openai import OpenAI
 
 from retrieval.openai_backend import OpenAIChatGenerator
-from retrieval.pipeline import PipelineConfig, RAGPipeline
-from retrieval.search import Retriever
 from service.app import create_app
 from service.live import live_server
 from service.settings import Settings
-from tests.unit.test_api import pipeline  # noqa: F401  (fixture)
+from tests.fakes import make_newsrag
+from tests.unit.test_api import rag  # noqa: F401  (fixture)
 
 
 @pytest.fixture
-def server(pipeline, tmp_path):  # noqa: F811
-    with live_server(create_app(Settings(index_dir=tmp_path), pipeline)) as url:
+def server(rag, tmp_path):  # noqa: F811
+    with live_server(create_app(Settings(index_dir=tmp_path), rag)) as url:
         yield f"{url}/v1"
 
 
 def test_official_client_non_stream_and_stream(server):
     client = OpenAI(base_url=server, api_key="unused")
     assert [m.id for m in client.models.list().data] == ["newsrag"]
-    q = [{"role": "user", "content": "How many soldiers were killed at the border?"}]
+    q: Any = [{"role": "user", "content": "How many soldiers were killed at the border?"}]
     r = client.chat.completions.create(model="newsrag", messages=q)
     assert r.choices[0].message.content == "Four soldiers [1]."
     extra = r.model_extra or {}
@@ -35,7 +36,7 @@ def test_official_client_non_stream_and_stream(server):
     assert (chunks[-1].model_extra or {})["citations"]
 
 
-def test_follow_up_through_openai_messages(server, pipeline):  # noqa: F811
+def test_follow_up_through_openai_messages(server, rag):  # noqa: F811
     client = OpenAI(base_url=server, api_key="unused")
     client.chat.completions.create(
         model="newsrag",
@@ -46,7 +47,7 @@ def test_follow_up_through_openai_messages(server, pipeline):  # noqa: F811
             {"role": "user", "content": "And at which border?"},
         ],
     )
-    rewrite_prompt = pipeline.generator.calls[0][-1]["content"]
+    rewrite_prompt = rag.pipeline.generator.calls[0][-1]["content"]
     assert "Were soldiers killed?" in rewrite_prompt
 
 
@@ -62,16 +63,12 @@ def test_openai_errors_are_4xx(server):
         )
 
 
-def test_openai_backend_against_newsrag_server(server, pipeline):  # noqa: F811
+def test_openai_backend_against_newsrag_server(server, rag):  # noqa: F811
     """A second pipeline whose generator is the first newsrag, over HTTP (stream and not)."""
     gen = OpenAIChatGenerator(server, "newsrag")
     gen.load()
-    pipeline.generator.reply = "Four soldiers [1]."
-    remote = RAGPipeline(
-        Retriever(pipeline.retriever.store, pipeline.retriever.embedder),
-        gen,
-        PipelineConfig(min_score=0.3),
-    )
+    rag.pipeline.generator.reply = "Four soldiers [1]."
+    remote = make_newsrag(rag.config.index_dir, rag.models.embedder, gen, rag.config.pipeline)
     # The remote server answers the prompt's last user message: sources + question.
     answer = remote.ask("How many soldiers were killed at the border?")
     assert answer.answer.startswith("Four soldiers")

@@ -24,3 +24,36 @@ def test_abstention_detection():
 
 def test_tidy_answer_keeps_first_paragraph():
     assert tidy_answer("Four [1].\n\nAlso unrelated rambling.") == "Four [1]."
+
+
+def test_parse_two_line_reply():
+    from retrieval.prompt import parse_answer
+
+    p = parse_answer("Answer: Ilham Aliyev [1]\nSentence: Ilham Aliyev was re-elected [1].")
+    assert p.short == "Ilham Aliyev [1]" and p.sentence == "Ilham Aliyev was re-elected [1]."
+    # A reply without the labels is the short answer; a missing sentence is empty.
+    assert parse_answer("Four soldiers [1].") == type(p)("Four soldiers [1].", "")
+    assert parse_answer("Answer: 200 [1]\n").sentence == ""
+    assert parse_answer("Answer: I don't know.").short == "I don't know."
+
+
+def test_answer_stream_shows_only_the_sentence_and_knows_when_the_short_line_ends():
+    from retrieval.prompt import AnswerStream
+
+    s = AnswerStream()
+    shown = [s.feed(p) for p in ["Ans", "wer: Ilham", " Aliyev [1]"]]
+    assert shown == ["", "", ""] and not s.short_done
+    assert s.feed("\nSent") == "" and s.short_done
+    assert s.feed("ence: Ilham Aliyev") + s.feed(" won [1].") == "Ilham Aliyev won [1]."
+    plain = AnswerStream()
+    assert plain.feed("An") == "" and plain.feed("d four died") == "And four died"
+    assert AnswerStream().feed("Four") == "Four"
+
+
+def test_closed_book_prompt_shares_the_few_shot_prefix():
+    from retrieval.prompt import build_messages, closed_book_messages
+
+    with_sources = build_messages("Who won?", [])
+    closed = closed_book_messages("Who won?")
+    assert closed[:-1] == with_sources[:-1]
+    assert closed[-1]["content"] == "Question: Who won?"

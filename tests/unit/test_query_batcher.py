@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import numpy as np
 import pytest
@@ -28,8 +29,8 @@ class SlowEmbedder(FakeEmbedder):
         return super().encode(texts)
 
 
-def _concurrently(batcher: QueryBatcher, texts: list[str]) -> dict[str, object]:
-    results: dict[str, object] = {}
+def _concurrently(batcher: QueryBatcher, texts: list[str]) -> dict[str, Any]:
+    results: dict[str, Any] = {}
     start = threading.Barrier(len(texts))
 
     def one(text: str) -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from service.evals.squad import load, sample, summarize, sweep
 
@@ -39,7 +40,7 @@ def test_load_sample_and_sweep(tmp_path):
     assert articles[0].title == "Oil crisis" and len(questions) == 2
     assert questions[1]["impossible"] and questions[0]["answers"] == ["October 1973"]
     assert {q["id"] for q in sample(questions, 2, seed=1)} == {"a", "b"}
-    records = [
+    records: list[dict[str, Any]] = [
         {"impossible": False, "top_dense": 0.7, "gold_rank": 1},
         {"impossible": True, "top_dense": 0.3, "gold_rank": None},
     ]

@@ -6,7 +6,12 @@ import pytest
 from index.chunking import ChunkingParams
 from index.ingest import Indexer, manifest_for, open_or_create
 from index.parse import parse_text
-from retrieval.errors import ArticleNotFoundError, IndexMismatchError, IndexNotFoundError
+from retrieval.errors import (
+    ArticleNotFoundError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    ReadOnlyError,
+)
 from retrieval.manifest import Manifest
 from retrieval.store import IndexStore
 from tests.fakes import FakeEmbedder
@@ -132,7 +137,7 @@ def test_readonly_replica_sees_the_writers_commits(store):
     assert replica.refresh() is True
     assert replica.hits(replica.dense_search(q, 1))[0].title == "Rates decision"
     assert replica.refresh() is False
-    with pytest.raises(PermissionError):
+    with pytest.raises(ReadOnlyError):
         replica.delete_article("x")
     replica.close()
 
@@ -152,3 +157,30 @@ def test_hybrid_search_during_a_write_never_fails(store, monkeypatch):
     assert store._index is old_index
     hits = retriever.search("central bank interest rates unchanged", 3)
     assert hits[0].title == "Rates decision"  # found through BM25 + its stored vector
+
+
+def test_readers_never_see_an_open_write_transaction(store, monkeypatch):
+    """A search during a write sees the index before it, never rows not yet committed."""
+    import threading
+
+    inside = threading.Event()
+    release = threading.Event()
+    original = IndexStore._bump_generation
+
+    def paused(db):
+        original(db)
+        inside.set()  # the article rows are written, the transaction is still open
+        assert release.wait(10)
+
+    monkeypatch.setattr(IndexStore, "_bump_generation", staticmethod(paused))
+    writer = threading.Thread(target=_ingest, args=(store, ARTICLES[:1]))
+    writer.start()
+    assert inside.wait(10)
+    seen: list[int] = []
+    reader = threading.Thread(target=lambda: seen.append(store.article_count()))
+    reader.start()
+    reader.join(10)
+    release.set()
+    writer.join(10)
+    assert seen == [0]
+    assert store.article_count() == 1

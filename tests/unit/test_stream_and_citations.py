@@ -9,7 +9,7 @@ import pytest
 from retrieval.types import Citation, Hit
 from retrieval.verify import CitationVerifier, lexical_support
 from tests.fakes import FakeEmbedder
-from tests.unit.test_api import client, pipeline  # noqa: F401  (fixtures)
+from tests.unit.test_api import client, rag  # noqa: F401  (fixtures)
 
 
 def read_sse(response) -> list[tuple[str, dict]]:
@@ -51,19 +51,38 @@ def test_stream_bad_input_is_plain_422(client):  # noqa: F811
     assert r.status_code == 422 and "question" in r.json()["detail"]
 
 
-def test_stream_generator_failure_is_error_event(client, pipeline):  # noqa: F811
+def test_stream_generator_failure_is_error_event(client, rag):  # noqa: F811
     def boom(*args, **kwargs):
         yield "Four"
         raise RuntimeError("model crashed")
 
-    pipeline.generator.stream = boom
+    rag.pipeline.generator.stream = boom
     events = read_sse(client.post("/ask/stream", json={"question": "soldiers killed border?"}))
     assert [e for e, _ in events] == ["sources", "token", "error"]
-    assert "model crashed" in events[-1][1]["detail"]
+    # An unexpected failure names its kind, not its internals (they go to the server log).
+    assert events[-1][1] == {
+        "detail": "internal error (RuntimeError); see the server log",
+        "status": 500,
+    }
 
 
-def test_follow_up_is_rewritten_with_history(client, pipeline):  # noqa: F811
-    pipeline.generator.reply = "Were soldiers killed at the border?"
+def test_stream_backend_failure_keeps_its_status(client, rag):  # noqa: F811
+    from retrieval.errors import GenerationError
+
+    def down(*args, **kwargs):
+        raise GenerationError("the generation server at http://gpu:8000/v1 failed")
+        yield ""
+
+    rag.pipeline.generator.stream = down
+    events = read_sse(client.post("/ask/stream", json={"question": "soldiers killed border?"}))
+    assert [e for e, _ in events] == ["sources", "error"]
+    assert events[-1][1]["status"] == 502 and "generation server" in events[-1][1]["detail"]
+    r = client.post("/ask", json={"question": "soldiers killed border?"})
+    assert r.status_code == 502 and "generation server" in r.json()["detail"]
+
+
+def test_follow_up_is_rewritten_with_history(client, rag):  # noqa: F811
+    rag.pipeline.generator.reply = "Were soldiers killed at the border?"
     body = client.post(
         "/ask",
         json={
@@ -75,7 +94,7 @@ def test_follow_up_is_rewritten_with_history(client, pipeline):  # noqa: F811
         },
     ).json()
     assert body["standalone_question"] == "Were soldiers killed at the border?"
-    rewrite_prompt = pipeline.generator.calls[0][-1]["content"]
+    rewrite_prompt = rag.pipeline.generator.calls[0][-1]["content"]
     assert "Were soldiers killed?" in rewrite_prompt and "And at the border?" in rewrite_prompt
 
 
@@ -109,16 +128,16 @@ def test_verifier_marks_wrong_citation_unsupported_and_attributes_uncited():
 
 
 @pytest.mark.parametrize("mode", ["abstain", "flag"])
-def test_unsupported_answer_policy(client, pipeline, mode):  # noqa: F811
-    pipeline.config.unsupported = mode
-    pipeline.generator.reply = "Bananas are purple [1]."
+def test_unsupported_answer_policy(client, rag, mode):  # noqa: F811
+    rag.pipeline.config.unsupported = mode
+    rag.pipeline.generator.reply = "Bananas are purple [1]."
     body = client.post("/ask", json={"question": "How many soldiers were killed?"}).json()
     assert body["abstained"] is (mode == "abstain")
     if mode == "flag":
         assert body["citations"][0]["supported"] is False
 
 
-def test_client_disconnect_stops_generation(pipeline, tmp_path):  # noqa: F811
+def test_client_disconnect_stops_generation(rag, tmp_path):  # noqa: F811
     """A real server and a real HTTP client that hangs up after the first tokens."""
     import threading
     import time
@@ -152,8 +171,8 @@ def test_client_disconnect_stops_generation(pipeline, tmp_path):  # noqa: F811
         while (piece := pieces.get()) is not None:
             yield piece
 
-    pipeline.generator.stream = slow_stream
-    app = create_app(Settings(index_dir=tmp_path), pipeline)
+    rag.pipeline.generator.stream = slow_stream
+    app = create_app(Settings(index_dir=tmp_path), rag)
     with live_server(app) as url:
         with httpx.stream(
             "POST",
@@ -171,8 +190,8 @@ def test_client_disconnect_stops_generation(pipeline, tmp_path):  # noqa: F811
         assert len(produced) < 100
 
 
-def test_useless_rewrite_falls_back_to_the_previous_question(client, pipeline):  # noqa: F811
-    pipeline.generator.reply = "What is happening now?"  # brings nothing from the conversation
+def test_useless_rewrite_falls_back_to_the_previous_question(client, rag):  # noqa: F811
+    rag.pipeline.generator.reply = "What is happening now?"  # brings nothing from the conversation
     body = client.post(
         "/ask",
         json={
@@ -183,7 +202,7 @@ def test_useless_rewrite_falls_back_to_the_previous_question(client, pipeline): 
     assert body["standalone_question"] == "Were soldiers killed? And at the border?"
 
 
-def test_self_contained_question_is_not_rewritten(client, pipeline):  # noqa: F811
+def test_self_contained_question_is_not_rewritten(client, rag):  # noqa: F811
     body = client.post(
         "/ask",
         json={
@@ -192,7 +211,7 @@ def test_self_contained_question_is_not_rewritten(client, pipeline):  # noqa: F8
         },
     ).json()
     assert body["standalone_question"] == "Did the central bank change interest rates?"
-    assert pipeline.generator.calls[0][-1]["content"].endswith(
+    assert rag.pipeline.generator.calls[0][-1]["content"].endswith(
         "Question: Did the central bank change interest rates?"
     )
 
@@ -211,3 +230,96 @@ def test_is_follow_up(question, follow_up):
     from retrieval.pipeline import is_follow_up
 
     assert is_follow_up(question) is follow_up
+
+
+def test_key_terms_are_names_and_numbers_the_question_does_not_give():
+    from retrieval.verify import key_terms, missing_terms
+
+    assert key_terms("Nikol Pashinyan was re-elected president of Azerbaijan", "Who leads?") == [
+        "pashinyan",
+        "azerbaijan",
+    ]
+    assert key_terms("Four soldiers were killed in Syunik", "How many in Syunik?") == ["4"]
+    source = "President Ilham Aliyev was re-elected. Armenia's prime minister lost support."
+    assert missing_terms("Ilham Aliyev was re-elected on Sunday", source) == ["sunday"]
+
+
+def test_a_name_the_source_never_mentions_is_not_supported():
+    v = CitationVerifier(FakeEmbedder(), threshold=0.5)
+    src = "The attack follows President Ilham Aliyev's reelection in Azerbaijan."
+    cits = [_cit(1, src)]
+    q = "Who was recently re-elected president of Azerbaijan?"
+    _, ok = v.verify(q, "Nikol Pashinyan was re-elected president of Azerbaijan [1].", cits)
+    assert not ok and cits[0].supported is False
+    cits = [_cit(1, src)]
+    _, ok = v.verify(q, "Ilham Aliyev was re-elected president [1].", cits, short="Ilham Aliyev")
+    assert ok
+    cits = [_cit(1, src)]
+    _, ok = v.verify(q, "Aliyev was re-elected president [1].", cits, short="Nikol Pashinyan")
+    assert not ok  # the sentence is fine, but the short answer is not in the source
+
+
+def test_sentence_with_an_invented_detail_falls_back_to_the_short_answer(client, rag):  # noqa: F811
+    rag.pipeline.generator.reply = (
+        "Answer: Four [1]\nSentence: Four soldiers were killed at the border on Sunday [1]."
+    )
+    body = client.post("/ask", json={"question": "How many soldiers were killed at the border?"})
+    data = body.json()
+    assert data["answer"] == "Four [1]." and data["short_answer"] == "Four"
+    assert data["abstained"] is False and data["abstain_reason"] is None
+
+
+def test_ask_is_the_stream_drained_and_validates_before_any_event(rag):  # noqa: F811
+    from retrieval.errors import InvalidInputError
+
+    q = "How many soldiers were killed at the border?"
+    rag.pipeline.generator.reply = "Answer: Four [1]\nSentence: Four soldiers were killed [1]."
+    events = list(rag.ask_stream(q))
+    done = events[-1]
+    assert done.event == "done" and done.answer is not None
+    assert "".join(e.data["text"] for e in events if e.event == "token") == (
+        "Four soldiers were killed [1]."
+    )
+    answer = rag.ask(q)
+    assert answer.to_dict()["answer"] == done.data["answer"]
+    assert answer.short_answer == "Four"
+    with pytest.raises(InvalidInputError):
+        rag.ask_stream(" ")  # raised by the call itself, before any event is produced
+
+
+def test_short_only_stops_reading_the_model(rag):  # noqa: F811
+    pieces_read: list[str] = []
+    gen = rag.pipeline.generator
+
+    def counting(messages, max_new_tokens=None, cancel=None):
+        for piece in ["Answer:", " Four", " [1]", "\n", "Sentence:", " long", " text", "."]:
+            pieces_read.append(piece)
+            yield piece
+
+    gen.stream = counting
+    answer = rag.ask("How many soldiers were killed at the border?", sentence=False)
+    assert answer.short_answer == "Four" and answer.answer == "Four [1]."
+    assert "Sentence:" not in pieces_read
+
+
+def test_choices_are_scored_with_and_without_evidence(rag):  # noqa: F811
+    q = "How many soldiers were killed at the border?"
+    answer = rag.ask(q, choices=["Four soldiers", "Bananas"], sentence=False)
+    detail = answer.choice_detail
+    assert detail is not None and set(detail) == {"evidence", "closed_book", "combined"}
+    assert answer.choice_scores == detail["combined"]
+    assert answer.choice_scores[0] > answer.choice_scores[1]
+
+
+def test_multiple_choice_needs_a_scoring_backend(rag):  # noqa: F811
+    from retrieval.errors import UnsupportedError
+    from retrieval.generation import BaseGenerator
+
+    class TextOnly(BaseGenerator):
+        def stream(self, messages, max_new_tokens=None, cancel=None):
+            yield "Four [1]."
+
+    rag.pipeline.generator = TextOnly()
+    with pytest.raises(UnsupportedError) as err:
+        rag.ask("How many soldiers?", choices=["a", "b"])
+    assert err.value.status == 501

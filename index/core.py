@@ -1,0 +1,231 @@
+"""One way to build and drive newsrag: `CoreConfig` → `Models` → `Newsrag`.
+
+Every door (the HTTP service, the CLI, `newsrag eval`, `bench/`) builds the system here and
+nothing else, so backend, preset, embedder dtype and index settings mean the same everywhere.
+It lives in `index/` because it is the top of the core: it needs both ingest (this package)
+and retrieval; it imports no web framework and reads no environment variables (the doors turn
+their settings into a `CoreConfig`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from index.chunking import ChunkingParams
+from index.ingest import Indexer, IngestReport, manifest_for
+from retrieval.embedder import Embedder, TextEncoder
+from retrieval.errors import IndexNotFoundError, ReadOnlyError
+from retrieval.generation import TextGenerator
+from retrieval.pipeline import PipelineConfig, RAGPipeline, StreamEvent
+from retrieval.search import DateFilter, Retriever, SearchConfig
+from retrieval.store import IndexStore, StoredArticle
+from retrieval.types import Answer, Article, Hit, Turn
+
+Backend = Literal["transformers", "llamacpp", "openai"]
+EmbedDtype = Literal["float32", "bfloat16", "int8"]
+
+
+@dataclass(frozen=True)
+class CoreConfig:
+    """Everything that decides what newsrag computes (the doors fill it from their settings)."""
+
+    index_dir: Path = Path("data/index")
+    preset: str = "small"
+    backend: Backend = "transformers"
+    cache_dir: Path = Path.home() / ".cache" / "newsrag"
+    openai_base_url: str = "http://127.0.0.1:8080/v1"
+    openai_model: str = "newsrag"
+    openai_api_key: str | None = None
+    embed_dtype: EmbedDtype = "bfloat16"
+    query_batching: bool = False
+    chunk_tokens: int = 200
+    chunk_overlap: int = 40
+    readonly: bool = False
+    prompt_lookup: int = 10  # transformers: draft tokens per step from the prompt (0: off)
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+
+    @property
+    def chunking(self) -> ChunkingParams:
+        return ChunkingParams(max_tokens=self.chunk_tokens, overlap_tokens=self.chunk_overlap)
+
+
+def make_embedder(config: CoreConfig) -> Embedder:
+    return Embedder(dtype=config.embed_dtype)
+
+
+def make_generator(config: CoreConfig) -> TextGenerator:
+    max_new = config.pipeline.max_new_tokens
+    if config.backend == "openai":
+        from retrieval.openai_backend import OpenAIChatGenerator
+
+        return OpenAIChatGenerator(
+            config.openai_base_url, config.openai_model, config.openai_api_key, max_new
+        )
+    if config.backend == "llamacpp":
+        from retrieval.llamacpp_backend import LlamaCppGenerator
+
+        return LlamaCppGenerator(config.preset, config.cache_dir, max_new)
+    from retrieval.generator import Generator
+
+    return Generator(config.preset, config.cache_dir, max_new, prompt_lookup=config.prompt_lookup)
+
+
+@dataclass
+class Models:
+    """The models, loaded once and shared by every index opened with them (the evaluation
+    opens one index a week with the same models)."""
+
+    embedder: TextEncoder
+    generator: TextGenerator | None
+
+    @classmethod
+    def build(cls, config: CoreConfig, with_generator: bool = True) -> Models:
+        return cls(make_embedder(config), make_generator(config) if with_generator else None)
+
+    def load(self) -> None:
+        self.embedder.load()
+        if self.generator is not None:
+            self.generator.load()
+
+
+def index_exists(config: CoreConfig) -> bool:
+    return (Path(config.index_dir) / "manifest.json").exists()
+
+
+def open_store(config: CoreConfig, embedder: TextEncoder, create: bool = False) -> IndexStore:
+    """The configured index, refusing one built with another embedder or chunking."""
+    expect = manifest_for(embedder, config.chunking)
+    if create and not config.readonly:
+        return IndexStore.create(config.index_dir, expect)
+    return IndexStore.open(config.index_dir, expect=expect, readonly=config.readonly)
+
+
+class Newsrag:
+    """The system behind every door: ask, stream, search, and manage articles."""
+
+    def __init__(self, config: CoreConfig, models: Models, store: IndexStore) -> None:
+        self.config = config
+        self.models = models
+        self.store = store
+        self.retriever = Retriever(
+            store, models.embedder, config.search, batch_queries=config.query_batching
+        )
+        self.pipeline = RAGPipeline(self.retriever, models.generator, config.pipeline)
+        self._indexer: Indexer | None = None
+        self._indexer_lock = threading.Lock()
+
+    @classmethod
+    def open(
+        cls,
+        config: CoreConfig,
+        models: Models | None = None,
+        create: bool = False,
+        with_generator: bool = True,
+    ) -> Newsrag:
+        """Open (or with `create`, create) the configured index with these models."""
+        models = models or Models.build(config, with_generator)
+        if not create and not index_exists(config):
+            raise IndexNotFoundError(
+                "no index yet: add articles (newsrag ingest seeds/, or POST /documents)"
+            )
+        return cls(config, models, open_store(config, models.embedder, create))
+
+    # -- reading -------------------------------------------------------------------------------
+    def ask(
+        self,
+        question: str,
+        top_k: int | None = None,
+        filters: DateFilter | None = None,
+        as_of: date | None = None,
+        history: list[Turn] | None = None,
+        choices: list[str] | None = None,
+        sentence: bool = True,
+    ) -> Answer:
+        return self.pipeline.ask(question, top_k, filters, as_of, history, choices, sentence)
+
+    def ask_stream(
+        self,
+        question: str,
+        top_k: int | None = None,
+        filters: DateFilter | None = None,
+        as_of: date | None = None,
+        history: list[Turn] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[StreamEvent]:
+        return self.pipeline.ask_stream(question, top_k, filters, as_of, history, cancel)
+
+    def search(
+        self,
+        query: str,
+        top_k: int | None = None,
+        filters: DateFilter | None = None,
+        as_of: date | None = None,
+    ) -> list[Hit]:
+        return self.pipeline.search(query, top_k, filters, as_of)
+
+    def list_articles(
+        self,
+        limit: int = 50,
+        offset: int = 0,
+        published_from: date | None = None,
+        published_to: date | None = None,
+        source: str | None = None,
+    ) -> tuple[list[StoredArticle], int]:
+        return self.store.list_articles(limit, offset, published_from, published_to, source)
+
+    def get(self, article_id: str) -> StoredArticle:
+        return self.store.get_article(article_id)
+
+    def stats(self) -> dict[str, Any]:
+        """Index size, models and the counters kept by the retriever and the generator."""
+        gen = self.models.generator
+        batcher = self.retriever.batcher
+        return {
+            "articles": self.store.article_count(),
+            "chunks": self.store.chunk_count(),
+            "embedder": self.models.embedder.name,
+            "generator": gen.name if gen is not None else "none",
+            "query_passes": batcher.batches if batcher else 0,
+            "queries_embedded": batcher.queries if batcher else 0,
+            "prompt_tokens_reused": gen.usage.reused_prompt_tokens if gen is not None else 0,
+        }
+
+    # -- writing -------------------------------------------------------------------------------
+    @property
+    def indexer(self) -> Indexer:
+        if self.store.readonly:
+            raise ReadOnlyError(
+                "this index is served read-only (a replica): send writes to the writer"
+            )
+        with self._indexer_lock:
+            if self._indexer is None:
+                self._indexer = Indexer(self.store, self.models.embedder)
+            return self._indexer
+
+    def add(self, articles: Iterable[Article], replace: bool = False) -> IngestReport:
+        """Add articles; the same text under any id is a duplicate. With `replace`, an
+        existing id with new text is updated."""
+        return self.indexer.ingest_articles(articles, replace=replace)
+
+    def add_paths(self, paths: list[Path], progress: Any = None) -> IngestReport:
+        return self.indexer.ingest_paths(paths, progress=progress)
+
+    def replace(self, article: Article) -> IngestReport:
+        return self.indexer.ingest_articles([article], replace=True)
+
+    def delete(self, article_id: str) -> int:
+        """Delete an article; its chunks leave both indexes. Returns the chunk count."""
+        if self.store.readonly:
+            raise ReadOnlyError(
+                "this index is served read-only (a replica): send writes to the writer"
+            )
+        return self.store.delete_article(article_id)
+
+    def close(self) -> None:
+        self.store.close()

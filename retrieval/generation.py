@@ -1,0 +1,88 @@
+"""The generator contract every backend (transformers, llama.cpp, OpenAI-compatible) and the
+test fakes implement: one streaming primitive with cancellation, `generate` as the joined
+stream, explicit capabilities and usage counters."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import ClassVar, Protocol, runtime_checkable
+
+from retrieval.errors import UnsupportedError
+
+Messages = list[dict[str, str]]
+
+# Scores answer options by the model's log-likelihood (multiple choice, calibration).
+CHOICE_SCORES = "choice_scores"
+
+
+@dataclass
+class Usage:
+    """Counters for /metrics and benchmarks."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    reused_prompt_tokens: int = 0  # served from a cached prompt prefix
+    completion_tokens: int = 0
+
+
+@runtime_checkable
+class TextGenerator(Protocol):
+    name: str
+    usage: Usage
+
+    @property
+    def capabilities(self) -> frozenset[str]: ...
+
+    def load(self) -> None: ...
+
+    def stream(
+        self,
+        messages: Messages,
+        max_new_tokens: int | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[str]: ...
+
+    def generate(self, messages: Messages, max_new_tokens: int | None = None) -> str: ...
+
+    def choice_scores(
+        self, messages: Messages, choices: list[str], prefix: str = ""
+    ) -> list[float]: ...
+
+
+class BaseGenerator:
+    """`generate` as the joined stream, and a clear error for capabilities a backend lacks."""
+
+    name: str = "generator"
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self) -> None:
+        self.usage = Usage()
+
+    def load(self) -> None:
+        return None
+
+    def stream(
+        self,
+        messages: Messages,
+        max_new_tokens: int | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[str]:
+        raise NotImplementedError
+
+    def generate(self, messages: Messages, max_new_tokens: int | None = None) -> str:
+        return "".join(self.stream(messages, max_new_tokens)).strip()
+
+    def choice_scores(
+        self, messages: Messages, choices: list[str], prefix: str = ""
+    ) -> list[float]:
+        """Mean log-probability of each choice as the reply to `messages`, after `prefix`."""
+        raise UnsupportedError(
+            f"generator {self.name!r} cannot score answer options (multiple choice needs a "
+            "local model: backend transformers or llamacpp)"
+        )
+
+
+def supports(generator: TextGenerator | None, capability: str) -> bool:
+    return generator is not None and capability in generator.capabilities

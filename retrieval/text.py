@@ -1,0 +1,100 @@
+"""Sentence splitting shared by chunking (index/) and evidence selection (retrieval/)."""
+
+from __future__ import annotations
+
+import re
+
+_ABBREVIATIONS = {
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "prof",
+    "st",
+    "jr",
+    "sr",
+    "vs",
+    "etc",
+    "gen",
+    "gov",
+    "sen",
+    "rep",
+    "inc",
+    "co",
+    "corp",
+    "ltd",
+    "no",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "lt",
+    "col",
+    "sgt",
+    "capt",
+    "cmdr",
+    "rev",
+    "ft",
+    "mt",
+    "fig",
+    "approx",
+    "dept",
+    "est",
+    "u.s",
+    "u.k",
+    "u.n",
+    "e.g",
+    "i.e",
+    "a.m",
+    "p.m",
+}
+# A candidate boundary: terminal punctuation, optional closing quotes/brackets, whitespace.
+_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+)|\n\s*\n")
+_WORD_BEFORE = re.compile(r"([\w.]+)[.!?…]*[\"'”’)\]]*$")
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans `(start, end)` of `text`; together they cover every non-space character."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    n = len(text)
+    for m in _BOUNDARY.finditer(text):
+        end = m.end()
+        if m.group().strip() and not _is_boundary(text, m.start(), end):
+            continue
+        _append_span(text, start, end, spans)
+        start = end
+    if start < n:
+        _append_span(text, start, n, spans)
+    return spans
+
+
+def _is_boundary(text: str, punct_start: int, end: int) -> bool:
+    rest = text[end:].lstrip()
+    if not rest:
+        return True
+    nxt = rest[0]
+    if not (nxt.isupper() or nxt.isdigit() or nxt in "\"'“‘(["):
+        return False
+    if text[punct_start] == ".":
+        m = _WORD_BEFORE.search(text[max(0, punct_start - 20) : punct_start + 1])
+        word = (m.group(1) if m else "").rstrip(".").lower()
+        if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+            return False
+    return True
+
+
+def _append_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    seg = text[start:end]
+    lead = len(seg) - len(seg.lstrip())
+    trail = len(seg) - len(seg.rstrip())
+    if end - trail > start + lead:
+        spans.append((start + lead, end - trail))
