@@ -15,6 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from bench.common import data_dir
 from index.core import Models
 from retrieval.evidence import EvidenceConfig, EvidenceSelector, approx_tokens
@@ -28,16 +30,32 @@ from service.settings import get_settings
 CONFIGS: dict[str, dict[str, Any]] = {
     "default": {},
     "budget 480": {"budget_tokens": 480},
-    "budget 640": {"budget_tokens": 640},
-    "no neighbours": {"neighbours": 0},
-    "lexical only": {"w_dense": 0.0, "w_lexical": 0.8},
-    "dense heavy": {"w_dense": 0.6, "w_lexical": 0.2},
-    "rank heavy": {"w_rank": 0.5},
-    "8 sources": {"max_sources": 8},
-    "8 sources, budget 480": {"max_sources": 8, "budget_tokens": 480},
-    "50 candidates": {"candidates": 50},
-    "20 candidates": {"candidates": 20},
+    "after 1": {"after": 1},
+    "after 1 budget 480": {"after": 1, "budget_tokens": 480},
+    "after 1 no before": {"after": 1, "neighbours": 0},
+    "after 1 no before budget 480": {"after": 1, "neighbours": 0, "budget_tokens": 480},
+    "after 1 budget 480 dense heavy": {"after": 1, "budget_tokens": 480, "w_dense": 0.6},
+    "after 2 budget 480": {"after": 2, "budget_tokens": 480},
+    "after 1 budget 640": {"after": 1, "budget_tokens": 640},
+    "after 1 budget 480 8 sources": {"after": 1, "budget_tokens": 480, "max_sources": 8},
+    "after 1 budget 480 50 candidates": {"after": 1, "budget_tokens": 480, "candidates": 50},
 }
+
+
+class CachedEncoder:
+    """The embedder, remembering every text it encoded: the settings compared here score
+    mostly the same sentences."""
+
+    def __init__(self, embedder: Any) -> None:
+        self.embedder = embedder
+        self.cache: dict[str, np.ndarray] = {}
+
+    def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
+        todo = [t for t in dict.fromkeys(texts) if t not in self.cache]
+        if todo:
+            for t, v in zip(todo, self.embedder.encode(todo), strict=True):
+                self.cache[t] = v
+        return np.stack([self.cache[t] for t in texts])
 
 
 def main() -> None:
@@ -45,7 +63,7 @@ def main() -> None:
     ap.add_argument("--index-cache", type=Path, required=True)
     ap.add_argument("--limit", type=int, default=None, help="questions per week")
     ap.add_argument("--candidates", type=int, default=50)
-    ap.add_argument("--configs", default=",".join(CONFIGS))
+    ap.add_argument("--configs", default=";".join(CONFIGS), help="names, separated by ;")
     args = ap.parse_args()
     offline()
     data = data_dir()
@@ -61,15 +79,17 @@ def main() -> None:
             rows.append((hits, q["question_sentence"], gold_text(q["choices"], q["answer"])))
         rag.close()
     out: dict[str, Any] = {"questions": len(rows)}
+    encoder = CachedEncoder(models.embedder)
     for k in (5, 10, 20, 30, 50):
         out[f"chunk_recall@{k}"] = round(
             100
             * statistics.fmean(any(contains_answer(h.text, g) for h in c[:k]) for c, _, g in rows),
             1,
         )
-    for name in args.configs.split(","):
+    print({k: v for k, v in out.items()}, flush=True)
+    for name in args.configs.split(";"):
         cfg = replace(EvidenceConfig(), **CONFIGS[name])
-        sel = EvidenceSelector(models.embedder, cfg)
+        sel = EvidenceSelector(encoder, cfg)
         recall, tokens = [], []
         for hits, question, gold in rows:
             sources = sel.select(question, hits[: cfg.candidates], cfg.max_sources)

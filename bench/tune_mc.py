@@ -29,7 +29,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--pred", type=Path, required=True, help="predictions.jsonl of an eval run")
     ap.add_argument("--data", type=Path, default=None, help="RealTime QA folder (gold indices)")
+    ap.add_argument("--weight", type=float, default=0.0, help="closed-book weight for NOTA")
     args = ap.parse_args()
+    weight_for_nota = args.weight
     from bench.common import data_dir
     from service.evals.leaderboard import read_jsonl
 
@@ -52,6 +54,24 @@ def main() -> None:
             f"{label:>6}  {accuracy(rows, w):5.1f}  {accuracy(inside, w):5.1f}        "
             f"{accuracy(outside, w):5.1f}"
         )
+    nota = [r for r in rows if "nota_scores_evidence" in r]
+    if nota:
+        gold_nota: dict[str, list[str]] = {}
+        for w in {r["week"] for r in nota}:
+            for q in read_jsonl(data / f"{w}_qa_nota.jsonl"):
+                gold_nota[q["question_id"].removesuffix("_nota")] = q["answer"]
+        print(f"\nNOTA track, {len(nota)} questions: NOTA when the best evidence gain < g")
+        for g in (-100.0, -1.0, -0.75, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0):
+            right = 0
+            for r in nota:
+                ev, cb = r["nota_scores_evidence"], r["nota_scores_closed_book"]
+                s = mc_combine(ev, cb, weight_for_nota)
+                best = max(range(len(s)), key=lambda i: s[i])
+                gain = max(e - c for e, c in zip(ev, cb, strict=True))
+                pick = r["nota_index"] if gain < g else r["nota_options"][best]
+                right += int(str(pick) in gold_nota[r["question_id"]])
+            label = "never" if g == -100.0 else f"{g:.2f}"
+            print(f"{label:>6}  {100 * right / len(nota):5.1f}")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,23 @@ class Limits:
     max_article_chars: int = 200_000
 
 
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+
+
+def text_problem(value: str) -> str | None:
+    """Why a text cannot be stored as article text, or None: lone surrogates (not UTF-8),
+    NUL bytes, or nothing but invisible characters."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"not valid Unicode text (character {exc.start} is a lone surrogate)"
+    if "\x00" in value:
+        return "contains a NUL character"
+    if not value.translate(_INVISIBLE).strip():
+        return "contains only invisible characters"
+    return None
+
+
 def article_from_fields(
     fields: dict[str, Any], where: str, limits: Limits, article_id: str | None = None
 ) -> Article:
@@ -42,6 +59,9 @@ def article_from_fields(
             raise ParseError(f"{where}.{name}: must be a string")
         if len(value) > max_len:
             raise ParseError(f"{where}.{name}: longer than {max_len} characters")
+        problem = text_problem(value)
+        if problem:
+            raise ParseError(f"{where}.{name}: {problem}")
         return value.strip()
 
     title = text_field("title", required=True, max_len=1000)

@@ -45,9 +45,12 @@ class EvidenceConfig:
 
     candidates: int = 30  # chunks retrieved before selection
     max_sources: int = 5  # numbered sources (articles) in the prompt
-    budget_tokens: int = 320  # evidence size, in approximate model tokens
-    embed_top: int = 64  # sentences (by lexical score and chunk rank) scored by the embedder
+    budget_tokens: int = 480  # evidence size, in approximate model tokens
+    embed_top: int = 32  # sentences (by lexical score and chunk rank) scored by the embedder
     neighbours: int = 1  # sentences kept before a selected one, for context
+    # Sentences kept after one: a sentence that restates the question is often followed by
+    # the answer ("… a few major reforms were left out." "Also absent is a ban on …").
+    after: int = 1
     w_lexical: float = 0.4
     w_dense: float = 0.4
     w_rank: float = 0.2
@@ -135,10 +138,14 @@ class EvidenceSelector:
             aid = hits[s.hit].article_id
             if aid not in chosen and len(chosen) >= limit:
                 continue
-            ctx = by_hit[s.hit][max(0, s.pos - cfg.neighbours) : s.pos]
+            sents_of_hit = by_hit[s.hit]
+            before = sents_of_hit[max(0, s.pos - cfg.neighbours) : s.pos]
+            ctx_after = sents_of_hit[s.pos + 1 : s.pos + 1 + cfg.after]
             group = chosen.get(aid, {})
             add = [
-                c for c in [*ctx, s] if (c.hit, c.pos) not in group and not is_boilerplate(c.text)
+                c
+                for c in [*before, s, *ctx_after]
+                if (c.hit, c.pos) not in group and not is_boilerplate(c.text)
             ]
             if s not in add:
                 continue

@@ -181,12 +181,13 @@ class Generator(BaseGenerator):
         self._prefix = (ids, cache) if cache.get_seq_length() == len(ids) else None
 
     def _generate(self, inputs: Any, kwargs: dict[str, Any]) -> Any:
-        """`model.generate` resumed from the remembered prompt prefix. Call under `_gen_lock`."""
-        ids = inputs["input_ids"][0].tolist()
-        cache, _ = self._reuse_prefix(ids)
-        out = self._model.generate(**kwargs, cache=cache)
-        self._remember(ids, cache)
-        return out
+        """`model.generate` resumed from the remembered prompt prefix. Call under `_gen_lock`.
+
+        The prompt is prefilled here and remembered as it is; generation gets a copy, because
+        prompt-lookup drafting rolls the cache back and forth and the copy it leaves behind is
+        not a faithful cache of the prompt (choice scores computed from it were garbage)."""
+        prompt_cache = self._prefill(inputs["input_ids"])
+        return self._model.generate(**kwargs, cache=copy.deepcopy(prompt_cache))
 
     def _prefill(self, prompt: Any) -> Any:
         """KV cache of the prompt without its last token (which the next step feeds),

@@ -8,14 +8,17 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any, Literal
 
+from retrieval.confidence import Calibration, features
 from retrieval.errors import GenerationError, InvalidInputError, UnsupportedError
 from retrieval.evidence import EvidenceConfig, EvidenceSelector
 from retrieval.generation import CHOICE_SCORES, TextGenerator, supports
 from retrieval.prompt import (
     ABSTAIN_TEXT,
     ANSWER_LABEL,
+    LOW_CONFIDENCE_TEXT,
     UNSUPPORTED_TEXT,
     AnswerStream,
     build_messages,
@@ -30,7 +33,7 @@ from retrieval.prompt import (
 )
 from retrieval.search import DateFilter, Retriever
 from retrieval.types import Answer, Citation, Hit, Turn
-from retrieval.verify import CitationVerifier, content_words
+from retrieval.verify import CitationVerifier, content_words, lexical_support
 
 MAX_QUESTION_CHARS = 2000
 MAX_TOP_K = 50
@@ -50,7 +53,11 @@ class PipelineConfig:
     evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
     # Multiple choice: weight of the closed-book likelihood added to the evidence one
     # (chosen on RealTime QA dev, docs/EVALUATION.md).
-    mc_closed_book_weight: float = 0.5
+    mc_closed_book_weight: float = 0.0
+    # Answers whose calibrated confidence is below this become "I don't know" (None: the
+    # operating point stored with the calibration; 0: never).
+    min_confidence: float | None = None
+    calibration_path: Path | None = None  # default: retrieval/calibration.json
 
 
 @dataclass
@@ -99,6 +106,11 @@ class RAGPipeline:
         self.config = config or PipelineConfig()
         self.verifier = CitationVerifier(retriever.embedder, self.config.support_threshold)
         self.evidence = EvidenceSelector(retriever.embedder, self.config.evidence)
+        self.calibration = Calibration.load(self.config.calibration_path)
+        threshold = self.config.min_confidence
+        if threshold is None:
+            threshold = self.calibration.threshold if self.calibration else 0.0
+        self.min_confidence = threshold
 
     # -- retrieval -----------------------------------------------------------------------------
     def search(
@@ -227,7 +239,13 @@ class RAGPipeline:
         messages = build_messages(standalone, sources)
         if self.evidence_is_weak(sources):
             answer = Answer(
-                ABSTAIN_TEXT, True, citations, timings, q, abstain_reason="weak_evidence"
+                ABSTAIN_TEXT,
+                True,
+                citations,
+                timings,
+                q,
+                abstain_reason="weak_evidence",
+                confidence=0.0,
             )
         else:
             if self.generator is None:
@@ -251,7 +269,7 @@ class RAGPipeline:
             if cancel is not None and cancel.is_set():
                 return
             timings["generate"] = (time.perf_counter() - t1) * 1000
-            answer = self.finish(standalone, reply.raw, citations, timings)
+            answer = self.finish(standalone, reply.raw, citations, timings, messages)
         if choices:
             t2 = time.perf_counter()
             answer.choice_detail = self.choose(standalone, choices, messages)
@@ -268,19 +286,67 @@ class RAGPipeline:
         return not hits or max(h.score for h in hits) < self.config.min_score
 
     def finish(
-        self, question: str, raw: str, citations: list[Citation], timings: dict[str, float]
+        self,
+        question: str,
+        raw: str,
+        citations: list[Citation],
+        timings: dict[str, float],
+        messages: list[dict[str, str]] | None = None,
     ) -> Answer:
-        """Clean the model's reply, verify its citations and decide on abstention."""
+        """Clean the model's reply, verify its citations, score its confidence and decide on
+        abstention."""
         parsed = parse_answer(tidy_answer(raw))
         short = clean_citations(parsed.short, len(citations))
         text = _as_sentence(clean_citations(parsed.sentence, len(citations)) or short)
         if is_abstention(short) or is_abstention(text):
-            return Answer(ABSTAIN_TEXT, True, citations, timings, question, abstain_reason="model")
+            return Answer(
+                ABSTAIN_TEXT,
+                True,
+                citations,
+                timings,
+                question,
+                abstain_reason="model",
+                confidence=0.0,
+            )
+        answer = self._verified(question, parsed.sentence, short, text, citations, timings)
+        bare = answer.short_answer or ""
+        feats = features(question, bare, citations, self._answer_logprob(messages, bare))
+        answer.features = feats
+        if self.calibration is not None:
+            answer.confidence = round(self.calibration.score(feats), 4)
+            if not answer.abstained and answer.confidence < self.min_confidence:
+                answer.draft, answer.answer = answer.answer, LOW_CONFIDENCE_TEXT
+                answer.abstained, answer.abstain_reason = True, "low_confidence"
+                for c in citations:
+                    c.cited = False
+        return answer
+
+    def _answer_logprob(self, messages: list[dict[str, str]] | None, short: str) -> float | None:
+        """The model's mean token log-probability of its own short answer (cheap: the prompt
+        is still in the generator's cache)."""
+        if not messages or not short or not supports(self.generator, CHOICE_SCORES):
+            return None
+        assert self.generator is not None
+        return self.generator.choice_scores(messages, [short], prefix=ANSWER_LABEL)[0]
+
+    def _verified(
+        self,
+        question: str,
+        sentence: str,
+        short: str,
+        text: str,
+        citations: list[Citation],
+        timings: dict[str, float],
+    ) -> Answer:
         bare = strip_citations(short).rstrip(".")
-        if parsed.sentence and not cited_numbers(text) and cited_numbers(short):
+        if sentence and bare and lexical_support(bare, strip_citations(text)) < 0.5:
+            # The two lines disagree (a sentence that does not state the answer): a person
+            # reads the answer itself rather than a sentence about something else.
+            sentence, text = "", _as_sentence(short)
+        if sentence and not cited_numbers(text) and cited_numbers(short):
             text = _cite_like(text, short)
         text, supported = self.verifier.verify(question, text, citations, short=bare)
-        if not supported and parsed.sentence and short:
+        if not supported and sentence and short:
             # The sentence may add a detail no source states ("… on Sunday"); the short
             # answer on its own may still be what a source says.
             _reset(citations)

@@ -17,6 +17,7 @@ ABSTAIN_TEXT = "I don't know: the indexed articles do not seem to answer this."
 UNSUPPORTED_TEXT = (
     "I don't know: the answer I could write was not supported by the sources it cited."
 )
+LOW_CONFIDENCE_TEXT = "I don't know: the sources do not seem to answer this clearly enough."
 
 SYSTEM = (
     "You answer questions about news using only the numbered sources. Reply in two lines. "

@@ -60,6 +60,17 @@ class SearchConfig:
     recency_half_life_days: float = 30.0
 
 
+def recency_factor(published: date | None, as_of: date, cfg: SearchConfig) -> float:
+    """(1 - w) + w × 0.5 ** (age / half-life): 1 for an article of the reference day, down to
+    1 - w for old ones. An undated article, or one dated after the reference day, gets the
+    floor: lacking (or misstating) a date must never lift an article above better evidence."""
+    floor = 1 - cfg.recency_weight
+    if published is None or published > as_of:
+        return floor
+    decay = 0.5 ** ((as_of - published).days / cfg.recency_half_life_days)
+    return floor + cfg.recency_weight * decay
+
+
 class Retriever:
     def __init__(
         self,
@@ -133,10 +144,8 @@ class Retriever:
                 "bm25": bm25_score.get(h.chunk_id, 0.0),
                 "fused": fused[h.chunk_id],
             }
-            if as_of is not None and cfg.recency_weight > 0 and h.published is not None:
-                age = max((as_of - h.published).days, 0)
-                decay = 0.5 ** (age / cfg.recency_half_life_days)
-                h.scores["fused"] *= (1 - cfg.recency_weight) + cfg.recency_weight * decay
+            if as_of is not None and cfg.recency_weight > 0:
+                h.scores["fused"] *= recency_factor(h.published, as_of, cfg)
         key = "dense" if mode == "dense" else "bm25" if mode == "bm25" else "fused"
         hits.sort(key=lambda h: (-h.scores[key], h.chunk_id))
         return hits

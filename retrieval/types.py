@@ -99,6 +99,10 @@ class Answer:
     choice_scores: list[float] | None = None  # multiple-choice scores, when choices were given
     choice_detail: dict[str, list[float]] | None = None  # with and without evidence
     candidates: list[Hit] = field(default_factory=list)  # chunks the sources were chosen from
+    # How likely the answer is right (calibrated, retrieval/confidence.py); None without a
+    # calibration. `features` are the signals it was computed from.
+    confidence: float | None = None
+    features: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -106,6 +110,7 @@ class Answer:
             "short_answer": None if self.abstained else self.short_answer,
             "abstained": self.abstained,
             "abstain_reason": self.abstain_reason,
+            "confidence": self.confidence,
             "citations": [c.to_dict() for c in self.citations],
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "standalone_question": self.standalone_question,

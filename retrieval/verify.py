@@ -80,17 +80,24 @@ def key_terms(claim: str, question: str = "") -> list[str]:
 
 
 def missing_terms(claim: str, source: str, question: str = "") -> list[str]:
-    """The claim's names and numbers that its source never mentions."""
-    have = set(content_words(source))
-    return [t for t in key_terms(claim, question) if t not in have]
+    """The claim's names and numbers that its source never mentions (names match on their
+    first five letters: "Europe" is in "European regulators")."""
+    have = _stems(content_words(source))
+    return [t for t in key_terms(claim, question) if (t if _is_number(t) else t[:5]) not in have]
+
+
+def _stems(words: list[str]) -> set[str]:
+    return {_stem(w) for w in words}
 
 
 def lexical_support(claim: str, source: str) -> float:
+    """Share of the claim's content words in the source; words match on their first five
+    letters ("Europe" = "European", "elected" = "election"), numbers exactly."""
     words = content_words(claim)
     if not words:
         return 0.0
-    have = set(content_words(source))
-    return sum(w in have for w in words) / len(words)
+    have = _stems(content_words(source))
+    return sum((w if _is_number(w) else w[:5]) in have for w in words) / len(words)
 
 
 def short_is_supported(short: str, source: str, question: str = "") -> bool:
@@ -103,22 +110,22 @@ def short_is_supported(short: str, source: str, question: str = "") -> bool:
 
 
 def _stem(word: str) -> str:
-    return word[:5]
+    return word if _is_number(word) else word[:5]
 
 
 def answer_in_context(short: str, source: str, question: str) -> bool:
     """Whether the answer occurs near the question's own words ("Azerbaijan" in a sentence
     about the border does not answer a question about a pelican sanctuary)."""
-    answer = set(content_words(short))
-    asked = {_stem(w) for w in content_words(question) if w not in answer and len(w) > 2}
+    answer = _stems(content_words(short))
+    asked = {_stem(w) for w in content_words(question) if len(w) > 2} - answer
     if not answer or not asked:
         return True
-    sents = [set(content_words(s)) for s in _SENT.split(source)]
+    sents = [_stems(content_words(s)) for s in _SENT.split(source)]
     for i, words in enumerate(sents):
         if not answer <= words and not (answer & words and len(answer) > 2):
             continue
         window = set().union(*sents[max(0, i - 1) : i + 2]) - answer
-        if asked & {_stem(w) for w in window}:
+        if asked & window:
             return True
     return False
 
@@ -177,11 +184,18 @@ class CitationVerifier:
         out = answer
         for i, (text, nums) in enumerate(claims):
             valid = [n for n in nums if 1 <= n <= len(citations)]
-            if not valid:
-                j = int(np.argmax(sup[i]))
-                if sup[i, j] >= self.threshold:
-                    valid = [j + 1]
-                    out = _attach_marker(out, text, j + 1)
+            j = int(np.argmax(sup[i]))
+            if not valid and sup[i, j] >= self.threshold:
+                valid = [j + 1]
+                out = _attach_marker(out, text, j + 1)
+            elif (
+                valid
+                and all(sup[i, n - 1] < self.threshold for n in valid)
+                and sup[i, j] >= self.threshold
+            ):
+                # The model cited the wrong source; another shown source says it.
+                out = _recite(out, text, valid, j + 1)
+                valid = [j + 1]
             for n in valid:
                 c = citations[n - 1]
                 s = float(sup[i, n - 1])
@@ -193,6 +207,21 @@ class CitationVerifier:
             cited = [c for c in citations if c.supported] or citations
             any_supported = any(short_is_supported(short, c.hit.text, question) for c in cited)
         return out, any_supported
+
+
+def _recite(answer: str, claim: str, old: list[int], new: int) -> str:
+    """Point the markers after `claim` at source `new` instead of `old`."""
+    core = claim.rstrip(" .!?")
+    pos = answer.find(core)
+    if pos < 0:
+        return answer
+    tail = answer[pos + len(core) :]
+    fixed = _MARKER.sub(
+        lambda m: f"[{new}]" if {int(x) for x in m.group(1).split(",")} <= set(old) else m.group(0),
+        tail,
+        count=1,
+    )
+    return answer[: pos + len(core)] + fixed
 
 
 def _attach_marker(answer: str, claim: str, n: int) -> str:

@@ -277,20 +277,27 @@ def eval_realtimeqa(
     chunk_overlap: Annotated[int, typer.Option(min=0)] = 40,
     date_filter: Annotated[bool, typer.Option(help="drop articles after the question date")] = True,
     recency_weight: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.3,
-    tracks: Annotated[str, typer.Option(help="mc,gen or retrieval (no model)")] = "mc,gen",
+    tracks: Annotated[
+        str, typer.Option(help="comma list of mc, nota, gen, or retrieval (no model)")
+    ] = "mc,nota,gen",
     index_cache: Annotated[
         Path | None, typer.Option(help="reuse weekly indexes here [default: OUT/indexes]")
     ] = None,
     dense_weight: Annotated[float, typer.Option(min=0.0, help="RRF weight of dense vs BM25")] = 0.5,
     mc_query: Annotated[str, typer.Option(help="question | question+choices")] = "question",
     evidence: Annotated[bool, typer.Option(help="sentence-level evidence selection")] = True,
-    evidence_budget: Annotated[int, typer.Option(min=32, help="evidence tokens")] = 320,
+    evidence_budget: Annotated[int, typer.Option(min=32, help="evidence tokens")] = 480,
     evidence_candidates: Annotated[int, typer.Option(min=1, help="chunks read")] = 30,
     evidence_order: Annotated[str, typer.Option(help="score | date | best_last")] = "score",
     neighbours: Annotated[int, typer.Option(min=0, help="context sentences before each")] = 1,
+    after: Annotated[int, typer.Option(min=0, help="context sentences after each")] = 1,
     mc_closed_book: Annotated[
         float, typer.Option(help="weight of the closed-book choice likelihood")
-    ] = 0.5,
+    ] = 0.0,
+    nota_gain: Annotated[
+        float,
+        typer.Option(help="NOTA when evidence lifts no option's likelihood by more than this"),
+    ] = 0.25,
 ) -> None:
     """RealTime QA: multiple choice and generation, beside the published leaderboard.
 
@@ -313,8 +320,8 @@ def eval_realtimeqa(
     if evidence_order not in ("score", "date", "best_last"):
         fail(f"--evidence-order must be score, date or best_last, got {evidence_order!r}", 2)
     chosen = tuple(t.strip() for t in tracks.split(",") if t.strip())
-    if not chosen or set(chosen) - {"mc", "gen", "retrieval"}:
-        fail(f"--tracks must be a comma list of mc, gen (or retrieval); got {tracks!r}", 2)
+    if not chosen or set(chosen) - {"mc", "nota", "gen", "retrieval"}:
+        fail(f"--tracks must be a comma list of mc, nota, gen (or retrieval); got {tracks!r}", 2)
     settings = _settings(preset=preset)
     base = core_config(settings)
     core = replace(
@@ -336,10 +343,11 @@ def eval_realtimeqa(
                 candidates=evidence_candidates,
                 order=evidence_order,  # type: ignore[arg-type]
                 neighbours=neighbours,
+                after=after,
             ),
         ),
     )
-    cfg = EvalConfig(date_filter=date_filter, mc_query=mc_query)
+    cfg = EvalConfig(date_filter=date_filter, mc_query=mc_query, nota_gain=nota_gain)
     week_list = [
         w.strip() for item in [*(weeks or []), *(weeks_opt or [])] for w in item.split(",")
     ]
@@ -422,6 +430,37 @@ def eval_squad(
     summary.pop("threshold_sweep")
     typer.echo(json.dumps(summary, indent=2))
     typer.echo(f"-> {out}/predictions.jsonl, summary.json, abstention_curve.png")
+
+
+@eval_app.command("calibrate")
+def eval_calibrate(
+    squad: Annotated[
+        Path | None, typer.Option(help="predictions.jsonl of `newsrag eval squad` (v2.0)")
+    ] = None,
+    realtimeqa: Annotated[
+        list[Path] | None, typer.Option(help="predictions.jsonl of `newsrag eval realtimeqa`")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="calibration file to write")] = Path(
+        "retrieval/calibration.json"
+    ),
+    report: Annotated[Path, typer.Option(help="folder for the report and plot")] = Path(
+        "eval-out/calibration"
+    ),
+) -> None:
+    """Fit the answer confidence on evaluation predictions; report calibration on held-out
+    SQuAD questions (reliability table, ECE, answer/abstain rates at the chosen threshold)."""
+    from service.evals.calibrate import calibrate
+
+    paths = [p for p in [squad, *(realtimeqa or [])] if p is not None]
+    for p in paths:
+        if not p.is_file():
+            fail(f"{p} is not a file", 2)
+    if not paths:
+        fail("give --squad and/or --realtimeqa predictions", 2)
+    result = calibrate(squad, realtimeqa or [], out, report)
+    report.mkdir(parents=True, exist_ok=True)
+    (report / "report.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    typer.echo(json.dumps({k: v for k, v in result.items() if k != "curve"}, indent=2))
 
 
 def main() -> None:

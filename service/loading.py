@@ -26,6 +26,7 @@ def core_config(settings: Settings, **overrides: object) -> CoreConfig:
         max_new_tokens=settings.max_new_tokens,
         support_threshold=settings.support_threshold,
         unsupported=settings.unsupported,
+        min_confidence=settings.min_confidence,
         evidence=EvidenceConfig(enabled=settings.evidence_selection),
     )
     config = CoreConfig(

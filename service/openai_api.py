@@ -10,9 +10,10 @@ import uuid
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
+from index.formats import text_problem
 from retrieval.pipeline import StreamEvent
 from retrieval.types import Turn
 from service.deps import NewsragDep
@@ -22,16 +23,34 @@ from service.streaming import sse_response
 MODEL_ID = "newsrag"
 
 
+def _checked_content(value: Any) -> Any:
+    """Text that cannot be stored or embedded (a lone surrogate, NUL) is refused with a 422."""
+    texts = [value] if isinstance(value, str) else [p.text or "" for p in value or []]
+    for t in texts:
+        problem = text_problem(t) if t.strip() else None
+        if problem:
+            raise ValueError(problem)
+    return value
+
+
+class ContentPart(BaseModel):
+    model_config = ConfigDict(extra="allow")  # image_url, … parts are accepted and ignored
+    type: str
+    text: str | None = None
+
+
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="allow")
     role: Literal["system", "user", "assistant", "tool", "developer"]
-    content: str | list[dict[str, Any]] | None = None
+    content: str | list[ContentPart] | None = None
+
+    _valid = field_validator("content")(_checked_content)
 
     def text(self) -> str:
         if isinstance(self.content, str):
             return self.content
         if isinstance(self.content, list):
-            return " ".join(str(p.get("text", "")) for p in self.content if p.get("type") == "text")
+            return " ".join(p.text or "" for p in self.content if p.type == "text")
         return ""
 
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
+from index.formats import text_problem
 from retrieval.pipeline import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, MAX_TOP_K
 from retrieval.search import DateFilter
 from retrieval.types import Turn
@@ -40,6 +41,9 @@ def _clean_text(value: str) -> str:
     value = value.strip()
     if not value:
         raise ValueError("must not be empty or whitespace")
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(problem)
     return value
 
 

@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     )
     top_k: int = Field(5, ge=1, le=50)
     min_score: float = Field(0.40, description="abstain when the best retrieval score is lower")
+    min_confidence: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="abstain when the answer's calibrated confidence is lower (default: the "
+        "operating point stored with the calibration; 0: never)",
+    )
     max_new_tokens: int = Field(96, ge=8, le=1024)
     support_threshold: float = Field(0.5, ge=0, le=1, description="citation support needed")
     unsupported: Literal["abstain", "flag"] = Field(

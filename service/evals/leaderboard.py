@@ -109,7 +109,9 @@ def baseline_scores(data: Path, weeks: list[str]) -> dict[str, dict[str, float]]
     out: dict[str, dict[str, float]] = {}
     for cfg, name in BASELINE_CONFIGS.items():
         qs: list[dict[str, Any]] = []
+        nota_qs: list[dict[str, Any]] = []
         mc: dict[str, Any] = {}
+        nota: dict[str, Any] = {}
         gen: dict[str, str] = {}
         for w in weeks:
             base = data / "baseline_results"
@@ -128,7 +130,17 @@ def baseline_scores(data: Path, weeks: list[str]) -> dict[str, dict[str, float]]
                     for p in read_jsonl(base / f"{w}_qa_{cfg}_gen.jsonl")
                 }
             )
+            if (base / f"{w}_qa_nota_{cfg}.jsonl").exists():
+                nota_qs += read_jsonl(data / f"{w}_qa_nota.jsonl")
+                nota.update(
+                    {
+                        p["question_id"]: p["prediction"]
+                        for p in read_jsonl(base / f"{w}_qa_nota_{cfg}.jsonl")
+                    }
+                )
         else:
             em, f1, _ = score_generation(gen, qs)
             out[name] = {"mc": score_mc(mc, qs), "em": em, "f1": f1}
+            if nota_qs:
+                out[name]["nota"] = score_mc(nota, nota_qs)
     return out

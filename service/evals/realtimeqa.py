@@ -53,6 +53,13 @@ class EvalConfig:
     # Multiple choice may retrieve with the choices appended to the question (they are part of
     # that track's input); generation never sees them.
     mc_query: str = "question"
+    # NOTA track: "None of the above" is picked when the evidence makes no remaining option
+    # more likely than the model finds it without evidence: the best gain (mean
+    # log-likelihood with evidence − without) is below this (tuned on dev, docs/EVALUATION.md).
+    nota_gain: float = 0.25
+
+
+NOTA = "None of the above"
 
 
 def eval_core(core: CoreConfig) -> CoreConfig:
@@ -86,6 +93,7 @@ def evaluate_question(
     gold: set[str],
     mc: bool,
     gen: bool,
+    nota_q: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     qdate = parse_day(q.get("question_date"))
     filters = DateFilter(published_to=qdate) if cfg.date_filter and qdate else None
@@ -121,6 +129,8 @@ def evaluate_question(
     else:
         candidates, sources = rag.pipeline.retrieve(question, top_k, filters, qdate)
     rec["retrieval"] = retrieval_record(candidates, sources, answer_text, gold)
+    if nota_q is not None and "choice_scores_evidence" in rec:
+        rec.update(nota_record(q, nota_q, rec, cfg))
     if mc and not same_prompt:
         query = f"{question} {' ; '.join(q['choices'])}"
         mc_ans = rag.ask(query, filters=filters, as_of=qdate, choices=q["choices"], sentence=False)
@@ -131,6 +141,29 @@ def evaluate_question(
     timings["total"] = (time.perf_counter() - t0) * 1000
     rec["timings_ms"] = {k: round(v, 1) for k, v in timings.items()}
     return rec
+
+
+def nota_record(
+    q: dict[str, Any], nota_q: dict[str, Any], rec: dict[str, Any], cfg: EvalConfig
+) -> dict[str, Any]:
+    """The NOTA variant of a question keeps three of its four options and replaces one by
+    "None of the above": the kept options' scores are the ones multiple choice computed on the
+    same sources; "None of the above" wins when none of them scores well enough."""
+    options = [i for i, c in enumerate(nota_q["choices"]) if c.strip().lower() != NOTA.lower()]
+    nota_index = next(i for i in range(len(nota_q["choices"])) if i not in options)
+    where = [q["choices"].index(nota_q["choices"][i]) for i in options]
+    detail = {k: [rec[f"choice_scores_{k}"][w] for w in where] for k in ("evidence", "closed_book")}
+    scores = [rec["choice_scores"][w] for w in where]
+    best = max(range(len(scores)), key=lambda i: scores[i])
+    gain = max(e - c for e, c in zip(detail["evidence"], detail["closed_book"], strict=True))
+    pick = nota_index if gain < cfg.nota_gain else options[best]
+    return {
+        "nota_choice": pick,
+        "nota_options": options,
+        "nota_index": nota_index,
+        "nota_scores_combined": scores,
+        **{f"nota_scores_{k}": v for k, v in detail.items()},
+    }
 
 
 def retrieval_record(
@@ -158,7 +191,7 @@ def answer_record(ans: Answer, answer_text: str) -> dict[str, Any]:
         "abstain_reason": ans.abstain_reason,
         # What "flag" mode would have answered (unsupported answers kept, marked).
         "answer_if_flagged": short
-        if ans.abstain_reason == "unsupported"
+        if ans.abstain_reason in ("unsupported", "low_confidence")
         else ("" if ans.abstained else short),
         "citations": [
             {"id": c.id, "url": c.hit.url, "cited": c.cited} for c in ans.citations if c.cited
@@ -166,6 +199,10 @@ def answer_record(ans: Answer, answer_text: str) -> dict[str, Any]:
         "cited_contains_gold": any(
             contains_answer(c.hit.text, answer_text) for c in ans.citations if c.cited
         ),
+        # For `newsrag eval calibrate`: the signals and the short answer they describe.
+        "confidence": ans.confidence,
+        "features": ans.features,
+        "short_answer": short,
     }
 
 
@@ -200,9 +237,15 @@ def run(
     if missing:
         raise FileNotFoundError(f"no questions for week(s) {', '.join(missing)} in {data}")
     out.mkdir(parents=True, exist_ok=True)
-    needs_model = "mc" in tracks or "gen" in tracks
+    needs_model = bool({"mc", "gen", "nota"} & set(tracks))
     models = models or Models.build(core, with_generator=needs_model)
     questions = {w: read_jsonl(data / f"{w}_qa.jsonl")[: limit or None] for w in weeks}
+    nota = {
+        q["question_id"].removesuffix("_nota"): q
+        for w in weeks
+        if "nota" in tracks and (data / f"{w}_qa_nota.jsonl").exists()
+        for q in read_jsonl(data / f"{w}_qa_nota.jsonl")
+    }
     total = sum(len(v) for v in questions.values())
     records: list[dict[str, Any]] = []
     started = time.perf_counter()
@@ -221,6 +264,7 @@ def run(
                     golds.get(q["question_id"], set()),
                     "mc" in tracks,
                     "gen" in tracks,
+                    nota.get(q["question_id"]),
                 )
                 rec["week"] = w
                 records.append(rec)
@@ -230,7 +274,9 @@ def run(
                     progress(len(records), total, w)
             rag.close()
     elapsed = time.perf_counter() - started
-    summary = summarize(records, questions, core, cfg, tracks, elapsed, index_s)
+    asked = {r["question_id"] for r in records}
+    nota = {k: v for k, v in nota.items() if k in asked}
+    summary = summarize(records, questions, core, cfg, tracks, elapsed, index_s, nota)
     summary["published"] = baseline_scores(data, weeks)
     (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     (out / "results.md").write_text(markdown_table(summary), encoding="utf-8")
@@ -246,12 +292,20 @@ def summarize(
     tracks: tuple[str, ...],
     elapsed: float,
     index_s: float,
+    nota_questions: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    nota_questions = nota_questions or {}
     qs = [q for w in questions.values() for q in w]
     by_id = {r["question_id"]: r for r in records}
     ours: dict[str, Any] = {"questions": len(qs)}
     if "mc" in tracks:
         ours["mc"] = score_mc({k: r["choice"] for k, r in by_id.items()}, qs)
+    nota_qs = [q for q in nota_questions.values()]
+    if "nota" in tracks and nota_qs:
+        ours["nota"] = score_mc(
+            {f"{k}_nota": r["nota_choice"] for k, r in by_id.items() if "nota_choice" in r},
+            nota_qs,
+        )
     if "gen" in tracks:
         em, f1, n = score_generation({k: r["answer"] for k, r in by_id.items()}, qs)
         ours.update(em=em, f1=f1, gen_questions=n)
@@ -294,8 +348,8 @@ def summarize(
 def markdown_table(summary: dict[str, Any]) -> str:
     ours = summary["ours"]
     name = f"newsrag ({summary['config']['preset']}, local CPU)"
-    rows = [(name, ours.get("mc"), ours.get("em"), ours.get("f1"))]
-    rows += [(k, v["mc"], v["em"], v["f1"]) for k, v in summary["published"].items()]
+    rows = [(name, ours.get("mc"), ours.get("nota"), ours.get("em"), ours.get("f1"))]
+    rows += [(k, v["mc"], v.get("nota"), v["em"], v["f1"]) for k, v in summary["published"].items()]
     rows.sort(key=lambda r: -(r[1] or 0))
 
     def cell(v: float | None) -> str:
@@ -305,11 +359,11 @@ def markdown_table(summary: dict[str, Any]) -> str:
         f"RealTime QA, weeks {summary['weeks'][0]}–{summary['weeks'][-1]} "
         f"({ours['questions']} questions, pooled)",
         "",
-        "| system | MC accuracy | gen EM | gen F1 |",
-        "|---|---|---|---|",
+        "| system | MC accuracy | MC NOTA | gen EM | gen F1 |",
+        "|---|---|---|---|---|",
         *[
             f"| {'**' + r[0] + '**' if r[0] == name else r[0]} | {cell(r[1])} | {cell(r[2])} | "
-            f"{cell(r[3])} |"
+            f"{cell(r[3])} | {cell(r[4])} |"
             for r in rows
         ],
         "",

@@ -120,6 +120,9 @@ def run(
                     abstained=ans.abstained,
                     reason=ans.abstain_reason,
                     draft=pred if not ans.abstained else (ans.short_answer or ""),
+                    confidence=ans.confidence,
+                    features=ans.features,
+                    answers=q["answers"],
                 )
                 if q["impossible"]:
                     rec["em"] = rec["f1"] = float(ans.abstained)

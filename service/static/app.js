@@ -17,6 +17,9 @@ function el(tag, className, text) {
 }
 
 // Renders "… [1] …" with the citation markers highlighted, still only via text nodes.
+// Below this calibrated confidence an answer is shown as "not sure" (docs/EVALUATION.md).
+const UNSURE = 0.6;
+
 function renderAnswer(node, text) {
   node.replaceChildren();
   for (const part of String(text).split(/(\[\d+(?:,\s*\d+)*\])/)) {
@@ -125,8 +128,15 @@ async function ask(question) {
         answer.className = "answer";
         renderAnswer(answer, text);
       } else if (event === "done") {
-        answer.className = data.abstained ? "answer abstained" : "answer";
+        // An answer the calibrated confidence is unsure of is shown as such, never hidden.
+        const unsure = !data.abstained && data.confidence !== null && data.confidence < UNSURE;
+        answer.className = data.abstained ? "answer abstained" : unsure ? "answer unsure" : "answer";
         renderAnswer(answer, data.answer);
+        if (unsure) {
+          answer.appendChild(
+            el("span", "unsure-note", ` (not sure: confidence ${Number(data.confidence).toFixed(2)})`),
+          );
+        }
         // Sources the answer could not rely on are still shown, unless nothing relevant was
         // found at all.
         renderSources(sources, data.abstain_reason === "weak_evidence" ? [] : data.citations);

@@ -137,3 +137,28 @@ def test_prompt_prefix_cache_gives_the_same_answers(exact_decoding, seed_index_d
     shared = g.choice_scores(prompts[0], choices)
     assert best(shared) == best(fresh[0][1])
     assert shared == pytest.approx(fresh[0][1], abs=0.25)
+
+
+def test_choice_scores_after_drafted_generation_match_fresh_ones(
+    tiny_generator, seed_index_dir, embedder
+):
+    """Prompt-lookup drafting rolls the KV cache back and forth; the prompt cache kept for
+    the next call must still be the prompt's (it once was not, and choice scores after an
+    answer became garbage)."""
+    from retrieval.prompt import ANSWER_LABEL, build_messages
+    from tests.fakes import make_newsrag
+
+    rag = make_newsrag(seed_index_dir, embedder, None, readonly=True)
+    g = tiny_generator
+    assert g.prompt_lookup > 0
+    choices = ["Four", "France and India", "Nobody"]
+    prompts = [
+        build_messages(q, rag.search(q, 3))
+        for q in ("Who supplies arms to Armenia?", "How many Armenian soldiers were killed?")
+    ]
+    g._prefix = None
+    fresh = g.choice_scores(prompts[1], choices, prefix=ANSWER_LABEL)
+    g.generate(prompts[0])
+    g.generate(prompts[1])
+    after = g.choice_scores(prompts[1], choices, prefix=ANSWER_LABEL)
+    assert after == pytest.approx(fresh, abs=0.25)

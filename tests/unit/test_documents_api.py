@@ -238,3 +238,45 @@ def test_unknown_host_is_refused(client):
 def test_ipv4_mapped_loopback_counts_as_local(rag, tmp_path):  # noqa: F811
     with make_client(rag, tmp_path, client=("::ffff:127.0.0.1", 50000)) as c:
         assert c.post("/documents", json={"articles": [ARTICLE]}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("\\ud800 lone surrogate", "surrogate"),
+        ("has a \\u0000 NUL", "NUL"),
+        ("\\u200b\\u200b\\u200d", "invisible"),
+    ],
+)
+def test_text_that_cannot_be_stored_is_422_naming_the_field(client, text, why):
+    before = client.get("/documents").json()["total"]
+    line = b'{"title": "T", "text": "' + text.encode() + b'"}\n'
+    r = client.post("/documents", files=[("files", ("a.jsonl", line, "application/x-ndjson"))])
+    assert r.status_code == 422 and "text" in r.json()["detail"], r.text
+    assert why.lower() in r.json()["detail"].lower()
+    body = b'{"articles": [{"title": "T", "text": "' + text.encode() + b'"}]}'
+    r = client.post("/documents", content=body, headers={"content-type": "application/json"})
+    # (pydantic's JSON parser refuses a lone surrogate escape as malformed JSON)
+    detail = r.json()["detail"]
+    assert r.status_code == 422 and ("text" in detail or "malformed JSON" in detail), r.text
+    assert client.get("/documents").json()["total"] == before
+
+
+def test_lone_surrogates_in_questions_are_422(client):
+    for path, field in (("/ask", "question"), ("/search", "query")):
+        body = b'{"' + field.encode() + b'": "why \\ud800?"}'
+        r = client.post(path, content=body, headers={"content-type": "application/json"})
+        assert r.status_code == 422 and field in r.json()["detail"], r.text
+    body = (
+        b'{"model": "newsrag", "messages": [{"role": "user", "content": '
+        b'[{"type": "text", "text": "why \\ud800?"}]}]}'
+    )
+    r = client.post(
+        "/v1/chat/completions", content=body, headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 422 and "content" in r.json()["detail"], r.text
+    r = client.post(
+        "/v1/chat/completions",
+        json={"model": "newsrag", "messages": [{"role": "user", "content": [{"type": 5}]}]},
+    )
+    assert r.status_code == 422

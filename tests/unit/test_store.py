@@ -184,3 +184,24 @@ def test_readers_never_see_an_open_write_transaction(store, monkeypatch):
     writer.join(10)
     assert seen == [0]
     assert store.article_count() == 1
+
+
+def test_undated_or_future_dated_articles_never_gain_from_recency(tmp_path):
+    """An index of many short undated articles must not bury a strongly relevant dated one."""
+    from datetime import date
+
+    from retrieval.search import Retriever, SearchConfig, recency_factor
+
+    cfg = SearchConfig()
+    today = date(2026, 11, 28)
+    assert recency_factor(None, today, cfg) == recency_factor(date(2001, 1, 1), today, cfg)
+    assert recency_factor(date(2027, 1, 1), today, cfg) == 1 - cfg.recency_weight
+    assert recency_factor(today, today, cfg) == 1.0
+    emb = FakeEmbedder()
+    store = open_or_create(tmp_path / "idx", emb, ChunkingParams(max_tokens=32, overlap_tokens=8))
+    spam = [f"Note {i}\n\nSoldiers {'border ' * (i % 3)}item {i} was listed." for i in range(20)]
+    future = "2031-01-01\n\nFuture\n\nSoldiers were killed at the border, says a future note."
+    Indexer(store, emb).ingest_articles(parse_text(t) for t in [ARTICLES[0], *spam, future])
+    hits = Retriever(store, emb, cfg).search("Four soldiers were killed at the border", 3)
+    assert hits[0].title == "Border clash"
+    store.close()

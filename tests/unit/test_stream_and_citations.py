@@ -119,6 +119,11 @@ def test_verifier_marks_wrong_citation_unsupported_and_attributes_uncited():
     v = CitationVerifier(FakeEmbedder(), threshold=0.5)
     cits = [_cit(1, "The bank kept rates unchanged."), _cit(2, "Four soldiers were killed.")]
     text, ok = v.verify("How many soldiers were killed?", "Four soldiers were killed [1].", cits)
+    # The wrong citation is pointed at the source that says it.
+    assert ok and text == "Four soldiers were killed [2]."
+    assert not cits[0].cited and cits[1].supported is True
+    cits = [_cit(1, "The bank kept rates unchanged."), _cit(2, "A storm hit the coast.")]
+    text, ok = v.verify("How many soldiers were killed?", "Four soldiers were killed [1].", cits)
     assert cits[0].cited and cits[0].supported is False
     assert not ok
     cits = [_cit(1, "The bank kept rates unchanged."), _cit(2, "Four soldiers were killed.")]
@@ -323,3 +328,20 @@ def test_multiple_choice_needs_a_scoring_backend(rag):  # noqa: F811
     with pytest.raises(UnsupportedError) as err:
         rag.ask("How many soldiers?", choices=["a", "b"])
     assert err.value.status == 501
+
+
+def test_a_claim_citing_the_wrong_source_is_pointed_at_the_right_one():
+    v = CitationVerifier(FakeEmbedder(), threshold=0.5)
+    cits = [_cit(1, "A storm hit the coast."), _cit(2, "European regulators want one charger.")]
+    q = "Which continent will require a common charger?"
+    text, ok = v.verify(q, "Europe [1].", cits, short="Europe")
+    assert ok and text == "Europe [2]."
+    assert cits[1].cited and cits[1].supported and not cits[0].cited
+
+
+def test_a_sentence_that_does_not_state_the_answer_is_replaced_by_it(client, rag):  # noqa: F811
+    rag.pipeline.generator.reply = (
+        "Answer: Four [1]\nSentence: Soldiers were at the border, with the [1]."
+    )
+    data = client.post("/ask", json={"question": "How many soldiers were killed at the border?"})
+    assert data.json()["answer"] == "Four [1]."

@@ -1,0 +1,105 @@
+"""How likely an answer is right: one calibrated score in [0, 1] from signals the pipeline
+already has.
+
+No local model abstains by itself (../shared/MODELS.md), and one raw similarity score cannot
+tell a paraphrased question from an on-topic one the sources do not answer. So each answer gets
+a few cheap signals — how similar its best source is, how much of the question the best
+evidence covers, whether the short answer occurs in a cited source next to the question's
+words, how strongly its claims are supported, and how sure the model was of the short answer
+(its mean token log-probability) — combined by a logistic regression fitted on held-out data
+(`newsrag eval calibrate`) and kept in `calibration.json` beside this module.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from retrieval.types import Citation
+from retrieval.verify import _SENT, answer_in_context, content_words, short_is_supported
+
+FEATURES = (
+    "top_dense",  # best dense cosine among the sources
+    "top_evidence",  # best sentence score of the evidence selection
+    "coverage",  # share of the question's words in the best-covering source sentence
+    "short_in_source",  # the short answer occurs in a cited source (1/0)
+    "in_context",  # … next to the question's own words (1/0)
+    "support",  # best support of a cited claim
+    "answer_logprob",  # the model's mean token log-probability of its short answer
+    "answer_tokens",  # log(1 + words in the short answer)
+)
+
+DEFAULT_PATH = Path(__file__).with_name("calibration.json")
+
+
+_QUESTION_WORDS = frozenset(
+    "how many much what which who whom whose when where why did does".split()
+)
+
+
+def coverage(question: str, citations: list[Citation]) -> float:
+    """Share of the question's content words found in its best-matching source sentence."""
+    asked = {w[:5] for w in content_words(question) if len(w) > 2 and w not in _QUESTION_WORDS}
+    if not asked:
+        return 0.0
+    best = 0.0
+    for c in citations:
+        for sent in _SENT.split(c.hit.text):
+            words = {w[:5] for w in content_words(sent)}
+            best = max(best, len(asked & words) / len(asked))
+    return best
+
+
+def features(
+    question: str,
+    short: str,
+    citations: list[Citation],
+    answer_logprob: float | None,
+) -> dict[str, float]:
+    cited = [c for c in citations if c.cited] or citations
+    return {
+        "top_dense": max((c.hit.score for c in citations), default=0.0),
+        "top_evidence": max((c.hit.scores.get("evidence", 0.0) for c in citations), default=0.0),
+        "coverage": coverage(question, citations),
+        "short_in_source": float(any(short_is_supported(short, c.hit.text) for c in cited)),
+        "in_context": float(any(answer_in_context(short, c.hit.text, question) for c in cited)),
+        "support": max((c.support or 0.0 for c in citations), default=0.0),
+        "answer_logprob": answer_logprob if answer_logprob is not None else -5.0,
+        "answer_tokens": math.log1p(len(short.split())),
+    }
+
+
+@dataclass
+class Calibration:
+    """A logistic regression over `FEATURES` (standardised), then isotonic-free: the fitted
+    probabilities are checked for calibration on held-out data (docs/EVALUATION.md)."""
+
+    coef: list[float]
+    intercept: float
+    mean: list[float]
+    scale: list[float]
+    features: list[str] = field(default_factory=lambda: list(FEATURES))
+    version: int = 1
+    fitted_on: str = ""
+    threshold: float = 0.5  # the operating point chosen on held-out data
+
+    def score(self, feats: dict[str, float]) -> float:
+        z = self.intercept
+        for name, w, m, s in zip(self.features, self.coef, self.mean, self.scale, strict=True):
+            z += w * (feats.get(name, 0.0) - m) / (s or 1.0)
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Calibration | None:
+        path = path or DEFAULT_PATH
+        if not path.exists():
+            return None
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)

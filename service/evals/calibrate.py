@@ -1,0 +1,229 @@
+"""Fit the answer confidence (retrieval/confidence.py) on evaluation predictions and measure its
+calibration on held-out questions.
+
+Fitting split: half of the SQuAD 2.0 questions (by a hash of their id) plus every RealTime QA
+answer given; report split: the other SQuAD half only. A label is 1 when the short answer is
+right (token F1 ≥ 0.5 against a gold answer) and 0 otherwise — every answer to an unanswerable
+SQuAD question is wrong. A logistic regression (numpy, Newton steps with a small L2 penalty)
+over standardised features gives the score; the operating threshold is the one that best
+balances answering answerable and abstaining on unanswerable questions on the fitting half.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import statistics
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from retrieval.confidence import FEATURES, Calibration
+from retrieval.metrics import best_over, token_f1
+
+
+def _half(qid: str) -> int:
+    return int(hashlib.sha256(qid.encode()).hexdigest(), 16) % 2
+
+
+def load_squad(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        r = json.loads(line)
+        if "features" not in r:
+            continue
+        short = r.get("draft") or ""
+        right = (
+            not r["impossible"]
+            and bool(short)
+            and best_over(token_f1, short, r.get("answers", []), drop_articles=True) >= 0.5
+        )
+        rows.append(
+            {
+                "source": "squad",
+                "split": "fit" if _half(r["id"]) == 0 else "holdout",
+                "impossible": r["impossible"],
+                "features": r["features"],
+                "label": int(right),
+                "f1": 0.0
+                if r["impossible"] or not short
+                else best_over(token_f1, short, r.get("answers", []), drop_articles=True),
+                "abstained_before": bool(r.get("abstained"))
+                and r.get("reason") in ("weak_evidence", "model"),
+                "gated": bool(r.get("abstained")) and r.get("reason") == "unsupported",
+            }
+        )
+    return rows
+
+
+def load_realtimeqa(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        r = json.loads(line)
+        if not r.get("features"):
+            continue
+        f1 = token_f1(r.get("short_answer") or "", r["gold"])
+        rows.append(
+            {
+                "source": "realtimeqa",
+                "split": "fit",
+                "impossible": False,
+                "features": r["features"],
+                "label": int(f1 >= 0.5),
+                "f1": f1,
+                "abstained_before": False,
+                "gated": r.get("abstain_reason") == "unsupported",
+            }
+        )
+    return rows
+
+
+def _matrix(rows: list[dict[str, Any]]) -> np.ndarray:
+    return np.array([[float(r["features"].get(f, 0.0)) for f in FEATURES] for r in rows])
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 50) -> np.ndarray:
+    """Weights (intercept first) of an L2-penalised logistic regression, by Newton's method."""
+    xb = np.hstack([np.ones((len(x), 1)), x])
+    w = np.zeros(xb.shape[1])
+    penalty = l2 * np.eye(xb.shape[1])
+    penalty[0, 0] = 0.0
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-np.clip(xb @ w, -30, 30)))
+        grad = xb.T @ (p - y) + penalty @ w
+        hess = (xb * (p * (1 - p))[:, None]).T @ xb + penalty
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w
+
+
+def decisions(rows: list[dict[str, Any]], scores: list[float], threshold: float) -> list[bool]:
+    """Whether each question is answered: it got an answer the pipeline kept (not withdrawn
+    as unsupported) and its confidence reaches the threshold."""
+    return [
+        not r["abstained_before"] and not r["gated"] and s >= threshold
+        for r, s in zip(rows, scores, strict=True)
+    ]
+
+
+def rates(rows: list[dict[str, Any]], answered: list[bool]) -> dict[str, float]:
+    pos = [(r, a) for r, a in zip(rows, answered, strict=True) if not r["impossible"]]
+    neg = [a for r, a in zip(rows, answered, strict=True) if r["impossible"]]
+    out = {
+        "answered_answerable": 100 * statistics.fmean(a for _, a in pos) if pos else 0.0,
+        "abstained_unanswerable": 100 * statistics.fmean(not a for a in neg) if neg else 0.0,
+        "answered_correct": 100 * statistics.fmean(a and r["label"] for r, a in pos) if pos else 0,
+    }
+    f1s = [r["f1"] for r, a in pos if a]
+    out["f1_on_answered"] = 100 * statistics.fmean(f1s) if f1s else 0.0
+    return out
+
+
+def reliability(scores: list[float], labels: list[int], bins: int = 10) -> tuple[list[dict], float]:
+    table = []
+    ece = 0.0
+    n = len(scores)
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        idx = [i for i, s in enumerate(scores) if lo <= s < hi or (b == bins - 1 and s == 1.0)]
+        if not idx:
+            continue
+        conf = statistics.fmean(scores[i] for i in idx)
+        acc = statistics.fmean(labels[i] for i in idx)
+        ece += len(idx) / n * abs(acc - conf)
+        table.append(
+            {"bin": f"{lo:.1f}-{hi:.1f}", "n": len(idx), "confidence": conf, "accuracy": acc}
+        )
+    return table, ece
+
+
+def calibrate(
+    squad: Path | None, realtimeqa: list[Path], out: Path, report_dir: Path
+) -> dict[str, Any]:
+    rows = (load_squad(squad) if squad else []) + [
+        r for p in realtimeqa for r in load_realtimeqa(p)
+    ]
+    scored = [r for r in rows if not r["abstained_before"]]
+    fit = [r for r in scored if r["split"] == "fit"]
+    if len(fit) < 20 or len({r["label"] for r in fit}) < 2:
+        raise ValueError("not enough fitting data: need answers both right and wrong")
+    x = _matrix(fit)
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    w = fit_logistic((x - mean) / scale, np.array([r["label"] for r in fit], dtype=float))
+    cal = Calibration(
+        coef=[round(float(v), 6) for v in w[1:]],
+        intercept=round(float(w[0]), 6),
+        mean=[round(float(v), 6) for v in mean],
+        scale=[round(float(v), 6) for v in scale],
+        fitted_on=f"{len(fit)} answers: "
+        + ", ".join(f"{sum(r['source'] == s for r in fit)} {s}" for s in ("squad", "realtimeqa")),
+    )
+    squad_fit = [r for r in rows if r["source"] == "squad" and r["split"] == "fit"]
+    if squad_fit:
+        fit_scores = [
+            cal.score(r["features"]) if not r["abstained_before"] else 0.0 for r in squad_fit
+        ]
+        best = max(
+            (t / 100 for t in range(5, 96)),
+            key=lambda t: min(
+                (rt := rates(squad_fit, decisions(squad_fit, fit_scores, t)))[
+                    "answered_answerable"
+                ],
+                rt["abstained_unanswerable"],
+            ),
+        )
+        cal.threshold = round(best, 2)
+    cal.save(out)
+    report: dict[str, Any] = {"calibration": str(out), "threshold": cal.threshold}
+    hold = [r for r in rows if r["source"] == "squad" and r["split"] == "holdout"]
+    if hold:
+        scores = [cal.score(r["features"]) if not r["abstained_before"] else 0.0 for r in hold]
+        report["holdout_questions"] = len(hold)
+        report["holdout"] = rates(hold, decisions(hold, scores, cal.threshold))
+        report["holdout_without_confidence"] = rates(hold, decisions(hold, scores, 0.0))
+        with_feats = [
+            (s, r["label"]) for s, r in zip(scores, hold, strict=True) if not r["abstained_before"]
+        ]
+        table, ece = reliability([s for s, _ in with_feats], [y for _, y in with_feats])
+        report["ece"] = ece
+        report["reliability"] = table
+        report["curve"] = [
+            {"threshold": t / 20, **rates(hold, decisions(hold, scores, t / 20))}
+            for t in range(0, 20)
+        ]
+        report_dir.mkdir(parents=True, exist_ok=True)
+        plot(report, report_dir / "calibration.png")
+    return report
+
+
+def plot(report: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    rel = report["reliability"]
+    a.plot([0, 1], [0, 1], ls=":", color="grey")
+    a.plot([r["confidence"] for r in rel], [r["accuracy"] for r in rel], marker="o")
+    for r in rel:
+        a.annotate(str(r["n"]), (r["confidence"], r["accuracy"]), fontsize=7)
+    a.set_xlabel("confidence")
+    a.set_ylabel("share of answers right")
+    a.set_title(f"Reliability (held-out SQuAD 2.0), ECE {report['ece']:.3f}")
+    curve = report["curve"]
+    ts = [c["threshold"] for c in curve]
+    b.plot(ts, [c["answered_answerable"] for c in curve], label="answers answerable (%)")
+    b.plot(ts, [c["abstained_unanswerable"] for c in curve], label="abstains on unanswerable (%)")
+    b.plot(ts, [c["answered_correct"] for c in curve], label="answers answerable right (%)")
+    b.axvline(report["threshold"], color="grey", ls="--", lw=1)
+    b.axhline(80, color="#c33", ls=":", lw=1)
+    b.set_xlabel("NEWSRAG_MIN_CONFIDENCE")
+    b.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

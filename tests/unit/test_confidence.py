@@ -1,0 +1,111 @@
+"""Answer confidence: the features, the fitted calibration, and abstaining below it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.confidence import FEATURES, Calibration, coverage, features
+from retrieval.types import Citation, Hit
+from service.evals.calibrate import calibrate, fit_logistic, reliability
+
+
+def _cit(text: str, score: float = 0.6) -> Citation:
+    return Citation(1, Hit(1, "a", "T", None, None, None, text, score, {"evidence": 0.8}), True)
+
+
+def test_features_describe_the_answer_and_its_evidence():
+    src = "Armenia has reported that four soldiers were killed at the border."
+    f = features("How many soldiers were killed?", "four", [_cit(src)], -0.3)
+    assert set(f) == set(FEATURES)
+    assert f["top_dense"] == 0.6 and f["top_evidence"] == 0.8
+    assert f["short_in_source"] == 1.0 and f["in_context"] == 1.0
+    assert f["coverage"] == 1.0 and f["answer_logprob"] == -0.3
+    off = features("What is the population of Azerbaijan?", "3,000,000", [_cit(src)], -2.0)
+    assert off["short_in_source"] == 0.0 and off["coverage"] < 1.0
+    assert coverage("zebra quantum", [_cit(src)]) == 0.0
+
+
+def test_logistic_fit_separates_and_calibrates():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 2))
+    p = 1 / (1 + np.exp(-(2 * x[:, 0] - 1)))
+    y = (rng.random(400) < p).astype(float)
+    w = fit_logistic(x, y)
+    assert w[1] > 1.0 and abs(w[2]) < 0.5  # the informative feature, not the noise
+    fitted = 1 / (1 + np.exp(-(w[0] + x @ w[1:])))
+    _, ece = reliability(list(fitted), list(y.astype(int)))
+    assert ece < 0.1
+
+
+def _squad_rows(path: Path, n: int) -> None:
+    rng = np.random.default_rng(1)
+    with open(path, "w") as fh:
+        for i in range(n):
+            impossible = i % 2 == 1
+            good = not impossible and rng.random() < 0.8
+            feats = {f: 0.0 for f in FEATURES}
+            feats["in_context"] = float(good or rng.random() < 0.2)
+            feats["answer_logprob"] = float(rng.normal(-0.5 if good else -2.0, 0.5))
+            rec = {
+                "id": f"q{i}",
+                "impossible": impossible,
+                "abstained": False,
+                "reason": None,
+                "draft": "Paris" if good else "Lyon",
+                "answers": [] if impossible else ["Paris"],
+                "features": feats,
+            }
+            fh.write(json.dumps(rec) + "\n")
+
+
+def test_calibrate_writes_a_file_the_pipeline_loads(tmp_path):
+    _squad_rows(tmp_path / "squad.jsonl", 400)
+    out = tmp_path / "calibration.json"
+    report = calibrate(tmp_path / "squad.jsonl", [], out, tmp_path / "report")
+    cal = Calibration.load(out)
+    assert cal is not None and 0.05 <= cal.threshold <= 0.95
+    assert report["holdout"]["abstained_unanswerable"] >= 80
+    assert report["holdout"]["answered_answerable"] >= 60
+    assert report["ece"] < 0.15
+    assert (tmp_path / "report" / "calibration.png").exists()
+    good = {f: 0.0 for f in FEATURES} | {"in_context": 1.0, "answer_logprob": -0.4}
+    bad = {f: 0.0 for f in FEATURES} | {"answer_logprob": -2.5}
+    assert cal.score(good) > cal.threshold > cal.score(bad)
+
+
+def test_low_confidence_answers_abstain(tmp_path):
+    from index.chunking import ChunkingParams
+    from index.ingest import Indexer, open_or_create
+    from index.parse import parse_text
+    from retrieval.pipeline import PipelineConfig
+    from tests.fakes import FakeEmbedder, FakeGenerator, make_newsrag
+    from tests.unit.test_api import ARTICLES
+
+    emb = FakeEmbedder()
+    store = open_or_create(tmp_path / "idx", emb, ChunkingParams(max_tokens=32, overlap_tokens=8))
+    Indexer(store, emb).ingest_articles(parse_text(t) for t in ARTICLES)
+    store.close()
+    path = tmp_path / "cal.json"
+    Calibration(
+        coef=[0.0] * (len(FEATURES) - 1) + [5.0],
+        intercept=0.0,
+        mean=[0.0] * len(FEATURES),
+        scale=[1.0] * len(FEATURES),
+        threshold=0.5,
+    ).save(path)  # confident only for long short answers: log(1 + words) > 0
+    rag = make_newsrag(
+        tmp_path / "idx",
+        emb,
+        FakeGenerator("Answer: Four [1]\nSentence: Four soldiers were killed [1]."),
+        PipelineConfig(min_score=0.3, calibration_path=path, min_confidence=0.999),
+    )
+    answer = rag.ask("How many soldiers were killed at the border?")
+    assert answer.abstained and answer.abstain_reason == "low_confidence"
+    assert answer.confidence is not None and answer.confidence < 0.999
+    assert answer.draft == "Four soldiers were killed [1]."
+    rag.pipeline.min_confidence = 0.0
+    kept = rag.ask("How many soldiers were killed at the border?")
+    assert not kept.abstained and kept.to_dict()["confidence"] == kept.confidence
