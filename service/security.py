@@ -186,22 +186,10 @@ class BodyLimitMiddleware:
                 await self._reject(send)
 
     async def _reject(self, send: Send) -> None:
-        body = (
-            b'{"detail": "request body too large: the limit is '
-            + str(self.max_bytes).encode()
-            + b' bytes (NEWSRAG_MAX_BODY_BYTES)"}'
+        detail = (
+            f"request body too large: the limit is {self.max_bytes} bytes (NEWSRAG_MAX_BODY_BYTES)"
         )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await _send_json(send, 413, {"detail": detail})
 
 
 class _TooLarge(Exception):

@@ -63,9 +63,13 @@ NOTA = "None of the above"
 
 
 def eval_core(core: CoreConfig) -> CoreConfig:
-    """The leaderboard always expects an answer: no retrieval gate, a short answer budget."""
+    """The leaderboard always expects an answer: no retrieval gate and no confidence gate (the
+    confidence is still recorded), a short answer budget."""
     pipe = replace(
-        core.pipeline, min_score=0.0, max_new_tokens=min(core.pipeline.max_new_tokens, 48)
+        core.pipeline,
+        min_score=0.0,
+        min_confidence=0.0,
+        max_new_tokens=min(core.pipeline.max_new_tokens, 48),
     )
     return replace(core, pipeline=pipe, query_batching=False, readonly=False)
 

@@ -18,7 +18,7 @@ function el(tag, className, text) {
 
 // Renders "… [1] …" with the citation markers highlighted, still only via text nodes.
 // Below this calibrated confidence an answer is shown as "not sure" (docs/EVALUATION.md).
-const UNSURE = 0.6;
+const UNSURE = 0.5;
 
 function renderAnswer(node, text) {
   node.replaceChildren();

@@ -14,6 +14,7 @@ import re
 
 import pytest
 
+from retrieval.pipeline import PipelineConfig
 from retrieval.types import Answer
 from tests.conftest import MODEL_CACHE
 from tests.fakes import make_newsrag
@@ -84,7 +85,8 @@ def rag(seed_index_dir, embedder):
     settings = Settings(index_dir=seed_index_dir, cache_dir=MODEL_CACHE)
     models = build_models(settings)
     models.load()
-    return make_newsrag(seed_index_dir, embedder, models.generator, readonly=True)
+    # The product's own configuration: the shipped confidence calibration gates answers.
+    return make_newsrag(seed_index_dir, embedder, models.generator, PipelineConfig(), readonly=True)
 
 
 # Measured on the default preset (small, bench/seed_questions.py, docs/EVALUATION.md): 9 of

@@ -21,7 +21,9 @@ def rag(tmp_path):
     store = open_or_create(tmp_path / "idx", emb, ChunkingParams(max_tokens=32, overlap_tokens=8))
     Indexer(store, emb).ingest_articles(parse_text(t) for t in ARTICLES)
     store.close()
-    return make_newsrag(tmp_path / "idx", emb, FakeGenerator(), PipelineConfig(min_score=0.3))
+    return make_newsrag(
+        tmp_path / "idx", emb, FakeGenerator(), PipelineConfig(min_score=0.3, min_confidence=0.0)
+    )
 
 
 @pytest.fixture

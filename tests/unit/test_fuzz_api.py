@@ -25,7 +25,9 @@ def _app(tmp_dir):
     store = open_or_create(tmp_dir / "idx", emb, ChunkingParams(max_tokens=32, overlap_tokens=8))
     Indexer(store, emb).ingest_articles(parse_text(t) for t in ARTICLES)
     store.close()
-    rag = make_newsrag(tmp_dir / "idx", emb, FakeGenerator(), PipelineConfig(min_score=0.3))
+    rag = make_newsrag(
+        tmp_dir / "idx", emb, FakeGenerator(), PipelineConfig(min_score=0.3, min_confidence=0.0)
+    )
     # schemathesis addresses the ASGI app as "testserver".
     settings = Settings(index_dir=tmp_dir / "idx", api_key="fuzz-key", allowed_hosts=["testserver"])
     return create_app(settings, rag)
