@@ -110,7 +110,14 @@ class AskResponse(BaseModel):
     abstain_reason: str | None = Field(
         None,
         description="weak_evidence (nothing relevant retrieved; no model call), model (the "
-        "model said it does not know) or unsupported (no source supports the answer)",
+        "model said it does not know), unsupported (no source supports the answer) or "
+        "low_confidence (below NEWSRAG_MIN_CONFIDENCE)",
+    )
+    confidence: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="how likely the answer is right (calibrated; null without a calibration)",
     )
     citations: list[CitationOut]
     timings_ms: dict[str, float]

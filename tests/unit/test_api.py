@@ -44,6 +44,8 @@ def test_ask_returns_answer_with_matching_citations(client, rag):
     assert body["citations"][0]["cited"] is True
     assert body["citations"][0]["published"] == "2024-09-20"
     assert set(body["timings_ms"]) >= {"retrieve", "generate", "total"}
+    assert set(body) >= {"short_answer", "abstain_reason", "confidence"}
+    assert body["short_answer"] == "Four soldiers" and body["abstain_reason"] is None
 
 
 def test_weak_evidence_abstains_without_model_call(client, rag):
