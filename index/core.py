@@ -132,7 +132,8 @@ class Newsrag:
         models = models or Models.build(config, with_generator)
         if not create and not index_exists(config):
             raise IndexNotFoundError(
-                "no index yet: add articles (newsrag ingest seeds/, or POST /documents)"
+                "no index yet: build one with `newsrag ingest seeds/` (or a folder of your "
+                "articles), then retry"
             )
         return cls(config, models, open_store(config, models.embedder, create))
 
