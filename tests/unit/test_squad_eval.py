@@ -50,3 +50,45 @@ def test_load_sample_and_sweep(tmp_path):
     )
     assert rows[0.8]["answer_rate_answerable"] == 0
     assert summarize(records, 0.5)["gold_in_top5"] == 100
+
+
+def test_evaluations_run_what_the_settings_name(monkeypatch, tmp_path):
+    """`newsrag eval` builds the system from the same NEWSRAG_* settings as `newsrag ask`:
+    backend, preset and embedder dtype reach the evaluation unchanged."""
+    from typer.testing import CliRunner
+
+    import service.evals.realtimeqa as rtqa
+    import service.evals.squad as squad
+    from service.cli import app
+    from service.settings import get_settings
+
+    seen: dict[str, Any] = {}
+
+    def fake_rtqa(data, out, core, *args, **kwargs):
+        seen["realtimeqa"] = rtqa.eval_core(core)
+        raise FileNotFoundError("stop here")
+
+    def fake_squad(path, out, core, *args, **kwargs):
+        seen["squad"] = core
+        raise KeyError("stop here")
+
+    monkeypatch.setattr(rtqa, "run", fake_rtqa)
+    monkeypatch.setattr(squad, "run", fake_squad)
+    for key, value in {
+        "NEWSRAG_BACKEND": "llamacpp",
+        "NEWSRAG_EMBED_DTYPE": "float32",
+        "NEWSRAG_PRESET": "base",
+    }.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        runner.invoke(app, ["eval", "realtimeqa", "--data", str(tmp_path)])
+        squad_file = tmp_path / "dev.json"
+        squad_file.write_text("{}")
+        runner.invoke(app, ["eval", "squad", "--data", str(squad_file)])
+    finally:
+        get_settings.cache_clear()
+    for name in ("realtimeqa", "squad"):
+        core = seen[name]
+        assert (core.backend, core.embed_dtype, core.preset) == ("llamacpp", "float32", "base")
