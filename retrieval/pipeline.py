@@ -317,8 +317,7 @@ class RAGPipeline:
             if not answer.abstained and answer.confidence < self.min_confidence:
                 answer.draft, answer.answer = answer.answer, LOW_CONFIDENCE_TEXT
                 answer.abstained, answer.abstain_reason = True, "low_confidence"
-                for c in citations:
-                    c.cited = False
+                _uncite(citations)
         return answer
 
     def _answer_logprob(self, messages: list[dict[str, str]] | None, short: str) -> float | None:
@@ -349,17 +348,17 @@ class RAGPipeline:
         if not supported and sentence and short:
             # The sentence may add a detail no source states ("… on Sunday"); the short
             # answer on its own may still be what a source says.
+            checked = [(c.cited, c.supported, c.support) for c in citations]
             _reset(citations)
             alone = _as_sentence(short)
             alone_text, supported = self.verifier.verify(question, alone, citations, short=bare)
             if supported:
                 text = alone_text
-            else:
-                _reset(citations)
-                text, _ = self.verifier.verify(question, text, citations, short=bare)
+            else:  # keep what the check found for the sentence
+                for c, (cited, ok, support) in zip(citations, checked, strict=True):
+                    c.cited, c.supported, c.support = cited, ok, support
         if not supported and self.config.unsupported == "abstain":
-            for c in citations:
-                c.cited = False
+            _uncite(citations)
             return Answer(
                 UNSUPPORTED_TEXT,
                 True,
@@ -399,6 +398,12 @@ def mc_combine(with_ev: list[float], without: list[float], weight: float) -> lis
 def _as_sentence(text: str) -> str:
     text = text.strip()
     return text if not text or text[-1] in ".!?" else f"{text}."
+
+
+def _uncite(citations: list[Citation]) -> None:
+    """An abstention cites nothing (the checks' findings stay on the citations)."""
+    for c in citations:
+        c.cited = False
 
 
 def _reset(citations: list[Citation]) -> None:

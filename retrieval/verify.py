@@ -83,7 +83,7 @@ def missing_terms(claim: str, source: str, question: str = "") -> list[str]:
     """The claim's names and numbers that its source never mentions (names match on their
     first five letters: "Europe" is in "European regulators")."""
     have = _stems(content_words(source))
-    return [t for t in key_terms(claim, question) if (t if _is_number(t) else t[:5]) not in have]
+    return [t for t in key_terms(claim, question) if _stem(t) not in have]
 
 
 def _stems(words: list[str]) -> set[str]:
@@ -97,7 +97,7 @@ def lexical_support(claim: str, source: str) -> float:
     if not words:
         return 0.0
     have = _stems(content_words(source))
-    return sum((w if _is_number(w) else w[:5]) in have for w in words) / len(words)
+    return sum(_stem(w) in have for w in words) / len(words)
 
 
 def short_is_supported(short: str, source: str, question: str = "") -> bool:

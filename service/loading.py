@@ -17,8 +17,8 @@ def offline() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def core_config(settings: Settings, **overrides: object) -> CoreConfig:
-    """The core's configuration from the service's settings (and a door's own overrides)."""
+def core_config(settings: Settings) -> CoreConfig:
+    """The core's configuration from the service's settings."""
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
     pipeline = PipelineConfig(
         top_k=settings.top_k,
@@ -29,7 +29,7 @@ def core_config(settings: Settings, **overrides: object) -> CoreConfig:
         min_confidence=settings.min_confidence,
         evidence=EvidenceConfig(enabled=settings.evidence_selection),
     )
-    config = CoreConfig(
+    return CoreConfig(
         index_dir=settings.index_dir,
         preset=settings.preset,
         backend=settings.backend,
@@ -45,11 +45,6 @@ def core_config(settings: Settings, **overrides: object) -> CoreConfig:
         prompt_lookup=settings.prompt_lookup,
         pipeline=pipeline,
     )
-    if overrides:
-        from dataclasses import replace
-
-        config = replace(config, **overrides)  # type: ignore[arg-type]
-    return config
 
 
 def open_newsrag(settings: Settings, create: bool = False, with_generator: bool = True) -> Newsrag:
