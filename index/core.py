@@ -24,7 +24,7 @@ from retrieval.generation import TextGenerator
 from retrieval.pipeline import PipelineConfig, RAGPipeline, StreamEvent
 from retrieval.search import DateFilter, Retriever, SearchConfig
 from retrieval.store import IndexStore, StoredArticle
-from retrieval.types import Answer, Article, Hit, Turn
+from retrieval.types import Answer, Article, DuplicateText, Hit, Turn
 
 Backend = Literal["transformers", "llamacpp", "openai"]
 EmbedDtype = Literal["float32", "bfloat16", "int8"]
@@ -209,16 +209,18 @@ class Newsrag:
                 self._indexer = Indexer(self.store, self.models.embedder)
             return self._indexer
 
-    def add(self, articles: Iterable[Article], replace: bool = False) -> IngestReport:
-        """Add articles; the same text under any id is a duplicate. With `replace`, an
-        existing id with new text is updated."""
-        return self.indexer.ingest_articles(articles, replace=replace)
+    def add(self, articles: Iterable[Article]) -> IngestReport:
+        """Add articles; an existing id with new text is updated, text that is already stored
+        is reported as a duplicate."""
+        return self.indexer.ingest_articles(articles)
 
     def add_paths(self, paths: list[Path], progress: Any = None) -> IngestReport:
         return self.indexer.ingest_paths(paths, progress=progress)
 
     def replace(self, article: Article) -> IngestReport:
-        return self.indexer.ingest_articles([article], replace=True)
+        """Create or replace one article; its text may not be another article's
+        (DuplicateTextError, 409)."""
+        return self.indexer.ingest_articles([article], on_duplicate_text=DuplicateText.REFUSE)
 
     def delete(self, article_id: str) -> int:
         """Delete an article; its chunks leave both indexes. Returns the chunk count."""

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,6 @@ from index.parse import (
     ParseError,
     content_id,
     load_file,
-    parse_date,
     parse_text,
 )
 from retrieval.types import Article
@@ -24,6 +24,40 @@ UPLOAD_SUFFIXES = SUPPORTED_SUFFIXES
 @dataclass(frozen=True)
 class Limits:
     max_article_chars: int = 200_000
+    # An HTML page whose main text is shorter holds no article (a cookie wall, a menu).
+    min_html_chars: int = 200
+
+
+# One rule for article ids wherever they come from (JSON body, .jsonl line, PUT path): ASCII
+# letters, digits, '.', '_', '-', not starting with '.' (so never '.' or '..'), 1-128 long.
+ID_PATTERN = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$"
+_ID_RE = re.compile(ID_PATTERN)
+
+
+def check_id(value: str, where: str) -> str:
+    if not _ID_RE.fullmatch(value):
+        raise ParseError(
+            f"{where}: {value[:40]!r} is not a valid id (1-128 ASCII letters, digits, '.', "
+            "'_' or '-', not starting with '.')"
+        )
+    return value
+
+
+def iso_date(value: object, where: str) -> date | None:
+    """An ISO 8601 date (`2024-09-20`, or a full timestamp whose day is taken); anything else
+    is refused rather than guessed (`12/11/2024` is 11 December or 12 November)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ParseError(f"{where}: must be an ISO date string (YYYY-MM-DD)")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(value.replace("z", "Z")).date()
+    except ValueError:
+        raise ParseError(f"{where}: {value[:40]!r} is not an ISO date (use YYYY-MM-DD)") from None
 
 
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
@@ -67,29 +101,15 @@ def article_from_fields(
     title = text_field("title", required=True, max_len=1000)
     body = text_field("text", required=True, max_len=limits.max_article_chars)
     assert title and body
-    published: date | None = None
-    raw_date = fields.get("published")
-    if raw_date not in (None, ""):
-        if not isinstance(raw_date, str):
-            raise ParseError(f"{where}.published: must be an ISO date string")
-        try:
-            published = date.fromisoformat(raw_date[:10])
-        except ValueError:
-            published = parse_date(raw_date)
-            if published is None:
-                raise ParseError(
-                    f"{where}.published: {raw_date!r} is not a date (use YYYY-MM-DD)"
-                ) from None
-    digest = content_id(title, body)
-    given = article_id or text_field("id", max_len=128)
-    if given is not None and not all(c.isalnum() or c in "-_." for c in given):
-        raise ParseError(f"{where}.id: only letters, digits, '-', '_' and '.' are allowed")
+    published = iso_date(fields.get("published"), f"{where}.published")
+    given = article_id or text_field("id", max_len=10_000)
+    if given is not None:
+        check_id(given, f"{where}.id")
     url = text_field("url")
     if url and not url.lower().startswith(("http://", "https://")):
         raise ParseError(f"{where}.url: must be an http(s) URL")
     return Article(
-        id=given or digest,
-        content_hash=digest,
+        id=given or content_id(title, body),
         title=title,
         body=body,
         published=published,
@@ -102,13 +122,25 @@ def html_article(raw: str, where: str, limits: Limits) -> Article:
     """Main text of an HTML page (boilerplate dropped) with its title and date."""
     import trafilatura
 
-    doc = trafilatura.bare_extraction(raw, with_metadata=True, include_comments=False)
-    if doc is None:
-        raise ParseError(f"{where}: no article text found in the HTML")
-    data = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
+    doc = trafilatura.bare_extraction(
+        raw,
+        with_metadata=True,
+        include_comments=False,
+        # Dates from the page's metadata and markup only: the extensive search would read a
+        # "(c) 2024" footer as the publication date.
+        date_extraction_params={
+            "original_date": True,
+            "extensive_search": False,
+            "max_date": date.today().isoformat(),
+        },
+    )
+    data = (doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)) if doc is not None else {}
     text = (data.get("text") or "").strip()
-    if not text:
-        raise ParseError(f"{where}: no article text found in the HTML")
+    if len(text) < limits.min_html_chars:
+        raise ParseError(
+            f"{where}: no article in the page: {len(text)} characters of main text after "
+            f"removing navigation and boilerplate (at least {limits.min_html_chars} are needed)"
+        )
     return article_from_fields(
         {
             "title": data.get("title") or text.split("\n", 1)[0][:200],

@@ -13,10 +13,10 @@ from index.chunking import Chunker, ChunkingParams
 from index.formats import load_articles
 from index.parse import ParseError, discover
 from retrieval.embedder import TextEncoder
-from retrieval.errors import InvalidInputError
+from retrieval.errors import DuplicateTextError, InvalidInputError
 from retrieval.manifest import Manifest
-from retrieval.store import IndexStore
-from retrieval.types import Article, ChunkSpan
+from retrieval.store import IndexStore, duplicate_message
+from retrieval.types import Article, ChunkSpan, DuplicateText
 
 logger = logging.getLogger(__name__)
 
@@ -102,28 +102,31 @@ class Indexer:
         articles: Iterable[Article],
         report: IngestReport | None = None,
         progress: Callable[[int], None] | None = None,
-        replace: bool = False,
+        on_duplicate_text: DuplicateText = DuplicateText.SKIP,
     ) -> IngestReport:
-        """Index articles in batches. Same content (under any id) is a duplicate and is not
-        embedded again; with `replace`, an existing id with new content is updated."""
+        """Index articles in batches. An existing id with new text is updated. Text that is
+        already stored (or repeated in this batch) is a duplicate and is not embedded again;
+        under another id it is skipped and reported, or refused (DuplicateTextError)."""
         report = report or IngestReport()
         batch: list[Article] = []
-        seen: set[str] = set()
+        seen: dict[str, str] = {}
         for art in articles:
-            digest = art.content_hash or art.id
-            known = self.store.find_content(digest)
-            if digest in seen or known or (not replace and self.store.has_article(art.id)):
-                report.duplicates.append(known or art.id)
+            digest = art.content_hash
+            known = seen.get(digest) or self.store.find_content(digest)
+            if known is not None:
+                if known != art.id and on_duplicate_text is DuplicateText.REFUSE:
+                    raise DuplicateTextError(duplicate_message(art.id, known))
+                report.duplicates.append(known)
                 if progress:
                     progress(1)
                 continue
-            seen.add(digest)
+            seen[digest] = art.id
             batch.append(art)
             if len(batch) >= self.batch_articles:
-                self._commit(batch, report, progress, replace)
+                self._commit(batch, report, progress, on_duplicate_text)
                 batch = []
         if batch:
-            self._commit(batch, report, progress, replace)
+            self._commit(batch, report, progress, on_duplicate_text)
         return report
 
     def _commit(
@@ -131,7 +134,7 @@ class Indexer:
         batch: list[Article],
         report: IngestReport,
         progress: Callable[[int], None] | None,
-        replace: bool,
+        on_duplicate_text: DuplicateText,
     ) -> None:
         spans: list[list[ChunkSpan]] = [self.chunker.chunk(a.body) for a in batch]
         texts = [embedding_text(a, s.text) for a, ss in zip(batch, spans, strict=True) for s in ss]
@@ -141,7 +144,7 @@ class Indexer:
         for art, ss in zip(batch, spans, strict=True):
             items.append((art, ss, vecs[pos : pos + len(ss)]))
             pos += len(ss)
-        result = self.store.write_articles(items, replace=replace)
+        result = self.store.write_articles(items, on_duplicate_text)
         report.added.extend(result.added)
         report.updated.extend(result.updated)
         report.duplicates.extend(result.duplicates)

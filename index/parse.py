@@ -36,8 +36,8 @@ class ParseError(InvalidInputError):
 
 
 def content_id(title: str, body: str) -> str:
-    """Stable article id: a hash of the normalised text, so the same article under another
-    file name (or with other whitespace) is recognised as a duplicate."""
+    """Stable article id when none is given: a hash of the normalised title and text, so the
+    same file ingested again (under any name, with other whitespace) gets the same id."""
     norm = " ".join(unicodedata.normalize("NFC", f"{title}\n{body}").split()).lower()
     return hashlib.sha256(norm.encode("utf-8")).hexdigest()[:16]
 
@@ -136,7 +136,6 @@ def parse_text(text: str, path: str | None = None, markdown: bool = False) -> Ar
         body = title
     return Article(
         id=content_id(title, body),
-        content_hash=content_id(title, body),
         title=title,
         body=body,
         published=published,

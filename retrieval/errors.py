@@ -11,6 +11,12 @@ class NewsragError(Exception):
 
     status = 500  # HTTP status the service answers with
     exit_code = 1  # CLI exit code
+    # What an HTTP client is told when the message names server internals (paths).
+    public_detail: str | None = None
+
+    @property
+    def detail(self) -> str:
+        return self.public_detail or str(self)
 
 
 class InvalidInputError(NewsragError, ValueError):
@@ -42,6 +48,10 @@ class IndexNotFoundError(NewsragError):
 
     status = 503
     exit_code = 5
+    public_detail = (
+        "no index is available: build one on the server with `newsrag ingest <articles>` "
+        "(the server log names the directory)"
+    )
 
 
 class IndexMismatchError(NewsragError):
@@ -49,6 +59,10 @@ class IndexMismatchError(NewsragError):
 
     status = 503
     exit_code = 5
+    public_detail = (
+        "the index was built with another embedder or format version: rebuild it on the "
+        "server (the server log says how)"
+    )
 
 
 class ModelLoadError(NewsragError):
@@ -70,3 +84,10 @@ class UnsupportedError(NewsragError):
 
     status = 501
     exit_code = 8
+
+
+class DuplicateTextError(NewsragError):
+    """A write would store text that another article already has."""
+
+    status = 409
+    exit_code = 9

@@ -25,16 +25,18 @@ import numpy as np
 from retrieval.ann import IVF_MIN_VECTORS, build_index, index_kind, read_snapshot, write_snapshot
 from retrieval.errors import (
     ArticleNotFoundError,
+    DuplicateTextError,
     IndexMismatchError,
     IndexNotFoundError,
     ReadOnlyError,
 )
 from retrieval.manifest import FORMAT_VERSION, MANIFEST, Manifest
-from retrieval.types import Article, ChunkSpan, Hit
+from retrieval.types import Article, ChunkSpan, DuplicateText, Hit, text_hash
 
 logger = logging.getLogger(__name__)
 
 DB = "store.sqlite"
+TEXT_HASH_VERSION = "body-v2"  # dedup key: text_hash(body)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -64,6 +66,13 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
 """
+
+
+def duplicate_message(article_id: str, holder: str) -> str:
+    return (
+        f"{article_id}: its text is already stored as article {holder!r}; "
+        "change the text, or delete or replace that article"
+    )
 
 
 def _parse_date(value: str | None) -> date | None:
@@ -168,12 +177,38 @@ class IndexStore:
         if writer and not self.readonly:
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = FULL")
-            cols = {r[1] for r in db.execute("PRAGMA table_info(articles)")}
-            if "content_hash" not in cols:  # indexes written before content hashes were kept
-                db.execute("ALTER TABLE articles ADD COLUMN content_hash TEXT")
-                db.execute("UPDATE articles SET content_hash = id")
-            db.execute("CREATE UNIQUE INDEX IF NOT EXISTS articles_hash ON articles(content_hash)")
+            self._migrate_text_hashes(db)
         return db
+
+    @staticmethod
+    def _migrate_text_hashes(db: sqlite3.Connection) -> None:
+        """Indexes written before dedup ignored titles hashed title + text (or kept no hash):
+        rehash every article's body once. Of articles that already share a text, the oldest
+        keeps the hash (the others stay, unhashed, until deleted)."""
+        cols = {r[1] for r in db.execute("PRAGMA table_info(articles)")}
+        row = db.execute("SELECT value FROM meta WHERE key = 'text_hash'").fetchone()
+        if "content_hash" in cols and row and row[0] == TEXT_HASH_VERSION:
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if "content_hash" not in cols:
+                db.execute("ALTER TABLE articles ADD COLUMN content_hash TEXT")
+            db.execute("DROP INDEX IF EXISTS articles_hash")
+            seen: set[str] = set()
+            rows = db.execute("SELECT id, body FROM articles ORDER BY added_at, id").fetchall()
+            for article_id, body in rows:
+                digest = text_hash(body)
+                db.execute(
+                    "UPDATE articles SET content_hash = ? WHERE id = ?",
+                    (None if digest in seen else digest, article_id),
+                )
+                seen.add(digest)
+            db.execute("CREATE UNIQUE INDEX articles_hash ON articles(content_hash)")
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('text_hash', ?)", (TEXT_HASH_VERSION,))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     @property
     def generation(self) -> int:
@@ -226,10 +261,6 @@ class IndexStore:
                 "this index is served read-only (a replica): send writes to the writer"
             )
 
-    def has_article(self, article_id: str) -> bool:
-        row = self._db.execute("SELECT 1 FROM articles WHERE id = ?", (article_id,)).fetchone()
-        return row is not None
-
     def find_content(self, content_hash: str) -> str | None:
         """Id of the stored article with this content hash, if any."""
         row = self._db.execute(
@@ -237,22 +268,17 @@ class IndexStore:
         ).fetchone()
         return str(row[0]) if row else None
 
-    def add_articles(
-        self, items: Sequence[tuple[Article, Sequence[ChunkSpan], np.ndarray]]
-    ) -> list[str]:
-        """Add new articles; ones whose id or content is already stored are skipped."""
-        return self.write_articles(items, replace=False).added
-
     def write_articles(
         self,
         items: Sequence[tuple[Article, Sequence[ChunkSpan], np.ndarray]],
-        replace: bool = True,
+        on_duplicate_text: DuplicateText = DuplicateText.SKIP,
     ) -> WriteResult:
         """Add or replace articles with their chunks and chunk vectors, in one transaction.
 
-        An article whose content is already stored (under any id) is a duplicate. An existing
-        id with new content is replaced (old chunks leave both indexes) when `replace` is set,
-        else it counts as a duplicate."""
+        An existing id with new text is replaced (its old chunks leave both indexes). Text that
+        is already stored is a duplicate: under the same id nothing changes; under another id
+        it is skipped and reported, or with REFUSE the whole write fails with
+        DuplicateTextError naming the article that has it."""
         self._check_writable()
         result = WriteResult()
         with self._lock:
@@ -263,16 +289,18 @@ class IndexStore:
                 for article, spans, vecs in items:
                     if len(spans) != len(vecs):
                         raise ValueError(f"{article.id}: {len(spans)} chunks, {len(vecs)} vectors")
-                    digest = article.content_hash or article.id
+                    digest = article.content_hash
                     same = db.execute(
                         "SELECT id FROM articles WHERE content_hash = ?", (digest,)
                     ).fetchone()
+                    if same and same[0] != article.id and on_duplicate_text is DuplicateText.REFUSE:
+                        raise DuplicateTextError(duplicate_message(article.id, same[0]))
+                    if same:
+                        result.duplicates.append(same[0])
+                        continue
                     exists = db.execute(
                         "SELECT 1 FROM articles WHERE id = ?", (article.id,)
                     ).fetchone()
-                    if same or (exists and not replace):
-                        result.duplicates.append(same[0] if same else article.id)
-                        continue
                     if exists:
                         removed += [
                             r[0]

@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from enum import StrEnum
 from typing import Any, Literal
+
+
+def text_hash(body: str) -> str:
+    """Dedup key of an article: a hash of its normalised body text (case, whitespace and
+    Unicode form ignored). The title is not part of it: the same story under another headline
+    is a duplicate."""
+    norm = " ".join(unicodedata.normalize("NFC", body).split()).lower()
+    return hashlib.sha256(norm.encode("utf-8")).hexdigest()[:16]
+
+
+class DuplicateText(StrEnum):
+    """What a write does with an article whose text is already stored under another id."""
+
+    SKIP = "skip"  # batch writes: reported in `duplicates`, the rest is written
+    REFUSE = "refuse"  # a PUT: DuplicateTextError names the article that has the text
 
 
 @dataclass(frozen=True)
@@ -19,7 +37,11 @@ class Article:
     source: str | None = None
     url: str | None = None
     path: str | None = None
-    content_hash: str = ""  # hash of the normalised text; equals `id` unless an id was given
+    content_hash: str = ""  # text_hash(body): the dedup key (filled in when not given)
+
+    def __post_init__(self) -> None:
+        if not self.content_hash:
+            object.__setattr__(self, "content_hash", text_hash(self.body))
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,18 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index.core import Models, Newsrag
 from retrieval.errors import IndexMismatchError, IndexNotFoundError, NewsragError
@@ -35,16 +39,19 @@ from service.schemas import (
     describe_errors,
 )
 from service.security import (
+    AccessMiddleware,
     BodyLimitMiddleware,
     CrossSiteGuardMiddleware,
     TrustedHostMiddleware,
-    require_read,
+    may_read,
 )
 from service.settings import Settings, get_settings
 from service.streaming import sse_response
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
+# Swagger UI's files as shipped in a wheel (imported for its path only).
+SWAGGER_ASSETS = Path(str(resources.files("fastapi_swagger") / "resources"))
 
 
 def _sse_frame(event: StreamEvent) -> list[str]:
@@ -108,6 +115,8 @@ def create_app(settings: Settings | None = None, newsrag: Newsrag | None = None)
         version="0.1.0",
         summary="Question answering over news articles, with cited answers, fully local.",
         lifespan=lifespan,
+        docs_url=None,  # served below from local assets: the default loads them from a CDN
+        redoc_url=None,
         responses={503: {"model": ErrorResponse, "description": "index or model unavailable"}},
     )
     app.state.holder = holder
@@ -116,20 +125,35 @@ def create_app(settings: Settings | None = None, newsrag: Newsrag | None = None)
     app.state.metrics = metrics
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AccessMiddleware, settings=settings)
     app.add_middleware(CrossSiteGuardMiddleware, allowed_origins=settings.allowed_origins)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
     app.include_router(build_router())
     app.include_router(openai_router())
-    reads = [Depends(require_read)]
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         detail, errors = describe_errors(exc.errors())
         return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # FastAPI answers 400 "error parsing the body" for bodies json.loads cannot take
+        # (too deeply nested, not UTF-8): they are invalid input, 422, and say so.
+        cause = exc.__cause__
+        if exc.status_code == 400 and cause is not None:
+            if isinstance(cause, RecursionError):
+                detail = "body: JSON nested too deeply"
+            elif isinstance(cause, UnicodeDecodeError):
+                detail = f"body: not UTF-8 (byte {cause.start})"
+            else:
+                detail = f"body: cannot be parsed as JSON ({type(cause).__name__})"
+            return JSONResponse({"detail": detail}, status_code=422)
+        return await http_exception_handler(request, exc)
+
     @app.exception_handler(NewsragError)
     async def core_error(request: Request, exc: NewsragError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -143,7 +167,6 @@ def create_app(settings: Settings | None = None, newsrag: Newsrag | None = None)
         "/ask",
         response_model=AskResponse,
         responses={422: {"model": ErrorResponse}},
-        dependencies=reads,
     )
     def ask(body: AskRequest, rag: NewsragDep) -> Any:
         """Answer a question from the indexed articles, citing its sources as [n]."""
@@ -158,7 +181,6 @@ def create_app(settings: Settings | None = None, newsrag: Newsrag | None = None)
             200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"},
             422: {"model": ErrorResponse},
         },
-        dependencies=reads,
     )
     async def ask_stream(body: AskRequest, request: Request, rag: NewsragDep) -> Any:
         """Answer as Server-Sent Events: `sources`, `token`s, then `done` (or `error`).
@@ -176,7 +198,6 @@ def create_app(settings: Settings | None = None, newsrag: Newsrag | None = None)
         "/search",
         response_model=SearchResponse,
         responses={422: {"model": ErrorResponse}},
-        dependencies=reads,
     )
     def search(body: SearchRequest, rag: NewsragDep) -> Any:
         """Retrieve the chunks most relevant to a query (no generation)."""
@@ -184,13 +205,15 @@ def create_app(settings: Settings | None = None, newsrag: Newsrag | None = None)
         hits = rag.search(body.query, body.top_k, filters)
         return {"results": [h.to_dict() for h in hits]}
 
-    @app.get("/health", response_model=HealthResponse)
-    def health(rag: NewsragDep) -> Any:
-        """Index size and the models in use."""
+    @app.get("/health", response_model=HealthResponse, response_model_exclude_none=True)
+    def health(rag: NewsragDep, request: Request) -> Any:
+        """Index size and the models in use (only the status for a client that may not read)."""
+        if not may_read(request, settings):
+            return {"status": "ok"}
         stats = rag.stats()
         return {"status": "ok", **{k: stats[k] for k in HealthResponse.model_fields if k in stats}}
 
-    @app.get("/metrics", include_in_schema=False, dependencies=reads)
+    @app.get("/metrics", include_in_schema=False)
     def prometheus() -> Response:
         """Prometheus metrics."""
         if holder.newsrag is not None:
@@ -201,5 +224,16 @@ def create_app(settings: Settings | None = None, newsrag: Newsrag | None = None)
     def chat_page() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
+    @app.get("/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="newsrag API",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon-32x32.png",
+        )
+
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/docs/assets", StaticFiles(directory=SWAGGER_ASSETS), name="docs-assets")
     return app

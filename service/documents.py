@@ -5,19 +5,20 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from index.core import Newsrag
-from index.formats import Limits, article_from_fields, articles_from_upload
+from index.formats import ID_PATTERN, Limits, article_from_fields, articles_from_upload
 from index.parse import ParseError
 from retrieval.store import StoredArticle
 from retrieval.types import Article
 from service.deps import NewsragDep
 from service.schemas import describe_errors
-from service.security import require_read, require_write
 from service.settings import Settings
+
+ArticleId = Annotated[str, Path(pattern=ID_PATTERN, description="an article id")]
 
 
 class ArticleIn(BaseModel):
@@ -27,7 +28,7 @@ class ArticleIn(BaseModel):
     published: date | None = Field(None, description="YYYY-MM-DD")
     url: str | None = Field(None, max_length=2000, pattern=r"^https?://")
     source: str | None = Field(None, max_length=200)
-    id: str | None = Field(None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._-]+$")
+    id: str | None = Field(None, pattern=ID_PATTERN)
 
 
 class DocumentsIn(BaseModel):
@@ -96,6 +97,15 @@ def _upload_body() -> dict[str, Any]:
     }
 
 
+def _links(article_id: str) -> dict[str, Any]:
+    """OpenAPI links from a write to what can be done with the article it wrote (stateful API
+    testing follows them)."""
+    return {
+        op: {"operationId": f"{op}_document", "parameters": {"article_id": article_id}}
+        for op in ("get", "put", "delete")
+    }
+
+
 def build_router() -> APIRouter:
     router = APIRouter(tags=["documents"])
 
@@ -103,23 +113,28 @@ def build_router() -> APIRouter:
         s: Settings = request.app.state.settings
         return s, Limits(max_article_chars=s.max_article_chars)
 
-    def write(rag: Newsrag, articles: list[Article], replace: bool) -> dict[str, Any]:
-        report = rag.add(articles, replace=replace)
+    def write(rag: Newsrag, articles: list[Article], put: bool = False) -> dict[str, Any]:
+        report = rag.replace(articles[0]) if put else rag.add(articles)
         return {"added": report.added, "updated": report.updated, "duplicates": report.duplicates}
 
     @router.post(
         "/documents",
         response_model=WriteOut,
-        dependencies=[Depends(require_write)],
         openapi_extra=_upload_body(),
-        responses={413: {"description": "too large"}, 422: {"description": "invalid"}},
+        operation_id="add_documents",
+        responses={
+            200: {"links": _links("$response.body#/added/0")},
+            409: {"description": "read-only index"},
+            413: {"description": "too large"},
+            422: {"description": "invalid"},
+        },
     )
     async def add_documents(request: Request, rag: NewsragDep) -> Any:
         """Add articles from JSON (`{"articles": [...]}`) or uploaded files (.txt, .md, .html,
         .jsonl). All are validated first: one bad article rejects the request, nothing is
         written. An article with an `id` that exists is replaced by its new text."""
         settings, lim = limits(request)
-        ctype = request.headers.get("content-type", "")
+        ctype = request.headers.get("content-type", "").lower()
         articles: list[Article] = []
         errors: list[str] = []
         if ctype.startswith("multipart/form-data"):
@@ -166,10 +181,9 @@ def build_router() -> APIRouter:
                 f"at most {settings.max_articles_per_request} articles per "
                 f"request, got {len(articles)}",
             )
-        replace = any(a.id != a.content_hash for a in articles)
-        return await run_in_threadpool(write, rag, articles, replace)
+        return await run_in_threadpool(write, rag, articles)
 
-    @router.get("/documents", response_model=DocumentPage, dependencies=[Depends(require_read)])
+    @router.get("/documents", response_model=DocumentPage, operation_id="list_documents")
     def list_documents(
         rag: NewsragDep,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -187,17 +201,25 @@ def build_router() -> APIRouter:
     @router.get(
         "/documents/{article_id}",
         response_model=DocumentOut,
-        dependencies=[Depends(require_read)],
+        operation_id="get_document",
         responses={404: {"description": "not found"}},
     )
-    def get_document(article_id: str, rag: NewsragDep) -> Any:
+    def get_document(article_id: ArticleId, rag: NewsragDep) -> Any:
         """One article's metadata and chunk count."""
         return _out(rag.get(article_id))
 
     @router.put(
-        "/documents/{article_id}", response_model=WriteOut, dependencies=[Depends(require_write)]
+        "/documents/{article_id}",
+        response_model=WriteOut,
+        operation_id="put_document",
+        responses={
+            200: {"links": _links("$request.path.article_id")},
+            409: {"description": "the text is another article's, or the index is read-only"},
+        },
     )
-    def put_document(article_id: str, body: ArticleIn, request: Request, rag: NewsragDep) -> Any:
+    def put_document(
+        article_id: ArticleId, body: ArticleIn, request: Request, rag: NewsragDep
+    ) -> Any:
         """Create or replace the article with this id (its old chunks leave both indexes)."""
         if body.id is not None and body.id != article_id:
             raise HTTPException(422, f"id: body id {body.id!r} differs from the path")
@@ -208,14 +230,14 @@ def build_router() -> APIRouter:
             )
         except ParseError as exc:
             raise HTTPException(422, str(exc)) from None
-        return write(rag, [art], replace=True)
+        return write(rag, [art], put=True)
 
     @router.delete(
         "/documents/{article_id}",
-        dependencies=[Depends(require_write)],
+        operation_id="delete_document",
         responses={404: {"description": "not found"}},
     )
-    def delete_document(article_id: str, rag: NewsragDep) -> dict[str, Any]:
+    def delete_document(article_id: ArticleId, rag: NewsragDep) -> dict[str, Any]:
         """Delete an article; its chunks leave the vector and BM25 indexes at once."""
         return {"deleted": article_id, "chunks": rag.delete(article_id)}
 

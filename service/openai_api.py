@@ -9,7 +9,7 @@ import time
 import uuid
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
@@ -17,7 +17,6 @@ from index.formats import text_problem
 from retrieval.pipeline import StreamEvent
 from retrieval.types import Turn
 from service.deps import NewsragDep
-from service.security import require_read
 from service.streaming import sse_response
 
 MODEL_ID = "newsrag"
@@ -76,7 +75,7 @@ def _extras(answer: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_router() -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[Depends(require_read)])
+    router = APIRouter(prefix="/v1", tags=["openai"])
 
     @router.get("/models")
     def models() -> dict[str, Any]:

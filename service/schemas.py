@@ -138,11 +138,13 @@ class SearchResponse(BaseModel):
 
 
 class HealthResponse(BaseModel):
+    """With NEWSRAG_PROTECT_READS, a client without the key sees only `status`."""
+
     status: str
-    articles: int
-    chunks: int
-    embedder: str
-    generator: str
+    articles: int | None = None
+    chunks: int | None = None
+    embedder: str | None = None
+    generator: str | None = None
 
 
 class ErrorResponse(BaseModel):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
+from collections.abc import Mapping
+from typing import Literal
 
 from fastapi import HTTPException, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -67,8 +69,11 @@ class CrossSiteGuardMiddleware:
         await self.app(scope, receive, send)
 
 
-async def _send_json(send: Send, status: int, payload: dict[str, str]) -> None:
+async def _send_json(
+    send: Send, status: int, payload: dict[str, str], headers: Mapping[str, str] | None = None
+) -> None:
     body = json.dumps(payload).encode()
+    extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
     await send(
         {
             "type": "http.response.start",
@@ -76,6 +81,7 @@ async def _send_json(send: Send, status: int, payload: dict[str, str]) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                *extra,
             ],
         }
     )
@@ -116,10 +122,27 @@ def _bearer_ok(request: Request, key: str) -> bool:
     return hmac.compare_digest(token.strip().encode(), key.encode())  # constant time
 
 
-def check_access(request: Request, write: bool) -> None:
+# Where access is decided, for every route at once, before anything reads a body (FastAPI
+# parses and validates a body before route dependencies run, so a per-route check would let a
+# client without the key get 422s that describe the API).
+PUBLIC_PATHS = frozenset({"/", "/health", "/docs", "/openapi.json"})
+PUBLIC_PREFIXES = ("/static/", "/docs/")
+WRITE_PREFIXES = ("/documents",)
+
+
+def access_needed(method: str, path: str) -> Literal["read", "write"] | None:
+    """What a request needs: writes change articles; everything else but the chat page,
+    `/health` (which then shows only its status) and the API documentation is a read."""
+    if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
+        return None
+    if method not in SAFE_METHODS and path.startswith(WRITE_PREFIXES):
+        return "write"
+    return "read"
+
+
+def check_access(request: Request, settings: Settings, write: bool) -> None:
     """Writes need the API key when one is set, else a loopback client. Reads need the key only
     with NEWSRAG_PROTECT_READS."""
-    settings: Settings = request.app.state.settings
     key = settings.api_key.get_secret_value() if settings.api_key else None
     if key:
         if (write or settings.protect_reads) and not _bearer_ok(request, key):
@@ -136,12 +159,31 @@ def check_access(request: Request, write: bool) -> None:
         )
 
 
-def require_write(request: Request) -> None:
-    check_access(request, write=True)
+def may_read(request: Request, settings: Settings) -> bool:
+    try:
+        check_access(request, settings, write=False)
+    except HTTPException:
+        return False
+    return True
 
 
-def require_read(request: Request) -> None:
-    check_access(request, write=False)
+class AccessMiddleware:
+    """Applies `access_needed` to every request before the app sees it."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            need = access_needed(scope["method"], scope["path"])
+            if need is not None:
+                try:
+                    check_access(Request(scope), self.settings, write=need == "write")
+                except HTTPException as exc:
+                    await _send_json(send, exc.status_code, {"detail": exc.detail}, exc.headers)
+                    return
+        await self.app(scope, receive, send)
 
 
 class BodyLimitMiddleware:
@@ -170,7 +212,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge()
+                    raise _TooLarge(self.max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -186,11 +228,16 @@ class BodyLimitMiddleware:
                 await self._reject(send)
 
     async def _reject(self, send: Send) -> None:
-        detail = (
-            f"request body too large: the limit is {self.max_bytes} bytes (NEWSRAG_MAX_BODY_BYTES)"
-        )
-        await _send_json(send, 413, {"detail": detail})
+        await _send_json(send, 413, {"detail": _too_large_detail(self.max_bytes)})
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    """Raised while the body is read; an HTTPException so FastAPI's body parsing passes it
+    on as a 413 instead of turning it into "400 error parsing the body"."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, _too_large_detail(max_bytes))
+
+
+def _too_large_detail(max_bytes: int) -> str:
+    return f"request body too large: the limit is {max_bytes} bytes (NEWSRAG_MAX_BODY_BYTES)"

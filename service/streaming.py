@@ -40,7 +40,7 @@ class _SSEResponse(StreamingResponse):
 
 def error_event(exc: BaseException) -> StreamEvent:
     if isinstance(exc, NewsragError):
-        return StreamEvent("error", {"detail": str(exc), "status": exc.status})
+        return StreamEvent("error", {"detail": exc.detail, "status": exc.status})
     detail = f"internal error ({type(exc).__name__}); see the server log"
     return StreamEvent("error", {"detail": detail, "status": 500})
 

@@ -31,7 +31,7 @@ def load(path: Path) -> tuple[list[Article], list[dict[str, Any]]]:
         title = doc["title"].replace("_", " ")
         for p in doc["paragraphs"]:
             aid = content_id(title, p["context"])
-            articles.append(Article(id=aid, content_hash=aid, title=title, body=p["context"]))
+            articles.append(Article(id=aid, title=title, body=p["context"]))
             for qa in p["qas"]:
                 questions.append(
                     {

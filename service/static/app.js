@@ -7,8 +7,35 @@ const form = document.getElementById("ask-form");
 const input = document.getElementById("question");
 const sendButton = document.getElementById("send");
 const statusEl = document.getElementById("status");
+const keyForm = document.getElementById("key-form");
+const keyInput = document.getElementById("api-key");
 const history = []; // [{role, content}] sent with each question so follow-ups work
 
+// With NEWSRAG_PROTECT_READS the server wants its API key for questions too. The page asks for
+// it when the server says so and keeps it for this tab only (sessionStorage), sending it as a
+// bearer token; without protected reads no key is ever asked for or sent.
+const KEY_ITEM = "newsrag-api-key";
+
+function authHeaders() {
+  const key = sessionStorage.getItem(KEY_ITEM);
+  return key ? { Authorization: `Bearer ${key}` } : {};
+}
+
+function askForKey(message) {
+  keyForm.hidden = false;
+  statusEl.textContent = message;
+  keyInput.focus();
+}
+
+keyForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const key = keyInput.value.trim();
+  if (!key) return;
+  sessionStorage.setItem(KEY_ITEM, key);
+  keyInput.value = "";
+  keyForm.hidden = true;
+  checkHealth();
+});
 function el(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
@@ -106,7 +133,7 @@ async function ask(question) {
   try {
     resp = await fetch("/ask/stream", {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: { "Content-Type": "application/json", ...authHeaders() },
       body: JSON.stringify({ question, history: history.slice(-20) }),
     });
   } catch (err) {
@@ -114,6 +141,10 @@ async function ask(question) {
   }
   if (!resp.ok) {
     const body = await resp.json().catch(() => null);
+    if (resp.status === 401) {
+      sessionStorage.removeItem(KEY_ITEM);
+      askForKey("API key needed (or wrong): enter it above, then ask again.");
+    }
     return showError(turn, answer, describeError(resp.status, body));
   }
   let text = "";
@@ -174,11 +205,16 @@ input.addEventListener("keydown", (event) => {
   }
 });
 
-fetch("/health")
-  .then((r) => r.json().then((b) => ({ ok: r.ok, b })))
-  .then(({ ok, b }) => {
-    statusEl.textContent = ok
-      ? `${b.articles} articles · ${b.chunks} chunks · ${b.generator}`
-      : describeError(503, b);
-  })
-  .catch(() => { statusEl.textContent = "service unreachable"; });
+function checkHealth() {
+  fetch("/health", { headers: authHeaders() })
+    .then((r) => r.json().then((b) => ({ ok: r.ok, b })))
+    .then(({ ok, b }) => {
+      if (!ok) statusEl.textContent = describeError(503, b);
+      // Without the key a protected server tells only that it is up.
+      else if (b.articles === undefined) askForKey("API key needed");
+      else statusEl.textContent = `${b.articles} articles · ${b.chunks} chunks · ${b.generator}`;
+    })
+    .catch(() => { statusEl.textContent = "service unreachable"; });
+}
+
+checkHealth();

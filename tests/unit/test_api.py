@@ -131,6 +131,7 @@ def test_missing_index_is_503_with_instructions(tmp_path):
         for r in (c.post("/ask", json={"question": "hi?"}), c.get("/health")):
             assert r.status_code == 503
             assert "newsrag ingest" in r.json()["detail"]
+            assert str(tmp_path) not in r.json()["detail"]  # no server paths over HTTP
 
 
 def test_chat_page_and_docs(client):

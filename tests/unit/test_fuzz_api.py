@@ -36,7 +36,8 @@ def _app(tmp_dir):
 # Built at import: schemathesis needs the schema when tests are collected.
 _TMP = Path(tempfile.mkdtemp(prefix="newsrag-fuzz-"))
 atexit.register(shutil.rmtree, _TMP, True)
-schema = schemathesis.openapi.from_asgi("/openapi.json", _app(_TMP))
+_APP = _app(_TMP)
+schema = schemathesis.openapi.from_asgi("/openapi.json", _APP)
 
 
 @schema.parametrize()
@@ -55,3 +56,40 @@ def test_no_server_errors(case):
     if 400 <= response.status_code < 500:
         body = response.json()
         assert isinstance(body.get("detail"), str) and body["detail"].strip(), response.text
+
+
+class _Documents(schema.as_state_machine()):  # type: ignore[misc]
+    """Stateful: sequences of writes, reads and deletes that follow the schema's links (an
+    article added, then shown, replaced, deleted, shown again…)."""
+
+    def setup(self) -> None:
+        # Every scenario starts from the same articles (Hypothesis replays scenarios and needs
+        # them to behave the same way each time).
+        rag = _APP.state.holder.newsrag
+        while True:
+            items, _ = rag.list_articles(500, 0)
+            if not items:
+                break
+            for item in items:
+                rag.delete(item.article.id)
+        rag.add([parse_text(t) for t in ARTICLES])
+
+    def get_call_kwargs(self, case):
+        return {"headers": {"Authorization": "Bearer fuzz-key"}}
+
+    def validate_response(self, response, case, **kwargs):
+        assert response.status_code < 500, f"{case.method} {case.path}: {response.text[:500]}"
+        if 400 <= response.status_code < 500:
+            body = response.json()
+            assert isinstance(body.get("detail"), str) and body["detail"].strip(), response.text
+
+
+def test_stateful_documents_lifecycle():
+    _Documents.run(
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=6,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )

@@ -74,7 +74,8 @@ def test_delete_removes_rows_and_vectors(store):
     victim = report.added[0]
     n = store.delete_article(victim)
     assert n >= 1
-    assert not store.has_article(victim)
+    with pytest.raises(ArticleNotFoundError):
+        store.get_article(victim)
     c = store.check_consistency()
     assert c["rows"] == c["vectors"] and c["rows_without_vector"] == c["vectors_without_row"] == 0
     q = FakeEmbedder().encode(["four soldiers killed border"])[0]
@@ -101,7 +102,7 @@ def test_vector_count_mismatch_raises(store):
     from retrieval.types import ChunkSpan
 
     with pytest.raises(ValueError, match="vectors"):
-        store.add_articles([(art, [ChunkSpan(0, 0, 3, "Fou")], np.zeros((2, 64), np.float32))])
+        store.write_articles([(art, [ChunkSpan(0, 0, 3, "Fou")], np.zeros((2, 64), np.float32))])
     assert store.article_count() == 0  # the failed transaction left nothing behind
 
 
