@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
+from retrieval.answer_check import as_sentence, checked_answer, uncite
 from retrieval.confidence import Calibration, features
 from retrieval.errors import GenerationError, InvalidInputError, UnsupportedError
 from retrieval.evidence import EvidenceConfig, EvidenceSelector
@@ -19,21 +20,18 @@ from retrieval.prompt import (
     ABSTAIN_TEXT,
     ANSWER_LABEL,
     LOW_CONFIDENCE_TEXT,
-    UNSUPPORTED_TEXT,
     AnswerStream,
     build_messages,
-    cited_numbers,
     clean_citations,
     closed_book_messages,
     is_abstention,
     parse_answer,
     rewrite_messages,
-    strip_citations,
     tidy_answer,
 )
 from retrieval.search import DateFilter, Retriever
 from retrieval.types import Answer, Citation, Hit, Turn
-from retrieval.verify import CitationVerifier, content_words, lexical_support
+from retrieval.verify import CitationVerifier, content_words
 
 MAX_QUESTION_CHARS = 2000
 MAX_TOP_K = 50
@@ -297,7 +295,7 @@ class RAGPipeline:
         abstention."""
         parsed = parse_answer(tidy_answer(raw))
         short = clean_citations(parsed.short, len(citations))
-        text = _as_sentence(clean_citations(parsed.sentence, len(citations)) or short)
+        text = as_sentence(clean_citations(parsed.sentence, len(citations)) or short)
         if is_abstention(short) or is_abstention(text):
             return Answer(
                 ABSTAIN_TEXT,
@@ -308,7 +306,16 @@ class RAGPipeline:
                 abstain_reason="model",
                 confidence=0.0,
             )
-        answer = self._verified(question, parsed.sentence, short, text, citations, timings)
+        answer = checked_answer(
+            self.verifier,
+            self.config.unsupported,
+            question,
+            parsed.sentence,
+            short,
+            text,
+            citations,
+            timings,
+        )
         bare = answer.short_answer or ""
         feats = features(question, bare, citations, self._answer_logprob(messages, bare))
         answer.features = feats
@@ -317,7 +324,7 @@ class RAGPipeline:
             if not answer.abstained and answer.confidence < self.min_confidence:
                 answer.draft, answer.answer = answer.answer, LOW_CONFIDENCE_TEXT
                 answer.abstained, answer.abstain_reason = True, "low_confidence"
-                _uncite(citations)
+                uncite(citations)
         return answer
 
     def _answer_logprob(self, messages: list[dict[str, str]] | None, short: str) -> float | None:
@@ -327,49 +334,6 @@ class RAGPipeline:
             return None
         assert self.generator is not None
         return self.generator.choice_scores(messages, [short], prefix=ANSWER_LABEL)[0]
-
-    def _verified(
-        self,
-        question: str,
-        sentence: str,
-        short: str,
-        text: str,
-        citations: list[Citation],
-        timings: dict[str, float],
-    ) -> Answer:
-        bare = strip_citations(short).rstrip(".")
-        if sentence and bare and lexical_support(bare, strip_citations(text)) < 0.5:
-            # The two lines disagree (a sentence that does not state the answer): a person
-            # reads the answer itself rather than a sentence about something else.
-            sentence, text = "", _as_sentence(short)
-        if sentence and not cited_numbers(text) and cited_numbers(short):
-            text = _cite_like(text, short)
-        text, supported = self.verifier.verify(question, text, citations, short=bare)
-        if not supported and sentence and short:
-            # The sentence may add a detail no source states ("… on Sunday"); the short
-            # answer on its own may still be what a source says.
-            checked = [(c.cited, c.supported, c.support) for c in citations]
-            _reset(citations)
-            alone = _as_sentence(short)
-            alone_text, supported = self.verifier.verify(question, alone, citations, short=bare)
-            if supported:
-                text = alone_text
-            else:  # keep what the check found for the sentence
-                for c, (cited, ok, support) in zip(citations, checked, strict=True):
-                    c.cited, c.supported, c.support = cited, ok, support
-        if not supported and self.config.unsupported == "abstain":
-            _uncite(citations)
-            return Answer(
-                UNSUPPORTED_TEXT,
-                True,
-                citations,
-                timings,
-                question,
-                abstain_reason="unsupported",
-                draft=text,
-                short_answer=bare,
-            )
-        return Answer(text, False, citations, timings, question, short_answer=bare)
 
     def choose(
         self, question: str, choices: list[str], messages: list[dict[str, str]]
@@ -393,27 +357,3 @@ class RAGPipeline:
 def mc_combine(with_ev: list[float], without: list[float], weight: float) -> list[float]:
     """Evidence log-likelihood plus `weight` × the closed-book one (both per-token means)."""
     return [a + weight * b for a, b in zip(with_ev, without, strict=True)]
-
-
-def _as_sentence(text: str) -> str:
-    text = text.strip()
-    return text if not text or text[-1] in ".!?" else f"{text}."
-
-
-def _uncite(citations: list[Citation]) -> None:
-    """An abstention cites nothing (the checks' findings stay on the citations)."""
-    for c in citations:
-        c.cited = False
-
-
-def _reset(citations: list[Citation]) -> None:
-    for c in citations:
-        c.cited, c.supported, c.support = False, None, None
-
-
-def _cite_like(sentence: str, short: str) -> str:
-    """Give an uncited answer sentence the citation its short answer carried."""
-    marks = "".join(f" [{n}]" for n in cited_numbers(short))
-    core = sentence.rstrip()
-    end = core[-1] if core and core[-1] in ".!?" else ""
-    return f"{core[: len(core) - len(end)]}{marks}{end}"

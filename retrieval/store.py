@@ -13,7 +13,6 @@ import contextlib
 import logging
 import sqlite3
 import threading
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -31,41 +30,20 @@ from retrieval.errors import (
     ReadOnlyError,
 )
 from retrieval.manifest import FORMAT_VERSION, MANIFEST, Manifest
-from retrieval.types import Article, ChunkSpan, DuplicateText, Hit, text_hash
+from retrieval.schema import (
+    SCHEMA,
+    StoredArticle,
+    hit_from_row,
+    insert_article,
+    migrate_text_hashes,
+    select_articles,
+    stored_article,
+)
+from retrieval.types import Article, ChunkSpan, DuplicateText, Hit
 
 logger = logging.getLogger(__name__)
 
 DB = "store.sqlite"
-TEXT_HASH_VERSION = "body-v2"  # dedup key: text_hash(body)
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS articles (
-    id TEXT PRIMARY KEY,
-    title TEXT NOT NULL,
-    published TEXT,
-    image TEXT,
-    source TEXT,
-    url TEXT,
-    path TEXT,
-    body TEXT NOT NULL,
-    added_at REAL NOT NULL,
-    content_hash TEXT
-);
-CREATE INDEX IF NOT EXISTS articles_published ON articles(published);
-CREATE INDEX IF NOT EXISTS articles_url ON articles(url);
-CREATE INDEX IF NOT EXISTS articles_source ON articles(source);
-CREATE TABLE IF NOT EXISTS chunks (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
-    ord INTEGER NOT NULL,
-    start INTEGER NOT NULL,
-    end INTEGER NOT NULL,
-    text TEXT NOT NULL,
-    embedding BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
-"""
 
 
 def duplicate_message(article_id: str, holder: str) -> str:
@@ -75,22 +53,11 @@ def duplicate_message(article_id: str, holder: str) -> str:
     )
 
 
-def _parse_date(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
-
-
 @dataclass
 class WriteResult:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class StoredArticle:
-    article: Article
-    chunk_count: int
-    added_at: float
 
 
 class IndexStore:
@@ -125,7 +92,7 @@ class IndexStore:
         path.mkdir(parents=True, exist_ok=True)
         store_db = sqlite3.connect(path / DB)
         with store_db:
-            store_db.executescript(_SCHEMA)
+            store_db.executescript(SCHEMA)
             store_db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
         store_db.close()
         manifest.write(path / MANIFEST)  # last: a directory without a manifest is not an index
@@ -177,38 +144,8 @@ class IndexStore:
         if writer and not self.readonly:
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = FULL")
-            self._migrate_text_hashes(db)
+            migrate_text_hashes(db)
         return db
-
-    @staticmethod
-    def _migrate_text_hashes(db: sqlite3.Connection) -> None:
-        """Indexes written before dedup ignored titles hashed title + text (or kept no hash):
-        rehash every article's body once. Of articles that already share a text, the oldest
-        keeps the hash (the others stay, unhashed, until deleted)."""
-        cols = {r[1] for r in db.execute("PRAGMA table_info(articles)")}
-        row = db.execute("SELECT value FROM meta WHERE key = 'text_hash'").fetchone()
-        if "content_hash" in cols and row and row[0] == TEXT_HASH_VERSION:
-            return
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            if "content_hash" not in cols:
-                db.execute("ALTER TABLE articles ADD COLUMN content_hash TEXT")
-            db.execute("DROP INDEX IF EXISTS articles_hash")
-            seen: set[str] = set()
-            rows = db.execute("SELECT id, body FROM articles ORDER BY added_at, id").fetchall()
-            for article_id, body in rows:
-                digest = text_hash(body)
-                db.execute(
-                    "UPDATE articles SET content_hash = ? WHERE id = ?",
-                    (None if digest in seen else digest, article_id),
-                )
-                seen.add(digest)
-            db.execute("CREATE UNIQUE INDEX articles_hash ON articles(content_hash)")
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('text_hash', ?)", (TEXT_HASH_VERSION,))
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
 
     @property
     def generation(self) -> int:
@@ -312,7 +249,7 @@ class IndexStore:
                         result.updated.append(article.id)
                     else:
                         result.added.append(article.id)
-                    self._insert_article(db, article, digest)
+                    insert_article(db, article, digest)
                     for span, vec in zip(spans, vecs, strict=True):
                         v = np.asarray(vec, dtype=np.float32)
                         cur = db.execute(
@@ -377,25 +314,6 @@ class IndexStore:
         db.execute("COMMIT")
 
     @staticmethod
-    def _insert_article(db: sqlite3.Connection, a: Article, digest: str) -> None:
-        db.execute(
-            "INSERT INTO articles (id, title, published, image, source, url, path, body, added_at,"
-            " content_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                a.id,
-                a.title,
-                a.published.isoformat() if a.published else None,
-                a.image,
-                a.source,
-                a.url,
-                a.path,
-                a.body,
-                time.time(),
-                digest,
-            ),
-        )
-
-    @staticmethod
     def _bump_generation(db: sqlite3.Connection) -> None:
         db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
 
@@ -446,18 +364,7 @@ class IndexStore:
             r = rows.get(cid)
             if r is None:
                 continue
-            out.append(
-                Hit(
-                    chunk_id=cid,
-                    article_id=r["article_id"],
-                    title=r["title"],
-                    published=_parse_date(r["published"]),
-                    url=r["url"],
-                    source=r["source"],
-                    text=r["text"],
-                    score=score,
-                )
-            )
+            out.append(hit_from_row(cid, score, r))
         return out
 
     def iter_chunks(self) -> Iterator[tuple[int, str, str, str | None]]:
@@ -475,7 +382,7 @@ class IndexStore:
         ).fetchone()
         if r is None:
             raise ArticleNotFoundError(f"no article with id {article_id!r}")
-        return self._stored(r)
+        return stored_article(r)
 
     def list_articles(
         self,
@@ -486,40 +393,7 @@ class IndexStore:
         source: str | None = None,
     ) -> tuple[list[StoredArticle], int]:
         """A page of articles, newest first, and the total count matching the filters."""
-        where, args = [], []
-        if published_from:
-            where.append("a.published >= ?")
-            args.append(published_from.isoformat())
-        if published_to:
-            where.append("a.published <= ?")
-            args.append(published_to.isoformat())
-        if source:
-            where.append("a.source = ?")
-            args.append(source)
-        cond = f"WHERE {' AND '.join(where)}" if where else ""
-        total = self._db.execute(f"SELECT COUNT(*) FROM articles a {cond}", args).fetchone()[0]
-        rows = self._db.execute(
-            "SELECT a.*, (SELECT COUNT(*) FROM chunks c WHERE c.article_id = a.id) AS n "
-            f"FROM articles a {cond} "
-            "ORDER BY a.published IS NULL, a.published DESC, a.added_at DESC LIMIT ? OFFSET ?",
-            [*args, limit, offset],
-        )
-        return [self._stored(r) for r in rows], int(total)
-
-    @staticmethod
-    def _stored(r: sqlite3.Row) -> StoredArticle:
-        art = Article(
-            id=r["id"],
-            title=r["title"],
-            body=r["body"],
-            published=_parse_date(r["published"]),
-            image=r["image"],
-            source=r["source"],
-            url=r["url"],
-            path=r["path"],
-            content_hash=r["content_hash"] or r["id"],
-        )
-        return StoredArticle(article=art, chunk_count=int(r["n"]), added_at=float(r["added_at"]))
+        return select_articles(self._db, limit, offset, published_from, published_to, source)
 
     def check_consistency(self) -> dict[str, int]:
         """Counts that must agree: rows, vectors, and ids present on one side only."""

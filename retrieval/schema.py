@@ -1,0 +1,159 @@
+"""The SQLite side of an index: its tables, their migrations, and rows <-> articles."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+from datetime import date
+
+from retrieval.types import Article, Hit, text_hash
+
+TEXT_HASH_VERSION = "body-v2"  # dedup key: text_hash(body)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    published TEXT,
+    image TEXT,
+    source TEXT,
+    url TEXT,
+    path TEXT,
+    body TEXT NOT NULL,
+    added_at REAL NOT NULL,
+    content_hash TEXT
+);
+CREATE INDEX IF NOT EXISTS articles_published ON articles(published);
+CREATE INDEX IF NOT EXISTS articles_url ON articles(url);
+CREATE INDEX IF NOT EXISTS articles_source ON articles(source);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    ord INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    embedding BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
+"""
+
+
+def parse_date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    article: Article
+    chunk_count: int
+    added_at: float
+
+
+def migrate_text_hashes(db: sqlite3.Connection) -> None:
+    """Indexes written before dedup ignored titles hashed title + text (or kept no hash):
+    rehash every article's body once. Of articles that already share a text, the oldest
+    keeps the hash (the others stay, unhashed, until deleted)."""
+    cols = {r[1] for r in db.execute("PRAGMA table_info(articles)")}
+    row = db.execute("SELECT value FROM meta WHERE key = 'text_hash'").fetchone()
+    if "content_hash" in cols and row and row[0] == TEXT_HASH_VERSION:
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if "content_hash" not in cols:
+            db.execute("ALTER TABLE articles ADD COLUMN content_hash TEXT")
+        db.execute("DROP INDEX IF EXISTS articles_hash")
+        seen: set[str] = set()
+        rows = db.execute("SELECT id, body FROM articles ORDER BY added_at, id").fetchall()
+        for article_id, body in rows:
+            digest = text_hash(body)
+            db.execute(
+                "UPDATE articles SET content_hash = ? WHERE id = ?",
+                (None if digest in seen else digest, article_id),
+            )
+            seen.add(digest)
+        db.execute("CREATE UNIQUE INDEX articles_hash ON articles(content_hash)")
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('text_hash', ?)", (TEXT_HASH_VERSION,))
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def insert_article(db: sqlite3.Connection, a: Article, digest: str) -> None:
+    db.execute(
+        "INSERT INTO articles (id, title, published, image, source, url, path, body, added_at,"
+        " content_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            a.id,
+            a.title,
+            a.published.isoformat() if a.published else None,
+            a.image,
+            a.source,
+            a.url,
+            a.path,
+            a.body,
+            time.time(),
+            digest,
+        ),
+    )
+
+
+def stored_article(r: sqlite3.Row) -> StoredArticle:
+    art = Article(
+        id=r["id"],
+        title=r["title"],
+        body=r["body"],
+        published=parse_date(r["published"]),
+        image=r["image"],
+        source=r["source"],
+        url=r["url"],
+        path=r["path"],
+        content_hash=r["content_hash"] or "",
+    )
+    return StoredArticle(article=art, chunk_count=int(r["n"]), added_at=float(r["added_at"]))
+
+
+def select_articles(
+    db: sqlite3.Connection,
+    limit: int = 50,
+    offset: int = 0,
+    published_from: date | None = None,
+    published_to: date | None = None,
+    source: str | None = None,
+) -> tuple[list[StoredArticle], int]:
+    """A page of articles, newest first, and the total count matching the filters."""
+    where, args = [], []
+    if published_from:
+        where.append("a.published >= ?")
+        args.append(published_from.isoformat())
+    if published_to:
+        where.append("a.published <= ?")
+        args.append(published_to.isoformat())
+    if source:
+        where.append("a.source = ?")
+        args.append(source)
+    cond = f"WHERE {' AND '.join(where)}" if where else ""
+    total = db.execute(f"SELECT COUNT(*) FROM articles a {cond}", args).fetchone()[0]
+    rows = db.execute(
+        "SELECT a.*, (SELECT COUNT(*) FROM chunks c WHERE c.article_id = a.id) AS n "
+        f"FROM articles a {cond} "
+        "ORDER BY a.published IS NULL, a.published DESC, a.added_at DESC LIMIT ? OFFSET ?",
+        [*args, limit, offset],
+    )
+    return [stored_article(r) for r in rows], int(total)
+
+
+def hit_from_row(chunk_id: int, score: float, r: sqlite3.Row) -> Hit:
+    return Hit(
+        chunk_id=chunk_id,
+        article_id=r["article_id"],
+        title=r["title"],
+        published=parse_date(r["published"]),
+        url=r["url"],
+        source=r["source"],
+        text=r["text"],
+        score=score,
+    )

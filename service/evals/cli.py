@@ -1,0 +1,220 @@
+"""`newsrag eval …`: batch evaluations through the same core as every other door."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from service.cli_common import PresetOpt, fail, settings_for
+
+eval_app = typer.Typer(help="Batch evaluations through the service's pipeline.")
+
+
+@eval_app.command("realtimeqa")
+def eval_realtimeqa(
+    data: Annotated[Path, typer.Option(help="RealTime QA folder (…/shared/data/realtimeqa)")],
+    weeks: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="weeks to run, e.g. 20220617 20220624 or 20220617,20220624 [default: all]"
+        ),
+    ] = None,
+    weeks_opt: Annotated[
+        list[str] | None, typer.Option("--weeks", help="same as the arguments; repeatable")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="questions per week")] = None,
+    preset: PresetOpt = None,
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("eval-out/realtimeqa"),
+    mode: Annotated[str, typer.Option(help="hybrid | dense | bm25")] = "hybrid",
+    top_k: Annotated[int, typer.Option(min=1, max=50, help="sources in the prompt")] = 5,
+    chunk_tokens: Annotated[int, typer.Option(min=16, max=206)] = 200,
+    chunk_overlap: Annotated[int, typer.Option(min=0)] = 40,
+    date_filter: Annotated[bool, typer.Option(help="drop articles after the question date")] = True,
+    recency_weight: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.3,
+    tracks: Annotated[
+        str, typer.Option(help="comma list of mc, nota, gen, or retrieval (no model)")
+    ] = "mc,nota,gen",
+    index_cache: Annotated[
+        Path | None, typer.Option(help="reuse weekly indexes here [default: OUT/indexes]")
+    ] = None,
+    dense_weight: Annotated[float, typer.Option(min=0.0, help="RRF weight of dense vs BM25")] = 0.5,
+    mc_query: Annotated[str, typer.Option(help="question | question+choices")] = "question",
+    evidence: Annotated[bool, typer.Option(help="sentence-level evidence selection")] = True,
+    evidence_budget: Annotated[int, typer.Option(min=32, help="evidence tokens")] = 480,
+    evidence_candidates: Annotated[int, typer.Option(min=1, help="chunks read")] = 30,
+    evidence_order: Annotated[str, typer.Option(help="score | date | best_last")] = "score",
+    neighbours: Annotated[int, typer.Option(min=0, help="context sentences before each")] = 1,
+    after: Annotated[int, typer.Option(min=0, help="context sentences after each")] = 1,
+    mc_closed_book: Annotated[
+        float, typer.Option(help="weight of the closed-book choice likelihood")
+    ] = 0.0,
+    nota_gain: Annotated[
+        float,
+        typer.Option(help="NOTA when evidence lifts no option's likelihood by more than this"),
+    ] = 0.25,
+) -> None:
+    """RealTime QA: multiple choice and generation, beside the published leaderboard.
+
+    Runs what `newsrag ask` runs (backend, preset and embedder from the NEWSRAG_ settings)."""
+    from dataclasses import replace
+
+    from tqdm import tqdm
+
+    from retrieval.evidence import EvidenceConfig
+    from retrieval.search import SearchConfig
+    from service.evals.realtimeqa import EvalConfig, run
+    from service.loading import core_config, offline
+
+    if mode not in ("hybrid", "dense", "bm25"):
+        fail(f"--mode must be hybrid, dense or bm25, got {mode!r}", 2)
+    if not data.is_dir():
+        fail(f"--data {data} is not a directory", 2)
+    if mc_query not in ("question", "question+choices"):
+        fail(f"--mc-query must be question or question+choices, got {mc_query!r}", 2)
+    if evidence_order not in ("score", "date", "best_last"):
+        fail(f"--evidence-order must be score, date or best_last, got {evidence_order!r}", 2)
+    chosen = tuple(t.strip() for t in tracks.split(",") if t.strip())
+    if not chosen or set(chosen) - {"mc", "nota", "gen", "retrieval"}:
+        fail(f"--tracks must be a comma list of mc, nota, gen (or retrieval); got {tracks!r}", 2)
+    settings = settings_for(preset=preset)
+    base = core_config(settings)
+    core = replace(
+        base,
+        chunk_tokens=chunk_tokens,
+        chunk_overlap=chunk_overlap,
+        search=SearchConfig(
+            mode=mode,  # type: ignore[arg-type]
+            recency_weight=recency_weight,
+            dense_weight=dense_weight,
+        ),
+        pipeline=replace(
+            base.pipeline,
+            top_k=top_k,
+            mc_closed_book_weight=mc_closed_book,
+            evidence=EvidenceConfig(
+                enabled=evidence,
+                budget_tokens=evidence_budget,
+                candidates=evidence_candidates,
+                order=evidence_order,  # type: ignore[arg-type]
+                neighbours=neighbours,
+                after=after,
+            ),
+        ),
+    )
+    cfg = EvalConfig(date_filter=date_filter, mc_query=mc_query, nota_gain=nota_gain)
+    week_list = [
+        w.strip() for item in [*(weeks or []), *(weeks_opt or [])] for w in item.split(",")
+    ]
+    week_list = [w for w in week_list if w]
+    offline()
+    bar = tqdm(total=None, unit="q", dynamic_ncols=True)
+
+    def progress(done: int, total: int, week: str) -> None:
+        bar.total = total
+        bar.set_postfix_str(week)
+        bar.update(done - bar.n)
+
+    try:
+        summary = run(
+            data,
+            out,
+            core,
+            week_list or None,
+            limit,
+            cfg,
+            chosen,
+            progress=progress,
+            index_cache=index_cache,
+        )
+    except FileNotFoundError as exc:
+        fail(str(exc), 2)
+    finally:
+        bar.close()
+    from service.evals.rtqa_report import markdown_table
+
+    typer.echo(markdown_table(summary))
+    typer.echo(f"{summary['seconds']} -> {out}/predictions.jsonl, summary.json, results.md/png")
+
+
+@eval_app.command("squad")
+def eval_squad(
+    data: Annotated[Path, typer.Option(help="SQuAD dev JSON (v1.1 or v2.0)")],
+    limit: Annotated[int | None, typer.Option(min=1, help="questions (balanced sample)")] = 400,
+    preset: PresetOpt = None,
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("eval-out/squad"),
+    retrieval_only: Annotated[bool, typer.Option(help="scores only, no model")] = False,
+    min_score: Annotated[float | None, typer.Option(help="[env NEWSRAG_MIN_SCORE]")] = None,
+    index_cache: Annotated[Path | None, typer.Option()] = None,
+) -> None:
+    """SQuAD: EM/F1 and, on v2.0, answer and abstention rates with a threshold sweep."""
+    from dataclasses import replace
+
+    from tqdm import tqdm
+
+    from service.evals.squad import run
+    from service.loading import core_config, offline
+
+    if not data.is_file():
+        fail(f"--data {data} is not a file", 2)
+    settings = settings_for(preset=preset)
+    core = core_config(settings)
+    if min_score is not None:
+        core = replace(core, pipeline=replace(core.pipeline, min_score=min_score))
+    offline()
+    bar = tqdm(total=None, unit="q", dynamic_ncols=True)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        summary = run(
+            data,
+            out,
+            core,
+            limit,
+            generate=not retrieval_only,
+            progress=progress,
+            index_cache=index_cache,
+        )
+    except (KeyError, json.JSONDecodeError) as exc:
+        fail(f"{data} is not SQuAD JSON: {exc}", 2)
+    finally:
+        bar.close()
+    summary.pop("threshold_sweep")
+    typer.echo(json.dumps(summary, indent=2))
+    typer.echo(f"-> {out}/predictions.jsonl, summary.json, abstention_curve.png")
+
+
+@eval_app.command("calibrate")
+def eval_calibrate(
+    squad: Annotated[
+        Path | None, typer.Option(help="predictions.jsonl of `newsrag eval squad` (v2.0)")
+    ] = None,
+    realtimeqa: Annotated[
+        list[Path] | None, typer.Option(help="predictions.jsonl of `newsrag eval realtimeqa`")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="calibration file to write")] = Path(
+        "retrieval/calibration.json"
+    ),
+    report: Annotated[Path, typer.Option(help="folder for the report and plot")] = Path(
+        "eval-out/calibration"
+    ),
+) -> None:
+    """Fit the answer confidence on evaluation predictions; report calibration on held-out
+    SQuAD questions (reliability table, ECE, answer/abstain rates at the chosen threshold)."""
+    from service.evals.calibrate import calibrate
+
+    paths = [p for p in [squad, *(realtimeqa or [])] if p is not None]
+    for p in paths:
+        if not p.is_file():
+            fail(f"{p} is not a file", 2)
+    if not paths:
+        fail("give --squad and/or --realtimeqa predictions", 2)
+    result = calibrate(squad, realtimeqa or [], out, report)
+    report.mkdir(parents=True, exist_ok=True)
+    (report / "report.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    typer.echo(json.dumps({k: v for k, v in result.items() if k != "curve"}, indent=2))
