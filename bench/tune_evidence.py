@@ -21,7 +21,7 @@ from bench.common import data_dir
 from index.core import Models
 from retrieval.evidence import EvidenceConfig, EvidenceSelector, approx_tokens
 from retrieval.metrics import contains_answer, gold_text
-from retrieval.search import DateFilter
+from retrieval.search import SearchFilter
 from service.evals.leaderboard import list_weeks, parse_day, read_jsonl
 from service.evals.realtimeqa import eval_core, open_week
 from service.loading import core_config, offline
@@ -74,7 +74,7 @@ def main() -> None:
         rag = open_week(data, week, args.index_cache, core, models)
         for q in read_jsonl(data / f"{week}_qa.jsonl")[: args.limit or None]:
             qdate = parse_day(q.get("question_date"))
-            filters = DateFilter(published_to=qdate) if qdate else None
+            filters = SearchFilter(published_to=qdate) if qdate else None
             hits = rag.retriever.search(q["question_sentence"], args.candidates, filters, qdate)
             rows.append((hits, q["question_sentence"], gold_text(q["choices"], q["answer"])))
         rag.close()

@@ -22,7 +22,7 @@ from retrieval.embedder import Embedder, TextEncoder
 from retrieval.errors import IndexNotFoundError, ReadOnlyError
 from retrieval.generation import TextGenerator
 from retrieval.pipeline import PipelineConfig, RAGPipeline, StreamEvent
-from retrieval.search import DateFilter, Retriever, SearchConfig
+from retrieval.search import Retriever, SearchConfig, SearchFilter
 from retrieval.store import IndexStore, StoredArticle
 from retrieval.types import Answer, Article, DuplicateText, Hit, Turn
 
@@ -142,7 +142,7 @@ class Newsrag:
         self,
         question: str,
         top_k: int | None = None,
-        filters: DateFilter | None = None,
+        filters: SearchFilter | None = None,
         as_of: date | None = None,
         history: list[Turn] | None = None,
         choices: list[str] | None = None,
@@ -154,7 +154,7 @@ class Newsrag:
         self,
         question: str,
         top_k: int | None = None,
-        filters: DateFilter | None = None,
+        filters: SearchFilter | None = None,
         as_of: date | None = None,
         history: list[Turn] | None = None,
         cancel: threading.Event | None = None,
@@ -165,7 +165,7 @@ class Newsrag:
         self,
         query: str,
         top_k: int | None = None,
-        filters: DateFilter | None = None,
+        filters: SearchFilter | None = None,
         as_of: date | None = None,
     ) -> list[Hit]:
         return self.pipeline.search(query, top_k, filters, as_of)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from index.parse import (
     SUPPORTED_SUFFIXES,
@@ -108,22 +109,35 @@ def article_from_fields(
     url = text_field("url")
     if url and not url.lower().startswith(("http://", "https://")):
         raise ParseError(f"{where}.url: must be an http(s) URL")
+    source = text_field("source", max_len=200) or outlet_of(url)
     return Article(
         id=given or content_id(title, body),
         title=title,
         body=body,
         published=published,
         url=url,
-        source=text_field("source", max_len=200),
+        source=source,
+        author=text_field("author", max_len=300),
     )
 
 
-def html_article(raw: str, where: str, limits: Limits) -> Article:
-    """Main text of an HTML page (boilerplate dropped) with its title and date."""
+def outlet_of(url: str | None) -> str | None:
+    """An article's outlet when nobody named it: its URL's host, without `www.`."""
+    host = urlsplit(url).hostname if url else None
+    return host.removeprefix("www.") if host else None
+
+
+def html_article(
+    raw: str, where: str, limits: Limits, url: str | None = None, source: str | None = None
+) -> Article:
+    """Main text of an HTML page (boilerplate dropped) with its title, date, author and
+    outlet (`source` when the caller knows it, e.g. a feed's; else the page's site name or
+    its URL's host)."""
     import trafilatura
 
     doc = trafilatura.bare_extraction(
         raw,
+        url=url,
         with_metadata=True,
         include_comments=False,
         # Dates from the page's metadata and markup only: the extensive search would read a
@@ -146,8 +160,10 @@ def html_article(raw: str, where: str, limits: Limits) -> Article:
             "title": data.get("title") or text.split("\n", 1)[0][:200],
             "text": text,
             "published": data.get("date"),
-            "url": data.get("url") if str(data.get("url") or "").startswith("http") else None,
-            "source": data.get("sitename"),
+            "url": url
+            or (data.get("url") if str(data.get("url") or "").startswith("http") else None),
+            "source": (source or data.get("sitename") or outlet_of(url) or "")[:200] or None,
+            "author": (data.get("author") or "")[:300] or None,
         },
         where,
         limits,

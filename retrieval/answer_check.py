@@ -33,15 +33,15 @@ def checked_answer(
     if not supported and sentence and short:
         # The sentence may add a detail no source states ("… on Sunday"); the short
         # answer on its own may still be what a source says.
-        checked = [(c.cited, c.supported, c.support) for c in citations]
+        checked = [(c.cited, c.supported, c.support, c.quote) for c in citations]
         reset_checks(citations)
         alone = as_sentence(short)
         alone_text, supported = verifier.verify(question, alone, citations, short=bare)
         if supported:
             text = alone_text
         else:  # keep what the check found for the sentence
-            for c, (cited, ok, support) in zip(citations, checked, strict=True):
-                c.cited, c.supported, c.support = cited, ok, support
+            for c, (cited, ok, support, quote) in zip(citations, checked, strict=True):
+                c.cited, c.supported, c.support, c.quote = cited, ok, support, quote
     if not supported and unsupported == "abstain":
         uncite(citations)
         return Answer(
@@ -63,14 +63,14 @@ def as_sentence(text: str) -> str:
 
 
 def uncite(citations: list[Citation]) -> None:
-    """An abstention cites nothing (the checks' findings stay on the citations)."""
+    """An abstention cites nothing and quotes nothing (the checks' findings stay)."""
     for c in citations:
-        c.cited = False
+        c.cited, c.quote = False, None
 
 
 def reset_checks(citations: list[Citation]) -> None:
     for c in citations:
-        c.cited, c.supported, c.support = False, None, None
+        c.cited, c.supported, c.support, c.quote = False, None, None, None
 
 
 def cite_like(sentence: str, short: str) -> str:

@@ -29,7 +29,8 @@ from retrieval.prompt import (
     rewrite_messages,
     tidy_answer,
 )
-from retrieval.search import DateFilter, Retriever
+from retrieval.search import Retriever, SearchFilter
+from retrieval.timefilter import time_window
 from retrieval.types import Answer, Citation, Hit, Turn
 from retrieval.verify import CitationVerifier, content_words
 
@@ -56,6 +57,9 @@ class PipelineConfig:
     # operating point stored with the calibration; 0: never).
     min_confidence: float | None = None
     calibration_path: Path | None = None  # default: retrieval/calibration.json
+    # Read a publication window from the question's own words ("last week", "in May 2024");
+    # explicit filters win on the bounds they set.
+    time_filters: bool = True
 
 
 @dataclass
@@ -115,7 +119,7 @@ class RAGPipeline:
         self,
         query: str,
         top_k: int | None = None,
-        filters: DateFilter | None = None,
+        filters: SearchFilter | None = None,
         as_of: date | None = None,
     ) -> list[Hit]:
         top_k = top_k or self.config.top_k
@@ -151,21 +155,42 @@ class RAGPipeline:
         return any(w in context for w in content_words(rewritten))
 
     # -- answering -----------------------------------------------------------------------------
+    def question_filters(
+        self, question: str, filters: SearchFilter | None, as_of: date | None
+    ) -> tuple[SearchFilter, date | None, dict[str, Any]]:
+        """The filters a search uses: the explicit ones, plus the publication window the
+        question's words imply on the bounds the explicit ones leave open. Returns them, the
+        date recency is measured from, and what was applied (for the answer)."""
+        filters = filters or SearchFilter()
+        window = time_window(question, as_of or date.today()) if self.config.time_filters else None
+        if filters.published_from and filters.published_to:
+            window = None  # the explicit range says it all
+        if window is not None:
+            filters = SearchFilter(
+                filters.published_from or window.published_from,
+                filters.published_to or window.published_to,
+                filters.sources,
+                include_undated=not filters.dated,
+            )
+        applied = {**filters.to_dict(), "from_question": window.expression if window else None}
+        return filters, window.focus if window else None, applied
+
     def retrieve(
         self,
         question: str,
         top_k: int,
-        filters: DateFilter | None = None,
+        filters: SearchFilter | None = None,
         as_of: date | None = None,
+        focus: date | None = None,
     ) -> tuple[list[Hit], list[Hit]]:
         """(candidate chunks, the sources shown to the model): a wide hybrid search, then
         the sentences that answer, packed into at most `top_k` numbered sources."""
         ev = self.evidence.config
         if not ev.enabled:
-            hits = self.retriever.search(question, top_k, filters, as_of=as_of)
+            hits = self.retriever.search(question, top_k, filters, as_of=as_of, focus=focus)
             return hits, hits
         candidates = self.retriever.search(
-            question, max(ev.candidates, top_k), filters, as_of=as_of
+            question, max(ev.candidates, top_k), filters, as_of=as_of, focus=focus
         )
         return candidates, self.evidence.select(question, candidates, max_sources=top_k)
 
@@ -173,7 +198,7 @@ class RAGPipeline:
         self,
         question: str,
         top_k: int | None = None,
-        filters: DateFilter | None = None,
+        filters: SearchFilter | None = None,
         as_of: date | None = None,
         history: list[Turn] | None = None,
         choices: list[str] | None = None,
@@ -191,7 +216,7 @@ class RAGPipeline:
         self,
         question: str,
         top_k: int | None = None,
-        filters: DateFilter | None = None,
+        filters: SearchFilter | None = None,
         as_of: date | None = None,
         history: list[Turn] | None = None,
         cancel: threading.Event | None = None,
@@ -214,7 +239,7 @@ class RAGPipeline:
         self,
         q: str,
         top_k: int,
-        filters: DateFilter | None,
+        filters: SearchFilter | None,
         as_of: date | None,
         history: list[Turn] | None,
         cancel: threading.Event | None,
@@ -223,7 +248,8 @@ class RAGPipeline:
     ) -> Iterator[StreamEvent]:
         t0 = time.perf_counter()
         standalone = self.standalone_question(q, history)
-        candidates, sources = self.retrieve(standalone, top_k, filters, as_of)
+        used, focus, applied = self.question_filters(standalone, filters, as_of)
+        candidates, sources = self.retrieve(standalone, top_k, used, as_of, focus)
         citations = [Citation(id=i, hit=h) for i, h in enumerate(sources, start=1)]
         t_sources = (time.perf_counter() - t0) * 1000
         timings = {"retrieve": t_sources, "sources": t_sources, "generate": 0.0}
@@ -232,6 +258,7 @@ class RAGPipeline:
             {
                 "citations": [c.to_dict() for c in citations],
                 "standalone_question": standalone if history else None,
+                "filters_applied": applied,
             },
         )
         messages = build_messages(standalone, sources)
@@ -276,6 +303,7 @@ class RAGPipeline:
         answer.question = q
         answer.standalone_question = standalone if history else None
         answer.candidates = candidates
+        answer.filters_applied = applied
         timings["total"] = (time.perf_counter() - t0) * 1000
         yield StreamEvent("done", answer.to_dict(), answer)
 

@@ -21,6 +21,7 @@ CREATE TABLE IF NOT EXISTS articles (
     source TEXT,
     url TEXT,
     path TEXT,
+    author TEXT,
     body TEXT NOT NULL,
     added_at REAL NOT NULL,
     content_hash TEXT
@@ -50,6 +51,14 @@ class StoredArticle:
     article: Article
     chunk_count: int
     added_at: float
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Bring an index written by an older newsrag up to this schema (idempotent, cheap)."""
+    cols = {r[1] for r in db.execute("PRAGMA table_info(articles)")}
+    if "author" not in cols:
+        db.execute("ALTER TABLE articles ADD COLUMN author TEXT")
+    migrate_text_hashes(db)
 
 
 def migrate_text_hashes(db: sqlite3.Connection) -> None:
@@ -85,7 +94,7 @@ def migrate_text_hashes(db: sqlite3.Connection) -> None:
 def insert_article(db: sqlite3.Connection, a: Article, digest: str) -> None:
     db.execute(
         "INSERT INTO articles (id, title, published, image, source, url, path, body, added_at,"
-        " content_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " content_hash, author) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             a.id,
             a.title,
@@ -97,6 +106,7 @@ def insert_article(db: sqlite3.Connection, a: Article, digest: str) -> None:
             a.body,
             time.time(),
             digest,
+            a.author,
         ),
     )
 
@@ -111,6 +121,7 @@ def stored_article(r: sqlite3.Row) -> StoredArticle:
         source=r["source"],
         url=r["url"],
         path=r["path"],
+        author=r["author"],
         content_hash=r["content_hash"] or "",
     )
     return StoredArticle(article=art, chunk_count=int(r["n"]), added_at=float(r["added_at"]))

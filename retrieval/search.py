@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -19,11 +19,15 @@ Mode = Literal["dense", "bm25", "hybrid"]
 
 
 @dataclass(frozen=True)
-class DateFilter:
-    """Inclusive publication-date range; articles without a date never match a bounded range."""
+class SearchFilter:
+    """Which articles may answer: an inclusive publication-date range and a set of outlets.
+    Undated articles never match a bounded range unless `include_undated` (set for a window
+    the question's own words imply: an undated article may still be about that time)."""
 
     published_from: date | None = None
     published_to: date | None = None
+    sources: tuple[str, ...] = ()
+    include_undated: bool = False
 
     def __post_init__(self) -> None:
         if self.published_from and self.published_to and self.published_from > self.published_to:
@@ -31,19 +35,33 @@ class DateFilter:
                 f"filters.published_from ({self.published_from}) is after "
                 f"filters.published_to ({self.published_to})"
             )
+        object.__setattr__(self, "sources", tuple(s.strip().lower() for s in self.sources))
+
+    @property
+    def dated(self) -> bool:
+        return self.published_from is not None or self.published_to is not None
 
     @property
     def active(self) -> bool:
-        return self.published_from is not None or self.published_to is not None
+        return self.dated or bool(self.sources)
 
-    def accepts(self, published: date | None) -> bool:
-        if not self.active:
+    def accepts(self, published: date | None, source: str | None = None) -> bool:
+        if self.sources and (source or "").strip().lower() not in self.sources:
+            return False
+        if not self.dated:
             return True
         if published is None:
-            return False
+            return self.include_undated
         if self.published_from and published < self.published_from:
             return False
         return not (self.published_to and published > self.published_to)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "published_from": self.published_from.isoformat() if self.published_from else None,
+            "published_to": self.published_to.isoformat() if self.published_to else None,
+            "sources": list(self.sources),
+        }
 
 
 @dataclass
@@ -95,17 +113,20 @@ class Retriever:
         self,
         query: str,
         top_k: int,
-        filters: DateFilter | None = None,
+        filters: SearchFilter | None = None,
         as_of: date | None = None,
         mode: Mode | None = None,
+        focus: date | None = None,
     ) -> list[Hit]:
         """The top_k chunks for `query`. `Hit.score` is the dense cosine of the chunk (a
-        calibrated similarity used for abstention); `Hit.scores` has every channel's score."""
+        calibrated similarity used for abstention); `Hit.scores` has every channel's score.
+        Recency is measured from `focus` when given (the time a question is about), else from
+        `as_of`."""
         if top_k < 1:
             raise InvalidInputError(f"top_k must be >= 1, got {top_k}")
         cfg = self.config
         mode = mode or cfg.mode
-        filters = filters or DateFilter()
+        filters = filters or SearchFilter()
         self.store.refresh()
         qvec = self.encode_query(query)
         total = self.store.chunk_count()
@@ -113,8 +134,8 @@ class Retriever:
         if filters.active:
             n *= 8
         while True:
-            hits = self._fused(query, qvec, min(n, total), mode, as_of)
-            hits = [h for h in hits if filters.accepts(h.published)]
+            hits = self._fused(query, qvec, min(n, total), mode, focus or as_of)
+            hits = [h for h in hits if filters.accepts(h.published, h.source)]
             if len(hits) >= top_k or n >= total or not filters.active:
                 return hits[:top_k]
             n *= 4

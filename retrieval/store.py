@@ -35,7 +35,7 @@ from retrieval.schema import (
     StoredArticle,
     hit_from_row,
     insert_article,
-    migrate_text_hashes,
+    migrate,
     select_articles,
     stored_article,
 )
@@ -144,7 +144,7 @@ class IndexStore:
         if writer and not self.readonly:
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = FULL")
-            migrate_text_hashes(db)
+            migrate(db)
         return db
 
     @property

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -37,6 +38,7 @@ class Article:
     source: str | None = None
     url: str | None = None
     path: str | None = None
+    author: str | None = None
     content_hash: str = ""  # text_hash(body): the dedup key (filled in when not given)
 
     def __post_init__(self) -> None:
@@ -83,6 +85,9 @@ class Citation:
     cited: bool = False
     supported: bool | None = None
     support: float | None = None
+    # The sentence(s) of the source that support the answer, found by the citation check
+    # (never copied by the model): a substring of `hit.text`, for highlighting.
+    quote: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -91,7 +96,9 @@ class Citation:
             "title": self.hit.title,
             "published": self.hit.published.isoformat() if self.hit.published else None,
             "url": self.hit.url,
+            "source": self.hit.source,
             "text": self.hit.text,
+            "quote": self.quote,
             "score": round(float(self.hit.score), 6),
             "cited": self.cited,
             "supported": self.supported,
@@ -125,9 +132,14 @@ class Answer:
     # calibration. `features` are the signals it was computed from.
     confidence: float | None = None
     features: dict[str, float] = field(default_factory=dict)
+    # The filters the search used, including a date window the question's words set.
+    filters_applied: dict[str, Any] | None = None
+    # Names this answer for feedback (`POST /feedback`).
+    answer_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "answer_id": self.answer_id,
             "answer": self.answer,
             "short_answer": None if self.abstained else self.short_answer,
             "abstained": self.abstained,
@@ -136,4 +148,5 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "standalone_question": self.standalone_question,
+            "filters_applied": self.filters_applied,
         }

@@ -144,8 +144,11 @@ class CitationVerifier:
                 out.append((text, nums))
         return out
 
-    def support(self, question: str, claims: list[str], citations: list[Citation]) -> np.ndarray:
-        """support[i, j] of claim i by source j (0..1)."""
+    def support(
+        self, question: str, claims: list[str], citations: list[Citation]
+    ) -> tuple[np.ndarray, list[list[str]]]:
+        """support[i, j] of claim i by source j (0..1), and quote[i][j]: the sentence of
+        source j that supports claim i best (lexically or semantically)."""
         lex = np.array([[lexical_support(c, s.hit.text) for s in citations] for c in claims])
         src_sents: list[str] = []
         owner: list[int] = []
@@ -153,16 +156,22 @@ class CitationVerifier:
             for s in _SENT.split(c.hit.text):
                 src_sents.append(s)
                 owner.append(j)
+        quotes = [[c.hit.text for c in citations] for _ in claims]
         if not src_sents:
-            return lex
+            return lex, quotes
         enc = self.embedder.encode  # type: ignore[attr-defined]
         cv = enc([f"{question} {c}" for c in claims])
         sv = enc(src_sents)
         sims = cv @ sv.T
         sem = np.zeros_like(lex)
+        best = np.full_like(lex, -1.0)
         for k, j in enumerate(owner):
             sem[:, j] = np.maximum(sem[:, j], sims[:, k])
-        return np.maximum(lex, sem)
+            for i, claim in enumerate(claims):
+                score = max(float(sims[i, k]), lexical_support(claim, src_sents[k]))
+                if score > best[i, j]:
+                    best[i, j], quotes[i][j] = score, src_sents[k]
+        return np.maximum(lex, sem), quotes
 
     def verify(
         self, question: str, answer: str, citations: list[Citation], short: str = ""
@@ -175,7 +184,7 @@ class CitationVerifier:
         claims = self.claims(answer)
         if not claims or not citations:
             return answer, False
-        sup = self.support(question, [c for c, _ in claims], citations)
+        sup, quotes = self.support(question, [c for c, _ in claims], citations)
         for i, (text, _) in enumerate(claims):
             for j, c in enumerate(citations):
                 if missing_terms(text, c.hit.text, question):
@@ -199,6 +208,8 @@ class CitationVerifier:
             for n in valid:
                 c = citations[n - 1]
                 s = float(sup[i, n - 1])
+                if c.support is None or s > c.support:
+                    c.quote = _quote(quotes[i][n - 1], short, c.hit.text, question)
                 c.cited = True
                 c.support = s if c.support is None else max(c.support, s)
                 c.supported = c.support >= self.threshold
@@ -207,6 +218,19 @@ class CitationVerifier:
             cited = [c for c in citations if c.supported] or citations
             any_supported = any(short_is_supported(short, c.hit.text, question) for c in cited)
         return out, any_supported
+
+
+def _quote(best: str, short: str, source: str, question: str) -> str:
+    """The sentence a reader should see: the one that states the short answer (near the
+    question's words) when there is one, else the one closest to the claim."""
+    if short and content_words(short) and not short_is_supported(short, best, ""):
+        for sent in _SENT.split(source):
+            if short_is_supported(short, sent, "") and answer_in_context(short, sent, question):
+                return sent
+        for sent in _SENT.split(source):
+            if short_is_supported(short, sent, ""):
+                return sent
+    return best
 
 
 def _recite(answer: str, claim: str, old: list[int], new: int) -> str:

@@ -16,6 +16,7 @@ from service.cli_common import (
     FromOpt,
     IndexOpt,
     PresetOpt,
+    SourceOpt,
     ToOpt,
     TopKOpt,
     date_filter,
@@ -69,6 +70,7 @@ def ask(
     as_json: Annotated[bool, typer.Option("--json", help="print the API's JSON")] = False,
     date_from: FromOpt = None,
     date_to: ToOpt = None,
+    source: SourceOpt = None,
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="the question's date, YYYY-MM-DD (default today)")
     ] = None,
@@ -79,21 +81,32 @@ def ask(
     from service.loading import open_newsrag
 
     settings = settings_for(index_dir, preset)
-    filters = date_filter(date_from, date_to)
+    filters = date_filter(date_from, date_to, source)
     as_of_day = day(as_of, "--as-of")
     answer = open_newsrag(settings).ask(question, top_k, filters, as_of_day)
     if as_json:
         typer.echo(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
         return
     typer.echo(answer.answer)
+    window = (answer.filters_applied or {}).get("from_question")
+    if window:
+        applied = answer.filters_applied or {}
+        typer.echo(
+            f"(articles published {applied['published_from']} to {applied['published_to']}, "
+            f'from "{window}")'
+        )
     shown = [] if answer.abstained else [c for c in answer.citations if c.cited]
     if shown:
         typer.echo("\nSources:")
         for c in shown:
             date_s = c.hit.published.isoformat() if c.hit.published else "undated"
+            outlet = f", {c.hit.source}" if c.hit.source else ""
             typer.echo(
-                f"  [{c.id}] {c.hit.title} ({date_s}){'  ' + c.hit.url if c.hit.url else ''}"
+                f"  [{c.id}] {c.hit.title} ({date_s}{outlet})"
+                f"{'  ' + c.hit.url if c.hit.url else ''}"
             )
+            if c.quote:
+                typer.echo(f'      "{c.quote}"')
 
 
 @app.command()
@@ -103,6 +116,7 @@ def search(
     as_json: Annotated[bool, typer.Option("--json")] = False,
     date_from: FromOpt = None,
     date_to: ToOpt = None,
+    source: SourceOpt = None,
     index_dir: IndexOpt = None,
 ) -> None:
     """Show the chunks most relevant to a query (no generation)."""
@@ -110,7 +124,7 @@ def search(
 
     settings = settings_for(index_dir)
     hits = open_newsrag(settings, with_generator=False).search(
-        query, top_k, date_filter(date_from, date_to)
+        query, top_k, date_filter(date_from, date_to, source)
     )
     if as_json:
         typer.echo(json.dumps({"results": [h.to_dict() for h in hits]}, indent=2))

@@ -8,7 +8,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from retrieval.search import DateFilter
+from retrieval.search import SearchFilter
 from service.settings import Settings, get_settings
 
 
@@ -35,6 +35,9 @@ PresetOpt = Annotated[
 ]
 TopKOpt = Annotated[int | None, typer.Option("--top-k", "-k", min=1, max=50)]
 FromOpt = Annotated[str | None, typer.Option("--from", help="published on or after YYYY-MM-DD")]
+SourceOpt = Annotated[
+    list[str] | None, typer.Option("--source", help="only this outlet (repeatable)")
+]
 ToOpt = Annotated[str | None, typer.Option("--to", help="published on or before YYYY-MM-DD")]
 
 
@@ -47,5 +50,7 @@ def day(value: str | None, option: str) -> date | None:
         fail(f"{option} must be a date YYYY-MM-DD, got {value!r}", 2)
 
 
-def date_filter(date_from: str | None, date_to: str | None) -> DateFilter:
-    return DateFilter(day(date_from, "--from"), day(date_to, "--to"))
+def date_filter(
+    date_from: str | None, date_to: str | None, sources: list[str] | None = None
+) -> SearchFilter:
+    return SearchFilter(day(date_from, "--from"), day(date_to, "--to"), tuple(sources or ()))

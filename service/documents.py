@@ -27,7 +27,8 @@ class ArticleIn(BaseModel):
     text: str = Field(..., min_length=1)
     published: date | None = Field(None, description="YYYY-MM-DD")
     url: str | None = Field(None, max_length=2000, pattern=r"^https?://")
-    source: str | None = Field(None, max_length=200)
+    source: str | None = Field(None, max_length=200, description="outlet (default: the URL's host)")
+    author: str | None = Field(None, max_length=300)
     id: str | None = Field(None, pattern=ID_PATTERN)
 
 
@@ -48,6 +49,7 @@ class DocumentOut(BaseModel):
     published: date | None
     url: str | None
     source: str | None
+    author: str | None
     chunks: int
     added_at: float
     chars: int
@@ -68,6 +70,7 @@ def _out(s: StoredArticle) -> dict[str, Any]:
         "published": a.published,
         "url": a.url,
         "source": a.source,
+        "author": a.author,
         "chunks": s.chunk_count,
         "added_at": s.added_at,
         "chars": len(a.body),

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
 from index.formats import text_problem
 from retrieval.pipeline import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, MAX_TOP_K
-from retrieval.search import DateFilter
+from retrieval.search import SearchFilter
 from retrieval.types import Turn
 
 
@@ -32,9 +32,14 @@ class Filters(BaseModel):
     model_config = ConfigDict(extra="forbid")
     published_from: date | None = Field(None, description="inclusive, YYYY-MM-DD")
     published_to: date | None = Field(None, description="inclusive, YYYY-MM-DD")
+    sources: list[Annotated[StrictStr, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list,
+        max_length=50,
+        description="only articles from these outlets (case-insensitive, e.g. example.org)",
+    )
 
-    def to_core(self) -> DateFilter:
-        return DateFilter(self.published_from, self.published_to)
+    def to_core(self) -> SearchFilter:
+        return SearchFilter(self.published_from, self.published_to, tuple(self.sources))
 
 
 def _clean_text(value: str) -> str:
@@ -95,13 +100,29 @@ class CitationOut(BaseModel):
     title: str
     published: date | None
     url: str | None
+    source: str | None = Field(None, description="the outlet")
     text: str
+    quote: str | None = Field(
+        None,
+        description="the sentence of `text` that supports the answer (found by the citation "
+        "check, not written by the model); null unless cited",
+    )
     score: float
     cited: bool = Field(description="whether the answer cites this source")
     supported: bool | None = Field(None, description="verified against the cited text")
 
 
+class FiltersApplied(BaseModel):
+    published_from: date | None
+    published_to: date | None
+    sources: list[str]
+    from_question: str | None = Field(
+        None, description="the words of the question that set the date window, if any"
+    )
+
+
 class AskResponse(BaseModel):
+    answer_id: str = Field(description="names this answer for POST /feedback")
     answer: str = Field(description="a complete sentence citing its sources as [n]")
     short_answer: str | None = Field(
         None, description="the bare answer (a name, number, date…), null when abstaining"
@@ -122,6 +143,7 @@ class AskResponse(BaseModel):
     citations: list[CitationOut]
     timings_ms: dict[str, float]
     standalone_question: str | None = None
+    filters_applied: FiltersApplied | None = None
 
 
 class SearchResult(BaseModel):
@@ -129,6 +151,7 @@ class SearchResult(BaseModel):
     title: str
     published: date | None
     url: str | None
+    source: str | None = None
     text: str
     score: float
 

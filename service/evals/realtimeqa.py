@@ -25,7 +25,7 @@ from retrieval.metrics import (
     recall_at_k,
     reciprocal_rank,
 )
-from retrieval.search import DateFilter
+from retrieval.search import SearchFilter
 from retrieval.types import Answer, Hit
 from service.evals.leaderboard import (
     baseline_scores,
@@ -98,7 +98,7 @@ def evaluate_question(
     nota_q: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     qdate = parse_day(q.get("question_date"))
-    filters = DateFilter(published_to=qdate) if cfg.date_filter and qdate else None
+    filters = SearchFilter(published_to=qdate) if cfg.date_filter and qdate else None
     question = q["question_sentence"]
     answer_text = gold_text(q["choices"], q["answer"])
     top_k = rag.config.pipeline.top_k

@@ -1,0 +1,123 @@
+"""News-native answers: time in the question, outlets, quotes (fake models)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from retrieval.timefilter import time_window
+from tests.unit.test_api import rag  # noqa: F401  (fixture)
+from tests.unit.test_documents_api import client  # noqa: F401  (fixture)
+
+FRI = date(2024, 9, 20)  # a Friday
+
+
+@pytest.mark.parametrize(
+    ("question", "as_of", "expected"),
+    [
+        # (published_from, published_to, focus); None: no window
+        (
+            "What happened at the Armenian border last week?",
+            FRI,
+            ("2024-09-09", "2024-09-20", "2024-09-20"),
+        ),
+        (
+            "What did the bank decide in September 2024?",
+            date(2026, 11, 28),
+            ("2024-09-01", "2026-11-28", "2024-10-07"),
+        ),
+        ("Who resigned yesterday?", FRI, ("2024-09-19", "2024-09-20", "2024-09-20")),
+        ("What did parliament pass this year?", FRI, ("2024-01-01", "2024-09-20", None)),
+        ("Which company announced a merger this week?", FRI, ("2024-09-14", "2024-09-20", None)),
+        ("What happened on September 5, 2024?", FRI, ("2024-09-05", "2024-09-20", "2024-09-12")),
+        ("What happened on 5 Sept?", FRI, ("2024-09-05", "2024-09-20", "2024-09-12")),
+        ("What has changed since March 2024?", FRI, ("2024-03-01", "2024-09-20", None)),
+        ("What happened in December?", FRI, None),  # a month still to come is not a filter
+        ("Which flights are cut during November?", date(2022, 8, 19), None),
+        ("What happened in May?", FRI, ("2024-05-01", "2024-09-20", "2024-06-07")),
+        ("How much did the royal family cost last year?", FRI, ("2023-01-01", "2024-09-20", None)),
+        ("What happened in 2023?", FRI, ("2023-01-01", "2024-09-20", None)),
+        ("What was reported in the past three days?", FRI, ("2024-09-17", "2024-09-20", None)),
+        ("What happened two weeks ago?", FRI, ("2024-09-02", "2024-09-20", "2024-09-15")),
+        ("What did the minister say last month?", FRI, ("2024-08-01", "2024-09-20", "2024-09-07")),
+        ("Who won the 2020 election?", FRI, None),  # names an event, not a time of coverage
+        ("Rents are up on a year ago: by how much?", FRI, None),
+        ("The plague may have started 600 years ago where?", FRI, None),
+        ("Is the May election still on?", FRI, None),
+        ("How many soldiers were killed?", FRI, None),
+    ],
+)
+def test_time_expressions(question, as_of, expected):
+    w = time_window(question, as_of)
+    if expected is None:
+        assert w is None, w
+        return
+    assert w is not None
+    got = (
+        w.published_from.isoformat(),
+        w.published_to.isoformat(),
+        w.focus.isoformat() if w.focus else None,
+    )
+    assert got == expected
+
+
+def test_question_window_is_applied_and_reported(client):  # noqa: F811
+    r = client.post(
+        "/ask",
+        json={
+            "question": "How many soldiers were killed at the border yesterday?",
+            "as_of": "2024-09-21",
+        },
+    ).json()
+    assert r["filters_applied"] == {
+        "published_from": "2024-09-20",
+        "published_to": "2024-09-21",
+        "sources": [],
+        "from_question": "yesterday",
+    }
+    assert r["abstained"] is False
+    # The window excludes the only article that answers: the sources are silent for it.
+    r = client.post(
+        "/ask",
+        json={
+            "question": "How many soldiers were killed at the border yesterday?",
+            "as_of": "2024-10-05",
+        },
+    ).json()
+    assert r["abstained"] is True and r["filters_applied"]["from_question"] == "yesterday"
+
+
+def test_explicit_filters_win(client):  # noqa: F811
+    body = {
+        "question": "How many soldiers were killed at the border last week?",
+        "as_of": "2024-09-21",
+        "filters": {"published_from": "2024-09-01", "published_to": "2024-09-30"},
+    }
+    r = client.post("/ask", json=body).json()
+    assert r["filters_applied"]["published_from"] == "2024-09-01"
+    assert r["filters_applied"]["from_question"] is None
+
+
+def test_sources_filter_and_outlet(client):  # noqa: F811
+    art = {
+        "title": "Flamingos at the border lake",
+        "text": "Four flamingos were seen at the border lake, rangers said on Friday.",
+        "url": "https://www.example.org/flamingos",
+    }
+    assert client.post("/documents", json={"articles": [art]}).status_code == 200
+    doc = client.get("/documents", params={"source": "example.org"}).json()["items"][0]
+    assert doc["source"] == "example.org"  # from the URL's host
+    q = {"query": "four border", "top_k": 10}
+    hits = client.post("/search", json={**q, "filters": {"sources": ["EXAMPLE.org"]}}).json()
+    assert {h["article_id"] for h in hits["results"]} == {doc["id"]}
+    none = client.post("/search", json={**q, "filters": {"sources": ["other.example"]}}).json()
+    assert none["results"] == []
+
+
+def test_cited_sources_carry_a_quote_from_their_text(client):  # noqa: F811
+    r = client.post("/ask", json={"question": "How many soldiers were killed at the border?"})
+    cited = [c for c in r.json()["citations"] if c["cited"]]
+    assert cited and all(c["quote"] and c["quote"] in c["text"] for c in cited)
+    assert "Four soldiers" in cited[0]["quote"]
+    assert r.json()["answer_id"]
