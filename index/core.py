@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from index.chunking import ChunkingParams
+from index.feeds import Feed, FeedPoller, FeedRegistry, PollResult, fetch_articles
+from index.fetch import FetchConfig, Fetcher
+from index.formats import Limits
 from index.ingest import Indexer, IngestReport, manifest_for
 from retrieval.embedder import Embedder, TextEncoder
 from retrieval.errors import IndexNotFoundError, ReadOnlyError
@@ -49,6 +52,8 @@ class CoreConfig:
     prompt_lookup: int = 10  # transformers: draft tokens per step from the prompt (0: off)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
+    fetch: FetchConfig = field(default_factory=FetchConfig)  # feeds and pages from URLs
+    limits: Limits = field(default_factory=Limits)  # what an article may be
 
     @property
     def chunking(self) -> ChunkingParams:
@@ -119,6 +124,7 @@ class Newsrag:
         self.pipeline = RAGPipeline(self.retriever, models.generator, config.pipeline)
         self._indexer: Indexer | None = None
         self._indexer_lock = threading.Lock()
+        self._feeds: FeedPoller | None = None
 
     @classmethod
     def open(
@@ -222,6 +228,45 @@ class Newsrag:
         (DuplicateTextError, 409)."""
         return self.indexer.ingest_articles([article], on_duplicate_text=DuplicateText.REFUSE)
 
+    # -- the web: pages and feeds ---------------------------------------------------------------
+    @property
+    def feeds(self) -> FeedPoller:
+        with self._indexer_lock:
+            if self._feeds is None:
+                registry = FeedRegistry(Path(self.config.index_dir), self.store.readonly)
+                self._feeds = FeedPoller(
+                    registry, Fetcher(self.config.fetch), self.add, self.config.limits
+                )
+            return self._feeds
+
+    def add_feed(self, url: str) -> tuple[Feed, bool]:
+        """Register a feed; (feed, whether it is new). Polling it is separate."""
+        return self.feeds.registry.add(url, self.config.fetch.allow_private)
+
+    def list_feeds(self) -> list[Feed]:
+        return self.feeds.registry.all()
+
+    def get_feed(self, feed_id: str) -> Feed:
+        return self.feeds.registry.get(feed_id)
+
+    def remove_feed(self, feed_id: str) -> None:
+        self.feeds.registry.remove(feed_id)
+
+    def poll_feeds(self, feed_id: str | None = None) -> list[PollResult]:
+        """Poll one feed or all of them now: new items' pages are fetched and added."""
+        if feed_id is not None:
+            return [self.feeds.poll(feed_id)]
+        return self.feeds.poll_all()
+
+    def add_urls(self, urls: list[str]) -> IngestReport:
+        """Fetch the pages and add their articles, all or nothing (ParseError, 422, names
+        the first page that cannot be fetched or has no article)."""
+        if self.store.readonly:
+            raise ReadOnlyError(
+                "this index is served read-only (a replica): send writes to the writer"
+            )
+        return self.add(fetch_articles(urls, self.feeds.fetcher, self.config.limits))
+
     def delete(self, article_id: str) -> int:
         """Delete an article; its chunks leave both indexes. Returns the chunk count."""
         if self.store.readonly:
@@ -231,4 +276,7 @@ class Newsrag:
         return self.store.delete_article(article_id)
 
     def close(self) -> None:
+        if self._feeds is not None:
+            self._feeds.registry.close()
+            self._feeds.fetcher.close()
         self.store.close()

@@ -26,14 +26,22 @@ class InvalidInputError(NewsragError, ValueError):
     exit_code = 2
 
 
-class ArticleNotFoundError(NewsragError, KeyError):
-    """No article with the given id is in the index."""
+class NotFoundError(NewsragError, KeyError):
+    """Nothing with the given id exists."""
 
     status = 404
     exit_code = 3
 
     def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0]) if self.args else "article not found"
+        return str(self.args[0]) if self.args else "not found"
+
+
+class ArticleNotFoundError(NotFoundError):
+    """No article with the given id is in the index."""
+
+
+class FeedNotFoundError(NotFoundError):
+    """No feed with the given id is registered."""
 
 
 class ReadOnlyError(NewsragError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
@@ -19,6 +20,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index.core import Models, Newsrag
@@ -26,6 +28,7 @@ from retrieval.errors import IndexMismatchError, IndexNotFoundError, NewsragErro
 from retrieval.pipeline import StreamEvent
 from service.deps import NewsragDep
 from service.documents import build_router
+from service.feeds import build_router as feeds_router
 from service.loading import build_models, core_config
 from service.metrics import Metrics, MetricsMiddleware
 from service.openai_api import build_router as openai_router
@@ -100,6 +103,27 @@ class Holder:
         return self.newsrag
 
 
+async def poll_feeds_forever(holder: Holder, minutes: float) -> None:
+    """The service's own feed reader: poll every registered feed, then wait. A failed poll is
+    logged and recorded in the feed's status; the loop goes on."""
+    await asyncio.sleep(5)  # let the server finish starting
+    while True:
+        rag = holder.newsrag
+        if rag is not None:
+            try:
+                for result in await run_in_threadpool(rag.poll_feeds):
+                    if result.added or result.errors:
+                        logger.info(
+                            "feed %s: %d added, errors: %s",
+                            result.feed_id,
+                            len(result.added),
+                            "; ".join(result.errors) or "none",
+                        )
+            except Exception:
+                logger.exception("polling feeds failed")
+        await asyncio.sleep(minutes * 60)
+
+
 def create_app(settings: Settings | None = None, newsrag: Newsrag | None = None) -> FastAPI:
     """The app; tests inject a ready `newsrag`, otherwise models load once in the lifespan."""
     settings = settings or get_settings()
@@ -108,7 +132,12 @@ def create_app(settings: Settings | None = None, newsrag: Newsrag | None = None)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         holder.load()
+        poller = None
+        if settings.feed_poll_minutes > 0 and not settings.readonly:
+            poller = asyncio.create_task(poll_feeds_forever(holder, settings.feed_poll_minutes))
         yield
+        if poller is not None:
+            poller.cancel()
 
     app = FastAPI(
         title="newsrag",
@@ -129,6 +158,7 @@ def create_app(settings: Settings | None = None, newsrag: Newsrag | None = None)
     app.add_middleware(CrossSiteGuardMiddleware, allowed_origins=settings.allowed_origins)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
     app.include_router(build_router())
+    app.include_router(feeds_router())
     app.include_router(openai_router())
 
     @app.exception_handler(RequestValidationError)
@@ -218,6 +248,7 @@ def create_app(settings: Settings | None = None, newsrag: Newsrag | None = None)
         """Prometheus metrics."""
         if holder.newsrag is not None:
             metrics.observe_stats(holder.newsrag.stats())
+            metrics.observe_feeds([f.to_dict() for f in holder.newsrag.list_feeds()])
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/", include_in_schema=False)

@@ -24,6 +24,7 @@ from service.cli_common import (
     fail,
     settings_for,
 )
+from service.cli_feeds import feeds_app, watch
 from service.evals.cli import eval_app
 
 app = typer.Typer(
@@ -34,6 +35,8 @@ app = typer.Typer(
 )
 logger = logging.getLogger("newsrag")
 app.add_typer(eval_app, name="eval")
+app.add_typer(feeds_app, name="feeds")
+app.command()(watch)
 
 
 @app.command()

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from index.core import Newsrag
@@ -33,8 +33,19 @@ class ArticleIn(BaseModel):
 
 
 class DocumentsIn(BaseModel):
+    """Either articles, or the URLs of pages to fetch and extract (not both)."""
+
     model_config = ConfigDict(extra="forbid")
-    articles: list[ArticleIn] = Field(..., min_length=1)
+    articles: list[ArticleIn] | None = Field(None, min_length=1)
+    urls: list[Annotated[str, Field(min_length=1, max_length=2000)]] | None = Field(
+        None, min_length=1, max_length=50, description="public http(s) pages to fetch"
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> DocumentsIn:
+        if (self.articles is None) == (self.urls is None):
+            raise ValueError("send either articles or urls")
+        return self
 
 
 class WriteOut(BaseModel):
@@ -116,6 +127,10 @@ def build_router() -> APIRouter:
         s: Settings = request.app.state.settings
         return s, Limits(max_article_chars=s.max_article_chars)
 
+    def write_urls(rag: Newsrag, urls: list[str]) -> dict[str, Any]:
+        report = rag.add_urls(urls)
+        return {"added": report.added, "updated": report.updated, "duplicates": report.duplicates}
+
     def write(rag: Newsrag, articles: list[Article], put: bool = False) -> dict[str, Any]:
         report = rag.replace(articles[0]) if put else rag.add(articles)
         return {"added": report.added, "updated": report.updated, "duplicates": report.duplicates}
@@ -133,9 +148,11 @@ def build_router() -> APIRouter:
         },
     )
     async def add_documents(request: Request, rag: NewsragDep) -> Any:
-        """Add articles from JSON (`{"articles": [...]}`) or uploaded files (.txt, .md, .html,
-        .jsonl). All are validated first: one bad article rejects the request, nothing is
-        written. An article with an `id` that exists is replaced by its new text."""
+        """Add articles from JSON (`{"articles": [...]}`), from pages to fetch
+        (`{"urls": [...]}`: main text, title, date, author and outlet extracted) or uploaded
+        files (.txt, .md, .html, .jsonl). All are validated first: one bad article (or page)
+        rejects the request, nothing is written. An article with an `id` that exists is
+        replaced by its new text."""
         settings, lim = limits(request)
         ctype = request.headers.get("content-type", "").lower()
         articles: list[Article] = []
@@ -163,7 +180,9 @@ def build_router() -> APIRouter:
                 body = DocumentsIn.model_validate_json(await request.body())
             except ValidationError as exc:
                 raise HTTPException(422, describe_errors(exc.errors())[0]) from None
-            for i, a in enumerate(body.articles):
+            if body.urls is not None:
+                return await run_in_threadpool(write_urls, rag, body.urls)
+            for i, a in enumerate(body.articles or []):
                 try:
                     articles.append(
                         article_from_fields(

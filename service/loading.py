@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 
 from index.core import CoreConfig, Models, Newsrag
+from index.fetch import FetchConfig
+from index.formats import Limits
 from retrieval.evidence import EvidenceConfig
 from retrieval.pipeline import PipelineConfig
 from service.settings import Settings
@@ -28,6 +30,7 @@ def core_config(settings: Settings) -> CoreConfig:
         unsupported=settings.unsupported,
         min_confidence=settings.min_confidence,
         evidence=EvidenceConfig(enabled=settings.evidence_selection),
+        time_filters=settings.time_filters,
     )
     return CoreConfig(
         index_dir=settings.index_dir,
@@ -44,6 +47,13 @@ def core_config(settings: Settings) -> CoreConfig:
         readonly=settings.readonly,
         prompt_lookup=settings.prompt_lookup,
         pipeline=pipeline,
+        fetch=FetchConfig(
+            timeout=settings.fetch_timeout,
+            max_bytes=settings.fetch_max_bytes,
+            host_delay=settings.fetch_host_delay,
+            allow_private=settings.allow_private_urls,
+        ),
+        limits=Limits(max_article_chars=settings.max_article_chars),
     )
 
 

@@ -46,6 +46,30 @@ class Metrics:
             "newsrag_index_articles", "articles in the index", registry=self.registry
         )
         self.chunks = Gauge("newsrag_index_chunks", "chunks in the index", registry=self.registry)
+        self.feed_added = Gauge(
+            "newsrag_feed_items_added",
+            "articles added from a feed",
+            ["feed"],
+            registry=self.registry,
+        )
+        self.feed_last_poll = Gauge(
+            "newsrag_feed_last_poll_timestamp_seconds",
+            "when a feed was last polled",
+            ["feed"],
+            registry=self.registry,
+        )
+        self.feed_status = Gauge(
+            "newsrag_feed_last_status",
+            "HTTP status of a feed's last poll",
+            ["feed"],
+            registry=self.registry,
+        )
+        self.feed_errors = Gauge(
+            "newsrag_feed_last_poll_failed",
+            "1 if a feed's last poll had errors",
+            ["feed"],
+            registry=self.registry,
+        )
         self.query_passes = Gauge(
             "newsrag_query_embedding_passes",
             "embedder forward passes made for queries (batched across concurrent requests)",
@@ -59,6 +83,16 @@ class Metrics:
             "prompt tokens served from the generator's prefix cache instead of recomputed",
             registry=self.registry,
         )
+
+    def observe_feeds(self, feeds: list[dict[str, Any]]) -> None:
+        """Per feed: articles added, when it was last polled, its last HTTP status, and
+        whether the last poll had errors."""
+        for f in feeds:
+            label = f["url"]
+            self.feed_added.labels(label).set(f["items_added"])
+            self.feed_last_poll.labels(label).set(f["last_poll"] or 0)
+            self.feed_status.labels(label).set(f["last_status"] or 0)
+            self.feed_errors.labels(label).set(1 if f["last_error"] else 0)
 
     def observe_stats(self, stats: dict[str, Any]) -> None:
         """Index size and the counters kept by the retriever and the generator."""

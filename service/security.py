@@ -127,11 +127,11 @@ def _bearer_ok(request: Request, key: str) -> bool:
 # client without the key get 422s that describe the API).
 PUBLIC_PATHS = frozenset({"/", "/health", "/docs", "/openapi.json"})
 PUBLIC_PREFIXES = ("/static/", "/docs/")
-WRITE_PREFIXES = ("/documents",)
+WRITE_PREFIXES = ("/documents", "/feeds")
 
 
 def access_needed(method: str, path: str) -> Literal["read", "write"] | None:
-    """What a request needs: writes change articles; everything else but the chat page,
+    """What a request needs: writes change articles or feeds; everything else but the chat page,
     `/health` (which then shows only its status) and the API documentation is a read."""
     if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
         return None

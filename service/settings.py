@@ -75,6 +75,18 @@ class Settings(BaseSettings):
     max_files: int = Field(100, ge=1)
     max_article_chars: int = Field(200_000, ge=100)
     max_articles_per_request: int = Field(1000, ge=1)
+    time_filters: bool = Field(
+        True, description="read a date window from the question's words ('last week')"
+    )
+    feed_poll_minutes: float = Field(
+        30, ge=0, description="poll registered feeds this often in `newsrag serve` (0: never)"
+    )
+    allow_private_urls: bool = Field(
+        False, description="let feeds and URL ingest fetch loopback/private addresses"
+    )
+    fetch_timeout: float = Field(10.0, gt=0, le=120, description="seconds per fetched page")
+    fetch_max_bytes: int = Field(5 * 1024 * 1024, ge=1024, description="largest page or feed")
+    fetch_host_delay: float = Field(1.0, ge=0, description="seconds between fetches per host")
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"
