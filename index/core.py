@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from index.chunking import ChunkingParams
+from index.feedback import FEEDBACK_DB, FeedbackStore, Rating
 from index.feeds import Feed, FeedPoller, FeedRegistry, PollResult, fetch_articles
 from index.fetch import FetchConfig, Fetcher
 from index.formats import Limits
@@ -54,6 +55,7 @@ class CoreConfig:
     search: SearchConfig = field(default_factory=SearchConfig)
     fetch: FetchConfig = field(default_factory=FetchConfig)  # feeds and pages from URLs
     limits: Limits = field(default_factory=Limits)  # what an article may be
+    feedback_path: Path | None = None  # ratings of answers (default: beside the index)
 
     @property
     def chunking(self) -> ChunkingParams:
@@ -125,6 +127,7 @@ class Newsrag:
         self._indexer: Indexer | None = None
         self._indexer_lock = threading.Lock()
         self._feeds: FeedPoller | None = None
+        self.feedback = FeedbackStore(config.feedback_path or Path(config.index_dir) / FEEDBACK_DB)
 
     @classmethod
     def open(
@@ -154,7 +157,9 @@ class Newsrag:
         choices: list[str] | None = None,
         sentence: bool = True,
     ) -> Answer:
-        return self.pipeline.ask(question, top_k, filters, as_of, history, choices, sentence)
+        answer = self.pipeline.ask(question, top_k, filters, as_of, history, choices, sentence)
+        self.feedback.remember(answer, as_of.isoformat() if as_of else None)
+        return answer
 
     def ask_stream(
         self,
@@ -165,7 +170,22 @@ class Newsrag:
         history: list[Turn] | None = None,
         cancel: threading.Event | None = None,
     ) -> Iterator[StreamEvent]:
-        return self.pipeline.ask_stream(question, top_k, filters, as_of, history, cancel)
+        events = self.pipeline.ask_stream(question, top_k, filters, as_of, history, cancel)
+        return self._remembered(events, as_of)  # (validation above has already run)
+
+    def _remembered(
+        self, events: Iterator[StreamEvent], as_of: date | None
+    ) -> Iterator[StreamEvent]:
+        for event in events:
+            if event.answer is not None:
+                self.feedback.remember(event.answer, as_of.isoformat() if as_of else None)
+            yield event
+
+    def rate_answer(
+        self, answer_id: str, rating: Rating, comment: str | None = None
+    ) -> dict[str, Any]:
+        """Keep a thumbs up/down on one of the recent answers, with that answer."""
+        return self.feedback.rate(answer_id, rating, comment)
 
     def search(
         self,
@@ -276,6 +296,7 @@ class Newsrag:
         return self.store.delete_article(article_id)
 
     def close(self) -> None:
+        self.feedback.close()
         if self._feeds is not None:
             self._feeds.registry.close()
             self._feeds.fetcher.close()

@@ -36,6 +36,8 @@ from service.schemas import (
     AskRequest,
     AskResponse,
     ErrorResponse,
+    FeedbackIn,
+    FeedbackOut,
     HealthResponse,
     SearchRequest,
     SearchResponse,
@@ -235,6 +237,14 @@ def create_app(settings: Settings | None = None, newsrag: Newsrag | None = None)
         hits = rag.search(body.query, body.top_k, filters)
         return {"results": [h.to_dict() for h in hits]}
 
+    @app.post("/feedback", response_model=FeedbackOut, responses={404: {"model": ErrorResponse}})
+    def feedback(body: FeedbackIn, rag: NewsragDep) -> Any:
+        """Thumbs up or down on an answer (by its `answer_id`), kept with the question, the
+        answer, its citations and confidence; `newsrag feedback export` writes them out."""
+        stored = rag.rate_answer(body.answer_id, body.rating, body.comment)
+        metrics.feedback.labels(body.rating).inc()
+        return stored
+
     @app.get("/health", response_model=HealthResponse, response_model_exclude_none=True)
     def health(rag: NewsragDep, request: Request) -> Any:
         """Index size and the models in use (only the status for a client that may not read)."""
@@ -249,6 +259,7 @@ def create_app(settings: Settings | None = None, newsrag: Newsrag | None = None)
         if holder.newsrag is not None:
             metrics.observe_stats(holder.newsrag.stats())
             metrics.observe_feeds([f.to_dict() for f in holder.newsrag.list_feeds()])
+            metrics.observe_feedback(holder.newsrag.feedback.counts())
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/", include_in_schema=False)

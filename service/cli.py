@@ -24,7 +24,7 @@ from service.cli_common import (
     fail,
     settings_for,
 )
-from service.cli_feeds import feeds_app, watch
+from service.cli_feeds import feedback_app, feeds_app, watch
 from service.evals.cli import eval_app
 
 app = typer.Typer(
@@ -36,6 +36,7 @@ app = typer.Typer(
 logger = logging.getLogger("newsrag")
 app.add_typer(eval_app, name="eval")
 app.add_typer(feeds_app, name="feeds")
+app.add_typer(feedback_app, name="feedback")
 app.command()(watch)
 
 

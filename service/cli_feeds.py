@@ -1,4 +1,4 @@
-"""`newsrag feeds …` and `newsrag watch`: feeds from the command line, and a headless ingester."""
+"""`newsrag feeds …`, `newsrag watch` (a headless ingester) and `newsrag feedback export`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import logging
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -89,3 +90,28 @@ def watch(
             for e in r.errors:
                 typer.echo(f"    {e}", err=True)
         time.sleep(minutes * 60)
+
+
+feedback_app = typer.Typer(help="Ratings people gave to answers.", no_args_is_help=True)
+
+
+@feedback_app.command("export")
+def feedback_export(
+    out: Annotated[
+        Path | None, typer.Option("--out", help="JSONL file to write [default: stdout]")
+    ] = None,
+    index_dir: IndexOpt = None,
+) -> None:
+    """Every rating with its question, answer, citations and confidence, as JSONL (replay it
+    with `newsrag eval feedback --data FILE`). Loads no model."""
+    from index.feedback import FEEDBACK_DB, FeedbackStore
+
+    settings = settings_for(index_dir)
+    store = FeedbackStore(settings.feedback_path or settings.index_dir / FEEDBACK_DB)
+    lines = [json.dumps(r, ensure_ascii=False) for r in store.export()]
+    text = "".join(line + "\n" for line in lines)
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"{len(lines)} ratings -> {out}", err=True)

@@ -54,6 +54,7 @@ def core_config(settings: Settings) -> CoreConfig:
             allow_private=settings.allow_private_urls,
         ),
         limits=Limits(max_article_chars=settings.max_article_chars),
+        feedback_path=settings.feedback_path,
     )
 
 

@@ -46,6 +46,12 @@ class Metrics:
             "newsrag_index_articles", "articles in the index", registry=self.registry
         )
         self.chunks = Gauge("newsrag_index_chunks", "chunks in the index", registry=self.registry)
+        self.feedback = Counter(
+            "newsrag_feedback_total", "answers rated", ["rating"], registry=self.registry
+        )
+        self.feedback_stored = Gauge(
+            "newsrag_feedback_stored", "ratings kept, by rating", ["rating"], registry=self.registry
+        )
         self.feed_added = Gauge(
             "newsrag_feed_items_added",
             "articles added from a feed",
@@ -93,6 +99,10 @@ class Metrics:
             self.feed_last_poll.labels(label).set(f["last_poll"] or 0)
             self.feed_status.labels(label).set(f["last_status"] or 0)
             self.feed_errors.labels(label).set(1 if f["last_error"] else 0)
+
+    def observe_feedback(self, counts: dict[str, int]) -> None:
+        for rating, n in counts.items():
+            self.feedback_stored.labels(rating).set(n)
 
     def observe_stats(self, stats: dict[str, Any]) -> None:
         """Index size and the counters kept by the retriever and the generator."""

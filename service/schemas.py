@@ -172,3 +172,18 @@ class HealthResponse(BaseModel):
 
 class ErrorResponse(BaseModel):
     detail: str
+
+
+class FeedbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    answer_id: StrictStr = Field(..., pattern=r"^[0-9a-f]{32}$", description="from the answer")
+    rating: Literal["up", "down"]
+    comment: StrictStr | None = Field(None, max_length=2000)
+
+    _clean = field_validator("comment")(lambda v: _clean_text(v) if v is not None else v)
+
+
+class FeedbackOut(BaseModel):
+    answer_id: str
+    rating: Literal["up", "down"]
+    stored: bool

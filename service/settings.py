@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     max_files: int = Field(100, ge=1)
     max_article_chars: int = Field(200_000, ge=100)
     max_articles_per_request: int = Field(1000, ge=1)
+    feedback_path: Path | None = Field(
+        None, description="where ratings are kept (default: feedback.sqlite in the index)"
+    )
     time_filters: bool = Field(
         True, description="read a date window from the question's words ('last week')"
     )

@@ -218,3 +218,25 @@ def eval_calibrate(
     report.mkdir(parents=True, exist_ok=True)
     (report / "report.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     typer.echo(json.dumps({k: v for k, v in result.items() if k != "curve"}, indent=2))
+
+
+@eval_app.command("feedback")
+def eval_feedback(
+    data: Annotated[Path, typer.Option(help="JSONL from `newsrag feedback export`")],
+    preset: PresetOpt = None,
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("eval-out/feedback"),
+) -> None:
+    """Replay rated answers: liked answers that changed are regressions, disliked ones that
+    changed may be fixes (each question asked again at its own date)."""
+    from service.evals.feedback import read_export, replay
+    from service.loading import open_newsrag
+
+    if not data.is_file():
+        fail(f"--data {data} is not a file", 2)
+    try:
+        records = read_export(data)
+    except ValueError as exc:
+        fail(str(exc), 2)
+    summary = replay(open_newsrag(settings_for(preset=preset)), records, out)
+    typer.echo(json.dumps(summary, indent=2))
+    typer.echo(f"-> {out}/replay.jsonl, summary.json")

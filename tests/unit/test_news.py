@@ -121,3 +121,51 @@ def test_cited_sources_carry_a_quote_from_their_text(client):  # noqa: F811
     assert cited and all(c["quote"] and c["quote"] in c["text"] for c in cited)
     assert "Four soldiers" in cited[0]["quote"]
     assert r.json()["answer_id"]
+
+
+def test_feedback_is_kept_with_its_answer_and_exported(client, rag, tmp_path):  # noqa: F811
+    import json
+
+    from typer.testing import CliRunner
+
+    from service.cli import app
+    from service.evals.feedback import read_export, replay
+
+    q = "How many soldiers were killed at the border?"
+    answer = client.post("/ask", json={"question": q, "as_of": "2024-09-21"}).json()
+    streamed = client.post("/ask/stream", json={"question": "What did farmers celebrate?"})
+    done = next(ln for ln in streamed.text.split("\n\n") if ln.startswith("event: done"))
+    stream_id = json.loads(done.split("data: ", 1)[1])["answer_id"]
+    r = client.post(
+        "/feedback", json={"answer_id": answer["answer_id"], "rating": "up", "comment": "right"}
+    )
+    assert r.status_code == 200 and r.json()["stored"] is True
+    assert (
+        client.post("/feedback", json={"answer_id": stream_id, "rating": "down"}).status_code == 200
+    )
+    # Unknown ids, bad ratings and odd text are refused.
+    assert client.post("/feedback", json={"answer_id": "0" * 32, "rating": "up"}).status_code == 404
+    bad = client.post("/feedback", json={"answer_id": answer["answer_id"], "rating": "meh"})
+    assert bad.status_code == 422
+    odd = client.post(
+        "/feedback", json={"answer_id": answer["answer_id"], "rating": "up", "comment": "\u200b"}
+    )
+    assert odd.status_code == 422
+    metrics = client.get("/metrics").text
+    assert 'newsrag_feedback_stored{rating="up"} 1.0' in metrics
+    assert 'newsrag_feedback_total{rating="down"} 1.0' in metrics
+
+    out = tmp_path / "ratings.jsonl"
+    result = CliRunner().invoke(
+        app, ["feedback", "export", "--out", str(out), "--index", str(tmp_path / "idx")]
+    )
+    assert result.exit_code == 0, result.output
+    records = read_export(out)
+    assert [r["rating"] for r in records] == ["up", "down"]
+    first = records[0]
+    assert first["question"] == q and first["as_of"] == "2024-09-21" and first["comment"] == "right"
+    assert first["answer"] == answer["answer"] and first["citations"][0]["quote"]
+    summary = replay(rag, records, tmp_path / "replay")
+    assert summary["up"] == 1 and summary["up_kept_pct"] == 100.0 and summary["regressions"] == []
+    rag.pipeline.generator.reply = "Eleven soldiers [1]."  # a changed answer is a regression
+    assert replay(rag, records[:1], tmp_path / "replay2")["regressions"] == [q]

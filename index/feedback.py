@@ -1,0 +1,133 @@
+"""Feedback that is kept: thumbs up/down on answers, stored with what was answered.
+
+The system remembers its recent answers (question, date, answer, citations with their quotes,
+confidence, filters) in memory; a rating names one by `answer_id` and is stored in SQLite
+together with that snapshot, so an export is a self-contained regression set (`newsrag eval
+feedback` replays it). Rating the same answer again replaces the earlier rating.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Literal
+
+from retrieval.errors import NotFoundError
+from retrieval.types import Answer
+
+FEEDBACK_DB = "feedback.sqlite"
+RECENT_ANSWERS = 5000
+
+Rating = Literal["up", "down"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS feedback (
+    answer_id TEXT PRIMARY KEY,
+    rating TEXT NOT NULL CHECK (rating IN ('up', 'down')),
+    comment TEXT,
+    rated_at REAL NOT NULL,
+    answer TEXT NOT NULL  -- the answer's snapshot, JSON
+);
+"""
+
+
+class AnswerNotFoundError(NotFoundError):
+    """The answer id is unknown (never given, or older than the answers kept in memory)."""
+
+
+def snapshot(answer: Answer, as_of: str | None) -> dict[str, Any]:
+    """What a rating is about: enough to read it later and to ask the question again."""
+    return {
+        "answer_id": answer.answer_id,
+        "question": answer.question,
+        "standalone_question": answer.standalone_question,
+        "as_of": as_of,
+        "answer": answer.answer,
+        "short_answer": None if answer.abstained else answer.short_answer,
+        "abstained": answer.abstained,
+        "abstain_reason": answer.abstain_reason,
+        "confidence": answer.confidence,
+        "filters_applied": answer.filters_applied,
+        "citations": [
+            {k: c[k] for k in ("id", "article_id", "title", "url", "published", "cited", "quote")}
+            for c in (x.to_dict() for x in answer.citations)
+        ],
+        "answered_at": time.time(),
+    }
+
+
+class FeedbackStore:
+    def __init__(self, path: Path, keep: int = RECENT_ANSWERS) -> None:
+        self.path = path
+        self.keep = keep
+        self._recent: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA busy_timeout = 10000")
+            db.executescript(_SCHEMA)
+            self._db = db
+        return self._db
+
+    def remember(self, answer: Answer, as_of: str | None) -> None:
+        with self._lock:
+            self._recent[answer.answer_id] = snapshot(answer, as_of)
+            while len(self._recent) > self.keep:
+                self._recent.popitem(last=False)
+
+    def rate(self, answer_id: str, rating: Rating, comment: str | None) -> dict[str, Any]:
+        with self._lock:
+            snap = self._recent.get(answer_id)
+            if snap is None:
+                row = (
+                    self._conn()
+                    .execute("SELECT answer FROM feedback WHERE answer_id = ?", (answer_id,))
+                    .fetchone()
+                )
+                if row is None:
+                    raise AnswerNotFoundError(
+                        f"answer_id {answer_id!r} is unknown: feedback is taken on the last "
+                        f"{self.keep} answers this server gave"
+                    )
+                snap = json.loads(row[0])
+            self._conn().execute(
+                "INSERT OR REPLACE INTO feedback VALUES (?, ?, ?, ?, ?)",
+                (answer_id, rating, comment, time.time(), json.dumps(snap, ensure_ascii=False)),
+            )
+        return {"answer_id": answer_id, "rating": rating, "stored": True}
+
+    def counts(self) -> dict[str, int]:
+        if self._db is None and not self.path.exists():
+            return {"up": 0, "down": 0}
+        with self._lock:
+            rows = self._conn().execute("SELECT rating, COUNT(*) FROM feedback GROUP BY rating")
+            found = dict(rows.fetchall())
+        return {"up": int(found.get("up", 0)), "down": int(found.get("down", 0))}
+
+    def export(self) -> list[dict[str, Any]]:
+        """Every rating with its answer, oldest first."""
+        if self._db is None and not self.path.exists():
+            return []
+        with self._lock:
+            rows = (
+                self._conn()
+                .execute("SELECT rating, comment, rated_at, answer FROM feedback ORDER BY rated_at")
+                .fetchall()
+            )
+        return [
+            {**json.loads(answer), "rating": rating, "comment": comment, "rated_at": rated_at}
+            for rating, comment, rated_at, answer in rows
+        ]
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
