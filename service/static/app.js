@@ -72,13 +72,75 @@ function renderSources(list, citations) {
       head.appendChild(document.createTextNode(c.title));
     }
     li.appendChild(head);
-    const meta = [c.published || "undated", `score ${Number(c.score).toFixed(2)}`];
+    const meta = [c.published || "undated"];
+    if (c.source) meta.push(c.source);
+    meta.push(`score ${Number(c.score).toFixed(2)}`);
     if (c.supported === true) meta.push("verified");
     if (c.supported === false) meta.push("not supported by this source");
     li.appendChild(el("div", "meta", meta.join(" · ")));
-    li.appendChild(el("div", "source-text", c.text));
+    li.appendChild(renderSourceText(c.text, c.cited ? c.quote : null));
     list.appendChild(li);
   }
+}
+
+// The source text with the sentence that supports the answer highlighted (<mark>), built
+// from text nodes only. The quote comes from the server's citation check, never the model.
+function renderSourceText(text, quote) {
+  const node = el("div", "source-text");
+  const at = quote ? text.indexOf(quote) : -1;
+  if (at < 0) {
+    node.textContent = text;
+    return node;
+  }
+  node.appendChild(document.createTextNode(text.slice(0, at)));
+  node.appendChild(el("mark", "quote", quote));
+  node.appendChild(document.createTextNode(text.slice(at + quote.length)));
+  return node;
+}
+
+function describeFilters(applied) {
+  if (!applied || (!applied.published_from && !applied.published_to && !applied.sources.length)) {
+    return "";
+  }
+  const parts = [];
+  if (applied.published_from || applied.published_to) {
+    parts.push(`published ${applied.published_from || "…"} to ${applied.published_to || "…"}`);
+  }
+  if (applied.sources.length) parts.push(`from ${applied.sources.join(", ")}`);
+  const why = applied.from_question ? ` (from “${applied.from_question}”)` : "";
+  return `Articles ${parts.join(", ")}${why}`;
+}
+
+// Thumbs up/down, kept by the server with the answer (POST /feedback).
+function feedbackButtons(answerId) {
+  const box = el("div", "feedback");
+  const note = el("span", "meta feedback-note");
+  for (const [rating, label, text] of [["up", "Good answer", "👍"], ["down", "Bad answer", "👎"]]) {
+    const b = el("button", `rate rate-${rating}`, text);
+    b.type = "button";
+    b.title = label;
+    b.setAttribute("aria-label", label);
+    b.addEventListener("click", async () => {
+      for (const x of box.querySelectorAll("button")) x.disabled = true;
+      try {
+        const r = await fetch("/feedback", {
+          method: "POST",
+          headers: { "Content-Type": "application/json", ...authHeaders() },
+          body: JSON.stringify({ answer_id: answerId, rating }),
+        });
+        const body = await r.json().catch(() => null);
+        if (!r.ok) throw new Error(describeError(r.status, body));
+        box.dataset.rated = rating;
+        note.textContent = "Thanks: feedback kept.";
+      } catch (err) {
+        note.textContent = err.message;
+        for (const x of box.querySelectorAll("button")) x.disabled = false;
+      }
+    });
+    box.appendChild(b);
+  }
+  box.appendChild(note);
+  return box;
 }
 
 function describeError(status, body) {
@@ -122,6 +184,8 @@ async function ask(question) {
   turn.appendChild(el("div", "question", question));
   const rewritten = el("div", "meta rewritten");
   turn.appendChild(rewritten);
+  const filtersEl = el("div", "meta filters");
+  turn.appendChild(filtersEl);
   const answer = el("div", "answer pending", "Searching the articles…");
   turn.appendChild(answer);
   const sources = el("ol", "sources");
@@ -153,6 +217,7 @@ async function ask(question) {
       if (event === "sources") {
         answer.textContent = "Writing…";
         if (data.standalone_question) rewritten.textContent = `Searched for: ${data.standalone_question}`;
+        filtersEl.textContent = describeFilters(data.filters_applied);
         renderSources(sources, data.citations);
       } else if (event === "token") {
         text += data.text;
@@ -171,6 +236,8 @@ async function ask(question) {
         // Sources the answer could not rely on are still shown, unless nothing relevant was
         // found at all.
         renderSources(sources, data.abstain_reason === "weak_evidence" ? [] : data.citations);
+        filtersEl.textContent = describeFilters(data.filters_applied);
+        turn.appendChild(feedbackButtons(data.answer_id));
         turn.dataset.state = data.abstained ? "abstained" : "done";
         history.push({ role: "user", content: question });
         history.push({ role: "assistant", content: data.answer });

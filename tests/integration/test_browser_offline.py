@@ -90,3 +90,52 @@ def test_page_asks_for_the_key_when_reads_are_protected(browser, rag, tmp_path):
         assert "Four soldiers" in page.locator(".turn .answer").inner_text()
         assert blocked == []
         page.close()
+
+
+def test_page_shows_outlet_quote_window_and_keeps_feedback(browser, tmp_path):
+    """News-native bits on the page: the outlet of each source, the supporting sentence
+    highlighted inside it, the date window the question set, and thumbs that are kept."""
+    from datetime import date, timedelta
+
+    from typer.testing import CliRunner
+
+    from service.cli import app
+
+    emb = FakeEmbedder()
+    idx = tmp_path / "idx"
+    store = open_or_create(idx, emb, ChunkingParams(max_tokens=64, overlap_tokens=8))
+    store.close()
+    rag = make_newsrag(idx, emb, FakeGenerator("Four soldiers [1]."))
+    recent = (date.today() - timedelta(days=3)).isoformat()
+    text = (
+        f"{recent}\n\nBorder clash\n\nThe ministry spoke on Tuesday. Four soldiers were killed "
+        "at the border, officials said. Talks resume next month."
+    )
+    from dataclasses import replace
+
+    rag.add([replace(parse_text(text), source="example.org")])
+    with live_server(create_app(Settings(index_dir=idx), rag)) as url:
+        page, blocked = offline_page(browser, url)
+        page.goto(url)
+        page.fill("#question", "How many soldiers were killed at the border this week?")
+        page.press("#question", "Enter")
+        page.wait_for_function(
+            "() => { const t = document.querySelector('.turn'); "
+            "return t && t.dataset.state !== 'pending'; }"
+        )
+        turn = page.locator(".turn").first
+        assert turn.get_attribute("data-state") == "done", turn.inner_text()
+        assert "example.org" in turn.locator(".sources li .meta").first.inner_text()
+        mark = turn.locator(".sources li mark.quote").first
+        assert mark.inner_text() == "Four soldiers were killed at the border, officials said."
+        assert "this week" in turn.locator(".filters").inner_text()
+        turn.locator("button.rate-up").click()
+        page.wait_for_function("document.querySelector('.feedback').dataset.rated === 'up'")
+        assert "kept" in turn.locator(".feedback-note").inner_text()
+        assert blocked == []
+        page.close()
+    out = tmp_path / "ratings.jsonl"
+    result = CliRunner().invoke(app, ["feedback", "export", "--out", str(out), "--index", str(idx)])
+    assert result.exit_code == 0, result.output
+    lines = out.read_text().splitlines()
+    assert len(lines) == 1 and '"rating": "up"' in lines[0] and "soldiers" in lines[0]
