@@ -55,6 +55,12 @@ def eval_realtimeqa(
         float,
         typer.Option(help="NOTA when evidence lifts no option's likelihood by more than this"),
     ] = 0.25,
+    time_filters: Annotated[
+        bool | None, typer.Option(help="date windows from the question's words [env]")
+    ] = None,
+    only_timed: Annotated[
+        bool, typer.Option(help="only questions whose words set a date window")
+    ] = False,
 ) -> None:
     """RealTime QA: multiple choice and generation, beside the published leaderboard.
 
@@ -94,6 +100,7 @@ def eval_realtimeqa(
             base.pipeline,
             top_k=top_k,
             mc_closed_book_weight=mc_closed_book,
+            time_filters=base.pipeline.time_filters if time_filters is None else time_filters,
             evidence=EvidenceConfig(
                 enabled=evidence,
                 budget_tokens=evidence_budget,
@@ -104,7 +111,9 @@ def eval_realtimeqa(
             ),
         ),
     )
-    cfg = EvalConfig(date_filter=date_filter, mc_query=mc_query, nota_gain=nota_gain)
+    cfg = EvalConfig(
+        date_filter=date_filter, mc_query=mc_query, nota_gain=nota_gain, only_timed=only_timed
+    )
     week_list = [
         w.strip() for item in [*(weeks or []), *(weeks_opt or [])] for w in item.split(",")
     ]

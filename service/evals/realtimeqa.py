@@ -26,6 +26,7 @@ from retrieval.metrics import (
     reciprocal_rank,
 )
 from retrieval.search import SearchFilter
+from retrieval.timefilter import time_window
 from retrieval.types import Answer, Hit
 from service.evals.leaderboard import (
     baseline_scores,
@@ -55,6 +56,9 @@ class EvalConfig:
     # more likely than the model finds it without evidence: the best gain (mean
     # log-likelihood with evidence − without) is below this (tuned on dev, docs/EVALUATION.md).
     nota_gain: float = 0.25
+    # Only the questions whose own words set a date window ("this week"): measures time
+    # filters where they act (compare --time-filters with --no-time-filters).
+    only_timed: bool = False
 
 
 NOTA = "None of the above"
@@ -242,6 +246,8 @@ def run(
     needs_model = bool({"mc", "gen", "nota"} & set(tracks))
     models = models or Models.build(core, with_generator=needs_model)
     questions = {w: read_jsonl(data / f"{w}_qa.jsonl")[: limit or None] for w in weeks}
+    if cfg.only_timed:
+        questions = {w: [q for q in qs if sets_window(q)] for w, qs in questions.items()}
     nota = {
         q["question_id"].removesuffix("_nota"): q
         for w in weeks
@@ -287,6 +293,11 @@ def run(
     return summary
 
 
+def sets_window(q: dict[str, Any]) -> bool:
+    qdate = parse_day(q.get("question_date"))
+    return qdate is not None and time_window(q["question_sentence"], qdate) is not None
+
+
 def describe(core: CoreConfig) -> dict[str, Any]:
     """The parts of the system's configuration that decide the numbers."""
     return {
@@ -296,6 +307,7 @@ def describe(core: CoreConfig) -> dict[str, Any]:
         "chunk_tokens": core.chunk_tokens,
         "chunk_overlap": core.chunk_overlap,
         "top_k": core.pipeline.top_k,
+        "time_filters": core.pipeline.time_filters,
         "mc_closed_book_weight": core.pipeline.mc_closed_book_weight,
         "evidence": asdict(core.pipeline.evidence),
         "search": asdict(core.search),
