@@ -48,7 +48,8 @@ def main() -> None:
         models = Models.build(core, with_generator=False)
         rag = Newsrag.open(core, models, create=True)
         rag.add(news_articles(args.articles))
-        index = rag.store._index
+        rag.store.merge()  # one base index, as the raw FAISS call has
+        index = rag.store.vector_state.base
         model = models.embedder.load()
 
         def raw(q: str) -> None:

@@ -1,5 +1,5 @@
 """FAISS indexes: chosen by size (exact while small, IVF when large) and kept on disk as
-snapshots named after the store's generation.
+snapshots (retrieval/vectors.py decides when).
 
 Exact inner-product search is the best choice up to ~100k vectors (a few ms on 2 cores). Beyond
 that an inverted-file index keeps search in milliseconds; IVF, unlike HNSW, supports removing
@@ -8,7 +8,6 @@ vectors, which deletes and updates need. Measured in bench/bench_ann.py (docs/BE
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import os
@@ -55,29 +54,21 @@ def build_index(
     return ivf
 
 
-def snapshot_path(folder: Path, generation: int) -> Path:
-    return folder / f"vectors.{generation}.faiss"
-
-
-def read_snapshot(folder: Path, generation: int, expected: int) -> faiss.Index | None:
-    """The snapshot of `generation` if it exists and holds `expected` vectors."""
-    snap = snapshot_path(folder, generation)
-    if not snap.exists():
+def read_snapshot_file(path: Path) -> faiss.Index | None:
+    """A snapshot, or None when it is missing or unreadable (the rows rebuild it)."""
+    if not path.exists():
         return None
-    index = faiss.read_index(str(snap))
-    if index.ntotal == expected:
-        return index
-    logger.warning("vector snapshot %s disagrees with the store; rebuilding", snap)
-    return None
+    try:
+        return faiss.read_index(str(path))
+    except RuntimeError:
+        logger.warning("vector snapshot %s is unreadable; rebuilding from the rows", path)
+        return None
 
 
-def write_snapshot(folder: Path, index: faiss.Index, generation: int) -> None:
-    """Write atomically (temporary file, then rename), then drop older generations."""
-    final = snapshot_path(folder, generation)
+def write_snapshot(folder: Path, index: faiss.Index, tag: int) -> str:
+    """Write atomically (temporary file, then rename); returns the file name."""
+    final = folder / f"vectors.{tag}.faiss"
     tmp = final.with_name(f".{final.name}.tmp")
     faiss.write_index(index, str(tmp))
     os.replace(tmp, final)
-    for old in folder.glob("vectors.*.faiss"):
-        if old != final:
-            with contextlib.suppress(OSError):
-                old.unlink()
+    return final.name

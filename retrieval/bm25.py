@@ -1,9 +1,9 @@
-"""Lexical search with bm25s over chunk texts (title + text), rebuilt when the store changes."""
+"""BM25 with bm25s over a small fixed set of texts (the sentences evidence selection scores;
+the index's own lexical search is SQLite FTS5, retrieval/lexical.py)."""
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -64,27 +64,3 @@ class BM25Index:
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(int(self.ids[i]), float(scores[i])) for i in top if scores[i] > 0]
-
-
-class LazyBM25:
-    """Keeps a BM25 index in step with a store, rebuilding it after writes (by generation)."""
-
-    def __init__(self, store: Any) -> None:
-        self.store = store
-        self._index: BM25Index | None = None
-        self._generation = -1
-        self._lock = threading.Lock()
-
-    def get(self) -> BM25Index:
-        gen = self.store.generation
-        if self._index is None or gen != self._generation:
-            with self._lock:
-                if self._index is None or gen != self._generation:
-                    docs = (
-                        (cid, f"{title}\n{text}")
-                        for cid, title, text, _ in self.store.iter_chunks()
-                    )
-                    self._index = BM25Index(docs)
-                    self._generation = gen
-                    logger.info("BM25 index built over %d chunks", len(self._index.ids))
-        return self._index

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from datetime import date
 
+from retrieval.lexical import migrate_fts
 from retrieval.types import Article, Hit, text_hash
 
 TEXT_HASH_VERSION = "body-v2"  # dedup key: text_hash(body)
@@ -39,6 +40,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     embedding BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
+CREATE TABLE IF NOT EXISTS deleted_chunks (id INTEGER PRIMARY KEY, generation INTEGER NOT NULL);
 """
 
 
@@ -58,7 +60,12 @@ def migrate(db: sqlite3.Connection) -> None:
     cols = {r[1] for r in db.execute("PRAGMA table_info(articles)")}
     if "author" not in cols:
         db.execute("ALTER TABLE articles ADD COLUMN author TEXT")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS deleted_chunks "
+        "(id INTEGER PRIMARY KEY, generation INTEGER NOT NULL)"
+    )
     migrate_text_hashes(db)
+    migrate_fts(db)
 
 
 def migrate_text_hashes(db: sqlite3.Connection) -> None:

@@ -9,7 +9,6 @@ from typing import Any, Literal
 
 import numpy as np
 
-from retrieval.bm25 import LazyBM25
 from retrieval.embedder import QueryBatcher, TextEncoder
 from retrieval.errors import InvalidInputError
 from retrieval.store import IndexStore
@@ -100,7 +99,6 @@ class Retriever:
         self.store = store
         self.embedder = embedder
         self.config = config or SearchConfig()
-        self.bm25 = LazyBM25(store)
         # Concurrent requests share one forward pass of the embedder (docs/BENCHMARKS.md).
         self.batcher = QueryBatcher(embedder) if batch_queries else None
 
@@ -145,7 +143,7 @@ class Retriever:
     ) -> list[Hit]:
         cfg = self.config
         dense = self.store.dense_search(qvec, n) if mode != "bm25" else []
-        lexical = self.bm25.get().search(query, n) if mode != "dense" else []
+        lexical = self.store.lexical_search(query, n) if mode != "dense" else []
         fused: dict[int, float] = {}
         for rank, (cid, _) in enumerate(dense):
             fused[cid] = fused.get(cid, 0.0) + cfg.dense_weight / (cfg.rrf_k + rank + 1)

@@ -21,7 +21,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from retrieval.ann import IVF_MIN_VECTORS, build_index, index_kind, read_snapshot, write_snapshot
+from retrieval import lexical
+from retrieval.ann import IVF_MIN_VECTORS, index_kind, write_snapshot
 from retrieval.errors import (
     ArticleNotFoundError,
     DuplicateTextError,
@@ -40,6 +41,15 @@ from retrieval.schema import (
     stored_article,
 )
 from retrieval.types import Article, ChunkSpan, DuplicateText, Hit
+from retrieval.vectors import (
+    LiveVectors,
+    RowReader,
+    VectorState,
+    drop_other_snapshots,
+    index_ids,
+    load_state,
+    name_base,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +91,8 @@ class IndexStore:
         self._readers_lock = threading.Lock()
         self._write_db = self._connect(writer=True)
         self._loaded_generation = self.generation
-        self._index: faiss.Index = self._load_vectors()
+        self._vectors = self._load_vectors()
+        self._merging: threading.Thread | None = None
 
     # -- opening -------------------------------------------------------------------------------
     @classmethod
@@ -154,36 +165,98 @@ class IndexStore:
 
     def refresh(self) -> bool:
         """Pick up writes made by another process (a writer beside read-only replicas).
-        Cheap when nothing changed: one SQLite read. Returns whether a reload happened."""
+        Cheap when nothing changed: one SQLite read; otherwise it reads only what changed
+        (new rows, logged deletions), or the new base after the writer merged one."""
         if self.generation == self._loaded_generation:
             return False
         with self._lock:
             gen = self.generation
-            if gen != self._loaded_generation:
-                self._index = self._load_vectors()
-                self._loaded_generation = gen
+            if gen == self._loaded_generation:
+                return True
+            rows = RowReader(self._db, self.manifest.dimension)
+            meta = rows.snapshot_meta()
+            st = self._vectors.state
+            if meta is None or meta[0] != st.snapshot:
+                self._vectors = self._load_vectors()
+            else:
+                seen = max([st.base_max_id, *index_ids(st.delta).tolist()])
+                ids, vecs = rows.vectors_after(seen)
+                removed = [
+                    r[0]
+                    for r in self._db.execute(
+                        "SELECT id FROM deleted_chunks WHERE generation > ?",
+                        (self._loaded_generation,),
+                    )
+                ]
+                self._vectors.apply(ids.tolist(), list(vecs), removed)
+            self._loaded_generation = gen
         return True
 
-    def _load_vectors(self) -> faiss.Index:
-        gen = self.generation
-        index = read_snapshot(self.path, gen, expected=self.chunk_count())
-        if index is None:
-            index = self._rebuild_from_rows()
-            if not self.readonly:
-                write_snapshot(self.path, index, gen)
-        return index
+    def _load_vectors(self) -> LiveVectors:
+        dim = self.manifest.dimension
+        rows = RowReader(self._db, dim)
+        state, write = load_state(self.path, dim, rows, self.ivf_min_vectors, self.generation)
+        live = LiveVectors(dim, state)
+        if write and not self.readonly:
+            self._install_base(live, state, state.base, state.base_max_id)
+        return live
 
-    def _rebuild_from_rows(self) -> faiss.Index:
-        """A fresh vector index from the stored vectors, its type chosen by size."""
-        ids = np.array(
-            [r[0] for r in self._db.execute("SELECT id FROM chunks ORDER BY id")], dtype=np.int64
-        )
-        vecs = np.zeros((len(ids), self.manifest.dimension), dtype=np.float32)
-        for i, row in enumerate(self._db.execute("SELECT embedding FROM chunks ORDER BY id")):
-            vecs[i] = np.frombuffer(row[0], dtype=np.float32)
-        return build_index(self.manifest.dimension, vecs, ids, ivf_min=self.ivf_min_vectors)
+    def _install_base(
+        self,
+        live: LiveVectors,
+        merged_from: VectorState,
+        base: faiss.Index,
+        max_id: int,
+        folded: np.ndarray | None = None,
+    ) -> None:
+        """Write a base snapshot (outside the write lock: the slow part), then name it in meta
+        and swap it in (under the lock)."""
+        name = write_snapshot(self.path, base, self.generation)
+        with self._lock:
+            with self._transaction() as db:
+                name_base(self.path, db, name, max_id)
+                db.execute(
+                    "DELETE FROM deleted_chunks WHERE generation <= ?", (self._loaded_generation,)
+                )
+            live.swap_base(
+                merged_from,
+                folded if folded is not None else np.zeros(0, np.int64),
+                base,
+                max_id,
+                name,
+            )
+            drop_other_snapshots(self.path, name)
+            if index_kind(base) != self.manifest.faiss_index:
+                self.manifest = replace(self.manifest, faiss_index=index_kind(base))
+                self.manifest.write(self.path / MANIFEST)
+
+    def merge(self) -> None:
+        """Fold the delta and the deletions into a new base snapshot (O(N); the service runs it
+        in the background when the delta outgrows its bound)."""
+        self._check_writable()
+        st = self._vectors.state
+        if not st.delta.ntotal and not st.deleted and st.snapshot:
+            return
+        rows = RowReader(self._db, self.manifest.dimension)
+        merged_from, folded, base, max_id = self._vectors.merged_base(self.ivf_min_vectors, rows)
+        self._install_base(self._vectors, merged_from, base, max_id, folded)
+
+    def _maybe_merge(self) -> None:
+        if not self._vectors.needs_merge() or (self._merging and self._merging.is_alive()):
+            return
+
+        def run() -> None:
+            try:
+                self.merge()
+            except Exception:  # the rows are intact; the next write tries again
+                logger.exception("merging the vector index failed")
+
+        self._merging = threading.Thread(target=run, name="newsrag-merge", daemon=True)
+        self._merging.start()
 
     def close(self) -> None:
+        if self._merging is not None:
+            self._merging.join()
         with self._readers_lock:
             for db in self._readers:
                 db.close()
@@ -245,6 +318,7 @@ class IndexStore:
                                 "SELECT id FROM chunks WHERE article_id = ?", (article.id,)
                             )
                         ]
+                        lexical.unindex_article(db, article.id)
                         db.execute("DELETE FROM articles WHERE id = ?", (article.id,))
                         result.updated.append(article.id)
                     else:
@@ -260,15 +334,14 @@ class IndexStore:
                         assert cur.lastrowid is not None
                         new_ids.append(cur.lastrowid)
                         new_vecs.append(v)
+                        lexical.index_chunks(db, [(cur.lastrowid, article.title, span.text)])
                 if result.added or result.updated:
                     self._bump_generation(db)
+                    self._log_deletions(db, removed)
             if new_ids or removed:
-                index = faiss.clone_index(self._index)
-                if removed:
-                    index.remove_ids(np.array(removed, dtype=np.int64))  # type: ignore[arg-type]
-                if new_ids:
-                    index.add_with_ids(np.vstack(new_vecs), np.array(new_ids, dtype=np.int64))
-                self._publish(index)
+                self._vectors.apply(new_ids, new_vecs, removed)
+                self._loaded_generation = self.generation
+                self._maybe_merge()
             return result
 
     def delete_article(self, article_id: str) -> int:
@@ -280,27 +353,16 @@ class IndexStore:
                     r[0]
                     for r in db.execute("SELECT id FROM chunks WHERE article_id = ?", (article_id,))
                 ]
+                lexical.unindex_article(db, article_id)
                 cur = db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
                 if cur.rowcount == 0:
                     raise ArticleNotFoundError(f"no article with id {article_id!r}")
                 self._bump_generation(db)
-            index = faiss.clone_index(self._index)
-            if ids:
-                index.remove_ids(np.array(ids, dtype=np.int64))  # type: ignore[arg-type]
-            self._publish(index)
+                self._log_deletions(db, ids)
+            self._vectors.apply([], [], ids)
+            self._loaded_generation = self.generation
+            self._maybe_merge()
             return len(ids)
-
-    def _publish(self, index: faiss.Index) -> None:
-        """Swap in a new vector index (readers keep the old one until they are done). An exact
-        index that grew past the threshold is rebuilt as IVF."""
-        if index_kind(index) == "IDMap2,Flat" and index.ntotal >= self.ivf_min_vectors:
-            index = self._rebuild_from_rows()
-        if index_kind(index) != self.manifest.faiss_index:
-            self.manifest = replace(self.manifest, faiss_index=index_kind(index))
-            self.manifest.write(self.path / MANIFEST)
-        write_snapshot(self.path, index, self.generation)
-        self._index = index
-        self._loaded_generation = self.generation
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -313,6 +375,14 @@ class IndexStore:
             raise
         db.execute("COMMIT")
 
+    def _log_deletions(self, db: sqlite3.Connection, chunk_ids: list[int]) -> None:
+        """Deleted chunk ids, for replicas to drop from their vectors without a reload."""
+        gen = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
+        db.executemany(
+            "INSERT OR REPLACE INTO deleted_chunks VALUES (?, ?)",
+            [(i, int(gen)) for i in chunk_ids],
+        )
+
     @staticmethod
     def _bump_generation(db: sqlite3.Connection) -> None:
         db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
@@ -324,13 +394,14 @@ class IndexStore:
     def chunk_count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
 
+    @property
+    def vector_state(self) -> VectorState:
+        """The vectors searches use now (base snapshot, delta, deletions)."""
+        return self._vectors.state
+
     def dense_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """Top-k (chunk id, cosine) for one normalised query vector."""
-        index = self._index  # one consistent snapshot for this search
-        if index.ntotal == 0 or k <= 0:
-            return []
-        scores, ids = index.search(np.asarray(query, dtype=np.float32).reshape(1, -1), k)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        return self._vectors.search(query, k)
 
     def vectors(self, chunk_ids: list[int]) -> dict[int, np.ndarray]:
         """Stored vectors of the given chunks, read from the rows (the source of truth), so
@@ -367,12 +438,13 @@ class IndexStore:
             out.append(hit_from_row(cid, score, r))
         return out
 
-    def iter_chunks(self) -> Iterator[tuple[int, str, str, str | None]]:
-        """(chunk id, title, text, published) of every chunk, by id."""
-        yield from self._db.execute(
-            "SELECT c.id, a.title, c.text, a.published FROM chunks c "
-            "JOIN articles a ON a.id = c.article_id ORDER BY c.id"
-        )
+    def lexical_search(self, query: str, k: int) -> list[tuple[int, float]]:
+        """Top-k (chunk id, BM25 score) from the full-text index (retrieval/lexical.py)."""
+        try:
+            return lexical.search(self._db, query, k)
+        except sqlite3.OperationalError as exc:  # an old index a replica opened unmigrated
+            logger.warning("lexical search unavailable (%s): open the index read-write once", exc)
+            return []
 
     def get_article(self, article_id: str) -> StoredArticle:
         r = self._db.execute(
@@ -396,23 +468,15 @@ class IndexStore:
         return select_articles(self._db, limit, offset, published_from, published_to, source)
 
     def check_consistency(self) -> dict[str, int]:
-        """Counts that must agree: rows, vectors, and ids present on one side only."""
+        """Counts that must agree: rows, vectors, full-text entries, and ids present on one
+        side only."""
         row_ids = {r[0] for r in self._db.execute("SELECT id FROM chunks")}
-        index = self._index
-        vec_ids: set[int] = set()
-        if index.ntotal and index_kind(index) == "IDMap2,Flat":
-            vec_ids = set(faiss.vector_to_array(index.id_map).tolist())  # type: ignore[attr-defined]
-        elif index.ntotal:
-            invlists = faiss.extract_index_ivf(index).invlists
-            assert invlists is not None
-            for lst in range(invlists.nlist):
-                n = invlists.list_size(lst)
-                if n:
-                    ptr = invlists.get_ids(lst)
-                    vec_ids.update(faiss.rev_swig_ptr(ptr, n).tolist())
+        vec_ids = self._vectors.ids()
+        fts = self._db.execute("SELECT COUNT(*) FROM chunks_fts").fetchone()[0]
         return {
             "rows": len(row_ids),
-            "vectors": int(index.ntotal),
+            "vectors": self._vectors.state.ntotal,
+            "full_text_entries": int(fts),
             "rows_without_vector": len(row_ids - vec_ids),
             "vectors_without_row": len(vec_ids - row_ids),
         }

@@ -65,18 +65,20 @@ def test_sigkill_mid_ingest_then_resume(tmp_path, embedder):
     committed = store.article_count()
     assert 96 <= committed < 400, "the kill should land mid-ingest"
     c = store.check_consistency()
-    assert c["rows"] == c["vectors"] > 0
+    assert c["rows"] == c["vectors"] == c["full_text_entries"] > 0
     assert c["rows_without_vector"] == 0 and c["vectors_without_row"] == 0
     empty = store._db.execute(
         "SELECT COUNT(*) FROM articles a WHERE NOT EXISTS "
         "(SELECT 1 FROM chunks c WHERE c.article_id = a.id)"
     ).fetchone()[0]
     assert empty == 0, "an article without its chunks is half-written"
-    # Everything committed is searchable.
+    # Everything committed is searchable, densely and lexically.
     stored, _ = store.list_articles(limit=5)
     for s in stored:
         q = embedder.encode([s.article.title + " " + s.article.body[:200]])[0]
         assert s.article.id in {h.article_id for h in store.hits(store.dense_search(q, 5))}
+        lexical = store.lexical_search(s.article.title + " " + s.article.body[:200], 5)
+        assert s.article.id in {h.article_id for h in store.hits(lexical)}
     store.close()
 
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)

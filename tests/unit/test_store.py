@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -116,6 +118,7 @@ def test_store_switches_to_ivf_when_large(tmp_path, monkeypatch):
     ]
     report = Indexer(store, emb).ingest_articles(parse_text(t) for t in texts)
     assert len(report.added) == 60
+    store.merge()  # (the service merges in the background once the delta is large)
     assert store.manifest.faiss_index == "IVF,Flat"
     assert Manifest.read(store.path / "manifest.json").faiss_index == "IVF,Flat"
     c = store.check_consistency()
@@ -151,11 +154,11 @@ def test_hybrid_search_during_a_write_never_fails(store, monkeypatch):
     _ingest(store, ARTICLES[:2])
     retriever = Retriever(store, FakeEmbedder())
     retriever.search("interest rates", 3)  # BM25 and vectors in step
-    old_index = store._index
-    monkeypatch.setattr(store, "_publish", lambda index: None)  # commit rows, no new snapshot
+    old_state = store.vector_state
+    monkeypatch.setattr(store._vectors, "apply", lambda *a: None)  # rows committed, no vectors
     monkeypatch.setattr(store, "refresh", lambda: False)
     _ingest(store, ARTICLES[2:])
-    assert store._index is old_index
+    assert store.vector_state is old_state
     hits = retriever.search("central bank interest rates unchanged", 3)
     assert hits[0].title == "Rates decision"  # found through BM25 + its stored vector
 
@@ -206,3 +209,128 @@ def test_undated_or_future_dated_articles_never_gain_from_recency(tmp_path):
     hits = Retriever(store, emb, cfg).search("Four soldiers were killed at the border", 3)
     assert hits[0].title == "Border clash"
     store.close()
+
+
+def test_lexical_index_follows_every_write_in_its_transaction(store):
+    """The full-text index is written with the rows: a search right after a write sees it,
+    a replaced text's old words are gone, a deleted article is not found, and no rebuild
+    of the whole index ever happens."""
+    _ingest(store, ARTICLES)
+    assert store.lexical_search("apple harvest", 5)
+    emb = FakeEmbedder()
+    art = parse_text("2024-09-23\n\nPelicans\n\nTwo hundred pelicans returned to the lake.")
+    Indexer(store, emb).ingest_articles([art])
+    (top, _), *_ = store.lexical_search("pelicans lake", 5)
+    assert store.hits([(top, 1.0)])[0].article_id == art.id
+    new = replace(art, body="Flamingos crowd the city lake now.", content_hash="")
+    Indexer(store, emb).ingest_articles([new])  # same id, new text: replaced
+    assert store.lexical_search("returned hundred", 5) == []  # (the title stays)
+    assert store.lexical_search("flamingos", 5)
+    store.delete_article(art.id)
+    assert store.lexical_search("flamingos", 5) == []
+
+
+@pytest.mark.parametrize(
+    "query", ['"unbalanced', "NEAR(a b", "title:x", "a AND OR NOT", "*", "-", "the of and", ""]
+)
+def test_lexical_query_syntax_from_users_is_inert(store, query):
+    _ingest(store, ARTICLES)
+    assert isinstance(store.lexical_search(query, 5), list)
+
+
+def test_indexes_without_a_full_text_table_get_one(tmp_path):
+    import sqlite3
+
+    emb = FakeEmbedder()
+    store = open_or_create(tmp_path / "idx", emb, ChunkingParams(max_tokens=32, overlap_tokens=8))
+    Indexer(store, emb).ingest_articles(parse_text(t) for t in ARTICLES)
+    store.close()
+    db = sqlite3.connect(tmp_path / "idx" / "store.sqlite")
+    with db:
+        db.execute("DROP TABLE chunks_fts")
+        db.execute("DELETE FROM meta WHERE key = 'fts'")
+    db.close()
+    store = IndexStore.open(tmp_path / "idx")
+    assert store.lexical_search("apple harvest valley", 3)
+    store.close()
+
+
+def _texts(n: int, start: int = 0) -> list[str]:
+    return [
+        f"2024-02-0{1 + i % 9}\n\nItem {i}\n\nWord{i} alpha{i % 7} beta{i % 5}. Gamma{i}."
+        for i in range(start, start + n)
+    ]
+
+
+def test_a_write_costs_what_it_writes(store):
+    """A write adds to the delta: the base snapshot on disk is not rewritten, the base index
+    is the same object, and everything stays consistent and searchable."""
+    _ingest(store, _texts(20))
+    store.merge()
+    base = store.vector_state.base
+    snaps = {p.name: p.stat().st_mtime_ns for p in store.path.glob("vectors.*.faiss")}
+    report = _ingest(store, _texts(3, start=100))
+    assert store.vector_state.base is base and store.vector_state.delta.ntotal >= 3
+    assert {p.name: p.stat().st_mtime_ns for p in store.path.glob("vectors.*.faiss")} == snaps
+    store.delete_article(report.added[0])
+    store.delete_article(_ingest(store, _texts(1, start=200)).added[0])
+    c = store.check_consistency()
+    assert c["rows"] == c["vectors"] == c["full_text_entries"]
+    assert c["rows_without_vector"] == c["vectors_without_row"] == 0
+    q = FakeEmbedder().encode(["Word101 alpha3 beta1 Gamma101"])[0]
+    assert store.hits(store.dense_search(q, 1))[0].title == "Item 101"
+    deleted = FakeEmbedder().encode(["Word100 alpha2 beta0 Gamma100"])[0]
+    assert "Item 100" not in {h.title for h in store.hits(store.dense_search(deleted, 5))}
+
+
+def test_background_merge_folds_the_delta_and_deletions(store, monkeypatch):
+    import retrieval.vectors as vectors
+
+    monkeypatch.setattr(vectors, "MERGE_MIN_DELTA", 10)
+    report = _ingest(store, _texts(25))
+    store.delete_article(report.added[0])
+    if store._merging is not None:
+        store._merging.join()
+    st = store.vector_state
+    assert st.snapshot and st.base.ntotal >= 10 and st.delta.ntotal < 10
+    c = store.check_consistency()
+    assert c["rows"] == c["vectors"] and c["rows_without_vector"] == c["vectors_without_row"] == 0
+
+
+def test_reopening_rebuilds_the_delta_from_the_rows(tmp_path):
+    """No merge before a crash: the delta and the deletions come back from the rows."""
+    emb = FakeEmbedder()
+    store = open_or_create(tmp_path / "idx", emb, ChunkingParams(max_tokens=16, overlap_tokens=0))
+    _ingest(store, _texts(10))
+    store.merge()
+    report = _ingest(store, _texts(5, start=50))
+    store.delete_article(report.added[0])
+    first = sorted(a.article.id for a in store.list_articles(100)[0])[0]
+    store.delete_article(first)  # a vector of the base
+    store._write_db.close()  # (as a crash would leave it: no merge, no snapshot)
+    reopened = IndexStore.open(tmp_path / "idx")
+    st = reopened.vector_state
+    assert st.delta.ntotal == 4 and len(st.deleted) >= 1
+    c = reopened.check_consistency()
+    assert c["rows"] == c["vectors"] == 13
+    assert c["rows_without_vector"] == c["vectors_without_row"] == 0
+    reopened.close()
+
+
+def test_replica_refresh_reads_only_what_changed(store):
+    _ingest(store, _texts(10))
+    store.merge()
+    replica = IndexStore.open(store.path, readonly=True)
+    base = replica.vector_state.base
+    report = _ingest(store, _texts(3, start=30))
+    store.delete_article(report.added[1])
+    assert replica.refresh() is True
+    assert replica.vector_state.base is base  # no reload of the base
+    c = replica.check_consistency()
+    assert c["rows"] == c["vectors"] == 12 and c["vectors_without_row"] == 0
+    store.merge()  # the writer publishes a new base: the replica loads it at its next refresh
+    _ingest(store, _texts(1, start=40))
+    assert replica.refresh() is True
+    assert replica.vector_state.snapshot == store.vector_state.snapshot
+    assert replica.check_consistency()["vectors_without_row"] == 0
+    replica.close()
