@@ -1,14 +1,17 @@
 """Feedback that is kept: thumbs up/down on answers, stored with what was answered.
 
 The system remembers its recent answers (question, date, answer, citations with their quotes,
-confidence, filters) in memory; a rating names one by `answer_id` and is stored in SQLite
-together with that snapshot, so an export is a self-contained regression set (`newsrag eval
-feedback` replays it). Rating the same answer again replaces the earlier rating.
+confidence, filters) in the same SQLite file, so a rating sent to any replica behind a load
+balancer finds the answer another one gave; a rating names an answer by `answer_id` and is
+stored with that snapshot, so an export is a self-contained regression set (`newsrag eval
+feedback` replays it). Rating the same answer again replaces the earlier rating. If the file
+cannot be written (a read-only directory), answers are remembered in memory only.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -19,12 +22,20 @@ from typing import Any, Literal
 from retrieval.errors import NotFoundError
 from retrieval.types import Answer
 
+logger = logging.getLogger(__name__)
+
 FEEDBACK_DB = "feedback.sqlite"
 RECENT_ANSWERS = 5000
 
 Rating = Literal["up", "down"]
 
 _SCHEMA = """
+CREATE TABLE IF NOT EXISTS answers (
+    answer_id TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    answer TEXT NOT NULL  -- the snapshot, JSON
+);
+CREATE INDEX IF NOT EXISTS answers_created ON answers(created_at);
 CREATE TABLE IF NOT EXISTS feedback (
     answer_id TEXT PRIMARY KEY,
     rating TEXT NOT NULL CHECK (rating IN ('up', 'down')),
@@ -67,37 +78,72 @@ class FeedbackStore:
         self._recent: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
+        self._persist = True
+        self._since_prune = 0
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             db.execute("PRAGMA busy_timeout = 10000")
+            db.execute("PRAGMA journal_mode = WAL")  # replicas share the file
+            db.execute("PRAGMA synchronous = NORMAL")
             db.executescript(_SCHEMA)
             self._db = db
         return self._db
 
     def remember(self, answer: Answer, as_of: str | None) -> None:
+        snap = snapshot(answer, as_of)
         with self._lock:
-            self._recent[answer.answer_id] = snapshot(answer, as_of)
+            if self._persist:
+                try:
+                    db = self._conn()
+                    db.execute(
+                        "INSERT OR REPLACE INTO answers VALUES (?, ?, ?)",
+                        (
+                            answer.answer_id,
+                            snap["answered_at"],
+                            json.dumps(snap, ensure_ascii=False),
+                        ),
+                    )
+                    self._since_prune += 1
+                    if self._since_prune >= 500:
+                        self._since_prune = 0
+                        db.execute(
+                            "DELETE FROM answers WHERE created_at < (SELECT created_at FROM "
+                            "answers ORDER BY created_at DESC LIMIT 1 OFFSET ?)",
+                            (self.keep,),
+                        )
+                    return
+                except (sqlite3.Error, OSError) as exc:
+                    logger.warning("answers kept in memory only (%s: %s)", self.path, exc)
+                    self._persist = False
+            self._recent[answer.answer_id] = snap
             while len(self._recent) > self.keep:
                 self._recent.popitem(last=False)
 
+    def _find(self, answer_id: str) -> dict[str, Any] | None:
+        snap = self._recent.get(answer_id)
+        if snap is not None:
+            return snap
+        for table in ("answers", "feedback"):
+            row = (
+                self._conn()
+                .execute(f"SELECT answer FROM {table} WHERE answer_id = ?", (answer_id,))
+                .fetchone()
+            )
+            if row is not None:
+                return dict(json.loads(row[0]))
+        return None
+
     def rate(self, answer_id: str, rating: Rating, comment: str | None) -> dict[str, Any]:
         with self._lock:
-            snap = self._recent.get(answer_id)
+            snap = self._find(answer_id)
             if snap is None:
-                row = (
-                    self._conn()
-                    .execute("SELECT answer FROM feedback WHERE answer_id = ?", (answer_id,))
-                    .fetchone()
+                raise AnswerNotFoundError(
+                    f"answer_id {answer_id!r} is unknown: feedback is taken on the last "
+                    f"{self.keep} answers this service gave"
                 )
-                if row is None:
-                    raise AnswerNotFoundError(
-                        f"answer_id {answer_id!r} is unknown: feedback is taken on the last "
-                        f"{self.keep} answers this server gave"
-                    )
-                snap = json.loads(row[0])
             self._conn().execute(
                 "INSERT OR REPLACE INTO feedback VALUES (?, ?, ?, ?, ?)",
                 (answer_id, rating, comment, time.time(), json.dumps(snap, ensure_ascii=False)),

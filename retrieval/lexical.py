@@ -26,6 +26,7 @@ STOPWORDS = frozenset(
 )
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 MAX_TERMS = 32
+MAX_POSTINGS = 200_000  # chunk entries a query may score (see `affordable`)
 
 
 def document(title: str, text: str) -> str:
@@ -73,21 +74,60 @@ def migrate_fts(db: sqlite3.Connection) -> None:
         raise
 
 
-def match_query(query: str) -> str | None:
+def match_query(query: str, db: sqlite3.Connection | None = None) -> str | None:
     """An FTS5 query matching any of the query's words (each quoted: no operator or column
     syntax from the user reaches FTS5); None when no word is left."""
     words: list[str] = []
     for w in _WORD.findall(query.lower()):
         if w not in STOPWORDS and w not in words:
             words.append(w)
+    words = words[:MAX_TERMS]
+    if db is not None:
+        words = affordable(db, words)
     if not words:
         return None
-    return " OR ".join(f'"{w}"' for w in words[:MAX_TERMS])
+    return " OR ".join(f'"{w}"' for w in words)
+
+
+def _stem(words: list[str]) -> list[str]:
+    import Stemmer
+
+    return list(Stemmer.Stemmer("porter").stemWords(words))  # FTS5's porter: the same stems
+
+
+def affordable(db: sqlite3.Connection, words: list[str]) -> list[str]:
+    """The query's words, without the most common ones when together they match more than
+    `MAX_POSTINGS` chunk entries (BM25 scores every match; a word in most chunks ranks
+    almost nothing and would make a search of a large index slow). Small indexes keep every
+    word, so their ranking is exact BM25."""
+    if len(words) < 2:
+        return words
+    try:
+        rows = db.execute(
+            f"SELECT term, doc FROM temp.chunks_vocab WHERE term IN ({','.join('?' * len(words))})",
+            _stem(words),
+        ).fetchall()
+    except sqlite3.OperationalError:  # the vocabulary view is per connection: make it once
+        db.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_vocab "
+            "USING fts5vocab(main, 'chunks_fts', 'row')"
+        )
+        return affordable(db, words)
+    df = dict(rows)
+    ranked = sorted(zip(words, _stem(words), strict=True), key=lambda ws: df.get(ws[1], 0))
+    kept: list[str] = []
+    postings = 0
+    for word, stem in ranked:
+        postings += df.get(stem, 0)
+        if kept and postings > MAX_POSTINGS:
+            break
+        kept.append(word)
+    return kept
 
 
 def search(db: sqlite3.Connection, query: str, k: int) -> list[tuple[int, float]]:
     """Top-k (chunk id, BM25 score > 0), best first."""
-    match = match_query(query)
+    match = match_query(query, db)
     if match is None or k <= 0:
         return []
     rows = db.execute(

@@ -80,6 +80,9 @@ class IndexStore:
 
     # Vectors from which the exact index is replaced by IVF (a class attribute: tests lower it).
     ivf_min_vectors = IVF_MIN_VECTORS
+    # Merge the vector delta in the background when it grows (a bulk load turns it off and
+    # merges once at the end).
+    merge_automatically = True
 
     def __init__(self, path: Path, manifest: Manifest, readonly: bool = False) -> None:
         self.path = path
@@ -242,7 +245,9 @@ class IndexStore:
         self._install_base(self._vectors, merged_from, base, max_id, folded)
 
     def _maybe_merge(self) -> None:
-        if not self._vectors.needs_merge() or (self._merging and self._merging.is_alive()):
+        if not self.merge_automatically or not self._vectors.needs_merge():
+            return
+        if self._merging is not None and self._merging.is_alive():
             return
 
         def run() -> None:

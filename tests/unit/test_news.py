@@ -169,3 +169,20 @@ def test_feedback_is_kept_with_its_answer_and_exported(client, rag, tmp_path):  
     assert summary["up"] == 1 and summary["up_kept_pct"] == 100.0 and summary["regressions"] == []
     rag.pipeline.generator.reply = "Eleven soldiers [1]."  # a changed answer is a regression
     assert replay(rag, records[:1], tmp_path / "replay2")["regressions"] == [q]
+
+
+def test_a_rating_can_reach_another_replica(tmp_path, rag):  # noqa: F811
+    """Behind a load balancer the rating may land on another process than the answer: the
+    answers are kept in the shared feedback file, not in one process's memory."""
+    from index.feedback import FeedbackStore
+
+    answer = rag.ask("How many soldiers were killed at the border?")
+    one, two = FeedbackStore(tmp_path / "fb.sqlite"), FeedbackStore(tmp_path / "fb.sqlite")
+    one.remember(answer, None)
+    assert two.rate(answer.answer_id, "up", None)["stored"] is True
+    assert [r["answer_id"] for r in one.export()] == [answer.answer_id]
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")
+    mem = FeedbackStore(blocked / "fb.sqlite")  # cannot be written: answers stay in memory
+    mem.remember(answer, None)
+    assert mem._recent and mem._persist is False

@@ -1,0 +1,157 @@
+"""What a write costs at scale: one article written into an index of N chunks, then the first
+search after it, and the search p50 — through `Newsrag` (the public API both this revision and
+older ones have), with synthetic vectors and real-sized chunk texts (no model).
+
+    python bench/bench_writes.py build --chunks 100000 --dir /tmp/w100k
+    python bench/bench_writes.py measure --dir /tmp/w100k      # this revision
+    PYTHONPATH=/path/to/old/checkout python bench/bench_writes.py measure --dir COPY  # older
+
+`build` uses this revision (bulk load, then one merge, as a running service would have);
+`measure` only uses `Newsrag.open/add/search`, so an older revision can measure a copy of the
+same index. Numbers are recorded in docs/BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import itertools
+import json
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # as a script, from any checkout
+
+DIM = 384
+WORDS_PER_CHUNK = 150  # ~200 tokens of the embedder
+_VOCAB = [
+    "".join(random.Random(i).choices("abcdefghijklmnopqrstuvwxyz", k=3 + i % 7))
+    for i in range(30_000)
+]
+_CUM = list(itertools.accumulate(1.0 / (r + 1) for r in range(len(_VOCAB))))  # Zipf
+
+
+class HashEmbedder:
+    """Random unit vectors keyed by the text: embedding costs nothing, so the numbers are the
+    index's own. Tokens are words."""
+
+    name = "sentence-transformers/all-MiniLM-L6-v2"  # the manifest's name: same index shape
+    dtype = "bfloat16"
+    dimension = DIM
+    max_tokens = 256
+
+    def load(self) -> None:
+        return None
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        return [len(t.split()) for t in texts]
+
+    def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
+        out = np.empty((len(texts), DIM), dtype=np.float32)
+        for i, t in enumerate(texts):
+            seed = int.from_bytes(hashlib.blake2b(t.encode(), digest_size=8).digest(), "little")
+            v = np.random.default_rng(seed).standard_normal(DIM).astype(np.float32)
+            out[i] = v / np.linalg.norm(v)
+        return out
+
+
+def article_text(rng: random.Random, n: int, chunks: int = 3) -> str:
+    sentences = []
+    for _ in range(chunks * WORDS_PER_CHUNK // 15):
+        words = rng.choices(_VOCAB, cum_weights=_CUM, k=15)
+        sentences.append(" ".join(words).capitalize() + ".")
+    return f"2024-09-{1 + n % 28:02d}\n\nStory {n} {rng.choice(_VOCAB)}\n\n" + " ".join(sentences)
+
+
+def open_system(index: Path, create: bool) -> Any:
+    from index.core import CoreConfig, Models, Newsrag
+    from retrieval.pipeline import PipelineConfig
+
+    core = CoreConfig(index_dir=index, pipeline=PipelineConfig(min_confidence=0.0))
+    return Newsrag.open(core, Models(HashEmbedder(), None), create=create)
+
+
+def build(index: Path, chunks: int) -> None:
+    from index.parse import parse_text
+
+    rag = open_system(index, create=True)
+    rng = random.Random(0)
+    t = time.perf_counter()
+    n = 0
+    batch: list[Any] = []
+    while rag.store.chunk_count() < chunks:
+        batch.append(parse_text(article_text(rng, n)))
+        n += 1
+        if len(batch) == 2000:
+            rag.store.merge_automatically = False  # one merge at the end (bulk load)
+            rag.add(batch)
+            batch = []
+            print(f"{rag.store.chunk_count()} chunks, {time.perf_counter() - t:.0f} s", flush=True)
+    if batch:
+        rag.add(batch)
+    rag.store.merge()
+    print(json.dumps({"chunks": rag.store.chunk_count(), "build_s": time.perf_counter() - t}))
+    rag.close()
+
+
+def measure(index: Path, writes: int, queries: int) -> dict[str, float]:
+    from index.parse import parse_text
+
+    t = time.perf_counter()
+    rag = open_system(index, create=False)
+    rag.search("warm up the lexical index", 5)
+    opened = time.perf_counter() - t
+    rng = random.Random(42)
+    qs = [" ".join(rng.choices(_VOCAB[:3000], k=8)) for _ in range(queries)]
+    search_times = []
+    for q in qs:
+        t = time.perf_counter()
+        rag.search(q, 5)
+        search_times.append(time.perf_counter() - t)
+    write_times, first_search = [], []
+    for i in range(writes):
+        n = 10_000_000 + time.time_ns() % 10**9 + i  # a new article on every run
+        art = parse_text(article_text(random.Random(n), n))
+        t = time.perf_counter()
+        rag.add([art])
+        write_times.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        hits = rag.search(art.title, 5)
+        first_search.append(time.perf_counter() - t)
+        assert hits, "the new article must be searchable"
+    result = {
+        "chunks": rag.store.chunk_count(),
+        "open_s": round(opened, 2),
+        "write_s_median": round(statistics.median(write_times), 4),
+        "write_s_max": round(max(write_times), 4),
+        "first_search_after_write_s_median": round(statistics.median(first_search), 4),
+        "first_search_after_write_s_max": round(max(first_search), 4),
+        "search_p50_s": round(statistics.median(search_times), 4),
+        "search_p95_s": round(sorted(search_times)[int(0.95 * (len(search_times) - 1))], 4),
+    }
+    rag.close()
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("what", choices=["build", "measure"])
+    ap.add_argument("--dir", type=Path, required=True)
+    ap.add_argument("--chunks", type=int, default=10_000)
+    ap.add_argument("--writes", type=int, default=5)
+    ap.add_argument("--queries", type=int, default=50)
+    args = ap.parse_args()
+    if args.what == "build":
+        build(args.dir, args.chunks)
+    else:
+        print(json.dumps(measure(args.dir, args.writes, args.queries)))
+
+
+if __name__ == "__main__":
+    main()
