@@ -9,7 +9,7 @@ export TRANSFORMERS_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-small install-extras install-base browser run index prepare test test-fast lint fmt eval clean
+.PHONY: help install install-small install-extras install-base browser system scale-demo run index prepare test test-fast lint fmt eval clean
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 help: ## list the targets
@@ -51,11 +51,17 @@ prepare: install-small ## convert the generator once (first run takes up to a mi
 run: install-small index prepare ## set up, index seeds/ and serve on http://127.0.0.1:8000
 	$(BIN)/newsrag serve
 
-browser: ## install Debian's chromium for the chat-page browser tests (if missing)
-	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
+system: ## install Debian's chromium (browser tests) and haproxy (scale-out test), if missing
+	@if command -v chromium >/dev/null && [ -x /usr/sbin/haproxy ]; then :; else \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y \
+	  -qq --no-install-recommends chromium haproxy; fi
 
-test: $(STAMP) install-small install-extras browser lint ## lint, then all tests (unit, integration with real models, browser)
+browser: system
+
+scale-demo: install-small install-extras system index ## writer + 2 replicas + llama.cpp server behind HAProxy
+	$(BIN)/python bench/scale_demo.py up
+
+test: $(STAMP) install-small install-extras system lint ## lint, then all tests (unit, integration with real models, browser)
 	$(BIN)/pytest -q
 
 test-fast: $(STAMP) ## unit tests only
