@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from index.fetch import Fetcher, FetchError, check_url
 from index.formats import Limits, html_article
@@ -267,8 +267,7 @@ class FeedPoller:
             got = self.fetcher.get(feed.url, feed.etag, feed.last_modified)
         except (FetchError, InvalidInputError) as exc:
             result.errors.append(str(exc))
-            status = str(exc).split(" HTTP ", 1)[-1][:3]
-            result.status = int(status) if status.isdigit() else None
+            result.status = exc.status if isinstance(exc, FetchError) else None
             return
         result.status = got.status
         if got.status == 304:
@@ -295,8 +294,9 @@ class FeedPoller:
                 done.append(key)
             except (FetchError, InvalidInputError) as exc:
                 result.errors.append(str(exc))
-                if isinstance(exc, InvalidInputError) or " HTTP 4" in str(exc):
-                    done.append(key)  # gone or no article: do not fetch it again
+                gone = isinstance(exc, FetchError) and exc.status is not None and exc.status < 500
+                if isinstance(exc, InvalidInputError) or gone:
+                    done.append(key)  # gone, refused or no article: do not fetch it again
         if articles:
             report = self.add(articles)
             result.added = report.added + report.updated
@@ -304,7 +304,7 @@ class FeedPoller:
         self.registry.mark_seen(feed.id, done)
 
     def _article(self, entry: Any, feed: Feed) -> Article:
-        link = str(entry["link"])
+        link = urljoin(feed.url, str(entry["link"]))  # (a relative link is the feed's)
         page = self.fetcher.get(link)
         art = html_article(
             page.content.decode("utf-8", errors="replace"),

@@ -34,6 +34,10 @@ class UnsafeURLError(InvalidInputError):
 class FetchError(Exception):
     """A fetch that failed (network, HTTP status, size); the message says why."""
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status  # the HTTP status, when the server answered with an error
+
 
 @dataclass(frozen=True)
 class FetchConfig:
@@ -133,7 +137,7 @@ class Fetcher:
                     if resp.status_code == 304:
                         return Fetched(url, 304, b"", etag, last_modified)
                     if resp.status_code >= 400:
-                        raise FetchError(f"{url}: HTTP {resp.status_code}")
+                        raise FetchError(f"{url}: HTTP {resp.status_code}", resp.status_code)
                     declared = resp.headers.get("content-length", "")
                     if declared.isdigit() and int(declared) > self.config.max_bytes:
                         raise FetchError(f"{url}: larger than {self.config.max_bytes} bytes")
