@@ -84,17 +84,14 @@ def build(index: Path, chunks: int) -> None:
     rng = random.Random(0)
     t = time.perf_counter()
     n = 0
-    batch: list[Any] = []
-    while rag.store.chunk_count() < chunks:
-        batch.append(parse_text(article_text(rng, n)))
-        n += 1
-        if len(batch) == 2000:
-            rag.store.merge_automatically = False  # one merge at the end (bulk load)
-            rag.add(batch)
-            batch = []
-            print(f"{rag.store.chunk_count()} chunks, {time.perf_counter() - t:.0f} s", flush=True)
-    if batch:
+    rag.store.merge_automatically = False  # one merge at the end (a bulk load)
+    have = rag.store.chunk_count()
+    while have < chunks:
+        batch = [parse_text(article_text(rng, n + i)) for i in range(2000)]
+        n += len(batch)
         rag.add(batch)
+        have = rag.store.chunk_count()  # (once a batch: counting is O(N))
+        print(f"{have} chunks, {time.perf_counter() - t:.0f} s", flush=True)
     rag.store.merge()
     print(json.dumps({"chunks": rag.store.chunk_count(), "build_s": time.perf_counter() - t}))
     rag.close()

@@ -38,11 +38,22 @@ def main() -> None:
     common = sorted(set(runs[0]) & set(runs[1]))
     qs = [questions[i] for i in common]
     print(f"{len(common)} questions in both runs")
-    print(f"{'run':50} {'MC':>6} {'EM':>6} {'F1':>6}")
+    print(f"{'run':50} {'MC':>6} {'NOTA':>6} {'EM':>6} {'F1':>6} {'EM*':>6} {'F1*':>6}")
+    nota = {
+        f"{q['question_id']}": q
+        for w in list_weeks(args.data)
+        if (args.data / f"{w}_qa_nota.jsonl").exists()
+        for q in read_jsonl(args.data / f"{w}_qa_nota.jsonl")
+    }
     for path, run in zip(args.runs, runs, strict=True):
         mc = score_mc({k: run[k]["choice"] for k in common}, qs)
+        nqs = [nota[f"{k}_nota"] for k in common if f"{k}_nota" in nota]
+        nt = score_mc({f"{k}_nota": run[k].get("nota_choice") for k in common}, nqs)
         em, f1, _ = score_generation({k: run[k]["answer"] for k in common}, qs)
-        print(f"{str(path)[-50:]:50} {mc:6.1f} {em:6.1f} {f1:6.1f}")
+        flagged = {k: run[k].get("answer_if_flagged", run[k]["answer"]) for k in common}
+        emf, f1f, _ = score_generation(flagged, qs)
+        print(f"{str(path)[-50:]:50} {mc:6.1f} {nt:6.1f} {em:6.1f} {f1:6.1f} {emf:6.1f} {f1f:6.1f}")
+    print("(EM*/F1*: answers the citation check would withdraw scored as given)")
     a, b = runs
     mc_flip = [
         (
