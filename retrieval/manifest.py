@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from retrieval.errors import IndexMismatchError, IndexNotFoundError
+
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 
@@ -44,3 +46,29 @@ def atomic_write_text(path: Path, text: str) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def read_checked(path: Path, expect: Manifest | None = None) -> Manifest:
+    """The manifest of the index at `path`, refusing a missing index, another format version
+    or another embedder with a message that says what to do."""
+    if not (path / MANIFEST).exists():
+        raise IndexNotFoundError(
+            f"no index at {path}. Build one with: newsrag ingest seeds/ "
+            f"(or set NEWSRAG_INDEX_DIR to an existing index)"
+        )
+    manifest = Manifest.read(path / MANIFEST)
+    rebuild = f"Rebuild it: move {path} away and run `newsrag ingest <your articles>`."
+    if manifest.format_version != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"index at {path} has format version {manifest.format_version}, this newsrag "
+            f"reads version {FORMAT_VERSION}. {rebuild}"
+        )
+    if expect is not None and (
+        manifest.embedder != expect.embedder or manifest.dimension != expect.dimension
+    ):
+        raise IndexMismatchError(
+            f"index at {path} was built with embedder {manifest.embedder} "
+            f"({manifest.dimension}-d) but this newsrag uses {expect.embedder} "
+            f"({expect.dimension}-d). {rebuild}"
+        )
+    return manifest

@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
+
 from retrieval.lexical import migrate_fts
 from retrieval.types import Article, Hit, text_hash
 
@@ -174,4 +176,45 @@ def hit_from_row(chunk_id: int, score: float, r: sqlite3.Row) -> Hit:
         source=r["source"],
         text=r["text"],
         score=score,
+    )
+
+
+def select_vectors(db: sqlite3.Connection, chunk_ids: list[int]) -> dict[int, np.ndarray]:
+    if not chunk_ids:
+        return {}
+    marks = ",".join("?" * len(chunk_ids))
+    rows = db.execute(f"SELECT id, embedding FROM chunks WHERE id IN ({marks})", chunk_ids)
+    return {int(r[0]): np.frombuffer(r[1], dtype=np.float32) for r in rows}
+
+
+def select_hits(db: sqlite3.Connection, scored: list[tuple[int, float]]) -> list[Hit]:
+    if not scored:
+        return []
+    marks = ",".join("?" * len(scored))
+    rows = {
+        r["id"]: r
+        for r in db.execute(
+            "SELECT c.id, c.article_id, c.text, a.title, a.published, a.url, a.source "
+            f"FROM chunks c JOIN articles a ON a.id = c.article_id WHERE c.id IN ({marks})",
+            [cid for cid, _ in scored],
+        )
+    }
+    return [hit_from_row(cid, score, rows[cid]) for cid, score in scored if cid in rows]
+
+
+def select_article(db: sqlite3.Connection, article_id: str) -> StoredArticle | None:
+    r = db.execute(
+        "SELECT a.*, (SELECT COUNT(*) FROM chunks c WHERE c.article_id = a.id) AS n "
+        "FROM articles a WHERE a.id = ?",
+        (article_id,),
+    ).fetchone()
+    return stored_article(r) if r is not None else None
+
+
+def log_deletions(db: sqlite3.Connection, chunk_ids: list[int]) -> None:
+    """Deleted chunk ids with the generation that deleted them, for replicas to drop from
+    their vectors without a reload (in the deleting transaction)."""
+    gen = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
+    db.executemany(
+        "INSERT OR REPLACE INTO deleted_chunks VALUES (?, ?)", [(i, int(gen)) for i in chunk_ids]
     )

@@ -1,10 +1,10 @@
 """The on-disk index: a versioned directory with a manifest, a SQLite store and a FAISS snapshot.
 
-SQLite is the source of truth: articles, chunks *and their vectors* are committed in one
-transaction, so a crash can never leave vectors without rows or rows without vectors. The FAISS
-file is a derived snapshot named after the store's generation counter (`vectors.<gen>.faiss`),
-written to a temporary file and renamed; when it is missing or stale it is rebuilt from the
-stored vectors (no re-embedding).
+SQLite is the source of truth: articles, chunks, their vectors and their full-text entries are
+committed in one transaction, so a crash can never leave one without the others. Vectors are
+searched from a base snapshot (`vectors.<n>.faiss`, written to a temporary file and renamed)
+plus an in-memory delta of newer chunks (retrieval/vectors.py); both are rebuilt from the stored
+vectors when missing (no re-embedding).
 """
 
 from __future__ import annotations
@@ -26,27 +26,28 @@ from retrieval.ann import IVF_MIN_VECTORS, index_kind, write_snapshot
 from retrieval.errors import (
     ArticleNotFoundError,
     DuplicateTextError,
-    IndexMismatchError,
-    IndexNotFoundError,
     ReadOnlyError,
 )
-from retrieval.manifest import FORMAT_VERSION, MANIFEST, Manifest
+from retrieval.manifest import MANIFEST, Manifest, read_checked
 from retrieval.schema import (
     SCHEMA,
     StoredArticle,
-    hit_from_row,
     insert_article,
+    log_deletions,
     migrate,
+    select_article,
     select_articles,
-    stored_article,
+    select_hits,
+    select_vectors,
 )
 from retrieval.types import Article, ChunkSpan, DuplicateText, Hit
 from retrieval.vectors import (
     LiveVectors,
     RowReader,
     VectorState,
+    catch_up,
     drop_other_snapshots,
-    index_ids,
+    in_background,
     load_state,
     name_base,
 )
@@ -117,26 +118,7 @@ class IndexStore:
         cls, path: str | Path, expect: Manifest | None = None, readonly: bool = False
     ) -> IndexStore:
         path = Path(path)
-        if not (path / MANIFEST).exists():
-            raise IndexNotFoundError(
-                f"no index at {path}. Build one with: newsrag ingest seeds/ "
-                f"(or set NEWSRAG_INDEX_DIR to an existing index)"
-            )
-        manifest = Manifest.read(path / MANIFEST)
-        rebuild = f"Rebuild it: move {path} away and run `newsrag ingest <your articles>`."
-        if manifest.format_version != FORMAT_VERSION:
-            raise IndexMismatchError(
-                f"index at {path} has format version {manifest.format_version}, this newsrag "
-                f"reads version {FORMAT_VERSION}. {rebuild}"
-            )
-        if expect is not None and (
-            manifest.embedder != expect.embedder or manifest.dimension != expect.dimension
-        ):
-            raise IndexMismatchError(
-                f"index at {path} was built with embedder {manifest.embedder} "
-                f"({manifest.dimension}-d) but this newsrag uses {expect.embedder} "
-                f"({expect.dimension}-d). {rebuild}"
-            )
+        manifest = read_checked(path, expect)
         return cls(path, manifest, readonly=readonly)
 
     @property
@@ -182,16 +164,7 @@ class IndexStore:
             if meta is None or meta[0] != st.snapshot:
                 self._vectors = self._load_vectors()
             else:
-                seen = max([st.base_max_id, *index_ids(st.delta).tolist()])
-                ids, vecs = rows.vectors_after(seen)
-                removed = [
-                    r[0]
-                    for r in self._db.execute(
-                        "SELECT id FROM deleted_chunks WHERE generation > ?",
-                        (self._loaded_generation,),
-                    )
-                ]
-                self._vectors.apply(ids.tolist(), list(vecs), removed)
+                catch_up(self._vectors, rows, self._loaded_generation)
             self._loaded_generation = gen
         return True
 
@@ -245,19 +218,8 @@ class IndexStore:
         self._install_base(self._vectors, merged_from, base, max_id, folded)
 
     def _maybe_merge(self) -> None:
-        if not self.merge_automatically or not self._vectors.needs_merge():
-            return
-        if self._merging is not None and self._merging.is_alive():
-            return
-
-        def run() -> None:
-            try:
-                self.merge()
-            except Exception:  # the rows are intact; the next write tries again
-                logger.exception("merging the vector index failed")
-
-        self._merging = threading.Thread(target=run, name="newsrag-merge", daemon=True)
-        self._merging.start()
+        if self.merge_automatically and self._vectors.needs_merge():
+            self._merging = in_background(self.merge, self._merging)
 
     def close(self) -> None:
         if self._merging is not None:
@@ -342,7 +304,7 @@ class IndexStore:
                         lexical.index_chunks(db, [(cur.lastrowid, article.title, span.text)])
                 if result.added or result.updated:
                     self._bump_generation(db)
-                    self._log_deletions(db, removed)
+                    log_deletions(db, removed)
             if new_ids or removed:
                 self._vectors.apply(new_ids, new_vecs, removed)
                 self._loaded_generation = self.generation
@@ -363,7 +325,7 @@ class IndexStore:
                 if cur.rowcount == 0:
                     raise ArticleNotFoundError(f"no article with id {article_id!r}")
                 self._bump_generation(db)
-                self._log_deletions(db, ids)
+                log_deletions(db, ids)
             self._vectors.apply([], [], ids)
             self._loaded_generation = self.generation
             self._maybe_merge()
@@ -379,14 +341,6 @@ class IndexStore:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
-
-    def _log_deletions(self, db: sqlite3.Connection, chunk_ids: list[int]) -> None:
-        """Deleted chunk ids, for replicas to drop from their vectors without a reload."""
-        gen = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
-        db.executemany(
-            "INSERT OR REPLACE INTO deleted_chunks VALUES (?, ?)",
-            [(i, int(gen)) for i in chunk_ids],
-        )
 
     @staticmethod
     def _bump_generation(db: sqlite3.Connection) -> None:
@@ -410,38 +364,13 @@ class IndexStore:
 
     def vectors(self, chunk_ids: list[int]) -> dict[int, np.ndarray]:
         """Stored vectors of the given chunks, read from the rows (the source of truth), so
-        they agree with BM25 and `hits` even while a new vector snapshot is being published.
+        they agree with the full-text index and `hits` even before the vector index has them.
         Chunks deleted meanwhile are absent from the result."""
-        if not chunk_ids:
-            return {}
-        marks = ",".join("?" * len(chunk_ids))
-        rows = self._db.execute(
-            f"SELECT id, embedding FROM chunks WHERE id IN ({marks})", list(chunk_ids)
-        )
-        return {int(r[0]): np.frombuffer(r[1], dtype=np.float32) for r in rows}
+        return select_vectors(self._db, chunk_ids)
 
     def hits(self, scored: Iterable[tuple[int, float]]) -> list[Hit]:
         """Chunk rows joined with their article, in the given order; unknown ids are dropped."""
-        scored = list(scored)
-        if not scored:
-            return []
-        ids = [cid for cid, _ in scored]
-        marks = ",".join("?" * len(ids))
-        rows = {
-            r["id"]: r
-            for r in self._db.execute(
-                "SELECT c.id, c.article_id, c.text, a.title, a.published, a.url, a.source "
-                f"FROM chunks c JOIN articles a ON a.id = c.article_id WHERE c.id IN ({marks})",
-                ids,
-            )
-        }
-        out = []
-        for cid, score in scored:
-            r = rows.get(cid)
-            if r is None:
-                continue
-            out.append(hit_from_row(cid, score, r))
-        return out
+        return select_hits(self._db, list(scored))
 
     def lexical_search(self, query: str, k: int) -> list[tuple[int, float]]:
         """Top-k (chunk id, BM25 score) from the full-text index (retrieval/lexical.py)."""
@@ -452,14 +381,10 @@ class IndexStore:
             return []
 
     def get_article(self, article_id: str) -> StoredArticle:
-        r = self._db.execute(
-            "SELECT a.*, (SELECT COUNT(*) FROM chunks c WHERE c.article_id = a.id) AS n "
-            "FROM articles a WHERE a.id = ?",
-            (article_id,),
-        ).fetchone()
-        if r is None:
+        found = select_article(self._db, article_id)
+        if found is None:
             raise ArticleNotFoundError(f"no article with id {article_id!r}")
-        return stored_article(r)
+        return found
 
     def list_articles(
         self,

@@ -17,8 +17,10 @@ write costs what it writes.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +28,8 @@ import faiss
 import numpy as np
 
 from retrieval.ann import build_index, index_kind, read_snapshot_file
+
+logger = logging.getLogger(__name__)
 
 # Merge when the delta holds this many vectors or this share of the base, whichever is larger
 # (a share keeps the total merge work linear in the index size), or when as many base
@@ -261,3 +265,37 @@ def drop_other_snapshots(folder: Path, keep: str) -> None:
     for old in folder.glob("vectors.*.faiss"):
         if old.name != keep:
             old.unlink(missing_ok=True)
+
+
+def catch_up(live: LiveVectors, rows: RowReader, since_generation: int) -> None:
+    """Apply another process's writes since a generation: the rows added after the newest
+    vector this process holds, and the logged deletions (a replica's incremental refresh)."""
+    st = live.state
+    seen = max([st.base_max_id, *index_ids(st.delta).tolist()])
+    ids, vecs = rows.vectors_after(seen)
+    removed = [
+        r[0]
+        for r in rows.db.execute(
+            "SELECT id FROM deleted_chunks WHERE generation > ?", (since_generation,)
+        )
+    ]
+    live.apply(ids.tolist(), list(vecs), removed)
+
+
+def in_background(
+    task: Callable[[], None], running: threading.Thread | None
+) -> threading.Thread | None:
+    """Run `task` in a thread unless the previous run is still going; errors are logged (the
+    rows are intact, and the next write tries again)."""
+    if running is not None and running.is_alive():
+        return running
+
+    def run() -> None:
+        try:
+            task()
+        except Exception:
+            logger.exception("merging the vector index failed")
+
+    thread = threading.Thread(target=run, name="newsrag-merge", daemon=True)
+    thread.start()
+    return thread
