@@ -190,7 +190,7 @@ class IndexStore:
         name = write_snapshot(self.path, base, self.generation)
         with self._lock:
             with self._transaction() as db:
-                name_base(self.path, db, name, max_id)
+                name_base(db, name, max_id)
                 db.execute(
                     "DELETE FROM deleted_chunks WHERE generation <= ?", (self._loaded_generation,)
                 )

@@ -32,7 +32,7 @@ from retrieval.ann import build_index, index_kind, read_snapshot_file
 logger = logging.getLogger(__name__)
 
 # Merge when the delta holds this many vectors or this share of the base, whichever is larger
-# (a share keeps the total merge work linear in the index size), or when as many base
+# (a share keeps the total merge work linear in the index size), or when this many base
 # vectors are deleted.
 MERGE_MIN_DELTA = 20_000
 MERGE_DELTA_SHARE = 0.10
@@ -143,8 +143,8 @@ class LiveVectors:
     def needs_merge(self) -> bool:
         st = self.state
         bound = max(MERGE_MIN_DELTA, int(MERGE_DELTA_SHARE * st.base.ntotal))
-        deleted_bound = max(MERGE_DELETED, int(MERGE_DELTA_SHARE * st.base.ntotal))
-        return st.delta.ntotal >= bound or len(st.deleted) >= deleted_bound
+        # Deletions are bounded absolutely: a search of the base asks for k + len(deleted).
+        return st.delta.ntotal >= bound or len(st.deleted) >= MERGE_DELETED
 
     def merged_base(
         self, ivf_min: int, rows: RowReader
@@ -252,7 +252,7 @@ def load_state(
     return VectorState(base, max_id, delta, frozenset(stale), name), False
 
 
-def name_base(folder: Path, db: sqlite3.Connection, name: str, max_id: int) -> None:
+def name_base(db: sqlite3.Connection, name: str, max_id: int) -> None:
     """Make a written snapshot the base (one row in meta, in the caller's transaction); the
     older files go after the commit (`drop_other_snapshots`)."""
     db.execute(
