@@ -15,7 +15,7 @@ from pathlib import Path
 
 from service.loading import open_newsrag
 from service.settings import Settings
-from tests.integration.test_seed_questions import ANSWERABLE, UNANSWERABLE, is_right
+from tests.integration.test_seed_questions import ANSWERABLE, AS_OF, UNANSWERABLE, is_right
 
 
 def main() -> None:
@@ -30,7 +30,7 @@ def main() -> None:
     right = abstained = 0
     for question, expected in [*ANSWERABLE, *((q, None) for q in UNANSWERABLE)]:
         t = time.perf_counter()
-        a = rag.ask(question)
+        a = rag.ask(question, as_of=AS_OF)
         times.append(time.perf_counter() - t)
         ok = a.abstained if expected is None else is_right(a, expected)
         if expected is None:

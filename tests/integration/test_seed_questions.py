@@ -11,6 +11,7 @@ the time per question.
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 
@@ -93,6 +94,9 @@ def rag(seed_index_dir, embedder):
 # 21 answerable questions right and 6 of 8 unanswerable ones abstained; `base` does better.
 # The floors catch regressions; the goal (all right, all abstained) is not reached yet.
 MIN_RIGHT = {"small": 8, "base": 14}
+# Asked as a reader of the article would, the day after it appeared: "last year" and other
+# relative words are read against this date (asked today, "last year" is rightly another year).
+AS_OF = date(2024, 9, 21)
 MIN_ABSTAINED = {"small": 5, "base": 5}
 
 
@@ -100,8 +104,8 @@ def test_seed_questions_answered_right_and_unanswerable_ones_abstained(rag):
     from service.settings import Settings
 
     preset = Settings().preset
-    right = [q for q, expected in ANSWERABLE if is_right(rag.ask(q), expected)]
-    abstained = [q for q in UNANSWERABLE if rag.ask(q).abstained]
+    right = [q for q, expected in ANSWERABLE if is_right(rag.ask(q, as_of=AS_OF), expected)]
+    abstained = [q for q in UNANSWERABLE if rag.ask(q, as_of=AS_OF).abstained]
     assert len(right) >= MIN_RIGHT.get(preset, 0), sorted(
         set(q for q, _ in ANSWERABLE) - set(right)
     )
