@@ -29,7 +29,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from service.topology import Topology, free_port  # noqa: E402
+from service.topology import Topology, free_port, wait_until_up  # noqa: E402
 
 QUESTIONS = [
     "How many Armenian soldiers were killed?",
@@ -100,12 +100,8 @@ def single_process(index: Path, preset: str, clients: int, questions: int) -> di
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        for _ in range(600):
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
+        if not wait_until_up(f"{url}/health", proc, timeout=300):
+            raise RuntimeError("the single-process service did not come up")
         load(url, 1, 2)  # warm up
         return load(url, clients, questions)
     finally:

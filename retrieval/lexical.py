@@ -10,9 +10,11 @@ title helps a chunk that never repeats its article's subject), tokenised with Po
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 from collections.abc import Iterable
+from typing import Any
 
 FTS_VERSION = "fts5-porter-v1"
 FTS_SCHEMA = (
@@ -89,10 +91,15 @@ def match_query(query: str, db: sqlite3.Connection | None = None) -> str | None:
     return " OR ".join(f'"{w}"' for w in words)
 
 
-def _stem(words: list[str]) -> list[str]:
+@functools.cache
+def _porter() -> Any:
     import Stemmer
 
-    return list(Stemmer.Stemmer("porter").stemWords(words))  # FTS5's porter: the same stems
+    return Stemmer.Stemmer("porter")  # FTS5's porter: the same stems
+
+
+def _stem(words: list[str]) -> list[str]:
+    return list(_porter().stemWords(words))
 
 
 def affordable(db: sqlite3.Connection, words: list[str]) -> list[str]:
@@ -102,10 +109,11 @@ def affordable(db: sqlite3.Connection, words: list[str]) -> list[str]:
     word, so their ranking is exact BM25."""
     if len(words) < 2:
         return words
+    stems = _stem(words)
     try:
         rows = db.execute(
             f"SELECT term, doc FROM temp.chunks_vocab WHERE term IN ({','.join('?' * len(words))})",
-            _stem(words),
+            stems,
         ).fetchall()
     except sqlite3.OperationalError:  # the vocabulary view is per connection: make it once
         db.execute(
@@ -114,7 +122,7 @@ def affordable(db: sqlite3.Connection, words: list[str]) -> list[str]:
         )
         return affordable(db, words)
     df = dict(rows)
-    ranked = sorted(zip(words, _stem(words), strict=True), key=lambda ws: df.get(ws[1], 0))
+    ranked = sorted(zip(words, stems, strict=True), key=lambda ws: df.get(ws[1], 0))
     kept: list[str] = []
     postings = 0
     for word, stem in ranked:

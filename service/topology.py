@@ -61,6 +61,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_until_up(url: str, proc: subprocess.Popen[bytes] | None, timeout: float) -> bool:
+    """Whether `url` answers 200 before `timeout` seconds (False at once if `proc` exits)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return False
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
 def haproxy_path() -> str:
     found = shutil.which("haproxy") or "/usr/sbin/haproxy"
     if not Path(found).exists():
@@ -167,20 +182,9 @@ class Topology:
         return self
 
     def _wait(self, url: str, name: str, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            proc = self.procs.get(name)
-            if proc is not None and proc.poll() is not None:
-                raise RuntimeError(f"{name} exited: {self.log(name)[-2000:]}")
-            try:
-                if httpx.get(url, timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(
-            f"{name} did not come up within {timeout:.0f} s: {self.log(name)[-2000:]}"
-        )
+        if not wait_until_up(url, self.procs.get(name), timeout):
+            tail = self.log(name)[-2000:]
+            raise RuntimeError(f"{name} did not come up within {timeout:.0f} s: {tail}")
 
     def log(self, name: str) -> str:
         path = self.workdir / f"{name}.log"
