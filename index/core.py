@@ -23,7 +23,7 @@ from index.fetch import FetchConfig, Fetcher
 from index.formats import Limits
 from index.ingest import Indexer, IngestReport, manifest_for
 from retrieval.embedder import Embedder, TextEncoder
-from retrieval.errors import IndexNotFoundError, ReadOnlyError
+from retrieval.errors import IndexNotFoundError
 from retrieval.generation import TextGenerator
 from retrieval.pipeline import PipelineConfig, RAGPipeline, StreamEvent
 from retrieval.search import Retriever, SearchConfig, SearchFilter
@@ -226,10 +226,7 @@ class Newsrag:
     # -- writing -------------------------------------------------------------------------------
     @property
     def indexer(self) -> Indexer:
-        if self.store.readonly:
-            raise ReadOnlyError(
-                "this index is served read-only (a replica): send writes to the writer"
-            )
+        self.store.check_writable()
         with self._indexer_lock:
             if self._indexer is None:
                 self._indexer = Indexer(self.store, self.models.embedder)
@@ -281,18 +278,11 @@ class Newsrag:
     def add_urls(self, urls: list[str]) -> IngestReport:
         """Fetch the pages and add their articles, all or nothing (ParseError, 422, names
         the first page that cannot be fetched or has no article)."""
-        if self.store.readonly:
-            raise ReadOnlyError(
-                "this index is served read-only (a replica): send writes to the writer"
-            )
+        self.store.check_writable()  # before fetching anything
         return self.add(fetch_articles(urls, self.feeds.fetcher, self.config.limits))
 
     def delete(self, article_id: str) -> int:
         """Delete an article; its chunks leave both indexes. Returns the chunk count."""
-        if self.store.readonly:
-            raise ReadOnlyError(
-                "this index is served read-only (a replica): send writes to the writer"
-            )
         return self.store.delete_article(article_id)
 
     def close(self) -> None:

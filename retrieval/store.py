@@ -209,7 +209,7 @@ class IndexStore:
     def merge(self) -> None:
         """Fold the delta and the deletions into a new base snapshot (O(N); the service runs it
         in the background when the delta outgrows its bound)."""
-        self._check_writable()
+        self.check_writable()
         st = self._vectors.state
         if not st.delta.ntotal and not st.deleted and st.snapshot:
             return
@@ -232,7 +232,7 @@ class IndexStore:
         self._write_db.close()
 
     # -- writing -------------------------------------------------------------------------------
-    def _check_writable(self) -> None:
+    def check_writable(self) -> None:
         if self.readonly:
             raise ReadOnlyError(
                 "this index is served read-only (a replica): send writes to the writer"
@@ -256,7 +256,7 @@ class IndexStore:
         is already stored is a duplicate: under the same id nothing changes; under another id
         it is skipped and reported, or with REFUSE the whole write fails with
         DuplicateTextError naming the article that has it."""
-        self._check_writable()
+        self.check_writable()
         result = WriteResult()
         with self._lock:
             new_ids: list[int] = []
@@ -313,7 +313,7 @@ class IndexStore:
 
     def delete_article(self, article_id: str) -> int:
         """Remove an article and its chunks (rows and vectors); returns the chunk count."""
-        self._check_writable()
+        self.check_writable()
         with self._lock:
             with self._transaction() as db:
                 ids = [
