@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from index.core import Newsrag
 from index.formats import ID_PATTERN, Limits, article_from_fields, articles_from_upload
+from index.ingest import IngestReport
 from index.parse import ParseError
 from retrieval.store import StoredArticle
 from retrieval.types import Article
@@ -127,13 +128,14 @@ def build_router() -> APIRouter:
         s: Settings = request.app.state.settings
         return s, Limits(max_article_chars=s.max_article_chars)
 
-    def write_urls(rag: Newsrag, urls: list[str]) -> dict[str, Any]:
-        report = rag.add_urls(urls)
+    def written(report: IngestReport) -> dict[str, Any]:
         return {"added": report.added, "updated": report.updated, "duplicates": report.duplicates}
 
+    def write_urls(rag: Newsrag, urls: list[str]) -> dict[str, Any]:
+        return written(rag.add_urls(urls))
+
     def write(rag: Newsrag, articles: list[Article], put: bool = False) -> dict[str, Any]:
-        report = rag.replace(articles[0]) if put else rag.add(articles)
-        return {"added": report.added, "updated": report.updated, "duplicates": report.duplicates}
+        return written(rag.replace(articles[0]) if put else rag.add(articles))
 
     @router.post(
         "/documents",
