@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -67,8 +68,6 @@ def eval_realtimeqa(
     Runs what `newsrag ask` runs (backend, preset and embedder from the NEWSRAG_ settings)."""
     from dataclasses import replace
 
-    from tqdm import tqdm
-
     from retrieval.evidence import EvidenceConfig
     from retrieval.search import SearchConfig
     from service.evals.realtimeqa import EvalConfig, run
@@ -119,13 +118,7 @@ def eval_realtimeqa(
     ]
     week_list = [w for w in week_list if w]
     offline()
-    bar = tqdm(total=None, unit="q", dynamic_ncols=True)
-
-    def progress(done: int, total: int, week: str) -> None:
-        bar.total = total
-        bar.set_postfix_str(week)
-        bar.update(done - bar.n)
-
+    bar, progress = progress_bar()
     try:
         summary = run(
             data,
@@ -148,6 +141,21 @@ def eval_realtimeqa(
     typer.echo(f"{summary['seconds']} -> {out}/predictions.jsonl, summary.json, results.md/png")
 
 
+def progress_bar() -> tuple[Any, Callable[..., None]]:
+    """A questions bar and the callback the evaluations report to (done, total[, week])."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=None, unit="q", dynamic_ncols=True)
+
+    def progress(done: int, total: int, week: str = "") -> None:
+        bar.total = total
+        if week:
+            bar.set_postfix_str(week)
+        bar.update(done - bar.n)
+
+    return bar, progress
+
+
 @eval_app.command("squad")
 def eval_squad(
     data: Annotated[Path, typer.Option(help="SQuAD dev JSON (v1.1 or v2.0)")],
@@ -161,8 +169,6 @@ def eval_squad(
     """SQuAD: EM/F1 and, on v2.0, answer and abstention rates with a threshold sweep."""
     from dataclasses import replace
 
-    from tqdm import tqdm
-
     from service.evals.squad import run
     from service.loading import core_config, offline
 
@@ -173,12 +179,7 @@ def eval_squad(
     if min_score is not None:
         core = replace(core, pipeline=replace(core.pipeline, min_score=min_score))
     offline()
-    bar = tqdm(total=None, unit="q", dynamic_ncols=True)
-
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.update(done - bar.n)
-
+    bar, progress = progress_bar()
     try:
         summary = run(
             data,
@@ -206,9 +207,11 @@ def eval_calibrate(
     realtimeqa: Annotated[
         list[Path] | None, typer.Option(help="predictions.jsonl of `newsrag eval realtimeqa`")
     ] = None,
-    out: Annotated[Path, typer.Option(help="calibration file to write")] = Path(
-        "retrieval/calibration.json"
-    ),
+    preset: PresetOpt = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="calibration file to write [default: the preset's, in retrieval/]"),
+    ] = None,
     report: Annotated[Path, typer.Option(help="folder for the report and plot")] = Path(
         "eval-out/calibration"
     ),
@@ -223,6 +226,13 @@ def eval_calibrate(
             fail(f"{p} is not a file", 2)
     if not paths:
         fail("give --squad and/or --realtimeqa predictions", 2)
+    from retrieval.confidence import DEFAULT_PATH
+    from retrieval.presets import PRESETS
+
+    name = settings_for(preset=preset).preset
+    if out is None and name not in PRESETS:
+        fail(f"preset {name!r} is a folder: give --out for its calibration file", 2)
+    out = out or DEFAULT_PATH.with_name(f"calibration-{name}.json")
     result = calibrate(squad, realtimeqa or [], out, report)
     report.mkdir(parents=True, exist_ok=True)
     (report / "report.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
