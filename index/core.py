@@ -39,8 +39,8 @@ class CoreConfig:
     """Everything that decides what newsrag computes (the doors fill it from their settings)."""
 
     index_dir: Path = Path("data/index")
-    preset: str = "small"
-    backend: Backend = "transformers"
+    preset: str = "base"
+    backend: Backend = "llamacpp"
     cache_dir: Path = Path.home() / ".cache" / "newsrag"
     openai_base_url: str = "http://127.0.0.1:8080/v1"
     openai_model: str = "newsrag"

@@ -7,7 +7,9 @@ a few cheap signals — how similar its best source is, how much of the question
 evidence covers, whether the short answer occurs in a cited source next to the question's
 words, how strongly its claims are supported, and how sure the model was of the short answer
 (its mean token log-probability) — combined by a logistic regression fitted on held-out data
-(`newsrag eval calibrate`) and kept in `calibration.json` beside this module.
+(`newsrag eval calibrate`) and kept beside this module, one file per model
+(`calibration-<preset>.json`): the model's own log-probability is one of the signals, and each
+model's are distributed differently.
 """
 
 from __future__ import annotations
@@ -18,8 +20,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from retrieval.presets import PRESETS
 from retrieval.types import Citation
-from retrieval.verify import _SENT, answer_in_context, content_words, short_is_supported
+from retrieval.verify import (
+    _QUESTION_WORDS,
+    _SENT,
+    answer_coverage,
+    answer_in_context,
+    content_words,
+    short_is_supported,
+)
 
 FEATURES = (
     "top_dense",  # best dense cosine among the sources
@@ -27,17 +37,22 @@ FEATURES = (
     "coverage",  # share of the question's words in the best-covering source sentence
     "short_in_source",  # the short answer occurs in a cited source (1/0)
     "in_context",  # … next to the question's own words (1/0)
+    "answer_coverage",  # share of the question's words around the answer in a cited source
     "support",  # best support of a cited claim
     "answer_logprob",  # the model's mean token log-probability of its short answer
     "answer_tokens",  # log(1 + words in the short answer)
 )
 
-DEFAULT_PATH = Path(__file__).with_name("calibration.json")
+DEFAULT_PATH = Path(__file__).with_name("calibration-small.json")
 
 
-_QUESTION_WORDS = frozenset(
-    "how many much what which who whom whose when where why did does".split()
-)
+def calibration_for(preset: str) -> Path:
+    """The preset's own fitted calibration; a model without one (the tiny test model, a local
+    folder) uses small's, the closest fitted model (same family)."""
+    if preset not in PRESETS:
+        return DEFAULT_PATH
+    own = DEFAULT_PATH.with_name(f"calibration-{preset}.json")
+    return own if own.is_file() else DEFAULT_PATH
 
 
 def coverage(question: str, citations: list[Citation]) -> float:
@@ -66,6 +81,9 @@ def features(
         "coverage": coverage(question, citations),
         "short_in_source": float(any(short_is_supported(short, c.hit.text) for c in cited)),
         "in_context": float(any(answer_in_context(short, c.hit.text, question) for c in cited)),
+        "answer_coverage": max(
+            (answer_coverage(short, c.hit.text, question) for c in cited), default=0.0
+        ),
         "support": max((c.support or 0.0 for c in citations), default=0.0),
         "answer_logprob": answer_logprob if answer_logprob is not None else -5.0,
         "answer_tokens": math.log1p(len(short.split())),

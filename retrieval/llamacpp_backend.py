@@ -3,8 +3,8 @@
 The preset's GGUF file is re-encoded once as a bf16 GGUF in the cache: the same weights the
 transformers backend dequantises to, so both backends see the same prompt tokens and gave the
 same greedy answers where compared, but llama.cpp decodes 2.2-2.7x faster on a 2-core CPU
-(docs/BENCHMARKS.md). Optional: install with
-`pip install 'newsrag[llamacpp]'` (builds llama.cpp from source, a few minutes).
+(docs/BENCHMARKS.md), and answers in about half the time. The default backend;
+`llama-cpp-python` is a dependency (pip builds llama.cpp from source once, a few minutes).
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ def _llama_cpp() -> Any:
         import llama_cpp
     except ImportError as exc:
         raise ModelLoadError(
-            "backend 'llamacpp' needs llama-cpp-python: pip install 'newsrag[llamacpp]'"
+            "backend 'llamacpp' needs llama-cpp-python, a dependency of newsrag: reinstall "
+            "newsrag (pip install -e .; it builds llama.cpp once)"
         ) from exc
     # llama.cpp logs every tensor it converts and every context it makes to stderr.
     logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)

@@ -42,8 +42,10 @@ MAX_HISTORY_TURNS = 20
 @dataclass
 class PipelineConfig:
     top_k: int = 5
-    # Below this retrieval score the pipeline abstains without calling the model.
-    min_score: float = 0.40
+    # Below this retrieval score the pipeline abstains without calling the model: the cheap
+    # first cut for questions the index is plainly not about (off-topic ones score < 0.2,
+    # paraphrases of an indexed article 0.3+); the calibrated confidence decides the rest.
+    min_score: float = 0.25
     max_new_tokens: int = 96
     # Citation check: a claim is supported when its support reaches this value.
     support_threshold: float = 0.5
@@ -56,7 +58,7 @@ class PipelineConfig:
     # Answers whose calibrated confidence is below this become "I don't know" (None: the
     # operating point stored with the calibration; 0: never).
     min_confidence: float | None = None
-    calibration_path: Path | None = None  # default: retrieval/calibration.json
+    calibration_path: Path | None = None  # default: small's (confidence.calibration_for)
     # Read a publication window from the question's own words ("last week", "in May 2024");
     # explicit filters win on the bounds they set.
     time_filters: bool = True

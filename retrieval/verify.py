@@ -9,6 +9,7 @@ attributed to its best-supporting source when that support is strong enough.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -113,21 +114,47 @@ def _stem(word: str) -> str:
     return word if _is_number(word) else word[:5]
 
 
+_QUESTION_WORDS = frozenset("how many much what which who whom whose when where why".split())
+
+
+def _answer_windows(short: str, source: str) -> Iterator[set[str]]:
+    """The words around each place the answer occurs (its sentence and the ones either side),
+    without the answer's own words."""
+    answer = _stems(content_words(short))
+    sents = [_stems(content_words(s)) for s in _SENT.split(source)]
+    for i, words in enumerate(sents):
+        if answer <= words or (answer & words and len(answer) > 2):
+            yield set().union(*sents[max(0, i - 1) : i + 2]) - answer
+
+
+def _asked(question: str, short: str, skip: frozenset[str] = frozenset()) -> set[str]:
+    words = content_words(question)
+    return {_stem(w) for w in words if len(w) > 2 and w not in skip} - _stems(content_words(short))
+
+
 def answer_in_context(short: str, source: str, question: str) -> bool:
     """Whether the answer occurs near the question's own words ("Azerbaijan" in a sentence
     about the border does not answer a question about a pelican sanctuary)."""
-    answer = _stems(content_words(short))
-    asked = {_stem(w) for w in content_words(question) if len(w) > 2} - answer
-    if not answer or not asked:
+    asked = _asked(question, short)
+    if not content_words(short) or not asked:
         return True
-    sents = [_stems(content_words(s)) for s in _SENT.split(source)]
-    for i, words in enumerate(sents):
-        if not answer <= words and not (answer & words and len(answer) > 2):
-            continue
-        window = set().union(*sents[max(0, i - 1) : i + 2]) - answer
-        if asked & window:
-            return True
-    return False
+    return any(asked & window for window in _answer_windows(short, source))
+
+
+def answer_coverage(short: str, source: str, question: str) -> float:
+    """How much of the question the answer's own neighbourhood covers (0..1). An on-topic
+    question the source does not answer usually differs from it in a word or two ("When did
+    OPEC begin?" beside "OPEC was founded in 1960 as…" covers it; "the defence minister"
+    beside "Prime Minister Pashinyan" does not): the one signal retrieval similarity lacks."""
+    asked = _asked(question, short, _QUESTION_WORDS)
+    if not content_words(short):
+        return 0.0
+    if not asked:
+        return 1.0
+    return max(
+        (len(asked & window) / len(asked) for window in _answer_windows(short, source)),
+        default=0.0,
+    )
 
 
 class CitationVerifier:

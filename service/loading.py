@@ -7,6 +7,7 @@ import os
 from index.core import CoreConfig, Models, Newsrag
 from index.fetch import FetchConfig
 from index.formats import Limits
+from retrieval.confidence import calibration_for
 from retrieval.evidence import EvidenceConfig
 from retrieval.pipeline import PipelineConfig
 from service.settings import Settings
@@ -29,6 +30,7 @@ def core_config(settings: Settings) -> CoreConfig:
         support_threshold=settings.support_threshold,
         unsupported=settings.unsupported,
         min_confidence=settings.min_confidence,
+        calibration_path=calibration_for(settings.preset),
         evidence=EvidenceConfig(enabled=settings.evidence_selection),
         time_filters=settings.time_filters,
     )

@@ -20,12 +20,14 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSRAG_", extra="ignore")
 
     index_dir: Path = Field(Path("data/index"), description="index directory")
-    preset: str = Field("small", description="generator: tiny|small|base or a model folder")
+    # base on llama.cpp: the reader that gets answers right, at about the time small takes on
+    # transformers (docs/EVALUATION.md, "Choosing the reader").
+    preset: str = Field("base", description="generator: tiny|small|base or a model folder")
     cache_dir: Path = Field(default_factory=_default_cache, description="converted models")
     backend: Literal["transformers", "llamacpp", "openai"] = Field(
-        "transformers",
-        description="generator backend: transformers (default), llamacpp (same weights, ~3x "
-        "faster decoding; pip install 'newsrag[llamacpp]') or openai (a remote server)",
+        "llamacpp",
+        description="generator backend: llamacpp (default), transformers (the same weights, "
+        "same answers, about half the speed on 2 cores) or openai (a remote server)",
     )
     openai_base_url: str = Field("http://127.0.0.1:8080/v1", description="for backend=openai")
     openai_model: str = Field("newsrag", description="model name for backend=openai")
@@ -43,7 +45,11 @@ class Settings(BaseSettings):
         description="transformers backend: tokens drafted from the prompt per step (0: off)",
     )
     top_k: int = Field(5, ge=1, le=50)
-    min_score: float = Field(0.40, description="abstain when the best retrieval score is lower")
+    min_score: float = Field(
+        0.25,
+        description="abstain without calling the model when the best retrieval score is lower "
+        "(the cheap first cut; the calibrated confidence decides the rest)",
+    )
     min_confidence: float | None = Field(
         None,
         ge=0,

@@ -100,11 +100,17 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 50
     return w
 
 
-def decisions(rows: list[dict[str, Any]], scores: list[float], threshold: float) -> list[bool]:
-    """Whether each question is answered: it got an answer the pipeline kept (not withdrawn
-    as unsupported) and its confidence reaches the threshold."""
+def decisions(
+    rows: list[dict[str, Any]], scores: list[float], threshold: float, gate: float = 0.0
+) -> list[bool]:
+    """Whether each question is answered: its best source reaches the retrieval gate, it got
+    an answer the pipeline kept (not withdrawn as unsupported) and its confidence reaches the
+    threshold."""
     return [
-        not r["abstained_before"] and not r["gated"] and s >= threshold
+        not r["abstained_before"]
+        and not r["gated"]
+        and s >= threshold
+        and (r["features"] or {}).get("top_dense", 0.0) >= gate
         for r, s in zip(rows, scores, strict=True)
     ]
 
@@ -194,6 +200,12 @@ def calibrate(
         report["curve"] = [
             {"threshold": t / 20, **rates(hold, decisions(hold, scores, t / 20))}
             for t in range(0, 20)
+        ]
+        # The retrieval gate (NEWSRAG_MIN_SCORE) in front of the confidence: what each value
+        # costs, measured on answers generated without it (`eval squad --min-score 0`).
+        report["gates"] = [
+            {"min_score": g / 100, **rates(hold, decisions(hold, scores, cal.threshold, g / 100))}
+            for g in range(0, 50, 5)
         ]
         report_dir.mkdir(parents=True, exist_ok=True)
         plot(report, report_dir / "calibration.png")

@@ -123,6 +123,12 @@ def run(
                     confidence=ans.confidence,
                     features=ans.features,
                     answers=q["answers"],
+                    question=q["question"],
+                    # what the features were computed from, to try new ones without a rerun
+                    sources=[
+                        {"text": c.hit.text, "cited": c.cited, "score": c.hit.score}
+                        for c in ans.citations
+                    ],
                 )
                 if q["impossible"]:
                     rec["em"] = rec["f1"] = float(ans.abstained)

@@ -105,7 +105,7 @@ def test_cli_ask_json_with_tiny(seed_index_dir):
 
 
 def test_small_preset_answers_four(seed_index_dir, embedder):
-    """The default preset must get the seed question right (what `make run` serves)."""
+    """The small preset (the fast one, `make install-small`) gets the seed question right."""
     from retrieval.generator import Generator
 
     try:

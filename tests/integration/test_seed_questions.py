@@ -15,7 +15,6 @@ from datetime import date
 
 import pytest
 
-from retrieval.pipeline import PipelineConfig
 from retrieval.types import Answer
 from tests.conftest import MODEL_CACHE
 from tests.fakes import make_newsrag
@@ -80,24 +79,26 @@ def is_right(answer: Answer, expected: tuple[str, ...]) -> bool:
 
 @pytest.fixture(scope="module")
 def rag(seed_index_dir, embedder):
-    from service.loading import build_models
+    from service.loading import build_models, core_config
     from service.settings import Settings
 
     settings = Settings(index_dir=seed_index_dir, cache_dir=MODEL_CACHE)
     models = build_models(settings)
     models.load()
-    # The product's own configuration: the shipped confidence calibration gates answers.
-    return make_newsrag(seed_index_dir, embedder, models.generator, PipelineConfig(), readonly=True)
+    # The product's own configuration (gates, the preset's confidence calibration).
+    pipeline = core_config(settings).pipeline
+    return make_newsrag(seed_index_dir, embedder, models.generator, pipeline, readonly=True)
 
 
-# Measured on the default preset (small, bench/seed_questions.py, docs/EVALUATION.md): 9 of
-# 21 answerable questions right and 6 of 8 unanswerable ones abstained; `base` does better.
-# The floors catch regressions; the goal (all right, all abstained) is not reached yet.
+# Measured (bench/seed_questions.py, docs/EVALUATION.md): the default, base on llama.cpp with
+# its own calibration, 15 of 21 answerable questions right and 7 of 8 unanswerable ones
+# abstained; small 9 and 7. The floors catch regressions; the goal (all right, all
+# abstained) is not reached yet.
 MIN_RIGHT = {"small": 8, "base": 14}
 # Asked as a reader of the article would, the day after it appeared: "last year" and other
 # relative words are read against this date (asked today, "last year" is rightly another year).
 AS_OF = date(2024, 9, 21)
-MIN_ABSTAINED = {"small": 5, "base": 5}
+MIN_ABSTAINED = {"small": 5, "base": 6}
 
 
 def test_seed_questions_answered_right_and_unanswerable_ones_abstained(rag):

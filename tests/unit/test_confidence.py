@@ -7,7 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.confidence import FEATURES, Calibration, coverage, features
+from retrieval.confidence import (
+    DEFAULT_PATH,
+    FEATURES,
+    Calibration,
+    calibration_for,
+    coverage,
+    features,
+)
 from retrieval.types import Citation, Hit
 from service.evals.calibrate import calibrate, fit_logistic, reliability
 
@@ -26,6 +33,36 @@ def test_features_describe_the_answer_and_its_evidence():
     off = features("What is the population of Azerbaijan?", "3,000,000", [_cit(src)], -2.0)
     assert off["short_in_source"] == 0.0 and off["coverage"] < 1.0
     assert coverage("zebra quantum", [_cit(src)]) == 0.0
+
+
+def test_answer_coverage_tells_the_asked_role_from_a_neighbouring_one():
+    """The words around the answer must be the question's: a prime minister's name does not
+    answer a question about the defence minister, though the two share most words."""
+    src = (
+        "Prime Minister Nikol Pashinyan has seen his popularity fall. Armenia reported that "
+        "four soldiers were killed and another wounded."
+    )
+
+    def cov(question: str, short: str) -> float:
+        return features(question, short, [_cit(src)], -0.5)["answer_coverage"]
+
+    assert cov("Who is Armenia's prime minister?", "Nikol Pashinyan") == 1.0
+    assert cov("What is the name of Armenia's defence minister?", "Nikol Pashinyan") <= 0.5
+    assert cov("How many Armenian soldiers were killed?", "four") == 1.0
+    assert cov("How many soldiers were wounded?", "two") == 0.0  # not in the source at all
+
+
+def test_each_preset_uses_its_own_calibration():
+    """The model's own log-probability is a feature, so a calibration belongs to one model;
+    presets without a fit of their own (tiny, local folders) fall back to small's."""
+    assert DEFAULT_PATH.name == "calibration-small.json" and DEFAULT_PATH.is_file()
+    assert calibration_for("small") == DEFAULT_PATH
+    assert calibration_for("tiny") == DEFAULT_PATH
+    assert calibration_for("/models/base") == DEFAULT_PATH  # a folder, not the preset
+    assert calibration_for("base").name == "calibration-base.json"
+    for preset in ("small", "base"):
+        cal = Calibration.load(calibration_for(preset))
+        assert cal is not None and 0.0 < cal.threshold < 1.0
 
 
 def test_logistic_fit_separates_and_calibrates():

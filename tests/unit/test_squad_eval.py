@@ -75,9 +75,9 @@ def test_evaluations_run_what_the_settings_name(monkeypatch, tmp_path):
     monkeypatch.setattr(rtqa, "run", fake_rtqa)
     monkeypatch.setattr(squad, "run", fake_squad)
     for key, value in {
-        "NEWSRAG_BACKEND": "llamacpp",
+        "NEWSRAG_BACKEND": "transformers",  # none of the three is the default
         "NEWSRAG_EMBED_DTYPE": "float32",
-        "NEWSRAG_PRESET": "base",
+        "NEWSRAG_PRESET": "small",
     }.items():
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
@@ -91,4 +91,4 @@ def test_evaluations_run_what_the_settings_name(monkeypatch, tmp_path):
         get_settings.cache_clear()
     for name in ("realtimeqa", "squad"):
         core = seen[name]
-        assert (core.backend, core.embed_dtype, core.preset) == ("llamacpp", "float32", "base")
+        assert (core.backend, core.embed_dtype, core.preset) == ("transformers", "float32", "small")
