@@ -46,12 +46,19 @@ FEATURES = (
 DEFAULT_PATH = Path(__file__).with_name("calibration-small.json")
 
 
+def preset_calibration(preset: str) -> Path:
+    """Where a preset's own calibration lives (written by `newsrag eval calibrate`)."""
+    if preset not in PRESETS:
+        raise ValueError(f"{preset!r} is not a preset ({', '.join(PRESETS)})")
+    return DEFAULT_PATH.with_name(f"calibration-{preset}.json")
+
+
 def calibration_for(preset: str) -> Path:
     """The preset's own fitted calibration; a model without one (the tiny test model, a local
     folder) uses small's, the closest fitted model (same family)."""
     if preset not in PRESETS:
         return DEFAULT_PATH
-    own = DEFAULT_PATH.with_name(f"calibration-{preset}.json")
+    own = preset_calibration(preset)
     return own if own.is_file() else DEFAULT_PATH
 
 

@@ -226,13 +226,13 @@ def eval_calibrate(
             fail(f"{p} is not a file", 2)
     if not paths:
         fail("give --squad and/or --realtimeqa predictions", 2)
-    from retrieval.confidence import DEFAULT_PATH
-    from retrieval.presets import PRESETS
+    from retrieval.confidence import preset_calibration
 
-    name = settings_for(preset=preset).preset
-    if out is None and name not in PRESETS:
-        fail(f"preset {name!r} is a folder: give --out for its calibration file", 2)
-    out = out or DEFAULT_PATH.with_name(f"calibration-{name}.json")
+    if out is None:
+        try:
+            out = preset_calibration(settings_for(preset=preset).preset)
+        except ValueError as exc:
+            fail(f"{exc}: give --out for its calibration file", 2)
     result = calibrate(squad, realtimeqa or [], out, report)
     report.mkdir(parents=True, exist_ok=True)
     (report / "report.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
