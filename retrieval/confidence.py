@@ -5,11 +5,11 @@ No local model abstains by itself (../shared/MODELS.md), and one raw similarity 
 tell a paraphrased question from an on-topic one the sources do not answer. So each answer gets
 a few cheap signals — how similar its best source is, how much of the question the best
 evidence covers, whether the short answer occurs in a cited source next to the question's
-words, how strongly its claims are supported, and how sure the model was of the short answer
-(its mean token log-probability) — combined by a logistic regression fitted on held-out data
-(`newsrag eval calibrate`) and kept beside this module, one file per model
-(`calibration-<preset>.json`): the model's own log-probability is one of the signals, and each
-model's are distributed differently.
+words, how strongly its claims are supported, how sure the model was of the short answer (its
+mean token log-probability) and how close it came to replying "I don't know" — combined by a
+logistic regression fitted on held-out data (`newsrag eval calibrate`) and kept beside this
+module, one file per model (`calibration-<preset>.json`): the model's own log-probabilities are
+signals, and each model's are distributed differently.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ FEATURES = (
     "support",  # best support of a cited claim
     "answer_logprob",  # the model's mean token log-probability of its short answer
     "answer_tokens",  # log(1 + words in the short answer)
+    "no_answer_margin",  # log P(reply opens "I") - log P(reply opens "Answer") on the prompt
 )
 
 DEFAULT_PATH = Path(__file__).with_name("calibration-small.json")
@@ -80,6 +81,7 @@ def features(
     short: str,
     citations: list[Citation],
     answer_logprob: float | None,
+    no_answer_margin: float | None = None,
 ) -> dict[str, float]:
     cited = [c for c in citations if c.cited] or citations
     return {
@@ -94,6 +96,7 @@ def features(
         "support": max((c.support or 0.0 for c in citations), default=0.0),
         "answer_logprob": answer_logprob if answer_logprob is not None else -5.0,
         "answer_tokens": math.log1p(len(short.split())),
+        "no_answer_margin": no_answer_margin if no_answer_margin is not None else 0.0,
     }
 
 

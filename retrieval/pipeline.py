@@ -20,6 +20,7 @@ from retrieval.prompt import (
     ABSTAIN_TEXT,
     ANSWER_LABEL,
     LOW_CONFIDENCE_TEXT,
+    NO_ANSWER_OPENINGS,
     AnswerStream,
     build_messages,
     clean_citations,
@@ -347,7 +348,13 @@ class RAGPipeline:
             timings,
         )
         bare = answer.short_answer or ""
-        feats = features(question, bare, citations, self._answer_logprob(messages, bare))
+        feats = features(
+            question,
+            bare,
+            citations,
+            self._answer_logprob(messages, bare),
+            self._no_answer_margin(messages),
+        )
         answer.features = feats
         if self.calibration is not None:
             answer.confidence = round(self.calibration.score(feats), 4)
@@ -364,6 +371,16 @@ class RAGPipeline:
             return None
         assert self.generator is not None
         return self.generator.choice_scores(messages, [short], prefix=ANSWER_LABEL)[0]
+
+    def _no_answer_margin(self, messages: list[dict[str, str]] | None) -> float | None:
+        """How much more the model wanted to open its reply with "I don't know" than with
+        "Answer:" on this prompt. It answered, but a reader that nearly abstained is often
+        wrong (one token more: the prompt is still in the generator's cache)."""
+        if not messages or not supports(self.generator, CHOICE_SCORES):
+            return None
+        assert self.generator is not None
+        idk, answer = self.generator.choice_scores(messages, NO_ANSWER_OPENINGS)
+        return idk - answer
 
     def choose(
         self, question: str, choices: list[str], messages: list[dict[str, str]]

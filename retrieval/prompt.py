@@ -28,6 +28,8 @@ SYSTEM = (
 )
 ANSWER_LABEL = "Answer:"
 SENTENCE_LABEL = "Sentence:"
+# The first word of each kind of reply: abstaining vs answering (the reader's own doubt).
+NO_ANSWER_OPENINGS = [IDK.split()[0], ANSWER_LABEL.rstrip(":")]
 
 _EXAMPLES: list[tuple[str, str]] = [
     (

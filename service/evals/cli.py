@@ -62,6 +62,10 @@ def eval_realtimeqa(
     only_timed: Annotated[
         bool, typer.Option(help="only questions whose words set a date window")
     ] = False,
+    resume: Annotated[
+        bool,
+        typer.Option(help="keep the answers already in OUT/predictions.jsonl (same options)"),
+    ] = False,
 ) -> None:
     """RealTime QA: multiple choice and generation, beside the published leaderboard.
 
@@ -130,6 +134,7 @@ def eval_realtimeqa(
             chosen,
             progress=progress,
             index_cache=index_cache,
+            resume=resume,
         )
     except FileNotFoundError as exc:
         fail(str(exc), 2)

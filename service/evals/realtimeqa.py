@@ -234,8 +234,11 @@ def run(
     models: Models | None = None,
     progress: Callable[[int, int, str], None] | None = None,
     index_cache: Path | None = None,
+    resume: bool = False,
 ) -> dict[str, Any]:
-    """Evaluate and write predictions.jsonl, summary.json, results.md and results.png."""
+    """Evaluate and write predictions.jsonl, summary.json, results.md and results.png. With
+    `resume`, questions already in OUT/predictions.jsonl keep their records (a run that was
+    interrupted, or a longer run after a `limit`ed one with the same options)."""
     cfg = cfg or EvalConfig()
     core = eval_core(core)
     weeks = weeks or list_weeks(data)
@@ -255,6 +258,7 @@ def run(
         for q in read_jsonl(data / f"{w}_qa_nota.jsonl")
     }
     total = sum(len(v) for v in questions.values())
+    done = previous_records(out / "predictions.jsonl") if resume else {}
     records: list[dict[str, Any]] = []
     started = time.perf_counter()
     index_s = 0.0
@@ -265,7 +269,7 @@ def run(
             index_s += time.perf_counter() - t
             golds = gold_urls(data, w)
             for q in questions[w]:
-                rec = evaluate_question(
+                rec = done.get(q["question_id"]) or evaluate_question(
                     rag,
                     q,
                     cfg,
@@ -291,6 +295,22 @@ def run(
     (out / "results.md").write_text(markdown_table(summary), encoding="utf-8")
     chart(summary, out / "results.png")
     return summary
+
+
+def previous_records(path: Path) -> dict[str, dict[str, Any]]:
+    """The records of an earlier run by question id; a line cut short by an interruption is
+    asked again."""
+    if not path.is_file():
+        return {}
+    records = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(rec, dict) and "question_id" in rec:
+            records[rec["question_id"]] = rec
+    return records
 
 
 def sets_window(q: dict[str, Any]) -> bool:

@@ -19,30 +19,19 @@ pytestmark = pytest.mark.slow
 def test_realtimeqa_eval_writes_predictions_table_and_chart(tmp_path):
     out = tmp_path / "out"
     env = {**os.environ, "NEWSRAG_CACHE_DIR": str(MODEL_CACHE)}
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "service.cli",
-            "eval",
-            "realtimeqa",
-            "--data",
-            str(DATA),
-            "--weeks",
-            "20220617",
-            "--limit",
-            "3",
-            "--preset",
-            "tiny",
-            "--out",
-            str(out),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    args = ["--data", str(DATA), "--weeks", "20220617", "--limit", "3", "--preset", "tiny"]
+
+    def run(*more: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "service.cli", "eval", "realtimeqa", *args, *more],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+
+    r = run("--out", str(out))
     assert r.returncode == 0, r.stderr[-2000:]
     assert "GPT-3 + Google Custom Search" in r.stdout and "newsrag (tiny" in r.stdout
     preds = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
@@ -57,6 +46,17 @@ def test_realtimeqa_eval_writes_predictions_table_and_chart(tmp_path):
     )
     assert (out / "results.png").stat().st_size > 10_000
     assert "| system |" in (out / "results.md").read_text()
+
+    # An interrupted run (the third record cut short) resumes: the two whole records are kept
+    # as they were (their measured timings too), the cut one is asked again.
+    lines = (out / "predictions.jsonl").read_text().splitlines()
+    (out / "predictions.jsonl").write_text("\n".join([*lines[:2], lines[2][:40]]) + "\n")
+    r = run("--out", str(out), "--resume")
+    assert r.returncode == 0, r.stderr[-2000:]
+    again = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert again[:2] == preds[:2]
+    assert [p["question_id"] for p in again] == [p["question_id"] for p in preds]
+    assert again[2]["timings_ms"] != preds[2]["timings_ms"]
 
 
 def _eval_cli(*args: str) -> subprocess.CompletedProcess[str]:

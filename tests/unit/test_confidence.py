@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from retrieval.confidence import (
     DEFAULT_PATH,
@@ -15,8 +16,11 @@ from retrieval.confidence import (
     coverage,
     features,
 )
+from retrieval.pipeline import PipelineConfig
+from retrieval.prompt import NO_ANSWER_OPENINGS
 from retrieval.types import Citation, Hit
 from service.evals.calibrate import calibrate, fit_logistic, reliability
+from tests.fakes import FakeEmbedder, FakeGenerator, make_newsrag
 
 
 def _cit(text: str, score: float = 0.6) -> Citation:
@@ -113,21 +117,25 @@ def test_calibrate_writes_a_file_the_pipeline_loads(tmp_path):
     assert cal.score(good) > cal.threshold > cal.score(bad)
 
 
-def test_low_confidence_answers_abstain(tmp_path):
+def _index(path: Path) -> FakeEmbedder:
+    """The API tests' articles indexed with the fake embedder (returned)."""
     from index.chunking import ChunkingParams
     from index.ingest import Indexer, open_or_create
     from index.parse import parse_text
-    from retrieval.pipeline import PipelineConfig
-    from tests.fakes import FakeEmbedder, FakeGenerator, make_newsrag
     from tests.unit.test_api import ARTICLES
 
     emb = FakeEmbedder()
-    store = open_or_create(tmp_path / "idx", emb, ChunkingParams(max_tokens=32, overlap_tokens=8))
+    store = open_or_create(path, emb, ChunkingParams(max_tokens=32, overlap_tokens=8))
     Indexer(store, emb).ingest_articles(parse_text(t) for t in ARTICLES)
     store.close()
+    return emb
+
+
+def test_low_confidence_answers_abstain(tmp_path):
+    emb = _index(tmp_path / "idx")
     path = tmp_path / "cal.json"
     Calibration(
-        coef=[0.0] * (len(FEATURES) - 1) + [5.0],
+        coef=[5.0 if f == "answer_tokens" else 0.0 for f in FEATURES],
         intercept=0.0,
         mean=[0.0] * len(FEATURES),
         scale=[1.0] * len(FEATURES),
@@ -146,3 +154,36 @@ def test_low_confidence_answers_abstain(tmp_path):
     rag.pipeline.min_confidence = 0.0
     kept = rag.ask("How many soldiers were killed at the border?")
     assert not kept.abstained and kept.to_dict()["confidence"] == kept.confidence
+
+
+class _DoubtfulGenerator(FakeGenerator):
+    """Answers, but would rather have opened its reply with "I" (don't know)."""
+
+    asked_openings: list[dict[str, str]] | None = None
+
+    def choice_scores(
+        self, messages: list[dict[str, str]], choices: list[str], prefix: str = ""
+    ) -> list[float]:
+        if choices == NO_ANSWER_OPENINGS:
+            self.asked_openings = messages
+            return [-0.2, -1.7]
+        return super().choice_scores(messages, choices, prefix)
+
+
+class _Unscoring(FakeGenerator):
+    capabilities = frozenset()
+
+
+def test_the_readers_own_doubt_is_a_signal(tmp_path):
+    """The margin of "I" over "Answer" as the first word of the reply, on the very prompt the
+    answer was written from, reaches the features; a backend that cannot score gives 0."""
+    emb = _index(tmp_path / "idx")
+    gen = _DoubtfulGenerator("Answer: Four [1]\nSentence: Four soldiers were killed [1].")
+    rag = make_newsrag(tmp_path / "idx", emb, gen, PipelineConfig(min_confidence=0.0))
+    answer = rag.ask("How many soldiers were killed at the border?")
+    assert not answer.abstained
+    assert answer.features["no_answer_margin"] == pytest.approx(1.5)
+    assert gen.asked_openings == gen.calls[-1]  # the prompt the answer was written from
+    rag.pipeline.generator = _Unscoring(gen.reply)
+    answer = rag.ask("How many soldiers were killed at the border?")
+    assert answer.features["no_answer_margin"] == 0.0
