@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import statistics
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ def load_squad(path: Path) -> list[dict[str, Any]]:
         )
         rows.append(
             {
+                "id": r["id"],
                 "source": "squad",
                 "split": "fit" if _half(r["id"]) == 0 else "holdout",
                 "impossible": r["impossible"],
@@ -100,6 +102,33 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 50
     return w
 
 
+L2_GRID = (0.01, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
+
+
+def choose_l2(x: np.ndarray, y: np.ndarray, folds: int = 5) -> float:
+    """The penalty with the best cross-validated log-loss on the fitting rows: a few hundred
+    answers and ten correlated signals overfit without one, and the held-out half must not
+    choose it."""
+    fold = np.arange(len(x)) % folds
+    best, best_loss = L2_GRID[0], math.inf
+    for l2 in L2_GRID:
+        losses = []
+        for f in range(folds):
+            tr, te = fold != f, fold == f
+            if len(set(y[tr])) < 2 or not te.any():
+                continue
+            mean, scale = x[tr].mean(axis=0), x[tr].std(axis=0)
+            scale[scale == 0] = 1.0
+            w = fit_logistic((x[tr] - mean) / scale, y[tr], l2=l2)
+            z = np.hstack([np.ones((int(te.sum()), 1)), (x[te] - mean) / scale]) @ w
+            p = np.clip(1.0 / (1.0 + np.exp(-np.clip(z, -30, 30))), 1e-6, 1 - 1e-6)
+            losses.append(-np.mean(y[te] * np.log(p) + (1 - y[te]) * np.log(1 - p)))
+        loss = float(np.mean(losses)) if losses else math.inf
+        if loss < best_loss - 1e-9:
+            best, best_loss = l2, loss
+    return best
+
+
 def decisions(
     rows: list[dict[str, Any]], scores: list[float], threshold: float, gate: float = 0.0
 ) -> list[bool]:
@@ -147,11 +176,15 @@ def reliability(scores: list[float], labels: list[int], bins: int = 10) -> tuple
 
 
 def calibrate(
-    squad: Path | None, realtimeqa: list[Path], out: Path, report_dir: Path
+    squad: list[Path], realtimeqa: list[Path], out: Path, report_dir: Path
 ) -> dict[str, Any]:
-    rows = (load_squad(squad) if squad else []) + [
-        r for p in realtimeqa for r in load_realtimeqa(p)
-    ]
+    """Fit on the fitting half, report on the held-out half. Several SQuAD runs (other
+    `--seed`s) pool into one sample; a question in more than one counts once."""
+    by_id: dict[str, dict[str, Any]] = {}
+    for p in squad:
+        for r in load_squad(p):
+            by_id.setdefault(r["id"], r)
+    rows = [*by_id.values(), *(r for p in realtimeqa for r in load_realtimeqa(p))]
     scored = [r for r in rows if not r["abstained_before"]]
     fit = [r for r in scored if r["split"] == "fit"]
     if len(fit) < 20 or len({r["label"] for r in fit}) < 2:
@@ -159,14 +192,17 @@ def calibrate(
     x = _matrix(fit)
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0] = 1.0
-    w = fit_logistic((x - mean) / scale, np.array([r["label"] for r in fit], dtype=float))
+    y = np.array([r["label"] for r in fit], dtype=float)
+    l2 = choose_l2(x, y)
+    w = fit_logistic((x - mean) / scale, y, l2=l2)
     cal = Calibration(
         coef=[round(float(v), 6) for v in w[1:]],
         intercept=round(float(w[0]), 6),
         mean=[round(float(v), 6) for v in mean],
         scale=[round(float(v), 6) for v in scale],
         fitted_on=f"{len(fit)} answers: "
-        + ", ".join(f"{sum(r['source'] == s for r in fit)} {s}" for s in ("squad", "realtimeqa")),
+        + ", ".join(f"{sum(r['source'] == s for r in fit)} {s}" for s in ("squad", "realtimeqa"))
+        + f"; L2 {l2:g} by 5-fold cross-validation",
     )
     squad_fit = [r for r in rows if r["source"] == "squad" and r["split"] == "fit"]
     if squad_fit:

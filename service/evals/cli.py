@@ -170,6 +170,9 @@ def eval_squad(
     retrieval_only: Annotated[bool, typer.Option(help="scores only, no model")] = False,
     min_score: Annotated[float | None, typer.Option(help="[env NEWSRAG_MIN_SCORE]")] = None,
     index_cache: Annotated[Path | None, typer.Option()] = None,
+    seed: Annotated[
+        int, typer.Option(help="sample seed: another seed, another sample to pool in calibrate")
+    ] = 13,
 ) -> None:
     """SQuAD: EM/F1 and, on v2.0, answer and abstention rates with a threshold sweep."""
     from dataclasses import replace
@@ -192,6 +195,7 @@ def eval_squad(
             core,
             limit,
             generate=not retrieval_only,
+            seed=seed,
             progress=progress,
             index_cache=index_cache,
         )
@@ -207,7 +211,8 @@ def eval_squad(
 @eval_app.command("calibrate")
 def eval_calibrate(
     squad: Annotated[
-        Path | None, typer.Option(help="predictions.jsonl of `newsrag eval squad` (v2.0)")
+        list[Path] | None,
+        typer.Option(help="predictions.jsonl of `newsrag eval squad` (v2.0); repeatable"),
     ] = None,
     realtimeqa: Annotated[
         list[Path] | None, typer.Option(help="predictions.jsonl of `newsrag eval realtimeqa`")
@@ -225,7 +230,7 @@ def eval_calibrate(
     SQuAD questions (reliability table, ECE, answer/abstain rates at the chosen threshold)."""
     from service.evals.calibrate import calibrate
 
-    paths = [p for p in [squad, *(realtimeqa or [])] if p is not None]
+    paths = [*(squad or []), *(realtimeqa or [])]
     for p in paths:
         if not p.is_file():
             fail(f"{p} is not a file", 2)
@@ -238,7 +243,7 @@ def eval_calibrate(
             out = preset_calibration(settings_for(preset=preset).preset)
         except ValueError as exc:
             fail(f"{exc}: give --out for its calibration file", 2)
-    result = calibrate(squad, realtimeqa or [], out, report)
+    result = calibrate(squad or [], realtimeqa or [], out, report)
     report.mkdir(parents=True, exist_ok=True)
     (report / "report.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     typer.echo(json.dumps({k: v for k, v in result.items() if k != "curve"}, indent=2))

@@ -19,7 +19,7 @@ from retrieval.confidence import (
 from retrieval.pipeline import PipelineConfig
 from retrieval.prompt import NO_ANSWER_OPENINGS
 from retrieval.types import Citation, Hit
-from service.evals.calibrate import calibrate, fit_logistic, reliability
+from service.evals.calibrate import calibrate, choose_l2, fit_logistic, load_squad, reliability
 from tests.fakes import FakeEmbedder, FakeGenerator, make_newsrag
 
 
@@ -81,10 +81,22 @@ def test_logistic_fit_separates_and_calibrates():
     assert ece < 0.1
 
 
-def _squad_rows(path: Path, n: int) -> None:
-    rng = np.random.default_rng(1)
+def test_the_penalty_is_chosen_by_cross_validation():
+    """Many noise signals and few rows: cross-validation picks a strong penalty; one clean
+    signal and many rows: a weak one."""
+    rng = np.random.default_rng(3)
+    noisy = rng.normal(size=(60, 10))
+    y = (rng.random(60) < 1 / (1 + np.exp(-0.5 * noisy[:, 0]))).astype(float)
+    assert choose_l2(noisy, y) >= 10
+    clean = rng.normal(size=(2000, 1))
+    y = (rng.random(2000) < 1 / (1 + np.exp(-4 * clean[:, 0]))).astype(float)
+    assert choose_l2(clean, y) <= 1
+
+
+def _squad_rows(path: Path, n: int, start: int = 0) -> None:
+    rng = np.random.default_rng(1 + start)
     with open(path, "w") as fh:
-        for i in range(n):
+        for i in range(start, start + n):
             impossible = i % 2 == 1
             good = not impossible and rng.random() < 0.8
             feats = {f: 0.0 for f in FEATURES}
@@ -105,7 +117,7 @@ def _squad_rows(path: Path, n: int) -> None:
 def test_calibrate_writes_a_file_the_pipeline_loads(tmp_path):
     _squad_rows(tmp_path / "squad.jsonl", 400)
     out = tmp_path / "calibration.json"
-    report = calibrate(tmp_path / "squad.jsonl", [], out, tmp_path / "report")
+    report = calibrate([tmp_path / "squad.jsonl"], [], out, tmp_path / "report")
     cal = Calibration.load(out)
     assert cal is not None and 0.05 <= cal.threshold <= 0.95
     assert report["holdout"]["abstained_unanswerable"] >= 80
@@ -129,6 +141,21 @@ def _index(path: Path) -> FakeEmbedder:
     Indexer(store, emb).ingest_articles(parse_text(t) for t in ARTICLES)
     store.close()
     return emb
+
+
+def test_squad_runs_pool_with_each_question_once(tmp_path):
+    """Two samples (`eval squad --seed`) that overlap: the overlap is counted once."""
+    _squad_rows(tmp_path / "a.jsonl", 300)
+    _squad_rows(tmp_path / "b.jsonl", 300, start=200)  # q200..q299 in both
+    one = calibrate([tmp_path / "a.jsonl"], [], tmp_path / "1.json", tmp_path / "r1")
+    both = calibrate(
+        [tmp_path / "a.jsonl", tmp_path / "b.jsonl"], [], tmp_path / "2.json", tmp_path / "r2"
+    )
+    held = sum(r["split"] == "holdout" for r in load_squad(tmp_path / "a.jsonl"))
+    assert one["holdout_questions"] == held
+    pooled = {r["id"]: r for p in ("a", "b") for r in load_squad(tmp_path / f"{p}.jsonl")}
+    assert both["holdout_questions"] == sum(r["split"] == "holdout" for r in pooled.values())
+    assert len(pooled) == 500
 
 
 def test_low_confidence_answers_abstain(tmp_path):
