@@ -27,6 +27,7 @@ from retrieval.verify import (
     _SENT,
     answer_coverage,
     answer_in_context,
+    as_shown,
     content_words,
     short_is_supported,
 )
@@ -70,7 +71,7 @@ def coverage(question: str, citations: list[Citation]) -> float:
         return 0.0
     best = 0.0
     for c in citations:
-        for sent in _SENT.split(c.hit.text):
+        for sent in _SENT.split(as_shown(c.hit)):
             words = {w[:5] for w in content_words(sent)}
             best = max(best, len(asked & words) / len(asked))
     return best
@@ -84,15 +85,14 @@ def features(
     no_answer_margin: float | None = None,
 ) -> dict[str, float]:
     cited = [c for c in citations if c.cited] or citations
+    shown = [as_shown(c.hit) for c in cited]
     return {
         "top_dense": max((c.hit.score for c in citations), default=0.0),
         "top_evidence": max((c.hit.scores.get("evidence", 0.0) for c in citations), default=0.0),
         "coverage": coverage(question, citations),
-        "short_in_source": float(any(short_is_supported(short, c.hit.text) for c in cited)),
-        "in_context": float(any(answer_in_context(short, c.hit.text, question) for c in cited)),
-        "answer_coverage": max(
-            (answer_coverage(short, c.hit.text, question) for c in cited), default=0.0
-        ),
+        "short_in_source": float(any(short_is_supported(short, s) for s in shown)),
+        "in_context": float(any(answer_in_context(short, s, question) for s in shown)),
+        "answer_coverage": max((answer_coverage(short, s, question) for s in shown), default=0.0),
         "support": max((c.support or 0.0 for c in citations), default=0.0),
         "answer_logprob": answer_logprob if answer_logprob is not None else -5.0,
         "answer_tokens": math.log1p(len(short.split())),

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from retrieval.prompt import _MARKER
-from retrieval.types import Citation
+from retrieval.types import Citation, Hit
 
 _NUMBER_WORDS = {
     w: str(i)
@@ -110,6 +110,17 @@ def short_is_supported(short: str, source: str, question: str = "") -> bool:
     return not question or answer_in_context(short, source, question)
 
 
+def as_shown(hit: Hit) -> str:
+    """The source as the model read it: its title and date, then its text. A claim about when
+    an article was published, or what it is called, is supported by that header (the date in
+    words too, as answers write it)."""
+    head = hit.title.strip().rstrip(".")
+    if hit.published is not None:
+        d = hit.published
+        head += f". Published {d.day} {d:%B} {d.year} ({d.isoformat()})"
+    return f"{head}.\n{hit.text}" if head else hit.text
+
+
 def _stem(word: str) -> str:
     return word if _is_number(word) else word[:5]
 
@@ -176,13 +187,16 @@ class CitationVerifier:
     ) -> tuple[np.ndarray, list[list[str]]]:
         """support[i, j] of claim i by source j (0..1), and quote[i][j]: the sentence of
         source j that supports claim i best (lexically or semantically)."""
-        lex = np.array([[lexical_support(c, s.hit.text) for s in citations] for c in claims])
+        shown = [as_shown(c.hit) for c in citations]
+        lex = np.array([[lexical_support(c, s) for s in shown] for c in claims])
         src_sents: list[str] = []
         owner: list[int] = []
+        quotable: list[bool] = []  # a quote is a sentence of the text, not of the header
         for j, c in enumerate(citations):
-            for s in _SENT.split(c.hit.text):
+            for s in _SENT.split(shown[j]):
                 src_sents.append(s)
                 owner.append(j)
+                quotable.append(s in c.hit.text)
         quotes = [[c.hit.text for c in citations] for _ in claims]
         if not src_sents:
             return lex, quotes
@@ -196,7 +210,7 @@ class CitationVerifier:
             sem[:, j] = np.maximum(sem[:, j], sims[:, k])
             for i, claim in enumerate(claims):
                 score = max(float(sims[i, k]), lexical_support(claim, src_sents[k]))
-                if score > best[i, j]:
+                if quotable[k] and score > best[i, j]:
                     best[i, j], quotes[i][j] = score, src_sents[k]
         return np.maximum(lex, sem), quotes
 
@@ -214,7 +228,7 @@ class CitationVerifier:
         sup, quotes = self.support(question, [c for c, _ in claims], citations)
         for i, (text, _) in enumerate(claims):
             for j, c in enumerate(citations):
-                if missing_terms(text, c.hit.text, question):
+                if missing_terms(text, as_shown(c.hit), question):
                     sup[i, j] = 0.0
         any_supported = False
         out = answer
@@ -243,7 +257,7 @@ class CitationVerifier:
                 any_supported = any_supported or bool(c.supported)
         if any_supported and short and content_words(short):
             cited = [c for c in citations if c.supported] or citations
-            any_supported = any(short_is_supported(short, c.hit.text, question) for c in cited)
+            any_supported = any(short_is_supported(short, as_shown(c.hit), question) for c in cited)
         return out, any_supported
 
 

@@ -345,3 +345,28 @@ def test_a_sentence_that_does_not_state_the_answer_is_replaced_by_it(client, rag
     )
     data = client.post("/ask", json={"question": "How many soldiers were killed at the border?"})
     assert data.json()["answer"] == "Four [1]."
+
+
+def test_the_header_the_model_read_supports_a_claim_but_is_never_the_quote():
+    """The model reads each source's title and date: "when was it published?" is answered by
+    them, in words or ISO form; the quote stays a sentence of the text (it is highlighted in
+    it); a date the header does not give is still unsupported."""
+    from datetime import date
+
+    from retrieval.types import Citation, Hit
+
+    def cit() -> Citation:
+        hit = Hit(1, "a", "Border clash", date(2024, 9, 20), None, None, "Four died.", 0.5)
+        return Citation(1, hit)
+
+    v = CitationVerifier(FakeEmbedder(), threshold=0.5)
+    q = "When was the article about the border clash published?"
+    for short in ("2024-09-20", "September 20, 2024"):
+        cits = [cit()]
+        sentence = f"The article was published on {short} [1]."
+        _, ok = v.verify(q, sentence, cits, short=short)
+        assert ok and cits[0].supported, short
+        assert cits[0].quote in (None, "Four died.")
+    cits = [cit()]
+    _, ok = v.verify(q, "It was published on 2023-01-05 [1].", cits, short="2023-01-05")
+    assert not ok
