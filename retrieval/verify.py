@@ -65,19 +65,20 @@ _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[.,][0-9]+)*")
 
 
 def key_terms(claim: str, question: str = "") -> list[str]:
-    """Names and numbers a claim asserts (capitalised words after the first, digits, number
-    words), normalised, leaving out those the question itself names."""
+    """Names and numbers a claim asserts (capitalised words after the first; numbers
+    normalised as `content_words` does: "100,000", "four", "1.5 million"), leaving out those
+    the question itself names."""
     asked = set(content_words(question))
-    out = []
-    for i, tok in enumerate(_TOKEN.findall(claim)):
-        low = tok.lower()
-        is_number = low in _NUMBER_WORDS or low[0].isdigit()
-        if not is_number and (i == 0 or not tok[0].isupper() or low in _STOP):
-            continue
-        norm = _NUMBER_WORDS.get(low, low)
-        if norm not in asked:
-            out.append(norm)
-    return out
+    names = [
+        low
+        for i, tok in enumerate(_TOKEN.findall(claim))
+        if i > 0
+        and tok[0].isupper()
+        and (low := tok.lower()) not in _STOP
+        and low not in _NUMBER_WORDS
+    ]
+    numbers = [w for w in content_words(claim) if _is_number(w)]
+    return [t for t in [*names, *numbers] if t not in asked]
 
 
 def missing_terms(claim: str, source: str, question: str = "") -> list[str]:

@@ -238,7 +238,7 @@ def test_is_follow_up(question, follow_up):
 
 
 def test_key_terms_are_names_and_numbers_the_question_does_not_give():
-    from retrieval.verify import key_terms, missing_terms
+    from retrieval.verify import key_terms, missing_terms, short_is_supported
 
     assert key_terms("Nikol Pashinyan was re-elected president of Azerbaijan", "Who leads?") == [
         "pashinyan",
@@ -247,6 +247,12 @@ def test_key_terms_are_names_and_numbers_the_question_does_not_give():
     assert key_terms("Four soldiers were killed in Syunik", "How many in Syunik?") == ["4"]
     source = "President Ilham Aliyev was re-elected. Armenia's prime minister lost support."
     assert missing_terms("Ilham Aliyev was re-elected on Sunday", source) == ["sunday"]
+    # Numbers are compared as the source's words are read: thousands separators, scales.
+    source = "Over 100,000 people fled, and the fund holds 1.5 million euros."
+    assert missing_terms("100,000 fled", source) == []
+    assert missing_terms("It holds 1.5 million", source) == []
+    assert missing_terms("It holds 2 million", source) == ["2000000"]
+    assert short_is_supported("100,000", source)
 
 
 def test_a_name_the_source_never_mentions_is_not_supported():
