@@ -55,7 +55,7 @@ def eval_realtimeqa(
     nota_gain: Annotated[
         float,
         typer.Option(help="NOTA when evidence lifts no option's likelihood by more than this"),
-    ] = 0.25,
+    ] = 0.0,
     time_filters: Annotated[
         bool | None, typer.Option(help="date windows from the question's words [env]")
     ] = None,

@@ -57,6 +57,13 @@ def test_realtimeqa_eval_writes_predictions_table_and_chart(tmp_path):
     assert again[:2] == preds[:2]
     assert [p["question_id"] for p in again] == [p["question_id"] for p in preds]
     assert again[2]["timings_ms"] != preds[2]["timings_ms"]
+    # The NOTA pick is re-decided from the stored scores with the resumed run's options.
+    r = run("--out", str(out), "--resume", "--nota-gain", "100")
+    assert r.returncode == 0, r.stderr[-2000:]
+    nota = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert [p["timings_ms"] for p in nota] == [p["timings_ms"] for p in again]
+    assert all(p["nota_choice"] == p["nota_index"] for p in nota if "nota_index" in p)
+    assert any("nota_index" in p for p in nota)
 
 
 def _eval_cli(*args: str) -> subprocess.CompletedProcess[str]:
