@@ -84,9 +84,11 @@ def features(
     answer_logprob: float | None,
     no_answer_margin: float | None = None,
 ) -> dict[str, float]:
+    """The signals of one answer. A signal the backend cannot give (the no-answer margin
+    without choice scoring) is left out: the calibration then counts it as average."""
     cited = [c for c in citations if c.cited] or citations
     shown = [as_shown(c.hit) for c in cited]
-    return {
+    feats = {
         "top_dense": max((c.hit.score for c in citations), default=0.0),
         "top_evidence": max((c.hit.scores.get("evidence", 0.0) for c in citations), default=0.0),
         "coverage": coverage(question, citations),
@@ -96,8 +98,10 @@ def features(
         "support": max((c.support or 0.0 for c in citations), default=0.0),
         "answer_logprob": answer_logprob if answer_logprob is not None else -5.0,
         "answer_tokens": math.log1p(len(short.split())),
-        "no_answer_margin": no_answer_margin if no_answer_margin is not None else 0.0,
     }
+    if no_answer_margin is not None:
+        feats["no_answer_margin"] = no_answer_margin
+    return feats
 
 
 @dataclass
@@ -117,7 +121,7 @@ class Calibration:
     def score(self, feats: dict[str, float]) -> float:
         z = self.intercept
         for name, w, m, s in zip(self.features, self.coef, self.mean, self.scale, strict=True):
-            z += w * (feats.get(name, 0.0) - m) / (s or 1.0)
+            z += w * (feats.get(name, m) - m) / (s or 1.0)  # missing: average
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def save(self, path: Path) -> None:

@@ -29,8 +29,8 @@ def _cit(text: str, score: float = 0.6) -> Citation:
 
 def test_features_describe_the_answer_and_its_evidence():
     src = "Armenia has reported that four soldiers were killed at the border."
-    f = features("How many soldiers were killed?", "four", [_cit(src)], -0.3)
-    assert set(f) == set(FEATURES)
+    f = features("How many soldiers were killed?", "four", [_cit(src)], -0.3, -2.5)
+    assert set(f) == set(FEATURES) and f["no_answer_margin"] == -2.5
     assert f["top_dense"] == 0.6 and f["top_evidence"] == 0.8
     assert f["short_in_source"] == 1.0 and f["in_context"] == 1.0
     assert f["coverage"] == 1.0 and f["answer_logprob"] == -0.3
@@ -203,7 +203,7 @@ class _Unscoring(FakeGenerator):
 
 def test_the_readers_own_doubt_is_a_signal(tmp_path):
     """The margin of "I" over "Answer" as the first word of the reply, on the very prompt the
-    answer was written from, reaches the features; a backend that cannot score gives 0."""
+    answer was written from, reaches the features; a backend that cannot score leaves it out."""
     emb = _index(tmp_path / "idx")
     gen = _DoubtfulGenerator("Answer: Four [1]\nSentence: Four soldiers were killed [1].")
     rag = make_newsrag(tmp_path / "idx", emb, gen, PipelineConfig(min_confidence=0.0))
@@ -213,4 +213,9 @@ def test_the_readers_own_doubt_is_a_signal(tmp_path):
     assert gen.asked_openings == gen.calls[-1]  # the prompt the answer was written from
     rag.pipeline.generator = _Unscoring(gen.reply)
     answer = rag.ask("How many soldiers were killed at the border?")
-    assert answer.features["no_answer_margin"] == 0.0
+    assert "no_answer_margin" not in answer.features
+    # ... and a calibration counts a signal it does not get as average, not as doubt.
+    cal = Calibration(
+        coef=[-1.0], intercept=0.0, mean=[-2.0], scale=[1.0], features=["no_answer_margin"]
+    )
+    assert cal.score({}) == 0.5 < cal.score({"no_answer_margin": -3.0})
