@@ -71,7 +71,7 @@ def coverage(question: str, citations: list[Citation]) -> float:
         return 0.0
     best = 0.0
     for c in citations:
-        for sent in _SENT.split(as_shown(c.hit)):
+        for sent in _SENT.split(as_shown(c.hit, question)):
             words = {w[:5] for w in content_words(sent)}
             best = max(best, len(asked & words) / len(asked))
     return best
@@ -87,7 +87,7 @@ def features(
     """The signals of one answer. A signal the backend cannot give (the no-answer margin
     without choice scoring) is left out: the calibration then counts it as average."""
     cited = [c for c in citations if c.cited] or citations
-    shown = [as_shown(c.hit) for c in cited]
+    shown = [as_shown(c.hit, question) for c in cited]
     feats = {
         "top_dense": max((c.hit.score for c in citations), default=0.0),
         "top_evidence": max((c.hit.scores.get("evidence", 0.0) for c in citations), default=0.0),

@@ -111,12 +111,17 @@ def short_is_supported(short: str, source: str, question: str = "") -> bool:
     return not question or answer_in_context(short, source, question)
 
 
-def as_shown(hit: Hit) -> str:
-    """The source as the model read it: its title and date, then its text. A claim about when
-    an article was published, or what it is called, is supported by that header (the date in
-    words too, as answers write it)."""
+_PUBLICATION_WORDS = frozenset("article published publish publication posted dated".split())
+
+
+def as_shown(hit: Hit, question: str) -> str:
+    """The source as the model read it: its title, then its text — and its publication date
+    when the question asks about the article's publication (the date in words too, as
+    answers write it). The date is about the article, not the events in it: it must not
+    lend support to "the talks began on September 20" when the text never says so."""
     head = hit.title.strip().rstrip(".")
-    if hit.published is not None:
+    asks_date = not _PUBLICATION_WORDS.isdisjoint(re.findall(r"[a-z]+", question.lower()))
+    if hit.published is not None and asks_date:
         d = hit.published
         head += f". Published {d.day} {d:%B} {d.year} ({d.isoformat()})"
     return f"{head}.\n{hit.text}" if head else hit.text
@@ -188,7 +193,7 @@ class CitationVerifier:
     ) -> tuple[np.ndarray, list[list[str]]]:
         """support[i, j] of claim i by source j (0..1), and quote[i][j]: the sentence of
         source j that supports claim i best (lexically or semantically)."""
-        shown = [as_shown(c.hit) for c in citations]
+        shown = [as_shown(c.hit, question) for c in citations]
         lex = np.array([[lexical_support(c, s) for s in shown] for c in claims])
         src_sents: list[str] = []
         owner: list[int] = []
@@ -229,7 +234,7 @@ class CitationVerifier:
         sup, quotes = self.support(question, [c for c, _ in claims], citations)
         for i, (text, _) in enumerate(claims):
             for j, c in enumerate(citations):
-                if missing_terms(text, as_shown(c.hit), question):
+                if missing_terms(text, as_shown(c.hit, question), question):
                     sup[i, j] = 0.0
         any_supported = False
         out = answer
@@ -258,7 +263,9 @@ class CitationVerifier:
                 any_supported = any_supported or bool(c.supported)
         if any_supported and short and content_words(short):
             cited = [c for c in citations if c.supported] or citations
-            any_supported = any(short_is_supported(short, as_shown(c.hit), question) for c in cited)
+            any_supported = any(
+                short_is_supported(short, as_shown(c.hit, question), question) for c in cited
+            )
         return out, any_supported
 
 

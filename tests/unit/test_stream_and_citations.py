@@ -356,7 +356,7 @@ def test_a_sentence_that_does_not_state_the_answer_is_replaced_by_it(client, rag
 def test_the_header_the_model_read_supports_a_claim_but_is_never_the_quote():
     """The model reads each source's title and date: "when was it published?" is answered by
     them, in words or ISO form; the quote stays a sentence of the text (it is highlighted in
-    it); a date the header does not give is still unsupported."""
+    it); a date the header does not give, or a question about another date, is unsupported."""
     from datetime import date
 
     from retrieval.types import Citation, Hit
@@ -375,4 +375,9 @@ def test_the_header_the_model_read_supports_a_claim_but_is_never_the_quote():
         assert cits[0].quote in (None, "Four died.")
     cits = [cit()]
     _, ok = v.verify(q, "It was published on 2023-01-05 [1].", cits, short="2023-01-05")
+    assert not ok
+    # The date is the article's, not its events': it supports no other date question.
+    cits = [cit()]
+    q = "On what date did the border clash begin?"
+    _, ok = v.verify(q, "The clash began on September 20 [1].", cits, short="September 20")
     assert not ok
