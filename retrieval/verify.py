@@ -189,11 +189,11 @@ class CitationVerifier:
         return out
 
     def support(
-        self, question: str, claims: list[str], citations: list[Citation]
+        self, question: str, claims: list[str], citations: list[Citation], shown: list[str]
     ) -> tuple[np.ndarray, list[list[str]]]:
-        """support[i, j] of claim i by source j (0..1), and quote[i][j]: the sentence of
-        source j that supports claim i best (lexically or semantically)."""
-        shown = [as_shown(c.hit, question) for c in citations]
+        """support[i, j] of claim i by source j (0..1) as the model read it (`shown[j]`,
+        `as_shown`), and quote[i][j]: the sentence of source j's text that supports claim i
+        best (lexically or semantically)."""
         lex = np.array([[lexical_support(c, s) for s in shown] for c in claims])
         src_sents: list[str] = []
         owner: list[int] = []
@@ -231,10 +231,11 @@ class CitationVerifier:
         claims = self.claims(answer)
         if not claims or not citations:
             return answer, False
-        sup, quotes = self.support(question, [c for c, _ in claims], citations)
+        shown = [as_shown(c.hit, question) for c in citations]
+        sup, quotes = self.support(question, [c for c, _ in claims], citations, shown)
         for i, (text, _) in enumerate(claims):
-            for j, c in enumerate(citations):
-                if missing_terms(text, as_shown(c.hit, question), question):
+            for j in range(len(citations)):
+                if missing_terms(text, shown[j], question):
                     sup[i, j] = 0.0
         any_supported = False
         out = answer
@@ -262,10 +263,8 @@ class CitationVerifier:
                 c.supported = c.support >= self.threshold
                 any_supported = any_supported or bool(c.supported)
         if any_supported and short and content_words(short):
-            cited = [c for c in citations if c.supported] or citations
-            any_supported = any(
-                short_is_supported(short, as_shown(c.hit, question), question) for c in cited
-            )
+            cited = [j for j, c in enumerate(citations) if c.supported] or range(len(citations))
+            any_supported = any(short_is_supported(short, shown[j], question) for j in cited)
         return out, any_supported
 
 
