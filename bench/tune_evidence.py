@@ -39,6 +39,10 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "after 1 budget 640": {"after": 1, "budget_tokens": 640},
     "after 1 budget 480 8 sources": {"after": 1, "budget_tokens": 480, "max_sources": 8},
     "after 1 budget 480 50 candidates": {"after": 1, "budget_tokens": 480, "candidates": 50},
+    # Multiple choice on evidence of its own (`--mc-query question+choices`): the options in
+    # the search, each option's best sentence shown first.
+    "options": {"options": True},
+    "options 50 candidates": {"options": True, "candidates": 50},
 }
 
 
@@ -69,30 +73,44 @@ def main() -> None:
     data = data_dir()
     core = eval_core(core_config(get_settings()))
     models = Models.build(core, with_generator=False)
-    rows: list[tuple[list[Any], str, str]] = []  # (candidates, question, gold answer text)
+    # (candidates for the question, for the question with its options, question, gold answer
+    # text, options)
+    rows: list[tuple[list[Any], list[Any], str, str, list[str]]] = []
     for week in list_weeks(data):
         rag = open_week(data, week, args.index_cache, core, models)
         for q in read_jsonl(data / f"{week}_qa.jsonl")[: args.limit or None]:
             qdate = parse_day(q.get("question_date"))
             filters = SearchFilter(published_to=qdate) if qdate else None
-            hits = rag.retriever.search(q["question_sentence"], args.candidates, filters, qdate)
-            rows.append((hits, q["question_sentence"], gold_text(q["choices"], q["answer"])))
+            question = q["question_sentence"]
+            hits = rag.retriever.search(question, args.candidates, filters, qdate)
+            with_options = rag.retriever.search(
+                f"{question} {' ; '.join(q['choices'])}", args.candidates, filters, qdate
+            )
+            gold = gold_text(q["choices"], q["answer"])
+            rows.append((hits, with_options, question, gold, q["choices"]))
         rag.close()
     out: dict[str, Any] = {"questions": len(rows)}
     encoder = CachedEncoder(models.embedder)
     for k in (5, 10, 20, 30, 50):
         out[f"chunk_recall@{k}"] = round(
             100
-            * statistics.fmean(any(contains_answer(h.text, g) for h in c[:k]) for c, _, g in rows),
+            * statistics.fmean(any(contains_answer(h.text, r[3]) for h in r[0][:k]) for r in rows),
             1,
         )
     print({k: v for k, v in out.items()}, flush=True)
     for name in args.configs.split(";"):
-        cfg = replace(EvidenceConfig(), **CONFIGS[name])
+        settings = dict(CONFIGS[name])
+        options = settings.pop("options", False)
+        cfg = replace(EvidenceConfig(), **settings)
         sel = EvidenceSelector(encoder, cfg)
         recall, tokens = [], []
-        for hits, question, gold in rows:
-            sources = sel.select(question, hits[: cfg.candidates], cfg.max_sources)
+        for hits, with_options, question, gold, choices in rows:
+            if options:
+                sources = sel.select(
+                    question, with_options[: cfg.candidates], cfg.max_sources, choices
+                )
+            else:
+                sources = sel.select(question, hits[: cfg.candidates], cfg.max_sources)
             recall.append(any(contains_answer(s.text, gold) for s in sources))
             tokens.append(sum(approx_tokens(s.text) for s in sources))
         out[name] = {

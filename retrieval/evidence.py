@@ -10,6 +10,7 @@ are packed per article into a few short numbered sources within a token budget.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Literal
@@ -17,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 
 from retrieval.bm25 import BM25Index
+from retrieval.metrics import contains_answer
 from retrieval.text import split_sentences
 from retrieval.types import Hit
 
@@ -119,9 +121,19 @@ class EvidenceSelector:
         for s, v in zip(sents, total, strict=True):
             s.score = float(v)
 
-    def select(self, question: str, hits: list[Hit], max_sources: int | None = None) -> list[Hit]:
+    def select(
+        self,
+        question: str,
+        hits: list[Hit],
+        max_sources: int | None = None,
+        mentions: Sequence[str] = (),
+    ) -> list[Hit]:
         """Numbered sources for the prompt: one per article, each the selected sentences of that
-        article, best first, each after the sentence before it ("…" between passages)."""
+        article, best first, each after the sentence before it ("…" between passages).
+
+        `mentions` (a multiple-choice question's options) each get their best-scoring sentence
+        that names them shown first: the reader then weighs every option against its own
+        evidence, and the right one is in the prompt whenever a candidate names it."""
         cfg = self.config
         limit = max_sources or cfg.max_sources
         if not cfg.enabled or not hits:
@@ -130,11 +142,17 @@ class EvidenceSelector:
         if not sents:
             return hits[:limit]
         self.score(question, hits, sents)
+        first: set[tuple[int, int]] = set()
+        for phrase in mentions:
+            naming = [s for s in sents if contains_answer(s.text, phrase)]
+            if naming:
+                best_naming = max(naming, key=lambda s: s.score)
+                first.add((best_naming.hit, best_naming.pos))
         chosen: dict[str, dict[tuple[int, int], Sentence]] = {}
         best: dict[str, float] = {}
         first_hit: dict[str, int] = {}
         used = 0
-        for s in sorted(sents, key=lambda s: -s.score):
+        for s in sorted(sents, key=lambda s: ((s.hit, s.pos) not in first, -s.score)):
             aid = hits[s.hit].article_id
             if aid not in chosen and len(chosen) >= limit:
                 continue

@@ -185,17 +185,22 @@ class RAGPipeline:
         filters: SearchFilter | None = None,
         as_of: date | None = None,
         focus: date | None = None,
+        mentions: list[str] | None = None,
     ) -> tuple[list[Hit], list[Hit]]:
         """(candidate chunks, the sources shown to the model): a wide hybrid search, then
-        the sentences that answer, packed into at most `top_k` numbered sources."""
+        the sentences that answer, packed into at most `top_k` numbered sources. With
+        `mentions` (a multiple-choice question's options) the search also looks for them and
+        each gets its best sentence shown."""
         ev = self.evidence.config
+        query = f"{question} {' ; '.join(mentions)}" if mentions else question
         if not ev.enabled:
-            hits = self.retriever.search(question, top_k, filters, as_of=as_of, focus=focus)
+            hits = self.retriever.search(query, top_k, filters, as_of=as_of, focus=focus)
             return hits, hits
         candidates = self.retriever.search(
-            question, max(ev.candidates, top_k), filters, as_of=as_of, focus=focus
+            query, max(ev.candidates, top_k), filters, as_of=as_of, focus=focus
         )
-        return candidates, self.evidence.select(question, candidates, max_sources=top_k)
+        sources = self.evidence.select(question, candidates, top_k, mentions or ())
+        return candidates, sources
 
     def ask(
         self,
@@ -310,6 +315,29 @@ class RAGPipeline:
         timings["total"] = (time.perf_counter() - t0) * 1000
         yield StreamEvent("done", answer.to_dict(), answer)
 
+    def choose_answer(
+        self,
+        question: str,
+        choices: list[str],
+        top_k: int | None = None,
+        filters: SearchFilter | None = None,
+        as_of: date | None = None,
+    ) -> ChoiceAnswer:
+        """Multiple choice on evidence of its own: the options name what to look for, so the
+        search includes them and each option's best sentence is shown (on RealTime QA dev the
+        evidence then holds the answer for 68 % of questions instead of 51 %); the options are
+        scored on that prompt and nothing is generated."""
+        if self.generator is None or not supports(self.generator, CHOICE_SCORES):
+            raise UnsupportedError("multiple choice needs a generator that scores options")
+        top_k = top_k or self.config.top_k
+        q = validate_question(question, top_k)
+        if not choices:
+            raise InvalidInputError("choices must be a non-empty list of options")
+        used, focus, _ = self.question_filters(q, filters, as_of)
+        candidates, sources = self.retrieve(q, top_k, used, as_of, focus, mentions=choices)
+        detail = self.choose(q, choices, build_messages(q, sources))
+        return ChoiceAnswer(detail["combined"], detail, candidates, sources)
+
     def evidence_is_weak(self, hits: list[Hit]) -> bool:
         """Abstain without calling the model when no retrieved chunk is similar enough."""
         return not hits or max(h.score for h in hits) < self.config.min_score
@@ -399,6 +427,14 @@ class RAGPipeline:
             "closed_book": without,
             "combined": mc_combine(with_ev, without, self.config.mc_closed_book_weight),
         }
+
+
+@dataclass
+class ChoiceAnswer:
+    scores: list[float]  # one per option, higher is more likely; the pick is the argmax
+    detail: dict[str, list[float]]  # "evidence", "closed_book", "combined"
+    candidates: list[Hit]
+    sources: list[Hit]  # the evidence the options were scored on
 
 
 def mc_combine(with_ev: list[float], without: list[float], weight: float) -> list[float]:

@@ -42,7 +42,13 @@ def eval_realtimeqa(
         Path | None, typer.Option(help="reuse weekly indexes here [default: OUT/indexes]")
     ] = None,
     dense_weight: Annotated[float, typer.Option(min=0.0, help="RRF weight of dense vs BM25")] = 0.5,
-    mc_query: Annotated[str, typer.Option(help="question | question+choices")] = "question",
+    mc_query: Annotated[
+        str,
+        typer.Option(
+            help="question, or question+choices: multiple choice on evidence of its own (the "
+            "options in the search, each one's best sentence shown; a second prompt per question)"
+        ),
+    ] = "question",
     evidence: Annotated[bool, typer.Option(help="sentence-level evidence selection")] = True,
     evidence_budget: Annotated[int, typer.Option(min=32, help="evidence tokens")] = 480,
     evidence_candidates: Annotated[int, typer.Option(min=1, help="chunks read")] = 30,

@@ -136,15 +136,18 @@ def evaluate_question(
     else:
         candidates, sources = rag.pipeline.retrieve(question, top_k, filters, qdate)
     rec["retrieval"] = retrieval_record(candidates, sources, answer_text, gold)
-    if nota_q is not None and "choice_scores_evidence" in rec:
-        rec.update(nota_record(q, nota_q, rec, cfg))
     if mc and not same_prompt:
-        query = f"{question} {' ; '.join(q['choices'])}"
-        mc_ans = rag.ask(query, filters=filters, as_of=qdate, choices=q["choices"], sentence=False)
+        t_mc = time.perf_counter()
+        mc_ans = rag.pipeline.choose_answer(question, q["choices"], None, filters, qdate)
+        timings["choose"] = (time.perf_counter() - t_mc) * 1000
         mc_has = [contains_answer(h.text, answer_text) for h in mc_ans.candidates]
         rec["retrieval"].update({f"mc_answer_recall@{k}": recall_at_k(mc_has, k) for k in KS})
-        assert mc_ans.choice_scores is not None
-        rec.update(choice_record(mc_ans.choice_scores, mc_ans.choice_detail))
+        rec["retrieval"]["mc_evidence_recall"] = float(
+            any(contains_answer(h.text, answer_text) for h in mc_ans.sources)
+        )
+        rec.update(choice_record(mc_ans.scores, mc_ans.detail))
+    if nota_q is not None and "choice_scores_evidence" in rec:
+        rec.update(nota_record(q, nota_q, rec, cfg))
     timings["total"] = (time.perf_counter() - t0) * 1000
     rec["timings_ms"] = {k: round(v, 1) for k, v in timings.items()}
     return rec

@@ -50,7 +50,9 @@ def summarize(
     keys = sorted({k for r in records for k in r["retrieval"]})
     for k in keys:
         vals = [r["retrieval"][k] for r in records if k in r["retrieval"]]
-        retrieval[k] = 100 * statistics.fmean(vals) if vals else 0.0
+        # Rates in percent; evidence_tokens is a size (mean tokens), not a rate.
+        scale = 1 if k == "evidence_tokens" else 100
+        retrieval[k] = scale * statistics.fmean(vals) if vals else 0.0
     retrieval["gold_questions"] = sum(1 for r in records if "gold_mrr@10" in r["retrieval"])
     times = sorted(r["timings_ms"]["total"] for r in records)
     return {

@@ -71,3 +71,21 @@ def test_disabled_selection_returns_the_chunks():
     hits = [hit(i, f"a{i}", f"Text {i} about soldiers.") for i in range(8)]
     sel = EvidenceSelector(FakeEmbedder(), EvidenceConfig(enabled=False))
     assert sel.select("soldiers", hits, 5) == hits[:5]
+
+
+def test_each_option_gets_its_best_sentence_shown():
+    # The budget holds two sentences; the question's words pull in the filler about the
+    # summit, but each option's own sentence is shown first.
+    body = (
+        "The summit in Geneva was about trade and tariffs on steel. "
+        "The summit also discussed trade in grain and tariffs on cars. "
+        "Officials said Paris would host the next round. "
+        "A spokesman later mentioned Lisbon as a fallback venue."
+    )
+    sel = EvidenceSelector(FakeEmbedder(), EvidenceConfig(budget_tokens=30, neighbours=0, after=0))
+    q = "Which city was chosen for the coming trade summit on tariffs?"
+    plain = sel.select(q, [hit(1, "a", body)])[0].text
+    assert "Paris" not in plain and "Lisbon" not in plain
+    shown = sel.select(q, [hit(1, "a", body)], mentions=["Paris", "Lisbon", "Madrid"])[0].text
+    assert "Paris would host" in shown and "Lisbon as a fallback" in shown
+    assert "Madrid" not in shown  # an option no candidate names adds nothing

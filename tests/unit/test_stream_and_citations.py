@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from retrieval.errors import InvalidInputError
 from retrieval.types import Citation, Hit
 from retrieval.verify import CitationVerifier, lexical_support
 from tests.fakes import FakeEmbedder
@@ -381,3 +382,16 @@ def test_the_header_the_model_read_supports_a_claim_but_is_never_the_quote():
     q = "On what date did the border clash begin?"
     _, ok = v.verify(q, "The clash began on September 20 [1].", cits, short="September 20")
     assert not ok
+
+
+def test_multiple_choice_on_its_own_evidence_generates_nothing(rag):  # noqa: F811
+    gen = rag.pipeline.generator
+    before = len(gen.calls)
+    q = "How many soldiers were killed at the border?"
+    mc = rag.pipeline.choose_answer(q, ["Four soldiers", "Bananas"])
+    assert len(gen.calls) == before  # scored, not generated
+    assert set(mc.detail) == {"evidence", "closed_book", "combined"}
+    assert mc.scores == mc.detail["combined"] and mc.scores[0] > mc.scores[1]
+    assert mc.sources and len(mc.sources) <= rag.pipeline.config.top_k
+    with pytest.raises(InvalidInputError):
+        rag.pipeline.choose_answer(q, [])
