@@ -41,6 +41,7 @@ class CoreConfig:
     index_dir: Path = Path("data/index")
     preset: str = "base"
     backend: Backend = "llamacpp"
+    weights: str = "bf16"  # llamacpp: the GGUF encoding (retrieval.llamacpp_backend.ENCODINGS)
     cache_dir: Path = Path.home() / ".cache" / "newsrag"
     openai_base_url: str = "http://127.0.0.1:8080/v1"
     openai_model: str = "newsrag"
@@ -77,7 +78,7 @@ def make_generator(config: CoreConfig) -> TextGenerator:
     if config.backend == "llamacpp":
         from retrieval.llamacpp_backend import LlamaCppGenerator
 
-        return LlamaCppGenerator(config.preset, config.cache_dir, max_new)
+        return LlamaCppGenerator(config.preset, config.cache_dir, max_new, encoding=config.weights)
     from retrieval.generator import Generator
 
     return Generator(config.preset, config.cache_dir, max_new, prompt_lookup=config.prompt_lookup)

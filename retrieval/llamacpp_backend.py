@@ -42,15 +42,27 @@ def _llama_cpp() -> Any:
     return llama_cpp
 
 
+# Encodings llama.cpp can re-encode the preset's GGUF to (llama_ftype values).
+ENCODINGS = {"bf16": 32, "q8_0": 7, "q4_0": 2}
+
+
 def bf16_gguf(preset: str, cache_dir: Path) -> Path:
     """The preset's (or a local folder's) GGUF re-encoded as bf16, converted once."""
+    return encoded_gguf(preset, cache_dir, "bf16")
+
+
+def encoded_gguf(preset: str, cache_dir: Path, encoding: str) -> Path:
+    """The preset's (or a local folder's) GGUF re-encoded as `encoding`, converted once;
+    "original" is the file as packaged."""
+    if encoding != "original" and encoding not in ENCODINGS:
+        raise ModelLoadError(f"unknown GGUF encoding {encoding!r}: use original or {ENCODINGS}")
     weights = gguf_weights(preset)
     if weights is None:
         raise ModelLoadError(
             f"backend 'llamacpp' needs a preset ({', '.join(PRESETS)}) or a folder with a .gguf"
         )
     cache_name, _, source = weights
-    target = cache_dir / f"{cache_name}.bf16.gguf"
+    target = cache_dir / f"{cache_name}.{encoding}.gguf"
     if target.exists():
         return target
     llama_cpp = _llama_cpp()
@@ -61,17 +73,22 @@ def bf16_gguf(preset: str, cache_dir: Path) -> Path:
     try:
         folder, name = source(work / "gguf")
         work.mkdir(parents=True, exist_ok=True)
-        params = llama_cpp.llama_model_quantize_default_params()
-        params.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_BF16
-        params.allow_requantize = True
-        params.nthread = os.cpu_count() or 1
         out = work / "model.gguf"
-        logger.info("re-encoding %s/%s as bf16 for llama.cpp (once)", folder, name)
-        rc = llama_cpp.llama_model_quantize(
-            str(folder / name).encode(), str(out).encode(), ctypes.byref(params)
-        )
-        if rc != 0 or not out.exists():
-            raise ModelLoadError(f"llama.cpp could not convert {folder / name} (code {rc})")
+        if encoding == "original" and folder.is_relative_to(work):
+            os.replace(folder / name, out)  # assembled from split packages just now
+        elif encoding == "original":
+            shutil.copyfile(folder / name, out)
+        else:
+            params = llama_cpp.llama_model_quantize_default_params()
+            params.ftype = ENCODINGS[encoding]
+            params.allow_requantize = True
+            params.nthread = os.cpu_count() or 1
+            logger.info("re-encoding %s/%s as %s for llama.cpp (once)", folder, name, encoding)
+            rc = llama_cpp.llama_model_quantize(
+                str(folder / name).encode(), str(out).encode(), ctypes.byref(params)
+            )
+            if rc != 0 or not out.exists():
+                raise ModelLoadError(f"llama.cpp could not convert {folder / name} (code {rc})")
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(out, target)
     finally:
@@ -92,9 +109,11 @@ class LlamaCppGenerator(BaseGenerator):
         max_new_tokens: int = 96,
         n_ctx: int = 8192,
         threads: int | None = None,
+        encoding: str = "bf16",
     ) -> None:
         super().__init__()
         self.preset = preset
+        self.encoding = encoding
         self.cache_dir = Path(cache_dir)
         self.max_new_tokens = max_new_tokens
         self.n_ctx = n_ctx
@@ -111,7 +130,7 @@ class LlamaCppGenerator(BaseGenerator):
             llama_cpp = _llama_cpp()
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-            path = bf16_gguf(self.preset, self.cache_dir)
+            path = encoded_gguf(self.preset, self.cache_dir, self.encoding)
             try:
                 llm = llama_cpp.Llama(
                     model_path=str(path),

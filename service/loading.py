@@ -10,6 +10,7 @@ from index.formats import Limits
 from retrieval.confidence import calibration_for
 from retrieval.evidence import EvidenceConfig
 from retrieval.pipeline import PipelineConfig
+from retrieval.presets import llamacpp_weights
 from service.settings import Settings
 
 
@@ -38,6 +39,7 @@ def core_config(settings: Settings) -> CoreConfig:
         index_dir=settings.index_dir,
         preset=settings.preset,
         backend=settings.backend,
+        weights=llamacpp_weights(settings.preset, settings.weights),
         cache_dir=settings.cache_dir,
         openai_base_url=settings.openai_base_url,
         openai_model=settings.openai_model,

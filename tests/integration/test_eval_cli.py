@@ -65,6 +65,20 @@ def test_realtimeqa_eval_writes_predictions_table_and_chart(tmp_path):
     assert all(p["nota_choice"] == p["nota_index"] for p in nota if "nota_index" in p)
     assert any("nota_index" in p for p in nota)
 
+    # Multiple choice on evidence of its own: the options scored, nothing generated.
+    own = tmp_path / "own"
+    r = run(
+        *("--out", str(own), "--index-cache", str(out / "indexes"), "--tracks", "mc,nota"),
+        *("--mc-query", "question+choices"),
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    mc = [json.loads(line) for line in (own / "predictions.jsonl").read_text().splitlines()]
+    assert [p["question_id"] for p in mc] == [p["question_id"] for p in preds]
+    for p in mc:
+        assert p["choice"] in (0, 1, 2, 3) and p["answer"] == "" and "choose" in p["timings_ms"]
+        assert p["retrieval"]["mc_evidence_recall"] in (0.0, 1.0)
+        assert len(p["choice_scores_closed_book"]) == 4
+
 
 def _eval_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(

@@ -103,3 +103,18 @@ def test_service_answers_the_seed_question_with_llamacpp(seed_index_dir, embedde
         assert body["timings_ms"]["generate"] > 0
         events = client.post("/ask/stream", json={"question": SEED_Q}).text
         assert "event: token" in events and "event: done" in events
+
+
+def test_packaged_weights_are_served_as_they_are(seed_messages):
+    """NEWSRAG_WEIGHTS=original: the packaged GGUF file, copied once into the cache, answers
+    the seed question (faster decoding than bf16; docs/BENCHMARKS.md)."""
+    from retrieval.llamacpp_backend import LlamaCppGenerator, encoded_gguf
+    from retrieval.presets import PRESETS
+
+    path = encoded_gguf("tiny", MODEL_CACHE, "original")
+    folder, name = PRESETS["tiny"].gguf_source(MODEL_CACHE / "unused")
+    assert path.read_bytes() == (folder / name).read_bytes()
+    core = core_config(Settings(preset="tiny", weights="original", cache_dir=MODEL_CACHE))
+    gen = Models.build(core).generator
+    assert isinstance(gen, LlamaCppGenerator) and gen.encoding == "original"
+    assert "four" in gen.generate(seed_messages).lower()

@@ -33,3 +33,25 @@ def test_local_gguf_and_presets_name_their_cache_entries(tmp_path):
     assert display_name("tiny") == "SmolLM2-135M-Instruct"
     assert display_name(str(tmp_path)) == tmp_path.name
     assert gguf_weights(str(tmp_path / "missing")) is None
+
+
+def test_unknown_weights_encoding_is_a_clear_error(tmp_path):
+    from pydantic import ValidationError
+
+    from retrieval.llamacpp_backend import encoded_gguf
+    from service.settings import Settings
+
+    with pytest.raises(ModelLoadError, match="unknown GGUF encoding"):
+        encoded_gguf("tiny", tmp_path, "q2_xs")
+    with pytest.raises(ValidationError):
+        Settings(weights="q2_xs")
+
+
+def test_weights_auto_is_the_presets_choice_and_a_setting_wins():
+    from service.loading import core_config
+    from service.settings import Settings
+
+    assert core_config(Settings(preset="base")).weights == "original"
+    assert core_config(Settings(preset="small")).weights == "bf16"
+    assert core_config(Settings(preset="base", weights="bf16")).weights == "bf16"
+    assert core_config(Settings(preset="/some/folder")).weights == "bf16"
