@@ -325,7 +325,7 @@ class RAGPipeline:
     ) -> ChoiceAnswer:
         """Multiple choice on evidence of its own: the options name what to look for, so the
         search includes them and each option's best sentence is shown (on RealTime QA dev the
-        evidence then holds the answer for 68 % of questions instead of 51 %); the options are
+        evidence then holds the answer for 67 % of questions instead of 51 %); the options are
         scored on that prompt and nothing is generated."""
         if self.generator is None or not supports(self.generator, CHOICE_SCORES):
             raise UnsupportedError("multiple choice needs a generator that scores options")

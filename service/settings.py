@@ -26,8 +26,8 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(default_factory=_default_cache, description="converted models")
     backend: Literal["transformers", "llamacpp", "openai"] = Field(
         "llamacpp",
-        description="generator backend: llamacpp (default), transformers (the same weights, "
-        "same answers, about half the speed on 2 cores) or openai (a remote server)",
+        description="generator backend: llamacpp (default), transformers (the same weights "
+        "dequantised to bf16, about half the speed on 2 cores) or openai (a remote server)",
     )
     weights: Literal["auto", "bf16", "original", "q8_0"] = Field(
         "auto",
