@@ -43,9 +43,10 @@ def main() -> None:
         _, sources = rag.pipeline.retrieve(q, 5, None, AS_OF)
         prompts.append(build_messages(q, sources))
     encodings = args.encodings.split(",")
+    cache_dir = core_config(settings).cache_dir
     gens = {}
     for enc in encodings:
-        gen = LlamaCppGenerator(args.preset, core_config(settings).cache_dir, encoding=enc)
+        gen = LlamaCppGenerator(args.preset, cache_dir, encoding=enc)
         gen.load()
         gens[enc] = gen
     prefill: dict[str, list[float]] = {e: [] for e in encodings}
@@ -74,13 +75,7 @@ def main() -> None:
                     answers[enc].append(text.strip())
     ref = encodings[0]
     print(f"{len(prompts)} prompts × {args.rounds} rounds, preset {args.preset}")
-    print(
-        "| encoding | prefill tok/s (median) | decode tok/s | prefill × vs",
-        ref,
-        "| same answer as",
-        ref,
-        "|",
-    )
+    print(f"| encoding | prefill tok/s | decode tok/s | prefill × vs {ref} | same reply as {ref} |")
     print("|---|---|---|---|---|")
     base_pf = statistics.median(prefill[ref])
     for enc in encodings:

@@ -19,7 +19,7 @@ import numpy as np
 
 from bench.common import data_dir
 from index.core import Models
-from retrieval.evidence import EvidenceConfig, EvidenceSelector, approx_tokens
+from retrieval.evidence import EvidenceConfig, EvidenceSelector, approx_tokens, with_mentions
 from retrieval.metrics import contains_answer, gold_text
 from retrieval.search import SearchFilter
 from service.evals.leaderboard import list_weeks, parse_day, read_jsonl
@@ -84,7 +84,7 @@ def main() -> None:
             question = q["question_sentence"]
             hits = rag.retriever.search(question, args.candidates, filters, qdate)
             with_options = rag.retriever.search(
-                f"{question} {' ; '.join(q['choices'])}", args.candidates, filters, qdate
+                with_mentions(question, q["choices"]), args.candidates, filters, qdate
             )
             gold = gold_text(q["choices"], q["answer"])
             rows.append((hits, with_options, question, gold, q["choices"]))

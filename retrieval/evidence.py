@@ -68,6 +68,12 @@ class Sentence:
     score: float = 0.0
 
 
+def with_mentions(question: str, mentions: Sequence[str]) -> str:
+    """The search query for a question and the phrases its evidence should name (a
+    multiple-choice question's options)."""
+    return f"{question} {' ; '.join(mentions)}" if mentions else question
+
+
 def approx_tokens(text: str) -> int:
     """Model tokens of English text, estimated (≈ 4 characters a token) without a tokenizer."""
     return max(1, len(text) // 4)

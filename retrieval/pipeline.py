@@ -14,7 +14,7 @@ from typing import Any, Literal
 from retrieval.answer_check import as_sentence, checked_answer, uncite
 from retrieval.confidence import Calibration, features
 from retrieval.errors import GenerationError, InvalidInputError, UnsupportedError
-from retrieval.evidence import EvidenceConfig, EvidenceSelector
+from retrieval.evidence import EvidenceConfig, EvidenceSelector, with_mentions
 from retrieval.generation import CHOICE_SCORES, TextGenerator, supports
 from retrieval.prompt import (
     ABSTAIN_TEXT,
@@ -192,7 +192,7 @@ class RAGPipeline:
         `mentions` (a multiple-choice question's options) the search also looks for them and
         each gets its best sentence shown."""
         ev = self.evidence.config
-        query = f"{question} {' ; '.join(mentions)}" if mentions else question
+        query = with_mentions(question, mentions or ())
         if not ev.enabled:
             hits = self.retriever.search(query, top_k, filters, as_of=as_of, focus=focus)
             return hits, hits
