@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from retrieval.prompt import _MARKER
+from retrieval.roles import role_conflict
 from retrieval.types import Citation, Hit
 
 _NUMBER_WORDS = {
@@ -39,10 +40,15 @@ _SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“'])")
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000, "billion": 1_000_000_000}
 
 
+# "re-election" and "reelection" are one word, written either way.
+_PREFIXED = re.compile(r"\b(re|co|pre|non|anti|post)-(?=[a-z])")
+
+
 def content_words(text: str) -> list[str]:
     """Lower-cased words without stop words; numbers written in words become digits
-    ("four" = "4", "two hundred" = "200", "1.5 million" = "1500000")."""
-    words = re.findall(r"[a-z0-9]+(?:[.,][0-9]+)*", text.lower())
+    ("four" = "4", "two hundred" = "200", "1.5 million" = "1500000"); a hyphenated prefix
+    joins its word ("re-election" = "reelection")."""
+    words = re.findall(r"[a-z0-9]+(?:[.,][0-9]+)*", _PREFIXED.sub(r"\1", text.lower()))
     out: list[str] = []
     for w in words:
         if w in _STOP:
@@ -105,9 +111,12 @@ def lexical_support(claim: str, source: str) -> float:
 def short_is_supported(short: str, source: str, question: str = "") -> bool:
     """A short answer is a span of its source: most of its words, and every name or number
     in it, occur there, in a passage that is about the question (the answer's sentence or
-    the one before or after it shares a word with the question)."""
+    the one before or after it shares a word with the question), and the source does not
+    give a named answer another office than the one asked about."""
     if lexical_support(short, source) < 0.5 or missing_terms(f"x {short}", source):
         return False
+    if question and role_conflict(short, source, question):
+        return False  # "the defence minister" answered with "Prime Minister Pashinyan"
     return not question or answer_in_context(short, source, question)
 
 

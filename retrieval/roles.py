@@ -1,0 +1,109 @@
+"""Whether a named answer holds the office the question asks about.
+
+News names people with their title in front ("Prime Minister Nikol Pashinyan", "Defence
+Minister Suren Papikyan"). When a question asks for one office ("Who is Armenia's defence
+minister?") and every mention of the answer in its source gives it another ("Prime Minister
+Nikol Pashinyan"), the source does not support the answer, however many words they share.
+Without a title in front of the name the source is silent on it and nothing is decided here.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Offices and roles that precede names in news copy ("President Ilham Aliyev").
+TITLES = frozenset(
+    """minister president secretary chancellor governor mayor senator ambassador spokesman
+    spokeswoman spokesperson ceo chairman chairwoman chair director commissioner general
+    commander premier king queen prince princess pope judge coach captain speaker""".split()
+)
+# Words that may stand between a title's qualifier and its noun, or before the name.
+_SKIP = frozenset("the a an of former acting then current deputy vice".split())
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+
+
+def _bare(word: str) -> str:
+    return word.lower().removesuffix("'s").removesuffix("’s")
+
+
+def _norm(word: str) -> str:
+    """Spelling variants of the same qualifier compare equal ("defence" = "defense")."""
+    return _bare(word)[:5]
+
+
+def _role_before(words: list[str], end: int) -> tuple[str, str | None] | None:
+    """The title in front of a name ending at `words[end - 1]`, as (noun, qualifier): titles
+    in front of names are capitalised ("Prime Minister", "Defence Minister", "President");
+    a lower-case word before a title is prose ("follows President Aliyev")."""
+    if end <= 0 or words[end - 1].lower() not in TITLES or not words[end - 1][:1].isupper():
+        return None
+    noun = words[end - 1].lower()
+    k = end - 2
+    while k >= 0 and words[k].lower() in _SKIP:
+        k -= 1
+    if k < 0 or not words[k][:1].isupper() or _bare(words[k]) != words[k].lower():
+        return noun, None  # "Armenia's Minister …": a country, not part of the title
+    return noun, _norm(words[k])
+
+
+# What may stand between "who"/"what" and the office asked about: the question asks *for*
+# the office holder ("Who is Armenia's defence minister?", "Who was recently re-elected
+# president of Azerbaijan?"), not about something the office holder did ("Who did President
+# Biden meet?").
+_LEAD = frozenset(
+    """is was are were has have been be become became will now currently recently newly
+    elected re-elected reelected appointed named sworn in as the a an name of new""".split()
+)
+
+_AUX = frozenset("do does did can could would should shall may might must".split())
+
+
+def asked_role(question: str) -> tuple[str, str | None] | None:
+    """The office a question asks for, as (noun, qualifier): ("minister", "defen") for "Who
+    is Armenia's defence minister?"; None when it asks for no office."""
+    words = _WORD.findall(question)
+    if not words or words[0].lower() not in {"who", "what", "which"}:
+        return None
+    for i in range(1, len(words)):
+        w = words[i]
+        if w.lower() in TITLES:
+            if w[:1].isupper() and i + 1 < len(words) and words[i + 1][:1].isupper():
+                return None  # "President Aliyev": the question names its subject
+            before = words[1:i]
+            qualifier = None
+            if before and before[-1].isalpha() and before[-1].lower() not in _LEAD | _SKIP:
+                if before[-1].lower() in _AUX:
+                    return None  # "Who did …": asks what someone did, not who holds an office
+                qualifier = _norm(before.pop())
+            if all(b.lower() in _LEAD or b.lower() in _SKIP or _is_owner(b) for b in before):
+                return w.lower(), qualifier
+            return None
+    return None
+
+
+def _is_owner(word: str) -> bool:
+    """A possessive name before the office ("Armenia's")."""
+    return word[:1].isupper() and _bare(word) != word.lower()
+
+
+def role_conflict(short: str, source: str, question: str) -> bool:
+    """True when the question asks for an office and every mention of the answer in the
+    source is titled with a different one."""
+    asked = asked_role(question)
+    name = _WORD.findall(short)
+    if asked is None or not name or not name[0][:1].isupper():
+        return False
+    words = _WORD.findall(source)
+    titles = []
+    for i in range(len(words) - len(name) + 1):
+        if [_bare(w) for w in words[i : i + len(name)]] == [_bare(w) for w in name]:
+            role = _role_before(words, i)
+            if role is None:
+                return False  # a mention without a title: the source does not say
+            titles.append(role)
+    if not titles:
+        return False
+    noun, qualifier = asked
+    return not any(
+        n == noun and (qualifier is None or q is None or q == qualifier) for n, q in titles
+    )
