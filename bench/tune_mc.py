@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from retrieval.pipeline import mc_combine
+from retrieval.choice import mc_combine
 
 
 def accuracy(rows: list[dict[str, Any]], weight: float) -> float:

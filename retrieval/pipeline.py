@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from retrieval.answer_check import as_sentence, checked_answer, uncite
+from retrieval.choice import ChoiceAnswer, check_choices, score_choices
 from retrieval.confidence import Calibration, features
 from retrieval.errors import GenerationError, InvalidInputError, UnsupportedError
 from retrieval.evidence import EvidenceConfig, EvidenceSelector, with_mentions
@@ -24,7 +25,6 @@ from retrieval.prompt import (
     AnswerStream,
     build_messages,
     clean_citations,
-    closed_book_messages,
     is_abstention,
     parse_answer,
     rewrite_messages,
@@ -53,9 +53,11 @@ class PipelineConfig:
     # What to do with an answer none of whose claims is supported by its sources.
     unsupported: Literal["abstain", "flag"] = "abstain"
     evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
-    # Multiple choice: weight of the closed-book likelihood added to the evidence one
-    # (chosen on RealTime QA dev, docs/EVALUATION.md).
+    # Multiple choice (`retrieval.choice`, chosen on RealTime QA dev, docs/EVALUATION.md):
+    # weight of the closed-book likelihood added to the evidence one, and of the lettered
+    # reading of the options added to that (0: not read, one prompt fewer).
     mc_closed_book_weight: float = 0.0
+    mc_letter_weight: float = 2.0
     # Answers whose calibrated confidence is below this become "I don't know" (None: the
     # operating point stored with the calibration; 0: never).
     min_confidence: float | None = None
@@ -241,6 +243,8 @@ class RAGPipeline:
             history = history[-MAX_HISTORY_TURNS:]
         if choices is not None and not supports(self.generator, CHOICE_SCORES):
             raise UnsupportedError("multiple choice needs a generator that scores options")
+        if choices is not None:
+            check_choices(choices)
         return self._run(q, top_k, filters, as_of, history, cancel, choices, sentence)
 
     def _run(
@@ -305,7 +309,7 @@ class RAGPipeline:
             answer = self.finish(standalone, reply.raw, citations, timings, messages)
         if choices:
             t2 = time.perf_counter()
-            answer.choice_detail = self.choose(standalone, choices, messages)
+            answer.choice_detail = self.choose(standalone, choices, sources, messages)
             answer.choice_scores = answer.choice_detail["combined"]
             timings["choose"] = (time.perf_counter() - t2) * 1000
         answer.question = q
@@ -331,11 +335,10 @@ class RAGPipeline:
             raise UnsupportedError("multiple choice needs a generator that scores options")
         top_k = top_k or self.config.top_k
         q = validate_question(question, top_k)
-        if not choices:
-            raise InvalidInputError("choices must be a non-empty list of options")
+        check_choices(choices)
         used, focus, _ = self.question_filters(q, filters, as_of)
         candidates, sources = self.retrieve(q, top_k, used, as_of, focus, mentions=choices)
-        detail = self.choose(q, choices, build_messages(q, sources))
+        detail = self.choose(q, choices, sources, build_messages(q, sources))
         return ChoiceAnswer(detail["combined"], detail, candidates, sources)
 
     def evidence_is_weak(self, hits: list[Hit]) -> bool:
@@ -411,32 +414,23 @@ class RAGPipeline:
         return idk - answer
 
     def choose(
-        self, question: str, choices: list[str], messages: list[dict[str, str]]
+        self,
+        question: str,
+        choices: list[str],
+        sources: list[Hit],
+        messages: list[dict[str, str]],
     ) -> dict[str, list[float]]:
-        """Score each multiple-choice option: the model's mean log-likelihood of writing it as
-        the answer given the sources, and given no sources. Weak or off-topic evidence can pull
-        the first toward distractors whose words it happens to contain; the combination
-        (`mc_combine`) keeps the pick from falling below what the model knows without it."""
+        """Score each multiple-choice option on the sources (`retrieval.choice`): weak or
+        off-topic evidence can pull the answer-likelihood toward distractors whose words it
+        happens to contain; reading the options side by side, and the closed-book weight,
+        keep the pick from following them."""
         assert self.generator is not None
-        with_ev = self.generator.choice_scores(messages, choices, prefix=ANSWER_LABEL)
-        without = self.generator.choice_scores(
-            closed_book_messages(question), choices, prefix=ANSWER_LABEL
+        return score_choices(
+            self.generator,
+            question,
+            choices,
+            sources,
+            messages,
+            self.config.mc_closed_book_weight,
+            self.config.mc_letter_weight,
         )
-        return {
-            "evidence": with_ev,
-            "closed_book": without,
-            "combined": mc_combine(with_ev, without, self.config.mc_closed_book_weight),
-        }
-
-
-@dataclass
-class ChoiceAnswer:
-    scores: list[float]  # one per option, higher is more likely; the pick is the argmax
-    detail: dict[str, list[float]]  # "evidence", "closed_book", "combined"
-    candidates: list[Hit]
-    sources: list[Hit]  # the evidence the options were scored on
-
-
-def mc_combine(with_ev: list[float], without: list[float], weight: float) -> list[float]:
-    """Evidence log-likelihood plus `weight` × the closed-book one (both per-token means)."""
-    return [a + weight * b for a, b in zip(with_ev, without, strict=True)]

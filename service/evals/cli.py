@@ -58,6 +58,10 @@ def eval_realtimeqa(
     mc_closed_book: Annotated[
         float, typer.Option(help="weight of the closed-book choice likelihood")
     ] = 0.0,
+    mc_letters: Annotated[
+        float,
+        typer.Option(help="weight of the lettered reading of the options (0: not read)"),
+    ] = 2.0,
     nota_gain: Annotated[
         float,
         typer.Option(help="NOTA when evidence lifts no option's likelihood by more than this"),
@@ -109,6 +113,7 @@ def eval_realtimeqa(
             base.pipeline,
             top_k=top_k,
             mc_closed_book_weight=mc_closed_book,
+            mc_letter_weight=mc_letters,
             time_filters=base.pipeline.time_filters if time_filters is None else time_filters,
             evidence=EvidenceConfig(
                 enabled=evidence,

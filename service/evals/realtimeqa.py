@@ -340,6 +340,7 @@ def describe(core: CoreConfig) -> dict[str, Any]:
         "top_k": core.pipeline.top_k,
         "time_filters": core.pipeline.time_filters,
         "mc_closed_book_weight": core.pipeline.mc_closed_book_weight,
+        "mc_letter_weight": core.pipeline.mc_letter_weight,
         "evidence": asdict(core.pipeline.evidence),
         "search": asdict(core.search),
     }

@@ -1,0 +1,105 @@
+"""Multiple choice: which of a question's options the evidence supports.
+
+Two readings of the same evidence are combined, because they fail differently:
+- cloze: the model's mean log-likelihood of writing each option as the answer, with the
+  sources (and, weighted, without them) — it never sees the other options, so it cannot
+  compare them and favours short, frequent wordings;
+- lettered: the options are listed with letters after the question and the model's
+  probability of each letter as the first word of its reply is read — it compares the
+  options, but a small model leans on the letters' positions.
+On RealTime QA dev (docs/EVALUATION.md) their sum after normalising each over the options
+picks better than either alone, most of all where the evidence lacks the answer.
+"""
+
+from __future__ import annotations
+
+import math
+import string
+from dataclasses import dataclass
+
+from retrieval.errors import InvalidInputError
+from retrieval.generation import TextGenerator
+from retrieval.prompt import ANSWER_LABEL, closed_book_messages, format_sources
+from retrieval.types import Hit
+
+LETTERS = string.ascii_uppercase
+MC_SYSTEM = (
+    "You answer multiple-choice questions about news using the numbered sources. "
+    "Reply with the letter of the correct option."
+)
+MC_ASK = "Answer with the letter of the correct option."
+
+
+@dataclass
+class ChoiceAnswer:
+    scores: list[float]  # one per option, higher is more likely; the pick is the argmax
+    detail: dict[str, list[float]]  # "evidence", "closed_book", "letters", "combined"
+    candidates: list[Hit]
+    sources: list[Hit]  # the evidence the options were scored on
+
+
+def check_choices(choices: list[str]) -> None:
+    if not choices:
+        raise InvalidInputError("choices must be a non-empty list of options")
+    if len(choices) > len(LETTERS):
+        raise InvalidInputError(f"at most {len(LETTERS)} choices can be scored")
+
+
+def lettered_messages(
+    question: str, sources: list[Hit], choices: list[str]
+) -> list[dict[str, str]]:
+    """The sources, the question and its options, each after a letter."""
+    options = "\n".join(f"{LETTERS[i]}. {c.strip()}" for i, c in enumerate(choices))
+    context = f"{format_sources(sources)}\n\n" if sources else ""
+    user = f"{context}Question: {question}\n{options}\n{MC_ASK}"
+    return [{"role": "system", "content": MC_SYSTEM}, {"role": "user", "content": user}]
+
+
+def log_softmax(xs: list[float]) -> list[float]:
+    top = max(xs)
+    z = top + math.log(sum(math.exp(x - top) for x in xs))
+    return [x - z for x in xs]
+
+
+def mc_combine(
+    evidence: list[float],
+    closed_book: list[float],
+    weight: float,
+    letters: list[float] | None = None,
+    letter_weight: float = 0.0,
+) -> list[float]:
+    """The cloze score (evidence log-likelihood plus `weight` × the closed-book one, both
+    per-token means); with `letters`, that score plus `letter_weight` × the letters'
+    log-probabilities, each normalised over the options."""
+    cloze = [a + weight * b for a, b in zip(evidence, closed_book, strict=True)]
+    if letters is None or not letter_weight:
+        return cloze
+    return [
+        a + letter_weight * b for a, b in zip(log_softmax(cloze), log_softmax(letters), strict=True)
+    ]
+
+
+def score_choices(
+    generator: TextGenerator,
+    question: str,
+    choices: list[str],
+    sources: list[Hit],
+    messages: list[dict[str, str]],
+    closed_book_weight: float,
+    letter_weight: float,
+) -> dict[str, list[float]]:
+    """Every reading of the options on `sources` (`messages`: the answer prompt over them):
+    cloze with and without the evidence, lettered with it (unless `letter_weight` is 0: it
+    costs a second reading of the sources), and their combination."""
+    check_choices(choices)
+    with_ev = generator.choice_scores(messages, choices, prefix=ANSWER_LABEL)
+    without = generator.choice_scores(closed_book_messages(question), choices, prefix=ANSWER_LABEL)
+    detail = {"evidence": with_ev, "closed_book": without}
+    letters = None
+    if letter_weight:
+        letters = generator.choice_scores(
+            lettered_messages(question, sources, choices), list(LETTERS[: len(choices)])
+        )
+        detail["letters"] = letters
+    detail["combined"] = mc_combine(with_ev, without, closed_book_weight, letters, letter_weight)
+    return detail
