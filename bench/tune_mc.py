@@ -1,5 +1,6 @@
-"""Multiple choice from saved scores: accuracy of `evidence + w × closed-book` for a range of
-weights, on all questions and on those whose answer is (not) in the evidence shown.
+"""Multiple choice from saved scores: accuracy of `evidence + w × closed-book`, and of that plus
+`l × letters` (the lettered reading, normalised), for a range of weights, on all questions and
+on those whose answer is (not) in the evidence shown.
 
     newsrag eval realtimeqa --data ../shared/data/realtimeqa --out /tmp/rtqa
     .venv/bin/python -m bench.tune_mc --pred /tmp/rtqa/predictions.jsonl
@@ -15,14 +16,25 @@ from typing import Any
 from retrieval.choice import mc_combine
 
 
-def accuracy(rows: list[dict[str, Any]], weight: float) -> float:
+def accuracy(rows: list[dict[str, Any]], weight: float, letters: float = 0.0) -> float:
     if not rows:
         return 0.0
     right = 0
     for r in rows:
-        s = mc_combine(r["choice_scores_evidence"], r["choice_scores_closed_book"], weight)
+        s = mc_combine(
+            r["choice_scores_evidence"],
+            r["choice_scores_closed_book"],
+            weight,
+            r.get("choice_scores_letters"),
+            letters,
+        )
+        if letters == LETTERS_ONLY:
+            s = r["choice_scores_letters"]
         right += int(str(max(range(len(s)), key=lambda i: s[i])) in r["gold_index"])
     return 100 * right / len(rows)
+
+
+LETTERS_ONLY = 1e6
 
 
 def main() -> None:
@@ -30,6 +42,7 @@ def main() -> None:
     ap.add_argument("--pred", type=Path, required=True, help="predictions.jsonl of an eval run")
     ap.add_argument("--data", type=Path, default=None, help="RealTime QA folder (gold indices)")
     ap.add_argument("--weight", type=float, default=0.0, help="closed-book weight for NOTA")
+    ap.add_argument("--letters", type=float, default=2.0, help="letter weight for NOTA")
     args = ap.parse_args()
     weight_for_nota = args.weight
     from bench.common import data_dir
@@ -54,6 +67,14 @@ def main() -> None:
             f"{label:>6}  {accuracy(rows, w):5.1f}  {accuracy(inside, w):5.1f}        "
             f"{accuracy(outside, w):5.1f}"
         )
+    if all("choice_scores_letters" in r for r in rows):
+        print("letters (closed-book weight 0)")
+        for lw in (0.0, 0.5, 1.0, 2.0, 3.0, 4.0, LETTERS_ONLY):
+            label = "alone" if lw == LETTERS_ONLY else f"{lw:.2f}"
+            print(
+                f"{label:>6}  {accuracy(rows, 0.0, lw):5.1f}  {accuracy(inside, 0.0, lw):5.1f}"
+                f"        {accuracy(outside, 0.0, lw):5.1f}"
+            )
     nota = [r for r in rows if "nota_scores_evidence" in r]
     if nota:
         gold_nota: dict[str, list[str]] = {}
@@ -65,7 +86,7 @@ def main() -> None:
             right = 0
             for r in nota:
                 ev, cb = r["nota_scores_evidence"], r["nota_scores_closed_book"]
-                s = mc_combine(ev, cb, weight_for_nota)
+                s = mc_combine(ev, cb, weight_for_nota, r.get("nota_scores_letters"), args.letters)
                 best = max(range(len(s)), key=lambda i: s[i])
                 gain = max(e - c for e, c in zip(ev, cb, strict=True))
                 pick = r["nota_index"] if gain < g else r["nota_options"][best]

@@ -162,7 +162,8 @@ def nota_record(
     options = [i for i, c in enumerate(nota_q["choices"]) if c.strip().lower() != NOTA.lower()]
     nota_index = next(i for i in range(len(nota_q["choices"])) if i not in options)
     where = [q["choices"].index(nota_q["choices"][i]) for i in options]
-    detail = {k: [rec[f"choice_scores_{k}"][w] for w in where] for k in ("evidence", "closed_book")}
+    kinds = [k for k in ("evidence", "closed_book", "letters") if f"choice_scores_{k}" in rec]
+    detail = {k: [rec[f"choice_scores_{k}"][w] for w in where] for k in kinds}
     scores = [rec["choice_scores"][w] for w in where]
     best = max(range(len(scores)), key=lambda i: scores[i])
     gain = max(e - c for e, c in zip(detail["evidence"], detail["closed_book"], strict=True))
