@@ -42,7 +42,7 @@ def main() -> None:
     ap.add_argument("--pred", type=Path, required=True, help="predictions.jsonl of an eval run")
     ap.add_argument("--data", type=Path, default=None, help="RealTime QA folder (gold indices)")
     ap.add_argument("--weight", type=float, default=0.0, help="closed-book weight for NOTA")
-    ap.add_argument("--letters", type=float, default=2.0, help="letter weight for NOTA")
+    ap.add_argument("--letters", type=float, default=0.0, help="letter weight for NOTA")
     args = ap.parse_args()
     weight_for_nota = args.weight
     from bench.common import data_dir

@@ -61,7 +61,7 @@ def eval_realtimeqa(
     mc_letters: Annotated[
         float,
         typer.Option(help="weight of the lettered reading of the options (0: not read)"),
-    ] = 2.0,
+    ] = 0.0,
     nota_gain: Annotated[
         float,
         typer.Option(help="NOTA when evidence lifts no option's likelihood by more than this"),

@@ -91,15 +91,15 @@ def rag(seed_index_dir, embedder):
 
 
 # Measured (bench/seed_questions.py, docs/EVALUATION.md): the default, base on llama.cpp with
-# its own calibration, 15 of 21 answerable questions right and 7 of 8 unanswerable ones
-# abstained with its weights as packaged (16 and 7 re-encoded as bf16); small (llama.cpp,
-# same gate) 12 and 7. The floors catch regressions; the goal
-# (all right, all abstained) is not reached yet.
+# its own calibration, 15 of 21 answerable questions right and 8 of 8 unanswerable ones
+# abstained with its weights as packaged (7 of 8 before the office check, retrieval.roles);
+# small (llama.cpp, same gate) 12 and 7. The floors catch regressions; the goal (all right)
+# is not reached yet.
 MIN_RIGHT = {"small": 8, "base": 15}
 # Asked as a reader of the article would, the day after it appeared: "last year" and other
 # relative words are read against this date (asked today, "last year" is rightly another year).
 AS_OF = date(2024, 9, 21)
-MIN_ABSTAINED = {"small": 5, "base": 6}
+MIN_ABSTAINED = {"small": 5, "base": 7}
 
 
 def test_seed_questions_answered_right_and_unanswerable_ones_abstained(rag):

@@ -318,8 +318,7 @@ def test_choices_are_scored_with_and_without_evidence(rag):  # noqa: F811
     q = "How many soldiers were killed at the border?"
     answer = rag.ask(q, choices=["Four soldiers", "Bananas"], sentence=False)
     detail = answer.choice_detail
-    assert detail is not None
-    assert set(detail) == {"evidence", "closed_book", "letters", "combined"}
+    assert detail is not None and set(detail) == {"evidence", "closed_book", "combined"}
     assert answer.choice_scores == detail["combined"]
     assert answer.choice_scores[0] > answer.choice_scores[1]
 
@@ -391,7 +390,7 @@ def test_multiple_choice_on_its_own_evidence_generates_nothing(rag):  # noqa: F8
     q = "How many soldiers were killed at the border?"
     mc = rag.pipeline.choose_answer(q, ["Four soldiers", "Bananas"])
     assert len(gen.calls) == before  # scored, not generated
-    assert set(mc.detail) == {"evidence", "closed_book", "letters", "combined"}
+    assert set(mc.detail) == {"evidence", "closed_book", "combined"}
     assert mc.scores == mc.detail["combined"] and mc.scores[0] > mc.scores[1]
     assert mc.sources and len(mc.sources) <= rag.pipeline.config.top_k
     with pytest.raises(InvalidInputError):
