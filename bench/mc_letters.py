@@ -30,8 +30,6 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, required=True, help="letter scores (jsonl, resumed)")
     ap.add_argument("--data", type=Path, default=None, help="RealTime QA folder")
     args = ap.parse_args()
-    from dataclasses import replace
-
     from bench.common import data_dir
     from index.core import Models
     from retrieval.search import SearchFilter
@@ -55,7 +53,6 @@ def main() -> None:
     if todo:
         offline()
         core = eval_core(core_config(Settings()))
-        core = replace(core, pipeline=replace(core.pipeline, mc_letter_weight=2.0))
         models = Models.build(core)
         models.load()
         assert models.generator is not None

@@ -421,10 +421,9 @@ class RAGPipeline:
         sources: list[Hit],
         messages: list[dict[str, str]],
     ) -> dict[str, list[float]]:
-        """Score each multiple-choice option on the sources (`retrieval.choice`): weak or
-        off-topic evidence can pull the answer-likelihood toward distractors whose words it
-        happens to contain; reading the options side by side, and the closed-book weight,
-        keep the pick from following them."""
+        """Score each multiple-choice option on the sources (`retrieval.choice`): the model's
+        likelihood of writing it as the answer with and without them, and, when weighted in,
+        its letter with the options read side by side."""
         assert self.generator is not None
         return score_choices(
             self.generator,
