@@ -29,7 +29,13 @@ def main() -> None:
     ap.add_argument("--index-cache", type=Path, required=True)
     ap.add_argument("--cache", type=Path, required=True, help="letter scores (jsonl, resumed)")
     ap.add_argument("--data", type=Path, default=None, help="RealTime QA folder")
+    ap.add_argument(
+        "--options-evidence",
+        action="store_true",
+        help="the run used --mc-query question+choices: read the options' own evidence",
+    )
     args = ap.parse_args()
+    mentions = args.options_evidence
     from bench.common import data_dir
     from index.core import Models
     from retrieval.search import SearchFilter
@@ -67,7 +73,12 @@ def main() -> None:
                         q["question_sentence"], SearchFilter(published_to=qdate), qdate
                     )
                     _, sources = p.retrieve(
-                        q["question_sentence"], p.config.top_k, used, qdate, focus
+                        q["question_sentence"],
+                        p.config.top_k,
+                        used,
+                        qdate,
+                        focus,
+                        mentions=q["choices"] if mentions else None,
                     )
                     msgs = lettered_messages(q["question_sentence"], sources, q["choices"])
                     letters = models.generator.choice_scores(
@@ -89,8 +100,9 @@ def main() -> None:
             right += int(str(pick(s)) in qs[r["question_id"]]["answer"])
         return f"{100 * right / max(1, len(subset)):5.1f}"
 
-    inside = [r for r in rows if r["retrieval"].get("evidence_recall")]
-    outside = [r for r in rows if not r["retrieval"].get("evidence_recall")]
+    recall = "mc_evidence_recall" if mentions else "evidence_recall"
+    inside = [r for r in rows if r["retrieval"].get(recall)]
+    outside = [r for r in rows if not r["retrieval"].get(recall)]
     print(f"{len(rows)} questions; the answer in the evidence for {len(inside)}")
     print("letter weight   all   in-evidence  not-in-evidence")
     for wt in (0.0, 0.5, 1.0, 2.0, 3.0, None):
