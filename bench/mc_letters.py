@@ -1,9 +1,9 @@
 """The lettered reading of multiple-choice options, measured beside the stored cloze scores of
 an eval run: accuracy of cloze alone, letters alone and their sum at a range of letter weights
 (`retrieval.choice.mc_combine`), on all questions and on those whose answer is (not) in the
-evidence. The sources are retrieved again exactly as the run's answer prompt got them; only
-the lettered prompt is read (one prefill a question), and its scores are kept in --cache so
-an interrupted study resumes.
+evidence. The sources are retrieved again exactly as the run's answer prompt got them
+(`RAGPipeline.sources_for`); only the lettered prompt is read (one prefill a question), and its
+scores are kept in --cache so an interrupted study resumes.
 
     newsrag eval realtimeqa --data ../shared/data/realtimeqa --index-cache IDX --out RUN
     .venv/bin/python -m bench.mc_letters --run RUN --index-cache IDX --cache letters.jsonl
@@ -69,16 +69,12 @@ def main() -> None:
                 for r in [r for r in todo if r["week"] == w]:
                     q = qs[r["question_id"]]
                     qdate = parse_day(q.get("question_date"))
-                    used, focus, _ = p.question_filters(
-                        q["question_sentence"], SearchFilter(published_to=qdate), qdate
-                    )
-                    _, sources = p.retrieve(
+                    _, sources, _ = p.sources_for(
                         q["question_sentence"],
                         p.config.top_k,
-                        used,
+                        SearchFilter(published_to=qdate),
                         qdate,
-                        focus,
-                        mentions=q["choices"] if mentions else None,
+                        q["choices"] if mentions else None,
                     )
                     msgs = lettered_messages(q["question_sentence"], sources, q["choices"])
                     letters = models.generator.choice_scores(

@@ -21,15 +21,16 @@ def accuracy(rows: list[dict[str, Any]], weight: float, letters: float = 0.0) ->
         return 0.0
     right = 0
     for r in rows:
-        s = mc_combine(
-            r["choice_scores_evidence"],
-            r["choice_scores_closed_book"],
-            weight,
-            r.get("choice_scores_letters"),
-            letters,
-        )
         if letters == LETTERS_ONLY:
             s = r["choice_scores_letters"]
+        else:
+            s = mc_combine(
+                r["choice_scores_evidence"],
+                r["choice_scores_closed_book"],
+                weight,
+                r.get("choice_scores_letters"),
+                letters,
+            )
         right += int(str(max(range(len(s)), key=lambda i: s[i])) in r["gold_index"])
     return 100 * right / len(rows)
 

@@ -205,6 +205,21 @@ class RAGPipeline:
         sources = self.evidence.select(question, candidates, top_k, mentions or ())
         return candidates, sources
 
+    def sources_for(
+        self,
+        question: str,
+        top_k: int,
+        filters: SearchFilter | None = None,
+        as_of: date | None = None,
+        mentions: list[str] | None = None,
+    ) -> tuple[list[Hit], list[Hit], dict[str, Any]]:
+        """What an answer to `question` reads: (candidate chunks, sources, the filters
+        applied), searched within the explicit filters and the window the question's words
+        set."""
+        used, focus, applied = self.question_filters(question, filters, as_of)
+        candidates, sources = self.retrieve(question, top_k, used, as_of, focus, mentions)
+        return candidates, sources, applied
+
     def ask(
         self,
         question: str,
@@ -261,8 +276,7 @@ class RAGPipeline:
     ) -> Iterator[StreamEvent]:
         t0 = time.perf_counter()
         standalone = self.standalone_question(q, history)
-        used, focus, applied = self.question_filters(standalone, filters, as_of)
-        candidates, sources = self.retrieve(standalone, top_k, used, as_of, focus)
+        candidates, sources, applied = self.sources_for(standalone, top_k, filters, as_of)
         citations = [Citation(id=i, hit=h) for i, h in enumerate(sources, start=1)]
         t_sources = (time.perf_counter() - t0) * 1000
         timings = {"retrieve": t_sources, "sources": t_sources, "generate": 0.0}
@@ -337,8 +351,7 @@ class RAGPipeline:
         top_k = top_k or self.config.top_k
         q = validate_question(question, top_k)
         check_choices(choices)
-        used, focus, _ = self.question_filters(q, filters, as_of)
-        candidates, sources = self.retrieve(q, top_k, used, as_of, focus, mentions=choices)
+        candidates, sources, _ = self.sources_for(q, top_k, filters, as_of, choices)
         detail = self.choose(q, choices, sources, build_messages(q, sources))
         return ChoiceAnswer(detail["combined"], detail, candidates, sources)
 
