@@ -1,0 +1,57 @@
+"""The lexical checks' reading of names and words: the office a named answer holds
+(`retrieval.roles`) and hyphenated prefixes (`retrieval.verify.content_words`)."""
+
+from __future__ import annotations
+
+import pytest
+
+SEED_LIKE = (
+    "The attack follows President Ilham Aliyev's reelection. Prime Minister Nikol "
+    "Pashinyan's popularity has declined, and Defence Minister Suren Papikyan visited the border."
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "short", "conflict"),
+    [
+        # Every mention of the answer carries another office than the one asked for.
+        ("What is the name of Armenia's defence minister?", "Nikol Pashinyan", True),
+        ("Who is the president of Azerbaijan?", "Nikol Pashinyan", True),
+        ("Who is Armenia's foreign minister?", "Suren Papikyan", True),
+        # The office asked for, in any spelling of its qualifier.
+        ("Who is Armenia's defense minister?", "Suren Papikyan", False),
+        ("Who is Armenia's prime minister?", "Pashinyan", False),
+        ("Who was recently re-elected president of Azerbaijan?", "Ilham Aliyev", False),
+        ("Who is the President of Azerbaijan?", "Ilham Aliyev", False),
+        # Questions that ask about what an office holder did, not who holds the office.
+        ("Who did President Aliyev blame?", "Nikol Pashinyan", False),
+        ("Who did the president blame?", "Nikol Pashinyan", False),
+        ("Whose popularity has declined?", "Nikol Pashinyan", False),
+    ],
+)
+def test_a_named_answer_must_hold_the_office_asked_about(question, short, conflict):
+    from retrieval.roles import role_conflict
+    from retrieval.verify import short_is_supported
+
+    assert role_conflict(short, SEED_LIKE, question) is conflict
+    if conflict:
+        assert not short_is_supported(short, SEED_LIKE, question)
+
+
+def test_an_untitled_mention_leaves_the_office_undecided():
+    from retrieval.roles import role_conflict
+
+    # One mention without a title: the source does not say which office the person holds.
+    src = "Prime Minister Nikol Pashinyan spoke. Later, Nikol Pashinyan met the defence chiefs."
+    assert not role_conflict("Nikol Pashinyan", src, "Who is Armenia's defence minister?")
+    # An answer that is not a name is never judged by office.
+    assert not role_conflict("four", SEED_LIKE, "Who is the defence minister?")
+
+
+def test_a_hyphenated_prefix_is_the_same_word_written_either_way():
+    from retrieval.verify import content_words, lexical_support
+
+    assert content_words("after whose re-election?") == ["whose", "reelection"]
+    assert lexical_support("re-election", "President Aliyev's reelection") == 1.0
+    # Only prefixes join: a compound keeps its parts ("Syunik-based" mentions Syunik).
+    assert content_words("Syunik-based troops") == ["syunik", "based", "troops"]
