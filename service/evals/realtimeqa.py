@@ -134,7 +134,8 @@ def evaluate_question(
         if ans.choice_scores is not None:
             rec.update(choice_record(ans.choice_scores, ans.choice_detail))
     else:
-        candidates, sources = rag.pipeline.retrieve(question, top_k, filters, qdate)
+        # What an answer would read: the question's own date window applies here too.
+        candidates, sources, _ = rag.pipeline.sources_for(question, top_k, filters, qdate)
     rec["retrieval"] = retrieval_record(candidates, sources, answer_text, gold)
     if mc and not same_prompt:
         t_mc = time.perf_counter()

@@ -80,6 +80,15 @@ def test_realtimeqa_eval_writes_predictions_table_and_chart(tmp_path):
         assert len(p["choice_scores_closed_book"]) == 4
 
 
+    # Retrieval alone reads what the answers read: the same candidates and sources (the
+    # question's own date window included), so the same recall numbers, without a model.
+    ret = tmp_path / "ret"
+    r = run(*("--out", str(ret), "--index-cache", str(out / "indexes"), "--tracks", "retrieval"))
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = [json.loads(line) for line in (ret / "predictions.jsonl").read_text().splitlines()]
+    assert [p["retrieval"] for p in rows] == [p["retrieval"] for p in preds]
+    assert all(p["choice"] is None and p["answer"] == "" for p in rows)
+
 def _eval_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "service.cli", "eval", "realtimeqa", *args],
