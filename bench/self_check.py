@@ -1,0 +1,237 @@
+"""Does the reader's own yes/no check of an answer separate right answers from wrong ones
+better than the calibrated confidence does? Measured on SQuAD 2.0 dev questions (answerable and
+unanswerable interleaved) through the service's pipeline; nothing here is used by it.
+
+    .venv/bin/python -m bench.self_check --data ../shared/data/squad/dev-v2.0.reconstructed.json \\
+        --index-cache DIR --limit 120 --out checks.jsonl
+    .venv/bin/python -m bench.self_check --report checks.jsonl
+
+Two checks, each scored as log P("Yes") - log P("No") as the next token:
+- `fresh`: a new prompt (a checker's rule, the sources, the question, the proposed answer) — a
+  second full prefill of the sources, about as long again as the answer;
+- `same`: the answer prompt itself with the proposed answer and the check appended to its last
+  turn — it shares the answer prompt's cache, so it costs a few dozen tokens.
+The report gives each signal's AUROC (right answers against the rest) and the 5-fold
+cross-validated AUROC of the confidence with each check added (a logistic regression).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.core import Models
+from retrieval.metrics import best_over, token_f1
+from retrieval.prompt import build_messages, format_sources
+from retrieval.types import Hit
+from service.evals.squad import load, open_index, sample
+from service.loading import core_config, offline
+from service.settings import Settings
+
+CHECK = "Do the sources say that this is the answer to the question? Reply Yes or No."
+CHECKER = "You check answers against news sources. Reply Yes or No."
+
+
+def checks(
+    gen: Any,
+    question: str,
+    short: str,
+    sources: list[Any],
+    which: tuple[str, ...] = ("same", "fresh"),
+) -> dict[str, float]:
+    """Both checks of one answer (the `same` one first: it reuses the answer's cache)."""
+    same = build_messages(question, sources)
+    same[-1] = {
+        "role": "user",
+        "content": f"{same[-1]['content']}\nProposed answer: {short}\n{CHECK}",
+    }
+    fresh = [
+        {"role": "system", "content": CHECKER},
+        {
+            "role": "user",
+            "content": f"{format_sources(sources)}\n\nQuestion: {question}\n"
+            f"Proposed answer: {short}\n\n{CHECK}",
+        },
+    ]
+    out = {}
+    for name, messages in (("same", same), ("fresh", fresh)):
+        if name not in which:
+            continue
+        yes, no = gen.choice_scores(messages, ["Yes", "No"])
+        out[name] = yes - no
+    return out
+
+
+def collect(args: argparse.Namespace) -> None:
+    offline()
+    core = core_config(Settings())
+    pipeline = replace(core.pipeline, max_new_tokens=48, min_score=0.0)
+    core = replace(core, pipeline=pipeline, readonly=False)
+    models = Models.build(core)
+    articles, questions = load(args.data)
+    rag = open_index(args.data, args.index_cache, core, models, articles)
+    # The sample `newsrag eval squad --limit 400 --seed S` answers: 200 answerable questions,
+    # then 200 unanswerable ones.
+    chosen = sample(questions, 400, args.seed)
+    pos, neg = chosen[:200][: args.limit], chosen[200:][: args.limit]
+    order = [q for pair in zip(pos, neg, strict=False) for q in pair]
+    done = set()
+    if args.out.exists():
+        done = {json.loads(line)["id"] for line in args.out.read_text().splitlines()}
+    with open(args.out, "a", encoding="utf-8") as fh:
+        for q in order:
+            if q["id"] in done:
+                continue
+            t = time.perf_counter()
+            ans = rag.ask(q["question"], sentence=False)
+            short = ans.short_answer or ""
+            rec: dict[str, Any] = {
+                "id": q["id"],
+                "impossible": q["impossible"],
+                "reason": ans.abstain_reason,
+                "confidence": ans.confidence,
+            }
+            if ans.features and short:
+                sources = [c.hit for c in ans.citations]
+                rec.update(checks(rag.pipeline.generator, q["question"], short, sources))
+                right = not q["impossible"] and (
+                    best_over(token_f1, short, q["answers"], drop_articles=True) >= 0.5
+                )
+                rec["right"] = int(right)
+            rec["seconds"] = round(time.perf_counter() - t, 2)
+            fh.write(json.dumps(rec) + "\n")
+            fh.flush()
+            print(json.dumps(rec), flush=True)
+
+
+def from_predictions(args: argparse.Namespace) -> None:
+    """The checks for the answers of a finished `newsrag eval squad` run, on the sources it
+    stored (each source's article title recovered from the data file), without answering
+    again: the check costs one prefill of the sources, the answer had cost that and more."""
+    offline()
+    core = core_config(Settings())
+    models = Models.build(core)
+    gen = models.generator
+    assert gen is not None
+    articles, _ = load(args.data)
+    bodies = [(a.body, a.title, a.id) for a in articles]
+    done = set()
+    if args.out.exists():
+        done = {json.loads(line)["id"] for line in args.out.read_text().splitlines()}
+    with open(args.out, "a", encoding="utf-8") as fh:
+        for path in args.from_predictions:
+            for line in path.read_text(encoding="utf-8").splitlines():
+                r = json.loads(line)
+                short = r.get("draft") or ""
+                if r["id"] in done or not r.get("features") or not short:
+                    continue
+                t = time.perf_counter()
+                sources = []
+                for k, s in enumerate(r["sources"]):
+                    head = s["text"].split("…")[0].strip()[:80]
+                    title, aid = next(((t_, i) for b, t_, i in bodies if head in b), ("", ""))
+                    sources.append(Hit(k, aid, title, None, None, None, s["text"], s["score"]))
+                rec: dict[str, Any] = {
+                    "id": r["id"],
+                    "impossible": r["impossible"],
+                    "reason": r.get("reason"),
+                    "confidence": r["confidence"],
+                    "features": r["features"],
+                    "fresh": checks(gen, r["question"], short, sources, ("fresh",))["fresh"],
+                    "right": int(
+                        not r["impossible"]
+                        and best_over(token_f1, short, r["answers"], drop_articles=True) >= 0.5
+                    ),
+                    "titles_found": sum(bool(h.title) for h in sources),
+                    "seconds": round(time.perf_counter() - t, 2),
+                }
+                done.add(r["id"])
+                fh.write(json.dumps(rec) + "\n")
+                fh.flush()
+
+
+def auroc(scores: np.ndarray, labels: np.ndarray) -> float:
+    pos, neg = scores[labels == 1], scores[labels == 0]
+    if not len(pos) or not len(neg):
+        return float("nan")
+    greater = (pos[:, None] > neg[None]).mean()
+    ties = (pos[:, None] == neg[None]).mean()
+    return float(greater + 0.5 * ties)
+
+
+def cv_auroc(x: np.ndarray, y: np.ndarray, folds: int = 5, l2: float = 0.1) -> float:
+    """AUROC of a logistic regression's out-of-fold scores (Newton steps, small L2)."""
+    x = np.column_stack([np.ones(len(x)), (x - x.mean(0)) / (x.std(0) + 1e-9)])
+    scores = np.zeros(len(y))
+    fold = np.arange(len(y)) % folds
+    for f in range(folds):
+        tr, te = fold != f, fold == f
+        w = np.zeros(x.shape[1])
+        for _ in range(50):
+            p = 1 / (1 + np.exp(-x[tr] @ w))
+            grad = x[tr].T @ (p - y[tr]) + l2 * w
+            hess = (x[tr] * (p * (1 - p))[:, None]).T @ x[tr] + l2 * np.eye(len(w))
+            w -= np.linalg.solve(hess, grad)
+        scores[te] = x[te] @ w
+    return auroc(scores, y)
+
+
+def report(path: Path) -> dict[str, Any]:
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    rows = [r for r in rows if "right" in r]
+    y = np.array([r["right"] for r in rows], dtype=float)
+
+    def logit(p: float) -> float:
+        p = min(max(p, 1e-4), 1 - 1e-4)
+        return math.log(p / (1 - p))
+
+    conf = np.array([logit(r["confidence"]) for r in rows])
+    out: dict[str, Any] = {
+        "answers": len(rows),
+        "right": int(y.sum()),
+        "to_unanswerable": sum(r["impossible"] for r in rows),
+        "auroc": {"confidence": round(auroc(conf, y), 3)},
+        "cv_auroc": {"confidence": round(cv_auroc(conf[:, None], y), 3)},
+    }
+    for name in ("same", "fresh"):
+        v = np.array([r[name] for r in rows])
+        out["auroc"][name] = round(auroc(v, y), 3)
+        out["cv_auroc"][f"confidence + {name}"] = round(cv_auroc(np.column_stack([conf, v]), y), 3)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", type=Path)
+    ap.add_argument("--index-cache", type=Path, default=Path("eval-out/indexes"))
+    ap.add_argument("--limit", type=int, default=120, help="of each kind, ≤ 200")
+    ap.add_argument("--seed", type=int, default=14)
+    ap.add_argument("--out", type=Path, default=Path("eval-out/self_check.jsonl"))
+    ap.add_argument("--report", type=Path, help="only report on a finished file")
+    ap.add_argument(
+        "--from-predictions",
+        type=Path,
+        action="append",
+        help="predictions.jsonl of `newsrag eval squad`: check its answers (repeatable)",
+    )
+    args = ap.parse_args()
+    if args.from_predictions:
+        if args.data is None:
+            ap.error("--data is required")
+        from_predictions(args)
+    elif args.report is None:
+        if args.data is None:
+            ap.error("--data is required to collect")
+        collect(args)
+    print(json.dumps(report(args.report or args.out), indent=2))
+
+
+if __name__ == "__main__":
+    main()
