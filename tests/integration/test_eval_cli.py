@@ -79,7 +79,6 @@ def test_realtimeqa_eval_writes_predictions_table_and_chart(tmp_path):
         assert p["retrieval"]["mc_evidence_recall"] in (0.0, 1.0)
         assert len(p["choice_scores_closed_book"]) == 4
 
-
     # Retrieval alone reads what the answers read: the same candidates and sources (the
     # question's own date window included), so the same recall numbers, without a model.
     ret = tmp_path / "ret"
@@ -88,6 +87,7 @@ def test_realtimeqa_eval_writes_predictions_table_and_chart(tmp_path):
     rows = [json.loads(line) for line in (ret / "predictions.jsonl").read_text().splitlines()]
     assert [p["retrieval"] for p in rows] == [p["retrieval"] for p in preds]
     assert all(p["choice"] is None and p["answer"] == "" for p in rows)
+
 
 def _eval_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
