@@ -5,6 +5,12 @@ unanswerable interleaved) through the service's pipeline; nothing here is used b
     .venv/bin/python -m bench.self_check --data ../shared/data/squad/dev-v2.0.reconstructed.json \\
         --index-cache DIR --limit 120 --out checks.jsonl
     .venv/bin/python -m bench.self_check --report checks.jsonl
+    # the fresh check for the answers of finished `newsrag eval squad` runs, then the
+    # calibration refitted with it (the calibrate command's split and rules):
+    .venv/bin/python -m bench.self_check --data … --from-predictions A/predictions.jsonl \\
+        --from-predictions B/predictions.jsonl --out fresh.jsonl
+    .venv/bin/python -m bench.self_check --report fresh.jsonl --from-predictions A/… \\
+        --from-predictions B/…
 
 Two checks, each scored as log P("Yes") - log P("No") as the next token:
 - `fresh`: a new prompt (a checker's rule, the sources, the question, the proposed answer) — a
@@ -20,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -28,9 +35,11 @@ from typing import Any
 import numpy as np
 
 from index.core import Models
+from retrieval.confidence import FEATURES
 from retrieval.metrics import best_over, token_f1
 from retrieval.prompt import build_messages, format_sources
 from retrieval.types import Hit
+from service.evals.calibrate import calibrate
 from service.evals.squad import load, open_index, sample
 from service.loading import core_config, offline
 from service.settings import Settings
@@ -201,9 +210,44 @@ def report(path: Path) -> dict[str, Any]:
         "cv_auroc": {"confidence": round(cv_auroc(conf[:, None], y), 3)},
     }
     for name in ("same", "fresh"):
+        if not all(name in r for r in rows):
+            continue
         v = np.array([r[name] for r in rows])
         out["auroc"][name] = round(auroc(v, y), 3)
         out["cv_auroc"][f"confidence + {name}"] = round(cv_auroc(np.column_stack([conf, v]), y), 3)
+    return out
+
+
+def with_calibration(checked: Path, predictions: list[Path]) -> dict[str, Any]:
+    """The confidence refitted with the fresh check as an eleventh signal, beside the same
+    fit without it: `newsrag eval calibrate`'s own fitting split, penalty choice, threshold
+    rule and held-out report, on the predictions the checks were computed for."""
+    fresh = {}
+    for line in checked.read_text().splitlines():
+        r = json.loads(line)
+        if "fresh" in r:
+            fresh[r["id"]] = r["fresh"]
+    out: dict[str, Any] = {"checked_answers": len(fresh)}
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for k, path in enumerate(predictions):
+            rows = []
+            for line in path.read_text(encoding="utf-8").splitlines():
+                r = json.loads(line)
+                if r.get("features") and r["id"] in fresh:
+                    r["features"] = {**r["features"], "self_check": fresh[r["id"]]}
+                elif r.get("features") and r.get("draft"):
+                    continue  # an answer not checked yet: left out of both fits
+                rows.append(json.dumps(r))
+            paths.append(Path(tmp) / f"{k}.jsonl")
+            paths[-1].write_text("\n".join(rows) + "\n", encoding="utf-8")
+        for name, feats in (("without", FEATURES), ("with self_check", (*FEATURES, "self_check"))):
+            rep = calibrate(paths, [], Path(tmp) / "cal.json", Path(tmp) / name, feats)
+            keep = ("threshold", "holdout_questions", "holdout", "ece")
+            out[name] = {k: rep.get(k) for k in keep}
+            out[name]["at_80_abstained"] = next(
+                (c for c in rep["curve"] if c["abstained_unanswerable"] >= 80), None
+            )
     return out
 
 
@@ -222,7 +266,7 @@ def main() -> None:
         help="predictions.jsonl of `newsrag eval squad`: check its answers (repeatable)",
     )
     args = ap.parse_args()
-    if args.from_predictions:
+    if args.from_predictions and args.report is None:
         if args.data is None:
             ap.error("--data is required")
         from_predictions(args)
@@ -230,7 +274,10 @@ def main() -> None:
         if args.data is None:
             ap.error("--data is required to collect")
         collect(args)
-    print(json.dumps(report(args.report or args.out), indent=2))
+    result = report(args.report or args.out)
+    if args.from_predictions and args.report is not None:
+        result["calibration"] = with_calibration(args.report, args.from_predictions)
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

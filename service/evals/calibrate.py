@@ -15,6 +15,7 @@ import hashlib
 import json
 import math
 import statistics
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +82,8 @@ def load_realtimeqa(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _matrix(rows: list[dict[str, Any]]) -> np.ndarray:
-    return np.array([[float(r["features"].get(f, 0.0)) for f in FEATURES] for r in rows])
+def _matrix(rows: list[dict[str, Any]], features: Sequence[str] = FEATURES) -> np.ndarray:
+    return np.array([[float(r["features"].get(f, 0.0)) for f in features] for r in rows])
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 50) -> np.ndarray:
@@ -176,10 +177,15 @@ def reliability(scores: list[float], labels: list[int], bins: int = 10) -> tuple
 
 
 def calibrate(
-    squad: list[Path], realtimeqa: list[Path], out: Path, report_dir: Path
+    squad: list[Path],
+    realtimeqa: list[Path],
+    out: Path,
+    report_dir: Path,
+    features: Sequence[str] = FEATURES,
 ) -> dict[str, Any]:
     """Fit on the fitting half, report on the held-out half. Several SQuAD runs (other
-    `--seed`s) pool into one sample; a question in more than one counts once."""
+    `--seed`s) pool into one sample; a question in more than one counts once. `features`
+    other than the pipeline's are for measuring a candidate signal (bench/self_check.py)."""
     by_id: dict[str, dict[str, Any]] = {}
     for p in squad:
         for r in load_squad(p):
@@ -189,7 +195,7 @@ def calibrate(
     fit = [r for r in scored if r["split"] == "fit"]
     if len(fit) < 20 or len({r["label"] for r in fit}) < 2:
         raise ValueError("not enough fitting data: need answers both right and wrong")
-    x = _matrix(fit)
+    x = _matrix(fit, features)
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0] = 1.0
     y = np.array([r["label"] for r in fit], dtype=float)
@@ -200,6 +206,7 @@ def calibrate(
         intercept=round(float(w[0]), 6),
         mean=[round(float(v), 6) for v in mean],
         scale=[round(float(v), 6) for v in scale],
+        features=list(features),
         fitted_on=f"{len(fit)} answers: "
         + ", ".join(f"{sum(r['source'] == s for r in fit)} {s}" for s in ("squad", "realtimeqa"))
         + f"; L2 {l2:g} by 5-fold cross-validation",

@@ -129,6 +129,24 @@ def test_calibrate_writes_a_file_the_pipeline_loads(tmp_path):
     assert cal.score(good) > cal.threshold > cal.score(bad)
 
 
+def test_calibrate_measures_a_candidate_signal(tmp_path):
+    """A signal the pipeline does not compute yet (bench/self_check.py) is fitted by name: the
+    file lists it, and an answer is scored on it."""
+    _squad_rows(tmp_path / "squad.jsonl", 400)
+    rows = [json.loads(line) for line in (tmp_path / "squad.jsonl").read_text().splitlines()]
+    for r in rows:
+        right = not r["impossible"] and r["draft"] == "Paris"
+        r["features"] = {f: 0.0 for f in FEATURES} | {"extra": 2.0 if right else -2.0}
+    (tmp_path / "squad.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "cal.json"
+    report = calibrate([tmp_path / "squad.jsonl"], [], out, tmp_path / "r", (*FEATURES, "extra"))
+    cal = Calibration.load(out)
+    assert cal is not None and cal.features == [*FEATURES, "extra"]
+    assert report["holdout"]["answered_answerable"] >= 70
+    assert report["holdout"]["abstained_unanswerable"] == 100
+    assert cal.score({"extra": 2.0}) > cal.threshold > cal.score({"extra": -2.0})
+
+
 def _index(path: Path) -> FakeEmbedder:
     """The API tests' articles indexed with the fake embedder (returned)."""
     from index.chunking import ChunkingParams
