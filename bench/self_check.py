@@ -55,7 +55,8 @@ def checks(
     sources: list[Any],
     which: tuple[str, ...] = ("same", "fresh"),
 ) -> dict[str, float]:
-    """Both checks of one answer (the `same` one first: it reuses the answer's cache)."""
+    """The checks of one answer named in `which` (`same` first: it reuses the answer prompt's
+    cache)."""
     same = build_messages(question, sources)
     same[-1] = {
         "role": "user",
