@@ -39,7 +39,7 @@ from retrieval.confidence import FEATURES
 from retrieval.metrics import best_over, token_f1
 from retrieval.prompt import build_messages, format_sources
 from retrieval.types import Hit
-from service.evals.calibrate import calibrate
+from service.evals.calibrate import calibrate, fit_logistic
 from service.evals.squad import load, open_index, sample
 from service.loading import core_config, offline
 from service.settings import Settings
@@ -177,19 +177,14 @@ def auroc(scores: np.ndarray, labels: np.ndarray) -> float:
 
 
 def cv_auroc(x: np.ndarray, y: np.ndarray, folds: int = 5, l2: float = 0.1) -> float:
-    """AUROC of a logistic regression's out-of-fold scores (Newton steps, small L2)."""
-    x = np.column_stack([np.ones(len(x)), (x - x.mean(0)) / (x.std(0) + 1e-9)])
+    """AUROC of a logistic regression's out-of-fold scores (the calibration's own fit)."""
+    x = (x - x.mean(0)) / (x.std(0) + 1e-9)
     scores = np.zeros(len(y))
     fold = np.arange(len(y)) % folds
     for f in range(folds):
         tr, te = fold != f, fold == f
-        w = np.zeros(x.shape[1])
-        for _ in range(50):
-            p = 1 / (1 + np.exp(-x[tr] @ w))
-            grad = x[tr].T @ (p - y[tr]) + l2 * w
-            hess = (x[tr] * (p * (1 - p))[:, None]).T @ x[tr] + l2 * np.eye(len(w))
-            w -= np.linalg.solve(hess, grad)
-        scores[te] = x[te] @ w
+        w = fit_logistic(x[tr], y[tr], l2=l2)
+        scores[te] = w[0] + x[te] @ w[1:]
     return auroc(scores, y)
 
 
