@@ -1,22 +1,27 @@
 """Does the reader's own yes/no check of an answer separate right answers from wrong ones
-better than the calibrated confidence does? Measured on SQuAD 2.0 dev questions (answerable and
-unanswerable interleaved) through the service's pipeline; nothing here is used by it.
+better than the calibrated confidence does, and by how much does it help it? Measured on SQuAD
+2.0 dev questions (answerable and unanswerable interleaved) through the service's pipeline.
 
     .venv/bin/python -m bench.self_check --data ../shared/data/squad/dev-v2.0.reconstructed.json \\
         --index-cache DIR --limit 120 --out checks.jsonl
     .venv/bin/python -m bench.self_check --report checks.jsonl
-    # the fresh check for the answers of finished `newsrag eval squad` runs, then the
-    # calibration refitted with it (the calibrate command's split and rules):
+    # checks of the answers of finished `newsrag eval squad` runs (`--check`, default the
+    # pipeline's `turn`); writes each run's predictions with `self_check` added, for
+    # `newsrag eval calibrate`; then the calibration refitted with and without each check
+    # (the calibrate command's split and rules):
     .venv/bin/python -m bench.self_check --data … --from-predictions A/predictions.jsonl \\
-        --from-predictions B/predictions.jsonl --out fresh.jsonl
-    .venv/bin/python -m bench.self_check --report fresh.jsonl --from-predictions A/… \\
-        --from-predictions B/…
+        --from-predictions B/predictions.jsonl [--check turn --check fresh] --out checks.jsonl
+    .venv/bin/python -m bench.self_check --report checks.jsonl --from-predictions A/… \\
+        --from-predictions B/… [--check turn --check fresh]
 
-Two checks, each scored as log P("Yes") - log P("No") as the next token:
+Three checks, each scored as log P("Yes") - log P("No") as the next token:
+- `turn` (the pipeline's `self_check`, retrieval.prompt.check_messages): the answer prompt,
+  the short answer as the reader's reply, and the check as the next user turn — it extends
+  the answer prompt, so with its cache kept it costs a few dozen tokens;
 - `fresh`: a new prompt (a checker's rule, the sources, the question, the proposed answer) — a
   second full prefill of the sources, about as long again as the answer;
 - `same`: the answer prompt itself with the proposed answer and the check appended to its last
-  turn — it shares the answer prompt's cache, so it costs a few dozen tokens.
+  turn — it shares the answer prompt's cache too.
 The report gives each signal's AUROC (right answers against the rest) and the 5-fold
 cross-validated AUROC of the confidence with each check added (a logistic regression).
 """
@@ -37,7 +42,7 @@ import numpy as np
 from index.core import Models
 from retrieval.confidence import FEATURES
 from retrieval.metrics import best_over, token_f1
-from retrieval.prompt import build_messages, format_sources
+from retrieval.prompt import YES_NO, build_messages, check_messages, format_sources
 from retrieval.types import Hit
 from service.evals.calibrate import calibrate, fit_logistic
 from service.evals.squad import load, open_index, sample
@@ -53,10 +58,11 @@ def checks(
     question: str,
     short: str,
     sources: list[Any],
-    which: tuple[str, ...] = ("same", "fresh"),
+    which: tuple[str, ...] = ("same", "turn", "fresh"),
+    cited: int = 1,
 ) -> dict[str, float]:
-    """The checks of one answer named in `which` (`same` first: it reuses the answer prompt's
-    cache)."""
+    """The checks of one answer named in `which` (`same` and `turn` first: they reuse the
+    answer prompt's cache)."""
     same = build_messages(question, sources)
     same[-1] = {
         "role": "user",
@@ -70,11 +76,13 @@ def checks(
             f"Proposed answer: {short}\n\n{CHECK}",
         },
     ]
+    # `turn`: the pipeline's own check (`self_check`), the turn after the answer.
+    turn = check_messages(build_messages(question, sources), short, cited)
     out = {}
-    for name, messages in (("same", same), ("fresh", fresh)):
+    for name, messages in (("same", same), ("turn", turn), ("fresh", fresh)):
         if name not in which:
             continue
-        yes, no = gen.choice_scores(messages, ["Yes", "No"])
+        yes, no = gen.choice_scores(messages, YES_NO)
         out[name] = yes - no
     return out
 
@@ -122,9 +130,10 @@ def collect(args: argparse.Namespace) -> None:
 
 
 def from_predictions(args: argparse.Namespace) -> None:
-    """The checks for the answers of a finished `newsrag eval squad` run, on the sources it
-    stored (each source's article title recovered from the data file), without answering
-    again: the check costs one prefill of the sources, the answer had cost that and more."""
+    """The checks named by `--check` for the answers of finished `newsrag eval squad` runs, on
+    the sources they stored (each source's article title recovered from the data file),
+    without answering again; then each run's predictions with the pipeline's check
+    (`turn`) added to their features as `self_check`, for `newsrag eval calibrate`."""
     offline()
     core = core_config(Settings())
     models = Models.build(core)
@@ -132,15 +141,20 @@ def from_predictions(args: argparse.Namespace) -> None:
     assert gen is not None
     articles, _ = load(args.data)
     bodies = [(a.body, a.title, a.id) for a in articles]
-    done = set()
+    which = tuple(args.check)
+    done: dict[str, dict[str, Any]] = {}
     if args.out.exists():
-        done = {json.loads(line)["id"] for line in args.out.read_text().splitlines()}
+        for line in args.out.read_text().splitlines():
+            r = json.loads(line)
+            done[r["id"]] = r
     with open(args.out, "a", encoding="utf-8") as fh:
         for path in args.from_predictions:
             for line in path.read_text(encoding="utf-8").splitlines():
                 r = json.loads(line)
                 short = r.get("draft") or ""
-                if r["id"] in done or not r.get("features") or not short:
+                if not r.get("features") or not short:
+                    continue
+                if r["id"] in done and all(k in done[r["id"]] for k in which):
                     continue
                 t = time.perf_counter()
                 sources = []
@@ -148,13 +162,15 @@ def from_predictions(args: argparse.Namespace) -> None:
                     head = s["text"].split("…")[0].strip()[:80]
                     title, aid = next(((t_, i) for b, t_, i in bodies if head in b), ("", ""))
                     sources.append(Hit(k, aid, title, None, None, None, s["text"], s["score"]))
+                # The source the answer cited (one withdrawn for low confidence lost its mark).
+                cited = next((k for k, s in enumerate(r["sources"], 1) if s.get("cited")), 1)
                 rec: dict[str, Any] = {
                     "id": r["id"],
                     "impossible": r["impossible"],
                     "reason": r.get("reason"),
                     "confidence": r["confidence"],
                     "features": r["features"],
-                    "fresh": checks(gen, r["question"], short, sources, ("fresh",))["fresh"],
+                    **checks(gen, r["question"], short, sources, which, cited),
                     "right": int(
                         not r["impossible"]
                         and best_over(token_f1, short, r["answers"], drop_articles=True) >= 0.5
@@ -162,9 +178,27 @@ def from_predictions(args: argparse.Namespace) -> None:
                     "titles_found": sum(bool(h.title) for h in sources),
                     "seconds": round(time.perf_counter() - t, 2),
                 }
-                done.add(r["id"])
-                fh.write(json.dumps(rec) + "\n")
+                done[r["id"]] = {**done.get(r["id"], {}), **rec}
+                fh.write(json.dumps(done[r["id"]]) + "\n")
                 fh.flush()
+    if "turn" in which:
+        for k, path in enumerate(args.from_predictions):
+            target = args.out.with_name(f"{args.out.stem}.{k}.predictions.jsonl")
+            with_signal(path, done, target)
+            print(f"{path} with self_check: {target}")
+
+
+def with_signal(path: Path, checked: dict[str, dict[str, Any]], target: Path) -> None:
+    """A run's predictions with the pipeline's check added to each checked answer's
+    features; an answer not checked keeps its features as they were (calibrate then fits
+    without the signal)."""
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        r = json.loads(line)
+        if r.get("features") and "turn" in checked.get(r["id"], {}):
+            r["features"] = {**r["features"], "self_check": checked[r["id"]]["turn"]}
+        rows.append(json.dumps(r))
+    target.write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
 def auroc(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -189,8 +223,11 @@ def cv_auroc(x: np.ndarray, y: np.ndarray, folds: int = 5, l2: float = 0.1) -> f
 
 
 def report(path: Path) -> dict[str, Any]:
-    rows = [json.loads(line) for line in path.read_text().splitlines()]
-    rows = [r for r in rows if "right" in r]
+    latest = {}  # a row checked again (another --check) is written again: the last counts
+    for line in path.read_text().splitlines():
+        r = json.loads(line)
+        latest[r["id"]] = r
+    rows = [r for r in latest.values() if "right" in r]
     y = np.array([r["right"] for r in rows], dtype=float)
 
     def logit(p: float) -> float:
@@ -205,7 +242,7 @@ def report(path: Path) -> dict[str, Any]:
         "auroc": {"confidence": round(auroc(conf, y), 3)},
         "cv_auroc": {"confidence": round(cv_auroc(conf[:, None], y), 3)},
     }
-    for name in ("same", "fresh"):
+    for name in ("same", "turn", "fresh"):
         if not all(name in r for r in rows):
             continue
         v = np.array([r[name] for r in rows])
@@ -214,34 +251,35 @@ def report(path: Path) -> dict[str, Any]:
     return out
 
 
-def with_calibration(checked: Path, predictions: list[Path]) -> dict[str, Any]:
-    """The confidence refitted with the fresh check as an eleventh signal, beside the same
+def with_calibration(checked: Path, predictions: list[Path], name: str) -> dict[str, Any]:
+    """The confidence refitted with the check `name` as its `self_check` signal, beside the same
     fit without it: `newsrag eval calibrate`'s own fitting split, penalty choice, threshold
     rule and held-out report, on the predictions the checks were computed for."""
-    fresh = {}
+    values = {}
     for line in checked.read_text().splitlines():
         r = json.loads(line)
-        if "fresh" in r:
-            fresh[r["id"]] = r["fresh"]
-    out: dict[str, Any] = {"checked_answers": len(fresh)}
+        if name in r:
+            values[r["id"]] = r[name]
+    out: dict[str, Any] = {"checked_answers": len(values)}
+    base = tuple(f for f in FEATURES if f != "self_check")
     with tempfile.TemporaryDirectory() as tmp:
         paths = []
         for k, path in enumerate(predictions):
             rows = []
             for line in path.read_text(encoding="utf-8").splitlines():
                 r = json.loads(line)
-                if r.get("features") and r["id"] in fresh:
-                    r["features"] = {**r["features"], "self_check": fresh[r["id"]]}
+                if r.get("features") and r["id"] in values:
+                    r["features"] = {**r["features"], "self_check": values[r["id"]]}
                 elif r.get("features") and r.get("draft"):
                     continue  # an answer not checked yet: left out of both fits
                 rows.append(json.dumps(r))
             paths.append(Path(tmp) / f"{k}.jsonl")
             paths[-1].write_text("\n".join(rows) + "\n", encoding="utf-8")
-        for name, feats in (("without", FEATURES), ("with self_check", (*FEATURES, "self_check"))):
-            rep = calibrate(paths, [], Path(tmp) / "cal.json", Path(tmp) / name, feats)
+        for label, feats in (("without", base), (f"with {name}", (*base, "self_check"))):
+            rep = calibrate(paths, [], Path(tmp) / "cal.json", Path(tmp) / label, feats)
             keep = ("threshold", "holdout_questions", "holdout", "ece")
-            out[name] = {k: rep.get(k) for k in keep}
-            out[name]["at_80_abstained"] = next(
+            out[label] = {k: rep.get(k) for k in keep}
+            out[label]["at_80_abstained"] = next(
                 (c for c in rep["curve"] if c["abstained_unanswerable"] >= 80), None
             )
     return out
@@ -256,6 +294,12 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("eval-out/self_check.jsonl"))
     ap.add_argument("--report", type=Path, help="only report on a finished file")
     ap.add_argument(
+        "--check",
+        action="append",
+        choices=("same", "turn", "fresh"),
+        help="with --from-predictions: which checks (repeatable) [default: turn]",
+    )
+    ap.add_argument(
         "--from-predictions",
         type=Path,
         action="append",
@@ -265,6 +309,7 @@ def main() -> None:
     if args.from_predictions and args.report is None:
         if args.data is None:
             ap.error("--data is required")
+        args.check = args.check or ["turn"]
         from_predictions(args)
     elif args.report is None:
         if args.data is None:
@@ -272,7 +317,10 @@ def main() -> None:
         collect(args)
     result = report(args.report or args.out)
     if args.from_predictions and args.report is not None:
-        result["calibration"] = with_calibration(args.report, args.from_predictions)
+        for name in args.check or ["turn"]:
+            result[f"calibration ({name})"] = with_calibration(
+                args.report, args.from_predictions, name
+            )
     print(json.dumps(result, indent=2))
 
 

@@ -20,7 +20,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from retrieval.generation import CHOICE_SCORES, Messages, TextGenerator, supports
 from retrieval.presets import PRESETS
+from retrieval.prompt import ANSWER_LABEL, NO_ANSWER_OPENINGS, YES_NO, check_messages
 from retrieval.types import Citation
 from retrieval.verify import (
     _QUESTION_WORDS,
@@ -43,7 +45,10 @@ FEATURES = (
     "answer_logprob",  # the model's mean token log-probability of its short answer
     "answer_tokens",  # log(1 + words in the short answer)
     "no_answer_margin",  # log P(reply opens "I") - log P(reply opens "Answer") on the prompt
+    "self_check",  # log P("Yes") - log P("No"), asked next whether the sources state it
 )
+# Computed only for a calibration that uses them (each costs the reader another scoring).
+ON_DEMAND = frozenset({"self_check"})
 
 DEFAULT_PATH = Path(__file__).with_name("calibration-small.json")
 
@@ -81,11 +86,12 @@ def features(
     question: str,
     short: str,
     citations: list[Citation],
-    answer_logprob: float | None,
+    answer_logprob: float | None = None,
     no_answer_margin: float | None = None,
+    self_check: float | None = None,
 ) -> dict[str, float]:
-    """The signals of one answer. A signal the backend cannot give (the no-answer margin
-    without choice scoring) is left out: the calibration then counts it as average."""
+    """The signals of one answer. A signal the backend cannot give (the reader's own, without
+    choice scoring) is left out: the calibration then counts it as average."""
     cited = [c for c in citations if c.cited] or citations
     shown = [as_shown(c.hit, question) for c in cited]
     feats = {
@@ -101,7 +107,35 @@ def features(
     }
     if no_answer_margin is not None:
         feats["no_answer_margin"] = no_answer_margin
+    if self_check is not None:
+        feats["self_check"] = self_check
     return feats
+
+
+def reader_signals(
+    generator: TextGenerator | None,
+    messages: Messages | None,
+    short: str,
+    cited: int,
+    check: bool,
+) -> dict[str, float | None]:
+    """The reader's own signals of one answer, scored on the prompt it answered from (still
+    in the generator's cache, so each costs a few tokens): its mean token log-probability of
+    the short answer, how much more it wanted to open with "I don't know" than "Answer:", and
+    with `check`, whether — asked next — it says the sources state the answer. A backend
+    that cannot score gives none."""
+    if not messages or not supports(generator, CHOICE_SCORES):
+        return {}
+    assert generator is not None
+    out: dict[str, float | None] = {"answer_logprob": None}
+    if short:
+        out["answer_logprob"] = generator.choice_scores(messages, [short], prefix=ANSWER_LABEL)[0]
+    idk, answer = generator.choice_scores(messages, NO_ANSWER_OPENINGS)
+    out["no_answer_margin"] = idk - answer
+    if check and short:
+        yes, no = generator.choice_scores(check_messages(messages, short, cited), YES_NO)
+        out["self_check"] = yes - no
+    return out
 
 
 @dataclass
@@ -117,6 +151,9 @@ class Calibration:
     version: int = 1
     fitted_on: str = ""
     threshold: float = 0.5  # the operating point chosen on held-out data
+
+    def uses(self, signal: str) -> bool:
+        return signal in self.features
 
     def score(self, feats: dict[str, float]) -> float:
         z = self.intercept

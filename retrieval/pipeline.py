@@ -13,15 +13,13 @@ from typing import Any, Literal
 
 from retrieval.answer_check import as_sentence, checked_answer, uncite
 from retrieval.choice import ChoiceAnswer, check_choices, score_choices
-from retrieval.confidence import Calibration, features
+from retrieval.confidence import Calibration, features, reader_signals
 from retrieval.errors import GenerationError, InvalidInputError, UnsupportedError
 from retrieval.evidence import EvidenceConfig, EvidenceSelector, with_mentions
 from retrieval.generation import CHOICE_SCORES, TextGenerator, supports
 from retrieval.prompt import (
     ABSTAIN_TEXT,
-    ANSWER_LABEL,
     LOW_CONFIDENCE_TEXT,
-    NO_ANSWER_OPENINGS,
     AnswerStream,
     build_messages,
     clean_citations,
@@ -393,13 +391,10 @@ class RAGPipeline:
             timings,
         )
         bare = answer.short_answer or ""
-        feats = features(
-            question,
-            bare,
-            citations,
-            self._answer_logprob(messages, bare),
-            self._no_answer_margin(messages),
-        )
+        cited = next((c.id for c in citations if c.cited), 1)
+        check = self.calibration is not None and self.calibration.uses("self_check")
+        signals = reader_signals(self.generator, messages, bare, cited, check)
+        feats = features(question, bare, citations, **signals)
         answer.features = feats
         if self.calibration is not None:
             answer.confidence = round(self.calibration.score(feats), 4)
@@ -408,24 +403,6 @@ class RAGPipeline:
                 answer.abstained, answer.abstain_reason = True, "low_confidence"
                 uncite(citations)
         return answer
-
-    def _answer_logprob(self, messages: list[dict[str, str]] | None, short: str) -> float | None:
-        """The model's mean token log-probability of its own short answer (cheap: the prompt
-        is still in the generator's cache)."""
-        if not messages or not short or not supports(self.generator, CHOICE_SCORES):
-            return None
-        assert self.generator is not None
-        return self.generator.choice_scores(messages, [short], prefix=ANSWER_LABEL)[0]
-
-    def _no_answer_margin(self, messages: list[dict[str, str]] | None) -> float | None:
-        """How much more the model wanted to open its reply with "I don't know" than with
-        "Answer:" on this prompt. It answered, but a reader that nearly abstained is often
-        wrong (one token more: the prompt is still in the generator's cache)."""
-        if not messages or not supports(self.generator, CHOICE_SCORES):
-            return None
-        assert self.generator is not None
-        idk, answer = self.generator.choice_scores(messages, NO_ANSWER_OPENINGS)
-        return idk - answer
 
     def choose(
         self,

@@ -78,6 +78,23 @@ def build_messages(question: str, hits: list[Hit]) -> list[dict[str, str]]:
     ]
 
 
+# The reader's check of its own answer, asked as the turn after it (retrieval.confidence).
+CHECK_QUESTION = "Is that answer stated in the sources? Reply Yes or No."
+YES_NO = ["Yes", "No"]
+
+
+def check_messages(messages: list[dict[str, str]], short: str, cited: int) -> list[dict[str, str]]:
+    """The answer prompt, the short answer as the reader's reply, and the check as the next
+    turn: it extends the prompt the answer was written from, so a backend that keeps its KV
+    cache reads only a few dozen new tokens (a fresh checker prompt reads the sources again:
+    ~5 s more with base here; docs/EVALUATION.md compares the two)."""
+    return [
+        *messages,
+        {"role": "assistant", "content": f"{ANSWER_LABEL} {short} [{cited}]"},
+        {"role": "user", "content": CHECK_QUESTION},
+    ]
+
+
 def closed_book_messages(question: str) -> list[dict[str, str]]:
     """The same prompt with no sources: what the model believes without evidence (the
     multiple-choice calibration compares each option's likelihood with and without it)."""

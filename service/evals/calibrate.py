@@ -181,11 +181,12 @@ def calibrate(
     realtimeqa: list[Path],
     out: Path,
     report_dir: Path,
-    features: Sequence[str] = FEATURES,
+    features: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Fit on the fitting half, report on the held-out half. Several SQuAD runs (other
-    `--seed`s) pool into one sample; a question in more than one counts once. `features`
-    other than the pipeline's are for measuring a candidate signal (bench/self_check.py)."""
+    `--seed`s) pool into one sample; a question in more than one counts once. By default the
+    fit uses every signal of `FEATURES` that all fitting answers carry (a run made before a
+    signal existed fits without it); naming `features` measures a candidate signal."""
     by_id: dict[str, dict[str, Any]] = {}
     for p in squad:
         for r in load_squad(p):
@@ -195,6 +196,8 @@ def calibrate(
     fit = [r for r in scored if r["split"] == "fit"]
     if len(fit) < 20 or len({r["label"] for r in fit}) < 2:
         raise ValueError("not enough fitting data: need answers both right and wrong")
+    if features is None:
+        features = [f for f in FEATURES if all(f in r["features"] for r in fit)]
     x = _matrix(fit, features)
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0] = 1.0
@@ -227,7 +230,11 @@ def calibrate(
         )
         cal.threshold = round(best, 2)
     cal.save(out)
-    report: dict[str, Any] = {"calibration": str(out), "threshold": cal.threshold}
+    report: dict[str, Any] = {
+        "calibration": str(out),
+        "features": list(features),
+        "threshold": cal.threshold,
+    }
     hold = [r for r in rows if r["source"] == "squad" and r["split"] == "holdout"]
     if hold:
         scores = [cal.score(r["features"]) if not r["abstained_before"] else 0.0 for r in hold]

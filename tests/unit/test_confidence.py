@@ -17,7 +17,7 @@ from retrieval.confidence import (
     features,
 )
 from retrieval.pipeline import PipelineConfig
-from retrieval.prompt import NO_ANSWER_OPENINGS
+from retrieval.prompt import CHECK_QUESTION, NO_ANSWER_OPENINGS, YES_NO
 from retrieval.types import Citation, Hit
 from service.evals.calibrate import calibrate, choose_l2, fit_logistic, load_squad, reliability
 from tests.fakes import FakeEmbedder, FakeGenerator, make_newsrag
@@ -29,8 +29,8 @@ def _cit(text: str, score: float = 0.6) -> Citation:
 
 def test_features_describe_the_answer_and_its_evidence():
     src = "Armenia has reported that four soldiers were killed at the border."
-    f = features("How many soldiers were killed?", "four", [_cit(src)], -0.3, -2.5)
-    assert set(f) == set(FEATURES) and f["no_answer_margin"] == -2.5
+    f = features("How many soldiers were killed?", "four", [_cit(src)], -0.3, -2.5, 1.5)
+    assert set(f) == set(FEATURES) and f["no_answer_margin"] == -2.5 and f["self_check"] == 1.5
     assert f["top_dense"] == 0.6 and f["top_evidence"] == 0.8
     assert f["short_in_source"] == 1.0 and f["in_context"] == 1.0
     assert f["coverage"] == 1.0 and f["answer_logprob"] == -0.3
@@ -147,6 +147,20 @@ def test_calibrate_measures_a_candidate_signal(tmp_path):
     assert cal.score({"extra": 2.0}) > cal.threshold > cal.score({"extra": -2.0})
 
 
+def test_calibrate_fits_the_signals_every_answer_carries(tmp_path):
+    """A run made before a signal existed fits without it (rather than reading its absence as
+    zero); once every fitting answer carries it, it is fitted."""
+    _squad_rows(tmp_path / "squad.jsonl", 200)
+    rows = [json.loads(line) for line in (tmp_path / "squad.jsonl").read_text().splitlines()]
+    rows[0]["features"].pop("self_check")
+    (tmp_path / "old.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    old = calibrate([tmp_path / "old.jsonl"], [], tmp_path / "old.json", tmp_path / "r1")
+    assert "self_check" not in old["features"] and "answer_logprob" in old["features"]
+    new = calibrate([tmp_path / "squad.jsonl"], [], tmp_path / "new.json", tmp_path / "r2")
+    cal = Calibration.load(tmp_path / "new.json")
+    assert cal is not None and cal.uses("self_check") and new["features"] == list(FEATURES)
+
+
 def _index(path: Path) -> FakeEmbedder:
     """The API tests' articles indexed with the fake embedder (returned)."""
     from index.chunking import ChunkingParams
@@ -237,3 +251,45 @@ def test_the_readers_own_doubt_is_a_signal(tmp_path):
         coef=[-1.0], intercept=0.0, mean=[-2.0], scale=[1.0], features=["no_answer_margin"]
     )
     assert cal.score({}) == 0.5 < cal.score({"no_answer_margin": -3.0})
+
+
+class _CheckingGenerator(FakeGenerator):
+    """Says Yes when asked whether the sources state its answer; records the check."""
+
+    checked: list[dict[str, str]] | None = None
+
+    def choice_scores(
+        self, messages: list[dict[str, str]], choices: list[str], prefix: str = ""
+    ) -> list[float]:
+        if choices == YES_NO:
+            self.checked = messages
+            return [-0.1, -2.6]
+        return super().choice_scores(messages, choices, prefix)
+
+
+def test_the_reader_checks_its_answer_when_the_calibration_uses_it(tmp_path):
+    """Asked as the turn after its answer, on the prompt the answer was written from (so a
+    backend's cache serves it); computed only for a calibration that uses the signal."""
+    emb = _index(tmp_path / "idx")
+    gen = _CheckingGenerator("Answer: Four [1]\nSentence: Four soldiers were killed [1].")
+    path = tmp_path / "cal.json"
+    Calibration(coef=[1.0], intercept=0.0, mean=[0.0], scale=[1.0], features=["self_check"]).save(
+        path
+    )
+    rag = make_newsrag(
+        tmp_path / "idx", emb, gen, PipelineConfig(calibration_path=path, min_confidence=0.0)
+    )
+    answer = rag.ask("How many soldiers were killed at the border?")
+    assert answer.features["self_check"] == pytest.approx(2.5)
+    assert answer.confidence == pytest.approx(1 / (1 + np.exp(-2.5)), abs=1e-4)
+    assert gen.checked == [
+        *gen.calls[-1],
+        {"role": "assistant", "content": "Answer: Four [1]"},
+        {"role": "user", "content": CHECK_QUESTION},
+    ]
+    gen.checked = None
+    rag.pipeline.calibration = Calibration(
+        coef=[1.0], intercept=0.0, mean=[0.0], scale=[1.0], features=["answer_logprob"]
+    )
+    answer = rag.ask("How many soldiers were killed at the border?")
+    assert "self_check" not in answer.features and gen.checked is None
