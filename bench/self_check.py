@@ -40,10 +40,10 @@ from typing import Any
 import numpy as np
 
 from index.core import Models
-from retrieval.confidence import FEATURES
+from retrieval.confidence import FEATURES, features
 from retrieval.metrics import best_over, token_f1
 from retrieval.prompt import YES_NO, build_messages, check_messages, format_sources
-from retrieval.types import Hit
+from retrieval.types import Citation, Hit
 from service.evals.calibrate import calibrate, fit_logistic
 from service.evals.squad import load, open_index, sample
 from service.loading import core_config, offline
@@ -157,11 +157,7 @@ def from_predictions(args: argparse.Namespace) -> None:
                 if r["id"] in done and all(k in done[r["id"]] for k in which):
                     continue
                 t = time.perf_counter()
-                sources = []
-                for k, s in enumerate(r["sources"]):
-                    head = s["text"].split("…")[0].strip()[:80]
-                    title, aid = next(((t_, i) for b, t_, i in bodies if head in b), ("", ""))
-                    sources.append(Hit(k, aid, title, None, None, None, s["text"], s["score"]))
+                sources = stored_sources(r, bodies)
                 # The source the answer cited (one withdrawn for low confidence lost its mark).
                 cited = next((k for k, s in enumerate(r["sources"], 1) if s.get("cited")), 1)
                 rec: dict[str, Any] = {
@@ -181,22 +177,50 @@ def from_predictions(args: argparse.Namespace) -> None:
                 done[r["id"]] = {**done.get(r["id"], {}), **rec}
                 fh.write(json.dumps(done[r["id"]]) + "\n")
                 fh.flush()
-    if "turn" in which:
-        for k, path in enumerate(args.from_predictions):
-            target = args.out.with_name(f"{args.out.stem}.{k}.predictions.jsonl")
-            with_signal(path, done, target)
-            print(f"{path} with self_check: {target}")
+    for k, path in enumerate(args.from_predictions):
+        target = args.out.with_name(f"{args.out.stem}.{k}.predictions.jsonl")
+        with_signals(path, done, bodies, target)
+        print(f"{path} with the new signals: {target}")
 
 
-def with_signal(path: Path, checked: dict[str, dict[str, Any]], target: Path) -> None:
-    """A run's predictions with the pipeline's check added to each checked answer's
-    features; an answer not checked keeps its features as they were (calibrate then fits
-    without the signal)."""
+def stored_sources(r: dict[str, Any], bodies: list[tuple[str, str, str]]) -> list[Hit]:
+    """The sources a prediction stored, each with its article's title recovered from the
+    data file (the model read the title too)."""
+    sources = []
+    for k, s in enumerate(r["sources"]):
+        head = s["text"].split("…")[0].strip()[:80]
+        title, aid = next(((t_, i) for b, t_, i in bodies if head in b), ("", ""))
+        sources.append(Hit(k, aid, title, None, None, None, s["text"], s["score"]))
+    return sources
+
+
+LEXICAL = ("number_unmet", "negation_unmet")
+
+
+def with_signals(
+    path: Path,
+    checked: dict[str, dict[str, Any]],
+    bodies: list[tuple[str, str, str]],
+    target: Path,
+) -> None:
+    """A run's predictions with the signals added since it ran: the pipeline's check of each
+    checked answer (an answer not checked keeps its features as they were: calibrate then
+    fits without the signal) and the lexical ones, computed on the stored sources by the
+    pipeline's own `features` (a source's cited mark, lost when an answer was withdrawn for
+    low confidence, then counts every source as cited)."""
     rows = []
     for line in path.read_text(encoding="utf-8").splitlines():
         r = json.loads(line)
-        if r.get("features") and "turn" in checked.get(r["id"], {}):
-            r["features"] = {**r["features"], "self_check": checked[r["id"]]["turn"]}
+        if r.get("features"):
+            hits = stored_sources(r, bodies)
+            cites = [
+                Citation(k, h, bool(s.get("cited")))
+                for k, (h, s) in enumerate(zip(hits, r["sources"], strict=True), 1)
+            ]
+            now = features(r["question"], r.get("draft") or "", cites)
+            r["features"] = {**r["features"], **{f: now[f] for f in LEXICAL}}
+            if "turn" in checked.get(r["id"], {}):
+                r["features"]["self_check"] = checked[r["id"]]["turn"]
         rows.append(json.dumps(r))
     target.write_text("\n".join(rows) + "\n", encoding="utf-8")
 

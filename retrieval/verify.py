@@ -143,14 +143,44 @@ def _stem(word: str) -> str:
 _QUESTION_WORDS = frozenset("how many much what which who whom whose when where why".split())
 
 
-def _answer_windows(short: str, source: str) -> Iterator[set[str]]:
-    """The words around each place the answer occurs (its sentence and the ones either side),
-    without the answer's own words."""
+def _answer_places(short: str, source: str) -> Iterator[tuple[list[str], list[set[str]]]]:
+    """Each place the answer occurs: its sentence and the ones either side, as text and as
+    word stems."""
     answer = _stems(content_words(short))
-    sents = [_stems(content_words(s)) for s in _SENT.split(source)]
+    raw = _SENT.split(source)
+    sents = [_stems(content_words(s)) for s in raw]
     for i, words in enumerate(sents):
         if answer <= words or (answer & words and len(answer) > 2):
-            yield set().union(*sents[max(0, i - 1) : i + 2]) - answer
+            yield raw[max(0, i - 1) : i + 2], sents[max(0, i - 1) : i + 2]
+
+
+def _answer_windows(short: str, source: str) -> Iterator[set[str]]:
+    """The words around each place the answer occurs, without the answer's own words."""
+    answer = _stems(content_words(short))
+    for _, stems in _answer_places(short, source):
+        yield set().union(*stems) - answer
+
+
+_NEGATION = re.compile(r"\b(?:not|never|no|none|neither|nor|without|fail(?:ed|s)?)\b|n't\b")
+_SMALL_NUMBER = re.compile(rf"\b(?:{'|'.join(_NUMBER_WORDS)})\b")
+
+
+def unmet_constraints(short: str, source: str, question: str) -> tuple[bool, bool] | None:
+    """Whether every place the answer occurs lacks a number the question names ("As of 1970,
+    how many private schools…?" beside "As of April 2014, there are 88 private schools"),
+    and whether the question is negated where no such place is ("Who was not the ideologue
+    …?" beside "Ali Shariati, ideologue of the Revolution"): the one-word edits that turn an
+    answerable question into an on-topic one the source does not answer. None when the
+    answer does not occur in the source. Number words ("which one") do not count as numbers
+    the question names."""
+    asked = {w for w in content_words(_SMALL_NUMBER.sub(" ", question.lower())) if _is_number(w)}
+    negated = bool(_NEGATION.search(question.lower()))
+    places = list(_answer_places(short, source))
+    if not places:
+        return None
+    number = all(asked - set().union(*stems) for _, stems in places)
+    negation = negated and not any(_NEGATION.search(" ".join(t).lower()) for t, _ in places)
+    return number, negation
 
 
 def _asked(question: str, short: str, skip: frozenset[str] = frozenset()) -> set[str]:

@@ -19,6 +19,7 @@ from retrieval.confidence import (
 from retrieval.pipeline import PipelineConfig
 from retrieval.prompt import CHECK_QUESTION, NO_ANSWER_OPENINGS, YES_NO
 from retrieval.types import Citation, Hit
+from retrieval.verify import unmet_constraints
 from service.evals.calibrate import calibrate, choose_l2, fit_logistic, load_squad, reliability
 from tests.fakes import FakeEmbedder, FakeGenerator, make_newsrag
 
@@ -54,6 +55,30 @@ def test_answer_coverage_tells_the_asked_role_from_a_neighbouring_one():
     assert cov("What is the name of Armenia's defence minister?", "Nikol Pashinyan") <= 0.5
     assert cov("How many Armenian soldiers were killed?", "four") == 1.0
     assert cov("How many soldiers were wounded?", "two") == 0.0  # not in the source at all
+
+
+def test_an_unmet_number_or_negation_in_the_question_is_a_signal():
+    """SQuAD 2.0's unanswerable questions are one-word edits of answerable ones: a changed
+    year, an added "not". The answer's passage must carry the question's numbers, and a
+    negated question needs a negated passage; "which one" is not a number."""
+    schools = "As of April 2014, there are 88 private schools in New Zealand."
+    asked = "As of 1970, how many private schools were in New Zealand?"
+    assert unmet_constraints("88", schools, asked) == (True, False)
+    assert unmet_constraints("88", schools.replace("April 2014", "1970"), asked) == (False, False)
+    ideologue = "The views of Ali Shariati, ideologue of the Iranian Revolution, spread."
+    assert unmet_constraints("Ali Shariati", ideologue, "Who was not the ideologue?") == (
+        False,
+        True,
+    )
+    fell = "Ali Shariati was not the ideologue of the Revolution."
+    assert unmet_constraints("Ali Shariati", fell, "Who wasn't the ideologue?") == (False, False)
+    killed = "Armenia said four soldiers were killed."
+    assert unmet_constraints("four", killed, "Which one said 4 soldiers died?") == (False, False)
+    assert unmet_constraints("Paris", killed, "Who said 4 soldiers died?") is None
+    f = features(asked, "88", [_cit(schools)], -0.3)
+    assert f["number_unmet"] == 1.0 and f["negation_unmet"] == 0.0
+    elsewhere = [_cit(schools), _cit(schools.replace("April 2014", "1970"))]
+    assert features(asked, "88", elsewhere, -0.3)["number_unmet"] == 0.0  # one source meets it
 
 
 def test_each_preset_uses_its_own_calibration():
