@@ -5,7 +5,7 @@ No local model abstains by itself (../shared/MODELS.md), and one raw similarity 
 tell a paraphrased question from an on-topic one the sources do not answer. So each answer gets
 a few cheap signals — how similar its best source is, how much of the question the best
 evidence covers, whether the short answer occurs in a cited source next to the question's
-words (and meets the question's numbers and negation there), how strongly its claims are
+words (and meets the question's numbers, names and negation there), how strongly its claims are
 supported, how sure the model was of the short answer (its mean token log-probability), how
 close it came to replying "I don't know" and whether, asked next, it says the sources state
 its answer — combined by a logistic regression fitted on held-out data (`newsrag eval
@@ -50,6 +50,7 @@ FEATURES = (
     "self_check",  # log P("Yes") - log P("No"), asked next whether the sources state it
     "number_unmet",  # the answer's passages lack a number the question names (1/0)
     "negation_unmet",  # the question is negated, the answer's passages are not (1/0)
+    "name_unmet",  # the answer's passages lack a name the question gives (1/0)
 )
 # Computed only for a calibration that uses them (each costs the reader another scoring).
 ON_DEMAND = frozenset({"self_check"})
@@ -110,8 +111,8 @@ def features(
         "answer_tokens": math.log1p(len(short.split())),
     }
     unmet = [u for s in shown if (u := unmet_constraints(short, s, question)) is not None]
-    feats["number_unmet"] = float(bool(unmet) and all(n for n, _ in unmet))
-    feats["negation_unmet"] = float(bool(unmet) and all(g for _, g in unmet))
+    for k, name in enumerate(("number_unmet", "negation_unmet", "name_unmet")):
+        feats[name] = float(bool(unmet) and all(u[k] for u in unmet))
     if no_answer_margin is not None:
         feats["no_answer_margin"] = no_answer_margin
     if self_check is not None:

@@ -75,16 +75,20 @@ def key_terms(claim: str, question: str = "") -> list[str]:
     normalised as `content_words` does: "100,000", "four", "1.5 million"), leaving out those
     the question itself names."""
     asked = set(content_words(question))
-    names = [
+    numbers = [w for w in content_words(claim) if _is_number(w)]
+    return [t for t in [*_names(claim), *numbers] if t not in asked]
+
+
+def _names(text: str) -> list[str]:
+    """Capitalised words after the first, lower-cased (names, mostly)."""
+    return [
         low
-        for i, tok in enumerate(_TOKEN.findall(claim))
+        for i, tok in enumerate(_TOKEN.findall(text))
         if i > 0
         and tok[0].isupper()
         and (low := tok.lower()) not in _STOP
         and low not in _NUMBER_WORDS
     ]
-    numbers = [w for w in content_words(claim) if _is_number(w)]
-    return [t for t in [*names, *numbers] if t not in asked]
 
 
 def missing_terms(claim: str, source: str, question: str = "") -> list[str]:
@@ -165,22 +169,25 @@ _NEGATION = re.compile(r"\b(?:not|never|no|none|neither|nor|without|fail(?:ed|s)
 _SMALL_NUMBER = re.compile(rf"\b(?:{'|'.join(_NUMBER_WORDS)})\b")
 
 
-def unmet_constraints(short: str, source: str, question: str) -> tuple[bool, bool] | None:
+def unmet_constraints(short: str, source: str, question: str) -> tuple[bool, bool, bool] | None:
     """Whether every place the answer occurs lacks a number the question names ("As of 1970,
-    how many private schools…?" beside "As of April 2014, there are 88 private schools"),
-    and whether the question is negated where no such place is ("Who was not the ideologue
-    …?" beside "Ali Shariati, ideologue of the Revolution"): the one-word edits that turn an
-    answerable question into an on-topic one the source does not answer. None when the
-    answer does not occur in the source. Number words ("which one") do not count as numbers
-    the question names."""
+    how many private schools…?" beside "As of April 2014, there are 88 private schools");
+    whether the question is negated where no such place is ("Who was not the ideologue…?"
+    beside "Ali Shariati, ideologue of the Revolution"); and whether every such place lacks
+    a name the question gives ("When was Darwin's theory published?" beside "Lyell published
+    his book in 1830"): the one-word edits that turn an answerable question into an on-topic
+    one the source does not answer. None when the answer does not occur in the source.
+    Number words ("which one") do not count as numbers the question names."""
     asked = {w for w in content_words(_SMALL_NUMBER.sub(" ", question.lower())) if _is_number(w)}
+    names = _stems(_names(question)) - _stems(content_words(short))
     negated = bool(_NEGATION.search(question.lower()))
-    places = list(_answer_places(short, source))
+    places = [(text, set().union(*stems)) for text, stems in _answer_places(short, source)]
     if not places:
         return None
-    number = all(asked - set().union(*stems) for _, stems in places)
+    number = all(asked - words for _, words in places)
     negation = negated and not any(_NEGATION.search(" ".join(t).lower()) for t, _ in places)
-    return number, negation
+    name = all(names - words for _, words in places)
+    return number, negation, name
 
 
 def _asked(question: str, short: str, skip: frozenset[str] = frozenset()) -> set[str]:

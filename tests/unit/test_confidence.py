@@ -57,27 +57,43 @@ def test_answer_coverage_tells_the_asked_role_from_a_neighbouring_one():
     assert cov("How many soldiers were wounded?", "two") == 0.0  # not in the source at all
 
 
-def test_an_unmet_number_or_negation_in_the_question_is_a_signal():
+def test_an_unmet_number_name_or_negation_in_the_question_is_a_signal():
     """SQuAD 2.0's unanswerable questions are one-word edits of answerable ones: a changed
-    year, an added "not". The answer's passage must carry the question's numbers, and a
-    negated question needs a negated passage; "which one" is not a number."""
+    year, another name, an added "not". The answer's passage must carry the question's
+    numbers and names, and a negated question needs a negated passage; "which one" is not a
+    number. (number, negation, name) unmet:"""
     schools = "As of April 2014, there are 88 private schools in New Zealand."
     asked = "As of 1970, how many private schools were in New Zealand?"
-    assert unmet_constraints("88", schools, asked) == (True, False)
-    assert unmet_constraints("88", schools.replace("April 2014", "1970"), asked) == (False, False)
+    assert unmet_constraints("88", schools, asked) == (True, False, False)
+    met = schools.replace("April 2014", "1970")
+    assert unmet_constraints("88", met, asked) == (False, False, False)
     ideologue = "The views of Ali Shariati, ideologue of the Iranian Revolution, spread."
     assert unmet_constraints("Ali Shariati", ideologue, "Who was not the ideologue?") == (
         False,
         True,
+        False,
     )
     fell = "Ali Shariati was not the ideologue of the Revolution."
-    assert unmet_constraints("Ali Shariati", fell, "Who wasn't the ideologue?") == (False, False)
+    negated = unmet_constraints("Ali Shariati", fell, "Who wasn't the ideologue?")
+    assert negated == (False, False, False)
+    lyell = "Sir Charles Lyell first published his famous book, Principles of Geology, in 1830."
+    darwin = "When was Charles Darwin's theory of evolution published?"
+    assert unmet_constraints("1830", lyell, darwin) == (False, False, True)
+    assert unmet_constraints("1830", lyell.replace("Lyell", "Darwin"), darwin) == (
+        False,
+        False,
+        False,
+    )
     killed = "Armenia said four soldiers were killed."
-    assert unmet_constraints("four", killed, "Which one said 4 soldiers died?") == (False, False)
+    assert unmet_constraints("four", killed, "Which one said 4 soldiers died?") == (
+        False,
+        False,
+        False,
+    )
     assert unmet_constraints("Paris", killed, "Who said 4 soldiers died?") is None
     f = features(asked, "88", [_cit(schools)], -0.3)
-    assert f["number_unmet"] == 1.0 and f["negation_unmet"] == 0.0
-    elsewhere = [_cit(schools), _cit(schools.replace("April 2014", "1970"))]
+    assert f["number_unmet"] == 1.0 and f["negation_unmet"] == f["name_unmet"] == 0.0
+    elsewhere = [_cit(schools), _cit(met)]
     assert features(asked, "88", elsewhere, -0.3)["number_unmet"] == 0.0  # one source meets it
 
 
