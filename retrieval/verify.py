@@ -179,7 +179,8 @@ def unmet_constraints(short: str, source: str, question: str) -> tuple[bool, boo
     one the source does not answer. None when the answer does not occur in the source.
     Number words ("which one") do not count as numbers the question names."""
     asked = {w for w in content_words(_SMALL_NUMBER.sub(" ", question.lower())) if _is_number(w)}
-    names = _stems(_names(question)) - _stems(content_words(short))
+    given = {n for sent in _SENT.split(question) for n in _names(sent)} - _QUESTION_WORDS
+    names = _stems(list(given)) - _stems(content_words(short))
     negated = bool(_NEGATION.search(question.lower()))
     places = [(text, set().union(*stems)) for text, stems in _answer_places(short, source)]
     if not places:
