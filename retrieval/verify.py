@@ -177,11 +177,14 @@ def unmet_constraints(short: str, source: str, question: str) -> tuple[bool, boo
     a name the question gives ("When was Darwin's theory published?" beside "Lyell published
     his book in 1830"): the one-word edits that turn an answerable question into an on-topic
     one the source does not answer. None when the answer does not occur in the source.
-    Number words ("which one") do not count as numbers the question names."""
-    asked = {w for w in content_words(_SMALL_NUMBER.sub(" ", question.lower())) if _is_number(w)}
-    given = {n for sent in _SENT.split(question) for n in _names(sent)} - _QUESTION_WORDS
-    names = _stems(list(given)) - _stems(content_words(short))
-    negated = bool(_NEGATION.search(question.lower()))
+    Only the asking sentence counts: news quizzes set the scene first ("Kim Kardashian was
+    accused of damaging a Marilyn Monroe dress. Who designed it?" is answered by "It was based
+    on a sketch by Bob Mackie"). Number words ("which one") are not numbers it names."""
+    asking = _SENT.split(question.strip())[-1]
+    asked = {w for w in content_words(_SMALL_NUMBER.sub(" ", asking.lower())) if _is_number(w)}
+    names = _stems([n for n in _names(asking) if n not in _QUESTION_WORDS])
+    names -= _stems(content_words(short))
+    negated = bool(_NEGATION.search(asking.lower()))
     places = [(text, set().union(*stems)) for text, stems in _answer_places(short, source)]
     if not places:
         return None

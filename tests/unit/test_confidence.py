@@ -91,8 +91,8 @@ def test_an_unmet_number_name_or_negation_in_the_question_is_a_signal():
         False,
     )
     assert unmet_constraints("Paris", killed, "Who said 4 soldiers died?") is None
-    two = "Armenia reported a clash. How many soldiers were killed, Which report said?"
-    assert unmet_constraints("four", killed, two) == (False, False, False)  # not names
+    scene = "Iran did not comment on the clash in 2023. Which one said 4 soldiers were killed?"
+    assert unmet_constraints("four", killed, scene) == (False, False, False)  # the asking one
     f = features(asked, "88", [_cit(schools)], -0.3)
     assert f["number_unmet"] == 1.0 and f["negation_unmet"] == f["name_unmet"] == 0.0
     elsewhere = [_cit(schools), _cit(met)]
