@@ -182,11 +182,13 @@ def calibrate(
     out: Path,
     report_dir: Path,
     features: Sequence[str] | None = None,
+    skip: set[str] | frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """Fit on the fitting half, report on the held-out half. Several SQuAD runs (other
     `--seed`s) pool into one sample; a question in more than one counts once. By default the
     fit uses every signal of `FEATURES` that all fitting answers carry (a run made before a
-    signal existed fits without it); naming `features` measures a candidate signal."""
+    signal existed fits without it) but those in `skip`; naming `features` measures a
+    candidate signal."""
     by_id: dict[str, dict[str, Any]] = {}
     for p in squad:
         for r in load_squad(p):
@@ -197,7 +199,7 @@ def calibrate(
     if len(fit) < 20 or len({r["label"] for r in fit}) < 2:
         raise ValueError("not enough fitting data: need answers both right and wrong")
     if features is None:
-        features = [f for f in FEATURES if all(f in r["features"] for r in fit)]
+        features = [f for f in FEATURES if f not in skip and all(f in r["features"] for r in fit)]
     x = _matrix(fit, features)
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0] = 1.0

@@ -236,9 +236,14 @@ def eval_calibrate(
     report: Annotated[Path, typer.Option(help="folder for the report and plot")] = Path(
         "eval-out/calibration"
     ),
+    without: Annotated[
+        list[str] | None,
+        typer.Option(help="a signal to leave out of the fit (to measure its worth); repeatable"),
+    ] = None,
 ) -> None:
     """Fit the answer confidence on evaluation predictions; report calibration on held-out
-    SQuAD questions (reliability table, ECE, answer/abstain rates at the chosen threshold)."""
+    SQuAD questions (reliability table, ECE, answer/abstain rates at the chosen threshold).
+    Every signal all fitting answers carry is fitted, except those named by --without."""
     from service.evals.calibrate import calibrate
 
     paths = [*(squad or []), *(realtimeqa or [])]
@@ -254,7 +259,15 @@ def eval_calibrate(
             out = preset_calibration(settings_for(preset=preset).preset)
         except ValueError as exc:
             fail(f"{exc}: give --out for its calibration file", 2)
-    result = calibrate(squad or [], realtimeqa or [], out, report)
+    from retrieval.confidence import FEATURES
+
+    unknown = sorted(set(without or []) - set(FEATURES))
+    if unknown:
+        fail(f"--without {', '.join(unknown)}: not a signal ({', '.join(FEATURES)})", 2)
+    try:
+        result = calibrate(squad or [], realtimeqa or [], out, report, skip=set(without or []))
+    except ValueError as exc:
+        fail(str(exc), 2)
     report.mkdir(parents=True, exist_ok=True)
     (report / "report.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     typer.echo(json.dumps({k: v for k, v in result.items() if k != "curve"}, indent=2))

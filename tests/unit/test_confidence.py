@@ -336,3 +336,27 @@ def test_the_reader_checks_its_answer_when_the_calibration_uses_it(tmp_path):
     )
     answer = rag.ask("How many soldiers were killed at the border?")
     assert "self_check" not in answer.features and gen.checked is None
+
+
+def test_calibrate_command_leaves_out_a_named_signal(tmp_path):
+    """`newsrag eval calibrate --without S` fits every other signal (measuring S's worth, or
+    shipping without a signal that costs more than it buys); a name that is no signal and
+    data too thin to fit are clear errors."""
+    from typer.testing import CliRunner
+
+    from service.cli import app
+
+    _squad_rows(tmp_path / "squad.jsonl", 400)
+    out = tmp_path / "cal.json"
+    args = ["eval", "calibrate", "--squad", str(tmp_path / "squad.jsonl"), "--out", str(out)]
+    args += ["--report", str(tmp_path / "report")]
+    result = CliRunner().invoke(app, [*args, "--without", "self_check"])
+    assert result.exit_code == 0, result.output
+    cal = Calibration.load(out)
+    assert cal is not None and not cal.uses("self_check") and cal.uses("answer_logprob")
+    bad = CliRunner().invoke(app, [*args, "--without", "shoe_size"])
+    assert bad.exit_code == 2 and "shoe_size" in bad.output
+    _squad_rows(tmp_path / "few.jsonl", 10)
+    few = [*args[:3], str(tmp_path / "few.jsonl"), *args[4:]]
+    thin = CliRunner().invoke(app, few)
+    assert thin.exit_code == 2 and "not enough fitting data" in thin.output
