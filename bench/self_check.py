@@ -194,7 +194,7 @@ def stored_sources(r: dict[str, Any], bodies: list[tuple[str, str, str]]) -> lis
     return sources
 
 
-LEXICAL = ("number_unmet", "negation_unmet", "name_unmet", "answer_nearby")
+LEXICAL = ("number_unmet", "negation_unmet", "name_unmet")
 
 
 def with_signals(

@@ -30,7 +30,6 @@ from retrieval.verify import (
     _SENT,
     answer_coverage,
     answer_in_context,
-    answer_nearby,
     as_shown,
     content_words,
     short_is_supported,
@@ -52,7 +51,6 @@ FEATURES = (
     "number_unmet",  # the answer's passages lack a number the question names (1/0)
     "negation_unmet",  # the question is negated, the answer's passages are not (1/0)
     "name_unmet",  # the answer's passages lack a name the question gives (1/0)
-    "answer_nearby",  # share of the question's words within 5 words of the answer
 )
 # Computed only for a calibration that uses them (each costs the reader another scoring).
 ON_DEMAND = frozenset({"self_check"})
@@ -112,7 +110,6 @@ def features(
         "answer_logprob": answer_logprob if answer_logprob is not None else -5.0,
         "answer_tokens": math.log1p(len(short.split())),
     }
-    feats["answer_nearby"] = max((answer_nearby(short, s, question) for s in shown), default=0.0)
     unmet = [u for s in shown if (u := unmet_constraints(short, s, question)) is not None]
     for k, name in enumerate(("number_unmet", "negation_unmet", "name_unmet")):
         feats[name] = float(bool(unmet) and all(u[k] for u in unmet))

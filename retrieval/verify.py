@@ -224,28 +224,6 @@ def answer_coverage(short: str, source: str, question: str) -> float:
     )
 
 
-NEARBY_WORDS = 5  # chosen by cross-validated log-loss on the calibration's fitting half
-
-
-def answer_nearby(short: str, source: str, question: str) -> float:
-    """The share of the question's words within a few words of the answer (its best place in
-    the source): finer than `answer_coverage`'s sentences, for a source that names the right
-    things in the right sentence around the wrong span."""
-    answer = [_stem(w) for w in content_words(short)]
-    if not answer:
-        return 0.0
-    asked = _asked(question, short, _QUESTION_WORDS)
-    if not asked:
-        return 1.0
-    words = [_stem(w) for w in content_words(source)]
-    n, k, best = len(answer), NEARBY_WORDS, 0.0
-    for i in range(len(words) - n + 1):
-        if words[i : i + n] == answer:
-            near = set(words[max(0, i - k) : i]) | set(words[i + n : i + n + k])
-            best = max(best, len(asked & near) / len(asked))
-    return best
-
-
 class CitationVerifier:
     def __init__(self, embedder: object, threshold: float = 0.5) -> None:
         self.embedder = embedder
