@@ -141,7 +141,7 @@ def from_predictions(args: argparse.Namespace) -> None:
     assert gen is not None
     articles, _ = load(args.data)
     bodies = [(a.body, a.title, a.id) for a in articles]
-    which = tuple(args.check)
+    which = tuple(c for c in args.check if c != "none")
     done: dict[str, dict[str, Any]] = {}
     if args.out.exists():
         for line in args.out.read_text().splitlines():
@@ -154,7 +154,7 @@ def from_predictions(args: argparse.Namespace) -> None:
                 short = r.get("draft") or ""
                 if not r.get("features") or not short:
                     continue
-                if r["id"] in done and all(k in done[r["id"]] for k in which):
+                if not which or (r["id"] in done and all(k in done[r["id"]] for k in which)):
                     continue
                 t = time.perf_counter()
                 sources = stored_sources(r, bodies)
@@ -320,8 +320,9 @@ def main() -> None:
     ap.add_argument(
         "--check",
         action="append",
-        choices=("same", "turn", "fresh"),
-        help="with --from-predictions: which checks (repeatable) [default: turn]",
+        choices=("same", "turn", "fresh", "none"),
+        help="with --from-predictions: which checks (repeatable; none: only add the lexical "
+        "signals, no model) [default: turn]",
     )
     ap.add_argument(
         "--from-predictions",
@@ -335,13 +336,15 @@ def main() -> None:
             ap.error("--data is required")
         args.check = args.check or ["turn"]
         from_predictions(args)
+        if args.check == ["none"]:
+            return
     elif args.report is None:
         if args.data is None:
             ap.error("--data is required to collect")
         collect(args)
     result = report(args.report or args.out)
     if args.from_predictions and args.report is not None:
-        for name in args.check or ["turn"]:
+        for name in [c for c in args.check or ["turn"] if c != "none"]:
             result[f"calibration ({name})"] = with_calibration(
                 args.report, args.from_predictions, name
             )
