@@ -41,6 +41,7 @@ import numpy as np
 
 from index.core import Models
 from retrieval.confidence import FEATURES, features
+from retrieval.embedder import TextEncoder
 from retrieval.metrics import best_over, token_f1
 from retrieval.prompt import YES_NO, build_messages, check_messages, format_sources
 from retrieval.types import Citation, Hit
@@ -179,7 +180,7 @@ def from_predictions(args: argparse.Namespace) -> None:
                 fh.flush()
     for k, path in enumerate(args.from_predictions):
         target = args.out.with_name(f"{args.out.stem}.{k}.predictions.jsonl")
-        with_signals(path, done, bodies, target)
+        with_signals(path, done, bodies, target, models.embedder)
         print(f"{path} with the new signals: {target}")
 
 
@@ -194,7 +195,7 @@ def stored_sources(r: dict[str, Any], bodies: list[tuple[str, str, str]]) -> lis
     return sources
 
 
-LEXICAL = ("number_unmet", "negation_unmet", "name_unmet")
+ADDED = ("number_unmet", "negation_unmet", "name_unmet", "place_similarity")
 
 
 def with_signals(
@@ -202,12 +203,14 @@ def with_signals(
     checked: dict[str, dict[str, Any]],
     bodies: list[tuple[str, str, str]],
     target: Path,
+    embedder: TextEncoder,
 ) -> None:
     """A run's predictions with the signals added since it ran: the pipeline's check of each
     checked answer (an answer not checked keeps its features as they were: calibrate then
-    fits without the signal) and the lexical ones, computed on the stored sources by the
-    pipeline's own `features` (a source's cited mark, lost when an answer was withdrawn for
-    low confidence, then counts every source as cited)."""
+    fits without the signal) and the question-constraint and passage-similarity ones,
+    computed on the stored sources by the pipeline's own `features` (a source's cited mark,
+    lost when an answer was withdrawn for low confidence, then counts every source as
+    cited)."""
     rows = []
     for line in path.read_text(encoding="utf-8").splitlines():
         r = json.loads(line)
@@ -217,8 +220,8 @@ def with_signals(
                 Citation(k, h, bool(s.get("cited")))
                 for k, (h, s) in enumerate(zip(hits, r["sources"], strict=True), 1)
             ]
-            now = features(r["question"], r.get("draft") or "", cites)
-            r["features"] = {**r["features"], **{f: now[f] for f in LEXICAL}}
+            now = features(r["question"], r.get("draft") or "", cites, embedder=embedder)
+            r["features"] = {**r["features"], **{f: now[f] for f in ADDED}}
             if "turn" in checked.get(r["id"], {}):
                 r["features"]["self_check"] = checked[r["id"]]["turn"]
         rows.append(json.dumps(r))
@@ -321,8 +324,8 @@ def main() -> None:
         "--check",
         action="append",
         choices=("same", "turn", "fresh", "none"),
-        help="with --from-predictions: which checks (repeatable; none: only add the lexical "
-        "signals, no model) [default: turn]",
+        help="with --from-predictions: which checks (repeatable; none: only add the signals "
+        "that need no generator) [default: turn]",
     )
     ap.add_argument(
         "--from-predictions",

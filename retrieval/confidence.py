@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from retrieval.embedder import TextEncoder
 from retrieval.generation import CHOICE_SCORES, Messages, TextGenerator, supports
 from retrieval.presets import PRESETS
 from retrieval.prompt import ANSWER_LABEL, NO_ANSWER_OPENINGS, YES_NO, check_messages
@@ -30,6 +31,7 @@ from retrieval.verify import (
     _SENT,
     answer_coverage,
     answer_in_context,
+    answer_places,
     as_shown,
     content_words,
     short_is_supported,
@@ -51,6 +53,7 @@ FEATURES = (
     "number_unmet",  # the answer's passages lack a number the question names (1/0)
     "negation_unmet",  # the question is negated, the answer's passages are not (1/0)
     "name_unmet",  # the answer's passages lack a name the question gives (1/0)
+    "place_similarity",  # best cosine of the question and a passage where the answer occurs
 )
 # Computed only for a calibration that uses them (each costs the reader another scoring).
 ON_DEMAND = frozenset({"self_check"})
@@ -94,6 +97,7 @@ def features(
     answer_logprob: float | None = None,
     no_answer_margin: float | None = None,
     self_check: float | None = None,
+    embedder: TextEncoder | None = None,
 ) -> dict[str, float]:
     """The signals of one answer. A signal the backend cannot give (the reader's own, without
     choice scoring) is left out: the calibration then counts it as average."""
@@ -113,11 +117,24 @@ def features(
     unmet = [u for s in shown if (u := unmet_constraints(short, s, question)) is not None]
     for k, name in enumerate(("number_unmet", "negation_unmet", "name_unmet")):
         feats[name] = float(bool(unmet) and all(u[k] for u in unmet))
+    if embedder is not None:
+        feats["place_similarity"] = place_similarity(embedder, question, short, shown)
     if no_answer_margin is not None:
         feats["no_answer_margin"] = no_answer_margin
     if self_check is not None:
         feats["self_check"] = self_check
     return feats
+
+
+def place_similarity(embedder: TextEncoder, question: str, short: str, shown: list[str]) -> float:
+    """How close in meaning the question is to the passages where the answer occurs (its
+    sentence and the ones either side), at best: the counterpart of the lexical signals that
+    paraphrase defeats. 0 when the answer occurs in none of them."""
+    places = [" ".join(t) for s in shown for t, _ in answer_places(short, s)] if short else []
+    if not places:
+        return 0.0
+    v = embedder.encode([question, *places])
+    return float((v[1:] @ v[0]).max())
 
 
 def reader_signals(

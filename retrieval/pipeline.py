@@ -394,7 +394,7 @@ class RAGPipeline:
         cited = next((c.id for c in citations if c.cited), 1)
         check = self.calibration is not None and self.calibration.uses("self_check")
         signals = reader_signals(self.generator, messages, bare, cited, check)
-        feats = features(question, bare, citations, **signals)
+        feats = features(question, bare, citations, **signals, embedder=self.retriever.embedder)
         answer.features = feats
         if self.calibration is not None:
             answer.confidence = round(self.calibration.score(feats), 4)

@@ -147,7 +147,7 @@ def _stem(word: str) -> str:
 _QUESTION_WORDS = frozenset("how many much what which who whom whose when where why".split())
 
 
-def _answer_places(short: str, source: str) -> Iterator[tuple[list[str], list[set[str]]]]:
+def answer_places(short: str, source: str) -> Iterator[tuple[list[str], list[set[str]]]]:
     """Each place the answer occurs: its sentence and the ones either side, as text and as
     word stems."""
     answer = _stems(content_words(short))
@@ -161,7 +161,7 @@ def _answer_places(short: str, source: str) -> Iterator[tuple[list[str], list[se
 def _answer_windows(short: str, source: str) -> Iterator[set[str]]:
     """The words around each place the answer occurs, without the answer's own words."""
     answer = _stems(content_words(short))
-    for _, stems in _answer_places(short, source):
+    for _, stems in answer_places(short, source):
         yield set().union(*stems) - answer
 
 
@@ -185,7 +185,7 @@ def unmet_constraints(short: str, source: str, question: str) -> tuple[bool, boo
     names = _stems([n for n in _names(asking) if n not in _QUESTION_WORDS])
     names -= _stems(content_words(short))
     negated = bool(_NEGATION.search(asking.lower()))
-    places = [(text, set().union(*stems)) for text, stems in _answer_places(short, source)]
+    places = [(text, set().union(*stems)) for text, stems in answer_places(short, source)]
     if not places:
         return None
     number = all(asked - words for _, words in places)

@@ -15,6 +15,7 @@ from retrieval.confidence import (
     calibration_for,
     coverage,
     features,
+    place_similarity,
 )
 from retrieval.pipeline import PipelineConfig
 from retrieval.prompt import CHECK_QUESTION, NO_ANSWER_OPENINGS, YES_NO
@@ -30,7 +31,8 @@ def _cit(text: str, score: float = 0.6) -> Citation:
 
 def test_features_describe_the_answer_and_its_evidence():
     src = "Armenia has reported that four soldiers were killed at the border."
-    f = features("How many soldiers were killed?", "four", [_cit(src)], -0.3, -2.5, 1.5)
+    emb = FakeEmbedder()
+    f = features("How many soldiers were killed?", "four", [_cit(src)], -0.3, -2.5, 1.5, emb)
     assert set(f) == set(FEATURES) and f["no_answer_margin"] == -2.5 and f["self_check"] == 1.5
     assert f["top_dense"] == 0.6 and f["top_evidence"] == 0.8
     assert f["short_in_source"] == 1.0 and f["in_context"] == 1.0
@@ -38,6 +40,21 @@ def test_features_describe_the_answer_and_its_evidence():
     off = features("What is the population of Azerbaijan?", "3,000,000", [_cit(src)], -2.0)
     assert off["short_in_source"] == 0.0 and off["coverage"] < 1.0
     assert coverage("zebra quantum", [_cit(src)]) == 0.0
+
+
+def test_the_answers_passage_is_compared_with_the_question_in_meaning():
+    """The passage where the answer occurs, not the best passage, is held against the
+    question: the right span sits in the passage that reads like the question."""
+    src = (
+        "Armenia has reported that four soldiers were killed at the border. "
+        "Talks on a peace treaty resumed in May after two years."
+    )
+    emb, q = FakeEmbedder(), "How many soldiers were killed at the border?"
+    near = place_similarity(emb, q, "four", [src.split(". ")[0]])
+    far = place_similarity(emb, q, "two years", [src.split(". ")[1]])
+    assert near > far > 0.0
+    assert place_similarity(emb, q, "Lyon", [src]) == 0.0  # the answer occurs nowhere
+    assert "place_similarity" not in features(q, "four", [_cit(src)], -0.3)  # no embedder
 
 
 def test_answer_coverage_tells_the_asked_role_from_a_neighbouring_one():
