@@ -195,7 +195,13 @@ def stored_sources(r: dict[str, Any], bodies: list[tuple[str, str, str]]) -> lis
     return sources
 
 
-ADDED = ("number_unmet", "negation_unmet", "name_unmet", "place_similarity")
+ADDED = (
+    "number_unmet",
+    "negation_unmet",
+    "name_unmet",
+    "place_similarity",
+    "statement_similarity",
+)
 
 
 def with_signals(
@@ -207,7 +213,7 @@ def with_signals(
 ) -> None:
     """A run's predictions with the signals added since it ran: the pipeline's check of each
     checked answer (an answer not checked keeps its features as they were: calibrate then
-    fits without the signal) and the question-constraint and passage-similarity ones,
+    fits without the signal) and the question-constraint and answer-sentence-similarity ones,
     computed on the stored sources by the pipeline's own `features` (a source's cited mark,
     lost when an answer was withdrawn for low confidence, then counts every source as
     cited)."""

@@ -31,7 +31,7 @@ from retrieval.verify import (
     _SENT,
     answer_coverage,
     answer_in_context,
-    answer_places,
+    answer_sentences,
     as_shown,
     content_words,
     short_is_supported,
@@ -53,7 +53,8 @@ FEATURES = (
     "number_unmet",  # the answer's passages lack a number the question names (1/0)
     "negation_unmet",  # the question is negated, the answer's passages are not (1/0)
     "name_unmet",  # the answer's passages lack a name the question gives (1/0)
-    "place_similarity",  # best cosine of the question and a passage where the answer occurs
+    "place_similarity",  # best cosine of the question and a passage the answer is in
+    "statement_similarity",  # … of the question followed by the answer and its sentence
 )
 # Computed only for a calibration that uses them (each costs the reader another scoring).
 ON_DEMAND = frozenset({"self_check"})
@@ -118,7 +119,8 @@ def features(
     for k, name in enumerate(("number_unmet", "negation_unmet", "name_unmet")):
         feats[name] = float(bool(unmet) and all(u[k] for u in unmet))
     if embedder is not None:
-        feats["place_similarity"] = place_similarity(embedder, question, short, shown)
+        place, statement = answer_similarity(embedder, question, short, shown)
+        feats["place_similarity"], feats["statement_similarity"] = place, statement
     if no_answer_margin is not None:
         feats["no_answer_margin"] = no_answer_margin
     if self_check is not None:
@@ -126,15 +128,21 @@ def features(
     return feats
 
 
-def place_similarity(embedder: TextEncoder, question: str, short: str, shown: list[str]) -> float:
-    """How close in meaning the question is to the passages where the answer occurs (its
-    sentence and the ones either side), at best: the counterpart of the lexical signals that
-    paraphrase defeats. 0 when the answer occurs in none of them."""
-    places = [" ".join(t) for s in shown for t, _ in answer_places(short, s)] if short else []
-    if not places:
-        return 0.0
-    v = embedder.encode([question, *places])
-    return float((v[1:] @ v[0]).max())
+def answer_similarity(
+    embedder: TextEncoder, question: str, short: str, shown: list[str]
+) -> tuple[float, float]:
+    """How close in meaning the question is to the passages the answer occurs in (its
+    sentence and the ones either side: a question may lean on the sentence before), and the
+    question followed by the answer — the answered question as a statement — to the
+    answer's own sentences: the counterpart of the lexical signals, which paraphrase
+    defeats, and of `top_evidence`, which scores the best sentence rather than the
+    answer's. 0 when the answer is in none."""
+    places = [x for s in shown for x in answer_sentences(short, s, around=1)]
+    own = [x for s in shown for x in answer_sentences(short, s)]
+    if not own:
+        return 0.0, 0.0
+    v = embedder.encode([question, f"{question} {short}", *places, *own])
+    return float((v[2 : 2 + len(places)] @ v[0]).max()), float((v[2 + len(places) :] @ v[1]).max())
 
 
 def reader_signals(

@@ -147,21 +147,36 @@ def _stem(word: str) -> str:
 _QUESTION_WORDS = frozenset("how many much what which who whom whose when where why".split())
 
 
-def answer_places(short: str, source: str) -> Iterator[tuple[list[str], list[set[str]]]]:
-    """Each place the answer occurs: its sentence and the ones either side, as text and as
-    word stems."""
+def _answer_at(short: str, source: str) -> tuple[list[str], list[set[str]], list[int]]:
+    """The source's sentences, their word stems, and the indexes of those the answer is in."""
     answer = _stems(content_words(short))
     raw = _SENT.split(source)
     sents = [_stems(content_words(s)) for s in raw]
-    for i, words in enumerate(sents):
-        if answer <= words or (answer & words and len(answer) > 2):
-            yield raw[max(0, i - 1) : i + 2], sents[max(0, i - 1) : i + 2]
+    at = [i for i, w in enumerate(sents) if answer <= w or (answer & w and len(answer) > 2)]
+    return raw, sents, at
+
+
+def _answer_places(short: str, source: str) -> Iterator[tuple[list[str], list[set[str]]]]:
+    """Each place the answer occurs: its sentence and the ones either side, as text and as
+    word stems."""
+    raw, sents, at = _answer_at(short, source)
+    for i in at:
+        yield raw[max(0, i - 1) : i + 2], sents[max(0, i - 1) : i + 2]
+
+
+def answer_sentences(short: str, source: str, around: int = 0) -> list[str]:
+    """The sentences of the source the answer occurs in, each with `around` sentences either
+    side (none for an answer of stop words)."""
+    if not content_words(short):
+        return []
+    raw, _, at = _answer_at(short, source)
+    return [" ".join(raw[max(0, i - around) : i + around + 1]) for i in at]
 
 
 def _answer_windows(short: str, source: str) -> Iterator[set[str]]:
     """The words around each place the answer occurs, without the answer's own words."""
     answer = _stems(content_words(short))
-    for _, stems in answer_places(short, source):
+    for _, stems in _answer_places(short, source):
         yield set().union(*stems) - answer
 
 
@@ -185,7 +200,7 @@ def unmet_constraints(short: str, source: str, question: str) -> tuple[bool, boo
     names = _stems([n for n in _names(asking) if n not in _QUESTION_WORDS])
     names -= _stems(content_words(short))
     negated = bool(_NEGATION.search(asking.lower()))
-    places = [(text, set().union(*stems)) for text, stems in answer_places(short, source)]
+    places = [(text, set().union(*stems)) for text, stems in _answer_places(short, source)]
     if not places:
         return None
     number = all(asked - words for _, words in places)

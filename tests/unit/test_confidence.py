@@ -12,15 +12,15 @@ from retrieval.confidence import (
     DEFAULT_PATH,
     FEATURES,
     Calibration,
+    answer_similarity,
     calibration_for,
     coverage,
     features,
-    place_similarity,
 )
 from retrieval.pipeline import PipelineConfig
 from retrieval.prompt import CHECK_QUESTION, NO_ANSWER_OPENINGS, YES_NO
 from retrieval.types import Citation, Hit
-from retrieval.verify import unmet_constraints
+from retrieval.verify import as_shown, unmet_constraints
 from service.evals.calibrate import calibrate, choose_l2, fit_logistic, load_squad, reliability
 from tests.fakes import FakeEmbedder, FakeGenerator, make_newsrag
 
@@ -42,18 +42,26 @@ def test_features_describe_the_answer_and_its_evidence():
     assert coverage("zebra quantum", [_cit(src)]) == 0.0
 
 
-def test_the_answers_passage_is_compared_with_the_question_in_meaning():
-    """The passage where the answer occurs, not the best passage, is held against the
-    question: the right span sits in the passage that reads like the question."""
+def test_the_answers_sentence_is_compared_with_the_question_in_meaning():
+    """The passage the answer occurs in (its sentence and the ones either side), not the best
+    one, is held against the question, and its own sentence against the question followed by
+    the answer: the right span sits where the source reads like the question."""
     src = (
         "Armenia has reported that four soldiers were killed at the border. "
+        "The government met on Monday. "
         "Talks on a peace treaty resumed in May after two years."
     )
     emb, q = FakeEmbedder(), "How many soldiers were killed at the border?"
-    near = place_similarity(emb, q, "four", [src.split(". ")[0]])
-    far = place_similarity(emb, q, "two years", [src.split(". ")[1]])
-    assert near > far > 0.0
-    assert place_similarity(emb, q, "Lyon", [src]) == 0.0  # the answer occurs nowhere
+    near = answer_similarity(emb, q, "four", [src])
+    far = answer_similarity(emb, q, "two years", [src])
+    assert near[0] > far[0] > 0.0 and near[1] > far[1]
+    assert answer_similarity(emb, q, "Lyon", [src]) == (0.0, 0.0)  # in no sentence
+    assert answer_similarity(emb, q, "the", [src]) == (0.0, 0.0)  # no words of its own
+    f = features(q, "four", [_cit(src)], -0.3, embedder=emb)
+    shown = as_shown(_cit(src).hit, q)  # as the model read it: under its title
+    assert (f["place_similarity"], f["statement_similarity"]) == pytest.approx(
+        answer_similarity(emb, q, "four", [shown])
+    )
     assert "place_similarity" not in features(q, "four", [_cit(src)], -0.3)  # no embedder
 
 
