@@ -69,7 +69,11 @@ def check_url(url: str, allow_private: bool = False) -> str:
     """The URL if newsrag may fetch it; UnsafeURLError (422) says why not."""
     if not isinstance(url, str) or len(url) > 2000:
         raise UnsafeURLError("url: must be a string of at most 2000 characters")
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError as exc:  # "http://[oops": an unclosed IPv6 bracket, a bad port…
+        raise UnsafeURLError(f"url: not a valid URL ({exc})") from exc
     if parts.scheme.lower() not in ("http", "https"):
         raise UnsafeURLError(f"url: only http and https URLs are fetched, not {url[:80]!r}")
     if not parts.hostname:

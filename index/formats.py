@@ -107,8 +107,8 @@ def article_from_fields(
     if given is not None:
         check_id(given, f"{where}.id")
     url = text_field("url")
-    if url and not url.lower().startswith(("http://", "https://")):
-        raise ParseError(f"{where}.url: must be an http(s) URL")
+    if url:
+        check_url(url, f"{where}.url")
     source = text_field("source", max_len=200) or outlet_of(url)
     return Article(
         id=given or content_id(title, body),
@@ -121,9 +121,24 @@ def article_from_fields(
     )
 
 
+def check_url(url: str, where: str) -> None:
+    """An article's link must be an http(s) URL with a host (its host names the outlet)."""
+    if not url.lower().startswith(("http://", "https://")):
+        raise ParseError(f"{where}: must be an http(s) URL")
+    try:
+        host = urlsplit(url).hostname
+    except ValueError as exc:  # "http://[oops": an unclosed IPv6 bracket, a bad port…
+        raise ParseError(f"{where}: not a valid URL ({exc})") from exc
+    if not host:
+        raise ParseError(f"{where}: has no host")
+
+
 def outlet_of(url: str | None) -> str | None:
     """An article's outlet when nobody named it: its URL's host, without `www.`."""
-    host = urlsplit(url).hostname if url else None
+    try:
+        host = urlsplit(url).hostname if url else None
+    except ValueError:  # a page or feed link the standard library cannot split
+        return None
     return host.removeprefix("www.") if host else None
 
 

@@ -282,3 +282,17 @@ def test_lone_surrogates_in_questions_are_422(client):
         json={"model": "newsrag", "messages": [{"role": "user", "content": [{"type": 5}]}]},
     )
     assert r.status_code == 422
+
+
+@pytest.mark.parametrize(
+    "url", ["http://[oops/story", "https://[::1", "ftp://example.com/a", "http://"]
+)
+def test_a_malformed_url_is_422_and_nothing_is_written(client, url):
+    """Found by the API fuzzer: a URL the standard library cannot split ("http://[…") was a
+    500 on PUT /documents/{id} (its host names the outlet)."""
+    before = client.get("/documents").json()["total"]
+    r = client.put("/documents/a1", json={**ARTICLE, "url": url})
+    assert r.status_code == 422 and "url" in r.json()["detail"], r.text
+    r = client.post("/documents", json={"articles": [{**ARTICLE, "url": url}]})
+    assert r.status_code == 422 and "url" in r.json()["detail"], r.text
+    assert client.get("/documents").json()["total"] == before

@@ -202,6 +202,8 @@ def test_documents_from_urls(client, site):
         "http://localhost/feed",
         "http://user:pw@example.org/feed",
         "javascript:alert(1)",
+        "http://[oops/feed",  # the standard library cannot split it: was a 500
+        "http://example.org:99999/feed",
     ],
 )
 def test_unsafe_feed_urls_are_refused(tmp_path, url):
