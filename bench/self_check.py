@@ -6,9 +6,10 @@ better than the calibrated confidence does, and by how much does it help it? Mea
         --index-cache DIR --limit 120 --out checks.jsonl
     .venv/bin/python -m bench.self_check --report checks.jsonl
     # checks of the answers of finished `newsrag eval squad` runs (`--check`, default the
-    # pipeline's `turn`); writes each run's predictions with `self_check` added, for
-    # `newsrag eval calibrate`; then the calibration refitted with and without each check
-    # (the calibrate command's split and rules):
+    # pipeline's `turn`; `none`: no generator); writes each run's predictions with the
+    # signals added since it ran (`self_check` and those that need no generator:
+    # `checks.0.predictions.jsonl`, …) for `newsrag eval calibrate`; then the calibration
+    # refitted with and without each check (the calibrate command's split and rules):
     .venv/bin/python -m bench.self_check --data … --from-predictions A/predictions.jsonl \\
         --from-predictions B/predictions.jsonl [--check turn --check fresh] --out checks.jsonl
     .venv/bin/python -m bench.self_check --report checks.jsonl --from-predictions A/… \\

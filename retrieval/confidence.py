@@ -5,12 +5,14 @@ No local model abstains by itself (../shared/MODELS.md), and one raw similarity 
 tell a paraphrased question from an on-topic one the sources do not answer. So each answer gets
 a few cheap signals — how similar its best source is, how much of the question the best
 evidence covers, whether the short answer occurs in a cited source next to the question's
-words (and meets the question's numbers, names and negation there), how strongly its claims are
-supported, how sure the model was of the short answer (its mean token log-probability), how
-close it came to replying "I don't know" and whether, asked next, it says the sources state
-its answer — combined by a logistic regression fitted on held-out data (`newsrag eval
-calibrate`) and kept beside this module, one file per model (`calibration-<preset>.json`):
+words, whether the passages it occurs in carry the question's numbers, names and negation and
+how close they are to the question in meaning, how strongly its claims are supported, how sure
+the model was of the short answer (its mean token log-probability) and how close it came to
+replying "I don't know" — combined by a logistic regression fitted on held-out data (`newsrag
+eval calibrate`) and kept beside this module, one file per model (`calibration-<preset>.json`):
 the model's own log-probabilities are signals, and each model's are distributed differently.
+The reader's yes/no check of its own answer (`self_check`) is computed only for a calibration
+that uses it; none does (docs/EVALUATION.md).
 """
 
 from __future__ import annotations
@@ -56,8 +58,6 @@ FEATURES = (
     "place_similarity",  # best cosine of the question and a passage the answer is in
     "statement_similarity",  # … of the question followed by the answer and its sentence
 )
-# Computed only for a calibration that uses them (each costs the reader another scoring).
-ON_DEMAND = frozenset({"self_check"})
 
 DEFAULT_PATH = Path(__file__).with_name("calibration-small.json")
 
