@@ -15,6 +15,8 @@ Messages = list[dict[str, str]]
 
 # Scores answer options by the model's log-likelihood (multiple choice, calibration).
 CHOICE_SCORES = "choice_scores"
+# Continues a reply made to open with given text (`stream(..., opening=…)`).
+OPENED_REPLY = "opened_reply"
 
 
 @dataclass
@@ -42,6 +44,7 @@ class TextGenerator(Protocol):
         messages: Messages,
         max_new_tokens: int | None = None,
         cancel: threading.Event | None = None,
+        opening: str = "",
     ) -> Iterator[str]: ...
 
     def generate(self, messages: Messages, max_new_tokens: int | None = None) -> str: ...
@@ -68,7 +71,10 @@ class BaseGenerator:
         messages: Messages,
         max_new_tokens: int | None = None,
         cancel: threading.Event | None = None,
+        opening: str = "",
     ) -> Iterator[str]:
+        """The reply's text as it is generated; with `opening` (backends with `OPENED_REPLY`),
+        the reply is made to begin with it and only what follows is yielded."""
         raise NotImplementedError
 
     def generate(self, messages: Messages, max_new_tokens: int | None = None) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from retrieval.errors import ModelLoadError
-from retrieval.generation import CHOICE_SCORES, BaseGenerator, Messages
+from retrieval.generation import CHOICE_SCORES, OPENED_REPLY, BaseGenerator, Messages
 from retrieval.presets import display_name, resolve_model_dir
 
 logger = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ class Generator(BaseGenerator):
     """A chat model that writes answers; one generation at a time (2 cores cannot do more
     without slowing every request down)."""
 
-    capabilities = frozenset({CHOICE_SCORES})
+    capabilities = frozenset({CHOICE_SCORES, OPENED_REPLY})
 
     def __init__(
         self,
@@ -250,6 +250,7 @@ class Generator(BaseGenerator):
         messages: Messages,
         max_new_tokens: int | None = None,
         cancel: threading.Event | None = None,
+        opening: str = "",
     ) -> Iterator[str]:
         """Yield text pieces as they are generated; setting `cancel` stops the model."""
         import torch
@@ -258,6 +259,12 @@ class Generator(BaseGenerator):
         self.load()
         stop = threading.Event()  # set when the consumer goes away
         inputs = self._inputs(messages)
+        if opening:  # the reply is made to begin with it; only what follows is streamed
+            ids = self.tokenizer(opening, add_special_tokens=False, return_tensors="pt")
+            extra = ids["input_ids"]
+            inputs["input_ids"] = torch.cat([inputs["input_ids"], extra], dim=1)
+            mask = torch.ones_like(extra)
+            inputs["attention_mask"] = torch.cat([inputs["attention_mask"], mask], dim=1)
         streamer = TextIteratorStreamer(
             self._tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600
         )

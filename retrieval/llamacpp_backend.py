@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from retrieval.errors import InvalidInputError, ModelLoadError
-from retrieval.generation import CHOICE_SCORES, BaseGenerator, Messages
+from retrieval.generation import CHOICE_SCORES, OPENED_REPLY, BaseGenerator, Messages
 from retrieval.generator import ends_paragraph, newline_token_sets
 from retrieval.presets import PRESETS, display_name, gguf_weights
 
@@ -100,7 +100,7 @@ class LlamaCppGenerator(BaseGenerator):
     """The generator contract on llama.cpp; one call at a time (the model holds one KV
     cache, reused for the longest prefix shared with the previous prompt)."""
 
-    capabilities = frozenset({CHOICE_SCORES})
+    capabilities = frozenset({CHOICE_SCORES, OPENED_REPLY})
 
     def __init__(
         self,
@@ -213,8 +213,13 @@ class LlamaCppGenerator(BaseGenerator):
         messages: Messages,
         max_new_tokens: int | None = None,
         cancel: threading.Event | None = None,
+        opening: str = "",
     ) -> Iterator[str]:
         prompt = self.prompt_tokens(messages)
+        if opening:
+            prompt += list(
+                self._llm.tokenize(opening.encode("utf-8"), add_bos=False, special=False)
+            )
         with self._lock:
             cached = self._llm.input_ids[: self._llm.n_tokens].tolist()
             self.usage.calls += 1

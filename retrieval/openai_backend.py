@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from retrieval.errors import GenerationError, InvalidInputError, ModelLoadError
+from retrieval.errors import GenerationError, InvalidInputError, ModelLoadError, UnsupportedError
 from retrieval.generation import BaseGenerator, Messages
 
 
@@ -62,7 +62,10 @@ class OpenAIChatGenerator(BaseGenerator):
         messages: Messages,
         max_new_tokens: int | None = None,
         cancel: threading.Event | None = None,
+        opening: str = "",
     ) -> Iterator[str]:
+        if opening:
+            raise UnsupportedError("an OpenAI-compatible server cannot be made to open a reply")
         body = self._body(messages, max_new_tokens, True)
         self.usage.calls += 1
         try:

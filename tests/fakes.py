@@ -75,6 +75,7 @@ class FakeGenerator(BaseGenerator):
         messages: list[dict[str, str]],
         max_new_tokens: int | None = None,
         cancel: threading.Event | None = None,
+        opening: str = "",
     ) -> Iterator[str]:
         self.calls.append(messages)
         for word in re.findall(r"\S+\s*", self.reply):

@@ -91,11 +91,11 @@ def rag(seed_index_dir, embedder):
 
 
 # Measured (bench/seed_questions.py, docs/EVALUATION.md): the default, base on llama.cpp with
-# its own calibration, 15 of 21 answerable questions right and 8 of 8 unanswerable ones
-# abstained with its weights as packaged (7 of 8 before the office check, retrieval.roles);
-# small (llama.cpp, same gate) 12 and 7. The floors catch regressions; the goal (all right)
-# is not reached yet.
-MIN_RIGHT = {"small": 8, "base": 15}
+# its own calibration, 17 of 21 answerable questions right and 8 of 8 unanswerable ones
+# abstained with its weights as packaged (15 before a declining reader was made to answer,
+# RAGPipeline.reopen_declined); small (llama.cpp, same gate) 12 and 7. The floors catch
+# regressions; the goal (all right) is not reached yet.
+MIN_RIGHT = {"small": 8, "base": 17}
 # Asked as a reader of the article would, the day after it appeared: "last year" and other
 # relative words are read against this date (asked today, "last year" is rightly another year).
 AS_OF = date(2024, 9, 21)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from retrieval.confidence import (
     coverage,
     features,
 )
+from retrieval.generation import CHOICE_SCORES, OPENED_REPLY
 from retrieval.pipeline import PipelineConfig
 from retrieval.prompt import CHECK_QUESTION, NO_ANSWER_OPENINGS, YES_NO
 from retrieval.types import Citation, Hit
@@ -385,3 +387,49 @@ def test_calibrate_command_leaves_out_a_named_signal(tmp_path):
     few = [*args[:3], str(tmp_path / "few.jsonl"), *args[4:]]
     thin = CliRunner().invoke(app, few)
     assert thin.exit_code == 2 and "not enough fitting data" in thin.output
+
+
+class _Declining(FakeGenerator):
+    """Declines, unless its reply is made to open "Answer:"."""
+
+    capabilities = frozenset({CHOICE_SCORES, OPENED_REPLY})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.openings: list[str] = []
+
+    def stream(self, messages, max_new_tokens=None, cancel=None, opening=""):
+        self.calls.append(messages)
+        self.openings = [*self.openings, opening]
+        yield " Four [1]\nSentence: Four soldiers were killed [1]." if opening else "I don't know."
+
+
+def test_a_declining_reader_is_made_to_answer_and_the_confidence_decides(tmp_path):
+    """The reader declined with the answer in front of it (seed: the Zangezur corridor): its
+    reply is made to open "Answer:" and the calibrated confidence, not the reader's goodwill,
+    decides; with the confidence gate off, or a backend that cannot open a reply, it stays
+    declined."""
+    emb = _index(tmp_path / "idx")
+    path = tmp_path / "cal.json"
+    Calibration(
+        coef=[1.0], intercept=0.0, mean=[0.0], scale=[1.0], features=["answer_tokens"]
+    ).save(path)  # log(1 + 1 word) = 0.69 → 0.67
+    gen = _Declining()
+    config = PipelineConfig(min_score=0.3, calibration_path=path, min_confidence=0.5)
+    rag = make_newsrag(tmp_path / "idx", emb, gen, config)
+    question = "How many soldiers were killed at the border?"
+    answer = rag.ask(question)
+    assert not answer.abstained and answer.short_answer == "Four", answer.to_dict()
+    assert gen.openings == ["", "Answer:"] and "reopen" in answer.timings_ms
+    assert answer.confidence == pytest.approx(1 / (1 + math.exp(-math.log(2))), abs=1e-4)
+    rag.pipeline.min_confidence = 0.9  # the forced answer is not trusted enough
+    doubted = rag.ask(question)
+    assert doubted.abstained and doubted.abstain_reason == "low_confidence"
+    text_only = _Unscoring("I don't know.")
+    for gate, reopen, backend in ((0.0, True, gen), (0.5, False, gen), (0.5, True, text_only)):
+        rag.pipeline.min_confidence, rag.pipeline.generator = gate, backend
+        rag.pipeline.config.reopen_declined = reopen
+        gen.openings = []
+        kept = rag.ask(question)
+        assert kept.abstained and kept.abstain_reason == "model", (gate, reopen, backend)
+        assert "Answer:" not in gen.openings

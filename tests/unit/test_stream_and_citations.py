@@ -328,7 +328,7 @@ def test_multiple_choice_needs_a_scoring_backend(rag):  # noqa: F811
     from retrieval.generation import BaseGenerator
 
     class TextOnly(BaseGenerator):
-        def stream(self, messages, max_new_tokens=None, cancel=None):
+        def stream(self, messages, max_new_tokens=None, cancel=None, opening=""):
             yield "Four [1]."
 
     rag.pipeline.generator = TextOnly()
