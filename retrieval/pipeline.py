@@ -429,8 +429,8 @@ class RAGPipeline:
     def _reopened(
         self, messages: list[dict[str, str]], cancel: threading.Event | None, sentence: bool
     ) -> str:
-        """The reply again, made to open with "Answer:" (the prompt is still in the
-        generator's cache: only the answer is decoded)."""
+        """The reply again, made to open with "Answer:" (llama.cpp still holds the prompt in
+        its cache: only the answer is decoded)."""
         assert self.generator is not None
         reply = AnswerStream()
         reply.feed(ANSWER_LABEL)
