@@ -285,17 +285,21 @@ def test_low_confidence_answers_abstain(tmp_path):
     assert not kept.abstained and kept.to_dict()["confidence"] == kept.confidence
 
 
-class _DoubtfulGenerator(FakeGenerator):
-    """Answers, but would rather have opened its reply with "I" (don't know)."""
+class _Scripted(FakeGenerator):
+    """Gives set scores for set choices (the reader's own signals: its doubt, its check) and
+    records the prompt each was asked on."""
 
-    asked_openings: list[dict[str, str]] | None = None
+    def __init__(self, reply: str, scores: dict[tuple[str, ...], list[float]]) -> None:
+        super().__init__(reply)
+        self.scores = scores
+        self.asked: dict[tuple[str, ...], list[dict[str, str]]] = {}
 
     def choice_scores(
         self, messages: list[dict[str, str]], choices: list[str], prefix: str = ""
     ) -> list[float]:
-        if choices == NO_ANSWER_OPENINGS:
-            self.asked_openings = messages
-            return [-0.2, -1.7]
+        if tuple(choices) in self.scores:
+            self.asked[tuple(choices)] = messages
+            return self.scores[tuple(choices)]
         return super().choice_scores(messages, choices, prefix)
 
 
@@ -307,12 +311,14 @@ def test_the_readers_own_doubt_is_a_signal(tmp_path):
     """The margin of "I" over "Answer" as the first word of the reply, on the very prompt the
     answer was written from, reaches the features; a backend that cannot score leaves it out."""
     emb = _index(tmp_path / "idx")
-    gen = _DoubtfulGenerator("Answer: Four [1]\nSentence: Four soldiers were killed [1].")
+    reply = "Answer: Four [1]\nSentence: Four soldiers were killed [1]."
+    gen = _Scripted(reply, {tuple(NO_ANSWER_OPENINGS): [-0.2, -1.7]})
     rag = make_newsrag(tmp_path / "idx", emb, gen, PipelineConfig(min_confidence=0.0))
     answer = rag.ask("How many soldiers were killed at the border?")
     assert not answer.abstained
     assert answer.features["no_answer_margin"] == pytest.approx(1.5)
-    assert gen.asked_openings == gen.calls[-1]  # the prompt the answer was written from
+    # the prompt the answer was written from
+    assert gen.asked[tuple(NO_ANSWER_OPENINGS)] == gen.calls[-1]
     rag.pipeline.generator = _Unscoring(gen.reply)
     answer = rag.ask("How many soldiers were killed at the border?")
     assert "no_answer_margin" not in answer.features
@@ -323,25 +329,12 @@ def test_the_readers_own_doubt_is_a_signal(tmp_path):
     assert cal.score({}) == 0.5 < cal.score({"no_answer_margin": -3.0})
 
 
-class _CheckingGenerator(FakeGenerator):
-    """Says Yes when asked whether the sources state its answer; records the check."""
-
-    checked: list[dict[str, str]] | None = None
-
-    def choice_scores(
-        self, messages: list[dict[str, str]], choices: list[str], prefix: str = ""
-    ) -> list[float]:
-        if choices == YES_NO:
-            self.checked = messages
-            return [-0.1, -2.6]
-        return super().choice_scores(messages, choices, prefix)
-
-
 def test_the_reader_checks_its_answer_when_the_calibration_uses_it(tmp_path):
     """Asked as the turn after its answer, on the prompt the answer was written from (so a
     backend's cache serves it); computed only for a calibration that uses the signal."""
     emb = _index(tmp_path / "idx")
-    gen = _CheckingGenerator("Answer: Four [1]\nSentence: Four soldiers were killed [1].")
+    reply = "Answer: Four [1]\nSentence: Four soldiers were killed [1]."
+    gen = _Scripted(reply, {tuple(YES_NO): [-0.1, -2.6]})  # says Yes
     path = tmp_path / "cal.json"
     Calibration(coef=[1.0], intercept=0.0, mean=[0.0], scale=[1.0], features=["self_check"]).save(
         path
@@ -352,17 +345,17 @@ def test_the_reader_checks_its_answer_when_the_calibration_uses_it(tmp_path):
     answer = rag.ask("How many soldiers were killed at the border?")
     assert answer.features["self_check"] == pytest.approx(2.5)
     assert answer.confidence == pytest.approx(1 / (1 + np.exp(-2.5)), abs=1e-4)
-    assert gen.checked == [
+    assert gen.asked[tuple(YES_NO)] == [
         *gen.calls[-1],
         {"role": "assistant", "content": "Answer: Four [1]"},
         {"role": "user", "content": CHECK_QUESTION},
     ]
-    gen.checked = None
+    gen.asked.clear()
     rag.pipeline.calibration = Calibration(
         coef=[1.0], intercept=0.0, mean=[0.0], scale=[1.0], features=["answer_logprob"]
     )
     answer = rag.ask("How many soldiers were killed at the border?")
-    assert "self_check" not in answer.features and gen.checked is None
+    assert "self_check" not in answer.features and tuple(YES_NO) not in gen.asked
 
 
 def test_calibrate_command_leaves_out_a_named_signal(tmp_path):
