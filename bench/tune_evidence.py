@@ -21,6 +21,7 @@ from bench.common import data_dir
 from index.core import Models
 from retrieval.evidence import EvidenceConfig, EvidenceSelector, approx_tokens, with_mentions
 from retrieval.metrics import contains_answer, gold_text
+from retrieval.prompt import format_sources
 from retrieval.search import SearchFilter
 from service.evals.leaderboard import list_weeks, parse_day, read_jsonl
 from service.evals.realtimeqa import eval_core, open_week
@@ -42,6 +43,10 @@ CONFIGS: dict[str, dict[str, Any]] = {
     # Multiple choice on evidence of its own (`--mc-query question+choices`): the options in
     # the search, each option's best sentence shown first.
     "options": {"options": True},
+    # The options widen the search only; sentences are chosen for the question (or for the
+    # question with its options), none put first.
+    "options search": {"options": "search"},
+    "options search and scoring": {"options": "scoring"},
     "options 50 candidates": {"options": True, "candidates": 50},
 }
 
@@ -103,18 +108,26 @@ def main() -> None:
         options = settings.pop("options", False)
         cfg = replace(EvidenceConfig(), **settings)
         sel = EvidenceSelector(encoder, cfg)
-        recall, tokens = [], []
+        recall, shown, tokens = [], [], []
         for hits, with_options, question, gold, choices in rows:
-            if options:
+            if options == "search":
+                sources = sel.select(question, with_options[: cfg.candidates], cfg.max_sources)
+            elif options == "scoring":
+                query = with_mentions(question, choices)
+                sources = sel.select(query, with_options[: cfg.candidates], cfg.max_sources)
+            elif options:
                 sources = sel.select(
                     question, with_options[: cfg.candidates], cfg.max_sources, choices
                 )
             else:
                 sources = sel.select(question, hits[: cfg.candidates], cfg.max_sources)
             recall.append(any(contains_answer(s.text, gold) for s in sources))
+            # What the prompt shows (format_sources cuts an over-long source).
+            shown.append(contains_answer(format_sources(sources), gold))
             tokens.append(sum(approx_tokens(s.text) for s in sources))
         out[name] = {
             "evidence_recall": round(100 * statistics.fmean(recall), 1),
+            "shown_recall": round(100 * statistics.fmean(shown), 1),
             "tokens_mean": round(statistics.fmean(tokens)),
         }
         print(name, out[name], flush=True)

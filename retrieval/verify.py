@@ -183,12 +183,55 @@ def _answer_windows(short: str, source: str) -> Iterator[set[str]]:
 _NEGATION = re.compile(r"\b(?:not|never|no|none|neither|nor|without|fail(?:ed|s)?)\b|n't\b")
 _SMALL_NUMBER = re.compile(rf"\b(?:{'|'.join(_NUMBER_WORDS)})\b")
 
+# Words whose opposite turns an answerable question into one the source does not answer
+# ("What is Europe's smallest inland port?" beside "Duisport, the largest inland port"):
+# a fifth of SQuAD 2.0's unanswerable questions are made this way. Only pairs whose words
+# are rarely used in another sense ("light", "close", "back" are not here).
+_OPPOSITES = [
+    ("largest", "smallest"), ("biggest", "smallest"), ("larger", "smaller"),
+    ("bigger", "smaller"), ("most", "least"), ("more", "less"), ("more", "fewer"),
+    ("highest", "lowest"), ("higher", "lower"), ("longest", "shortest"),
+    ("longer", "shorter"), ("oldest", "youngest"), ("oldest", "newest"),
+    ("older", "younger"), ("best", "worst"), ("better", "worse"),
+    ("strongest", "weakest"), ("fastest", "slowest"), ("earliest", "latest"),
+    ("first", "last"), ("before", "after"), ("maximum", "minimum"),
+    ("majority", "minority"), ("increase", "decrease"), ("increased", "decreased"),
+    ("increases", "decreases"), ("rise", "fall"), ("rose", "fell"), ("won", "lost"),
+    ("win", "lose"), ("gained", "lost"), ("import", "export"), ("imports", "exports"),
+    ("imported", "exported"), ("buy", "sell"), ("bought", "sold"), ("allowed", "banned"),
+    ("allow", "ban"), ("accepted", "rejected"), ("accept", "reject"),
+    ("supported", "opposed"), ("support", "oppose"), ("success", "failure"),
+    ("successful", "unsuccessful"), ("legal", "illegal"), ("internal", "external"),
+    ("inner", "outer"), ("upper", "lower"), ("north", "south"), ("east", "west"),
+    ("northern", "southern"), ("eastern", "western"), ("above", "below"),
+    ("inside", "outside"),
+]  # fmt: skip
+_OPPOSITE: dict[str, set[str]] = {}
+for _a, _b in _OPPOSITES:
+    _OPPOSITE.setdefault(_a, set()).add(_b)
+    _OPPOSITE.setdefault(_b, set()).add(_a)
+
+
+def _reversed(asking: str, places: list[str]) -> bool:
+    """Whether the question asks with a word that every place the answer occurs lacks while
+    it has the word's opposite."""
+    asked = set(_TOKEN.findall(asking.lower()))
+    for word in asked & _OPPOSITE.keys():
+        opposite = _OPPOSITE[word] - asked
+        if opposite and all(
+            word not in (words := set(_TOKEN.findall(p.lower()))) and words & opposite
+            for p in places
+        ):
+            return True
+    return False
+
 
 def unmet_constraints(short: str, source: str, question: str) -> tuple[bool, bool, bool] | None:
     """Whether every place the answer occurs lacks a number the question names ("As of 1970,
     how many private schools…?" beside "As of April 2014, there are 88 private schools");
     whether the question is negated where no such place is ("Who was not the ideologue…?"
-    beside "Ali Shariati, ideologue of the Revolution"); and whether every such place lacks
+    beside "Ali Shariati, ideologue of the Revolution") or asks with the opposite of what
+    every such place says ("smallest" beside "largest"); and whether every such place lacks
     a name the question gives ("When was Darwin's theory published?" beside "Lyell published
     his book in 1830"): the one-word edits that turn an answerable question into an on-topic
     one the source does not answer. None when the answer does not occur in the source.
@@ -205,6 +248,7 @@ def unmet_constraints(short: str, source: str, question: str) -> tuple[bool, boo
         return None
     number = all(asked - words for _, words in places)
     negation = negated and not any(_NEGATION.search(" ".join(t).lower()) for t, _ in places)
+    negation = negation or _reversed(asking, [" ".join(t) for t, _ in places])
     name = all(names - words for _, words in places)
     return number, negation, name
 

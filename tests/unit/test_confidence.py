@@ -126,6 +126,42 @@ def test_an_unmet_number_name_or_negation_in_the_question_is_a_signal():
     assert features(asked, "88", elsewhere, -0.3)["number_unmet"] == 0.0  # one source meets it
 
 
+def test_a_question_asking_with_the_opposite_word_is_unmet():
+    """A question asking "smallest" where every place the answer occurs says "largest": the
+    antonym edit of SQuAD 2.0 (a fifth of its unanswerable questions), counted with negation.
+    The word itself, or a passage saying both, meets it; a question with both words asks
+    nothing reversed."""
+    port = "Duisport is the largest inland port in Europe."
+    assert unmet_constraints("Duisport", port, "What is Europe's smallest inland port?") == (
+        False,
+        True,
+        False,
+    )
+    assert unmet_constraints("Duisport", port, "What is Europe's largest inland port?") == (
+        False,
+        False,
+        False,
+    )
+    both = "Duisport is the largest inland port in Europe, not the smallest."
+    assert unmet_constraints("Duisport", both, "What is Europe's smallest port?") == (
+        False,
+        False,
+        False,
+    )
+    either = "Is Duisport the largest or the smallest inland port?"
+    assert unmet_constraints("Duisport", port, either) == (False, False, False)
+    # Only the asking sentence counts; the scene set before it may say anything.
+    scene = "The smallest ports lost trade. Which inland port is Europe's largest?"
+    assert unmet_constraints("Duisport", port, scene) == (False, False, False)
+    # A place is the answer's sentence and the one either side: one that has the word meets it.
+    near = "Duisport is the largest inland port. Smaller ports lost trade; the smallest grew."
+    assert unmet_constraints("Duisport", near, "What is the smallest port?") == (
+        False,
+        False,
+        False,
+    )
+
+
 def test_each_preset_uses_its_own_calibration():
     """The model's own log-probability is a feature, so a calibration belongs to one model;
     presets without a fit of their own (tiny, local folders) fall back to small's."""
