@@ -21,6 +21,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from index.formats import http_url_parts
 from retrieval.errors import InvalidInputError
 
 USER_AGENT = "newsrag/0.1 (local news question answering; feed reader)"
@@ -70,14 +71,9 @@ def check_url(url: str, allow_private: bool = False) -> str:
     if not isinstance(url, str) or len(url) > 2000:
         raise UnsafeURLError("url: must be a string of at most 2000 characters")
     try:
-        parts = urlsplit(url.strip())
-        parts.port  # noqa: B018 - raises on a port that is not a number in range
-    except ValueError as exc:  # "http://[oops": an unclosed IPv6 bracket, a bad port…
-        raise UnsafeURLError(f"url: not a valid URL ({exc})") from exc
-    if parts.scheme.lower() not in ("http", "https"):
-        raise UnsafeURLError(f"url: only http and https URLs are fetched, not {url[:80]!r}")
-    if not parts.hostname:
-        raise UnsafeURLError(f"url: no host in {url[:80]!r}")
+        parts = http_url_parts(url)
+    except ValueError as exc:
+        raise UnsafeURLError(f"url: {exc}") from exc
     if parts.username or parts.password:
         raise UnsafeURLError("url: credentials in URLs are not accepted")
     if allow_private:

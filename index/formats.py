@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from index.parse import (
     SUPPORTED_SUFFIXES,
@@ -121,16 +121,28 @@ def article_from_fields(
     )
 
 
+def http_url_parts(url: str) -> SplitResult:
+    """`url` split, if it is an http(s) URL with a host and a valid port; ValueError says
+    what is wrong with it (the standard library's own ValueError — "http://[oops", port
+    99999 — included)."""
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError as exc:
+        raise ValueError(f"not a valid URL ({exc})") from exc
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ValueError(f"only http and https URLs are accepted, not {url[:80]!r}")
+    if not parts.hostname:
+        raise ValueError(f"no host in {url[:80]!r}")
+    return parts
+
+
 def check_url(url: str, where: str) -> None:
     """An article's link must be an http(s) URL with a host (its host names the outlet)."""
-    if not url.lower().startswith(("http://", "https://")):
-        raise ParseError(f"{where}: must be an http(s) URL")
     try:
-        host = urlsplit(url).hostname
-    except ValueError as exc:  # "http://[oops": an unclosed IPv6 bracket, a bad port…
-        raise ParseError(f"{where}: not a valid URL ({exc})") from exc
-    if not host:
-        raise ParseError(f"{where}: has no host")
+        http_url_parts(url)
+    except ValueError as exc:
+        raise ParseError(f"{where}: {exc}") from exc
 
 
 def outlet_of(url: str | None) -> str | None:

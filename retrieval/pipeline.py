@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -105,6 +106,23 @@ def validate_question(question: str, top_k: int) -> str:
     if not 1 <= top_k <= MAX_TOP_K:
         raise InvalidInputError(f"top_k must be between 1 and {MAX_TOP_K}, got {top_k}")
     return q
+
+
+def read_reply(
+    pieces: Iterator[str], reply: AnswerStream, sentence: bool
+) -> Generator[str, None, None]:
+    """Feed the model's pieces to `reply`, yielding the text each makes visible; stop after
+    the short line unless the sentence is wanted. Stopping (or closing this) closes `pieces`,
+    which stops the model at once."""
+    try:
+        for piece in pieces:
+            yield reply.feed(piece)
+            if not sentence and reply.short_done:
+                break
+    finally:
+        close = getattr(pieces, "close", None)
+        if close is not None:
+            close()
 
 
 class RAGPipeline:
@@ -310,19 +328,12 @@ class RAGPipeline:
             reply = AnswerStream()
             t1 = time.perf_counter()
             pieces = self.generator.stream(messages, self.config.max_new_tokens, cancel)
-            try:
-                for piece in pieces:
+            with closing(read_reply(pieces, reply, sentence)) as reading:
+                for shown in reading:
                     if "first_token" not in timings:
                         timings["first_token"] = (time.perf_counter() - t0) * 1000
-                    shown = reply.feed(piece)
                     if shown:
                         yield StreamEvent("token", {"text": shown})
-                    if not sentence and reply.short_done:
-                        break
-            finally:
-                close = getattr(pieces, "close", None)
-                if close is not None:
-                    close()  # stops the model at once when we stop reading
             if cancel is not None and cancel.is_set():
                 return
             timings["generate"] = (time.perf_counter() - t1) * 1000
@@ -437,15 +448,9 @@ class RAGPipeline:
         pieces = self.generator.stream(
             messages, self.config.max_new_tokens, cancel, opening=ANSWER_LABEL
         )
-        try:
-            for piece in pieces:
-                reply.feed(piece)
-                if not sentence and reply.short_done:
-                    break
-        finally:
-            close = getattr(pieces, "close", None)
-            if close is not None:
-                close()
+        with closing(read_reply(pieces, reply, sentence)) as reading:
+            for _ in reading:
+                pass
         return reply.raw
 
     def choose(
