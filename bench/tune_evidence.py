@@ -47,6 +47,11 @@ CONFIGS: dict[str, dict[str, Any]] = {
     # question with its options), none put first.
     "options search": {"options": "search"},
     "options search and scoring": {"options": "scoring"},
+    # Every chunk of the best articles joins the candidates: the answer is often in another
+    # chunk of an article the search found.
+    "whole top 3 articles": {"expand": 3},
+    "whole top 5 articles": {"expand": 5},
+    "whole top 8 articles": {"expand": 8},
     "options 50 candidates": {"options": True, "candidates": 50},
 }
 
@@ -67,6 +72,27 @@ class CachedEncoder:
         return np.stack([self.cache[t] for t in texts])
 
 
+def expand_articles(store: Any, hits: list[Any], most: int) -> dict[int, list[Any]]:
+    """For n = 1..most: the hits with every chunk of their n best articles added after them
+    (in article order, scored below every hit)."""
+    out: dict[int, list[Any]] = {}
+    articles = list(dict.fromkeys(h.article_id for h in hits))
+    have = {h.chunk_id for h in hits}
+    extra: list[Any] = []
+    for n, aid in enumerate(articles[:most], start=1):
+        ids = [
+            r[0]
+            for r in store._db.execute(
+                "SELECT id FROM chunks WHERE article_id = ? ORDER BY ord", (aid,)
+            )
+        ]
+        extra += store.hits((i, 0.0) for i in ids if i not in have)
+        out[n] = hits + extra
+    for n in range(len(articles[:most]) + 1, most + 1):
+        out[n] = hits + extra
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--index-cache", type=Path, required=True)
@@ -79,8 +105,8 @@ def main() -> None:
     core = eval_core(core_config(get_settings()))
     models = Models.build(core, with_generator=False)
     # (candidates for the question, for the question with its options, question, gold answer
-    # text, options)
-    rows: list[tuple[list[Any], list[Any], str, str, list[str]]] = []
+    # text, options, {n: the candidates with every chunk of their n best articles})
+    rows: list[tuple[list[Any], list[Any], str, str, list[str], dict[int, list[Any]]]] = []
     for week in list_weeks(data):
         rag = open_week(data, week, args.index_cache, core, models)
         for q in read_jsonl(data / f"{week}_qa.jsonl")[: args.limit or None]:
@@ -92,7 +118,8 @@ def main() -> None:
                 with_mentions(question, q["choices"]), args.candidates, filters, qdate
             )
             gold = gold_text(q["choices"], q["answer"])
-            rows.append((hits, with_options, question, gold, q["choices"]))
+            expanded = expand_articles(rag.retriever.store, hits[:30], 8)
+            rows.append((hits, with_options, question, gold, q["choices"], expanded))
         rag.close()
     out: dict[str, Any] = {"questions": len(rows)}
     encoder = CachedEncoder(models.embedder)
@@ -106,11 +133,14 @@ def main() -> None:
     for name in args.configs.split(";"):
         settings = dict(CONFIGS[name])
         options = settings.pop("options", False)
+        expand = settings.pop("expand", 0)
         cfg = replace(EvidenceConfig(), **settings)
         sel = EvidenceSelector(encoder, cfg)
         recall, shown, tokens = [], [], []
-        for hits, with_options, question, gold, choices in rows:
-            if options == "search":
+        for hits, with_options, question, gold, choices, expanded in rows:
+            if expand:
+                sources = sel.select(question, expanded[expand], cfg.max_sources)
+            elif options == "search":
                 sources = sel.select(question, with_options[: cfg.candidates], cfg.max_sources)
             elif options == "scoring":
                 query = with_mentions(question, choices)
