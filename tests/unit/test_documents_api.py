@@ -285,7 +285,14 @@ def test_lone_surrogates_in_questions_are_422(client):
 
 
 @pytest.mark.parametrize(
-    "url", ["http://[oops/story", "https://[::1", "ftp://example.com/a", "http://"]
+    "url",
+    [
+        "http://[oops/story",
+        "https://[::1",
+        "ftp://example.com/a",
+        "http://",
+        "http://example.com:99999/a",  # a port out of range: the fetcher's check, shared
+    ],
 )
 def test_a_malformed_url_is_422_and_nothing_is_written(client, url):
     """Found by the API fuzzer: a URL the standard library cannot split ("http://[…") was a
