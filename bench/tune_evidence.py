@@ -23,6 +23,7 @@ from retrieval.evidence import EvidenceConfig, EvidenceSelector, approx_tokens, 
 from retrieval.metrics import contains_answer, gold_text
 from retrieval.prompt import format_sources
 from retrieval.search import SearchFilter
+from retrieval.store import IndexStore
 from service.evals.leaderboard import list_weeks, parse_day, read_jsonl
 from service.evals.realtimeqa import eval_core, open_week
 from service.loading import core_config, offline
@@ -72,7 +73,7 @@ class CachedEncoder:
         return np.stack([self.cache[t] for t in texts])
 
 
-def expand_articles(store: Any, hits: list[Any], most: int) -> dict[int, list[Any]]:
+def expand_articles(store: IndexStore, hits: list[Any], most: int) -> dict[int, list[Any]]:
     """For n = 1..most: the hits with every chunk of their n best articles added after them
     (in article order, scored below every hit)."""
     out: dict[int, list[Any]] = {}
@@ -80,13 +81,7 @@ def expand_articles(store: Any, hits: list[Any], most: int) -> dict[int, list[An
     have = {h.chunk_id for h in hits}
     extra: list[Any] = []
     for n, aid in enumerate(articles[:most], start=1):
-        ids = [
-            r[0]
-            for r in store._db.execute(
-                "SELECT id FROM chunks WHERE article_id = ? ORDER BY ord", (aid,)
-            )
-        ]
-        extra += store.hits((i, 0.0) for i in ids if i not in have)
+        extra += store.hits((i, 0.0) for i in store.article_chunks(aid) if i not in have)
         out[n] = hits + extra
     for n in range(len(articles[:most]) + 1, most + 1):
         out[n] = hits + extra

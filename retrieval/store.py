@@ -372,6 +372,13 @@ class IndexStore:
         """Chunk rows joined with their article, in the given order; unknown ids are dropped."""
         return select_hits(self._db, list(scored))
 
+    def article_chunks(self, article_id: str) -> list[int]:
+        """The ids of an article's chunks, in the article's order."""
+        rows = self._db.execute(
+            "SELECT id FROM chunks WHERE article_id = ? ORDER BY ord", (article_id,)
+        )
+        return [r[0] for r in rows]
+
     def lexical_search(self, query: str, k: int) -> list[tuple[int, float]]:
         """Top-k (chunk id, BM25 score) from the full-text index (retrieval/lexical.py)."""
         try:

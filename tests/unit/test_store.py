@@ -71,6 +71,22 @@ def test_reopen_uses_snapshot_and_rebuilds_when_missing(store, tmp_path):
     reopened.close()
 
 
+def test_an_articles_chunks_in_order(store):
+    """Every chunk of one article, in its order (the evidence bench widens candidates to whole
+    articles with it); none for an unknown or deleted article."""
+    body = " ".join(f"Sentence number {i} of a long report on the harvest." for i in range(400))
+    aid = _ingest(store, [f"2024-09-21\n\nLong report\n\n{body}", *ARTICLES]).added[0]
+    ids = store.article_chunks(aid)
+    assert len(ids) == store.get_article(aid).chunk_count > 1
+    hits = store.hits((i, 0.0) for i in ids)
+    assert {h.article_id for h in hits} == {aid}
+    starts = [body.find(h.text[:60]) for h in hits]
+    assert starts == sorted(starts) and starts[0] == 0
+    assert store.article_chunks("no-such-article") == []
+    store.delete_article(aid)
+    assert store.article_chunks(aid) == []
+
+
 def test_delete_removes_rows_and_vectors(store):
     report = _ingest(store, ARTICLES)
     victim = report.added[0]
