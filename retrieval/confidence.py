@@ -53,8 +53,8 @@ FEATURES = (
     "no_answer_margin",  # log P(reply opens "I") - log P(reply opens "Answer") on the prompt
     "self_check",  # log P("Yes") - log P("No"), asked next whether the sources state it
     "number_unmet",  # the answer's passages lack a number the question names (1/0)
-    "negation_unmet",  # the question is negated (or asks with an opposite: "smallest" beside
-    # "largest"), the answer's passages are not (1/0)
+    "negation_unmet",  # the question is negated, the answer's sentences are not, or it asks
+    # with the opposite of its passages' word ("smallest" beside "largest") (1/0)
     "name_unmet",  # the answer's passages lack a name the question gives (1/0)
     "place_similarity",  # best cosine of the question and a passage the answer is in
     "statement_similarity",  # … of the question followed by the answer and its sentence

@@ -229,15 +229,16 @@ def _reversed(asking: str, places: list[str]) -> bool:
 def unmet_constraints(short: str, source: str, question: str) -> tuple[bool, bool, bool] | None:
     """Whether every place the answer occurs lacks a number the question names ("As of 1970,
     how many private schools…?" beside "As of April 2014, there are 88 private schools");
-    whether the question is negated where no such place is ("Who was not the ideologue…?"
-    beside "Ali Shariati, ideologue of the Revolution") or asks with the opposite of what
-    every such place says ("smallest" beside "largest"); and whether every such place lacks
-    a name the question gives ("When was Darwin's theory published?" beside "Lyell published
-    his book in 1830"): the one-word edits that turn an answerable question into an on-topic
-    one the source does not answer. None when the answer does not occur in the source.
-    Only the asking sentence counts: news quizzes set the scene first ("Kim Kardashian was
-    accused of damaging a Marilyn Monroe dress. Who designed it?" is answered by "It was based
-    on a sketch by Bob Mackie"). Number words ("which one") are not numbers it names."""
+    whether the question is negated where no sentence the answer is in is ("Who was not the
+    ideologue…?" beside "Ali Shariati, ideologue of the Revolution") or asks with the
+    opposite of what every such place says ("smallest" beside "largest"); and whether every
+    such place lacks a name the question gives ("When was Darwin's theory published?" beside
+    "Lyell published his book in 1830"): the one-word edits that turn an answerable question
+    into an on-topic one the source does not answer. None when the answer does not occur in
+    the source. Only the asking sentence counts: news quizzes set the scene first ("Kim
+    Kardashian was accused of damaging a Marilyn Monroe dress. Who designed it?" is answered by
+    "It was based on a sketch by Bob Mackie"). Number words ("which one") are not numbers it
+    names."""
     asking = _SENT.split(question.strip())[-1]
     asked = {w for w in content_words(_SMALL_NUMBER.sub(" ", asking.lower())) if _is_number(w)}
     names = _stems([n for n in _names(asking) if n not in _QUESTION_WORDS])
@@ -247,7 +248,10 @@ def unmet_constraints(short: str, source: str, question: str) -> tuple[bool, boo
     if not places:
         return None
     number = all(asked - words for _, words in places)
-    negation = negated and not any(_NEGATION.search(" ".join(t).lower()) for t, _ in places)
+    raw, _, at = _answer_at(short, source)
+    # The answer's own sentence must carry the negation: a neighbour's "not" is about
+    # something else.
+    negation = negated and not any(_NEGATION.search(raw[i].lower()) for i in at)
     negation = negation or _reversed(asking, [" ".join(t) for t, _ in places])
     name = all(names - words for _, words in places)
     return number, negation, name

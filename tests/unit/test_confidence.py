@@ -103,6 +103,13 @@ def test_an_unmet_number_name_or_negation_in_the_question_is_a_signal():
     fell = "Ali Shariati was not the ideologue of the Revolution."
     negated = unmet_constraints("Ali Shariati", fell, "Who wasn't the ideologue?")
     assert negated == (False, False, False)
+    # A neighbour's "not" is about something else: the answer's own sentence must be negated.
+    beside = "The Revolution did not end at once. Ali Shariati was its ideologue."
+    assert unmet_constraints("Ali Shariati", beside, "Who wasn't the ideologue?") == (
+        False,
+        True,
+        False,
+    )
     lyell = "Sir Charles Lyell first published his famous book, Principles of Geology, in 1830."
     darwin = "When was Charles Darwin's theory of evolution published?"
     assert unmet_constraints("1830", lyell, darwin) == (False, False, True)
