@@ -138,35 +138,23 @@ def test_a_question_asking_with_the_opposite_word_is_unmet():
     antonym edit of SQuAD 2.0 (a fifth of its unanswerable questions), counted with negation.
     The word itself, or a passage saying both, meets it; a question with both words asks
     nothing reversed."""
+    met, reversed_ = (False, False, False), (False, True, False)
+
+    def unmet(source: str, question: str) -> tuple[bool, bool, bool] | None:
+        return unmet_constraints("Duisport", source, question)
+
     port = "Duisport is the largest inland port in Europe."
-    assert unmet_constraints("Duisport", port, "What is Europe's smallest inland port?") == (
-        False,
-        True,
-        False,
-    )
-    assert unmet_constraints("Duisport", port, "What is Europe's largest inland port?") == (
-        False,
-        False,
-        False,
-    )
+    assert unmet(port, "What is Europe's smallest inland port?") == reversed_
+    assert unmet(port, "What is Europe's largest inland port?") == met
     both = "Duisport is the largest inland port in Europe, not the smallest."
-    assert unmet_constraints("Duisport", both, "What is Europe's smallest port?") == (
-        False,
-        False,
-        False,
-    )
-    either = "Is Duisport the largest or the smallest inland port?"
-    assert unmet_constraints("Duisport", port, either) == (False, False, False)
+    assert unmet(both, "What is Europe's smallest port?") == met
+    assert unmet(port, "Is Duisport the largest or the smallest inland port?") == met
     # Only the asking sentence counts; the scene set before it may say anything.
     scene = "The smallest ports lost trade. Which inland port is Europe's largest?"
-    assert unmet_constraints("Duisport", port, scene) == (False, False, False)
+    assert unmet(port, scene) == met
     # A place is the answer's sentence and the one either side: one that has the word meets it.
     near = "Duisport is the largest inland port. Smaller ports lost trade; the smallest grew."
-    assert unmet_constraints("Duisport", near, "What is the smallest port?") == (
-        False,
-        False,
-        False,
-    )
+    assert unmet(near, "What is the smallest port?") == met
 
 
 def test_each_preset_uses_its_own_calibration():
