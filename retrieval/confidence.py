@@ -138,12 +138,13 @@ def answer_similarity(
     answer's own sentences: the counterpart of the lexical signals, which paraphrase
     defeats, and of `top_evidence`, which scores the best sentence rather than the
     answer's. 0 when the answer is in none."""
-    places = [x for s in shown for x in answer_sentences(short, s, around=1)]
-    own = [x for s in shown for x in answer_sentences(short, s)]
-    if not own:
+    found = [pair for s in shown for pair in answer_sentences(short, s)]
+    if not found:
         return 0.0, 0.0
+    own, places = zip(*found, strict=True)
     v = embedder.encode([question, f"{question} {short}", *places, *own])
-    return float((v[2 : 2 + len(places)] @ v[0]).max()), float((v[2 + len(places) :] @ v[1]).max())
+    n = len(places)
+    return float((v[2 : 2 + n] @ v[0]).max()), float((v[2 + n :] @ v[1]).max())
 
 
 def reader_signals(

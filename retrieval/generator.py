@@ -127,10 +127,21 @@ class Generator(BaseGenerator):
         self.load()
         return self._tokenizer
 
-    def _inputs(self, messages: Messages) -> Any:
-        return self.tokenizer.apply_chat_template(
+    def _inputs(self, messages: Messages, then: str = "") -> Any:
+        """The chat prompt, tokenised; with `then`, the reply is made to begin with that text
+        (the answer label a choice is scored after, or an opening the reply must continue)."""
+        inputs = self.tokenizer.apply_chat_template(
             messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
         )
+        if then:
+            import torch
+
+            extra = self._tokenizer(then, add_special_tokens=False, return_tensors="pt")
+            ids = extra["input_ids"]
+            inputs["input_ids"] = torch.cat([inputs["input_ids"], ids], dim=1)
+            mask = torch.ones_like(ids)
+            inputs["attention_mask"] = torch.cat([inputs["attention_mask"], mask], dim=1)
+        return inputs
 
     def _gen_kwargs(self, inputs: Any, max_new_tokens: int | None) -> dict[str, Any]:
         from transformers import StoppingCriteriaList
@@ -232,12 +243,8 @@ class Generator(BaseGenerator):
 
         self.load()
         tok = self._tokenizer
-        prompt = self._inputs(messages)["input_ids"]
-        lead = ""
-        if prefix:
-            extra = tok(prefix, add_special_tokens=False, return_tensors="pt")["input_ids"]
-            prompt = torch.cat([prompt, extra], dim=1)
-            lead = " "
+        prompt = self._inputs(messages, prefix)["input_ids"]
+        lead = " " if prefix else ""
         conts = [
             tok(lead + c.strip(), add_special_tokens=False)["input_ids"] or [tok.eos_token_id]
             for c in choices
@@ -258,13 +265,7 @@ class Generator(BaseGenerator):
 
         self.load()
         stop = threading.Event()  # set when the consumer goes away
-        inputs = self._inputs(messages)
-        if opening:  # the reply is made to begin with it; only what follows is streamed
-            ids = self.tokenizer(opening, add_special_tokens=False, return_tensors="pt")
-            extra = ids["input_ids"]
-            inputs["input_ids"] = torch.cat([inputs["input_ids"], extra], dim=1)
-            mask = torch.ones_like(extra)
-            inputs["attention_mask"] = torch.cat([inputs["attention_mask"], mask], dim=1)
+        inputs = self._inputs(messages, opening)  # only what follows `opening` is streamed
         streamer = TextIteratorStreamer(
             self._tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600
         )

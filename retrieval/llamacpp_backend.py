@@ -160,11 +160,14 @@ class LlamaCppGenerator(BaseGenerator):
             self._llm = llm
             logger.info("loaded llama.cpp generator %s from %s", self.name, path)
 
-    def prompt_tokens(self, messages: Messages) -> list[int]:
-        """The chat template of the GGUF, rendered and tokenised as transformers does."""
+    def prompt_tokens(self, messages: Messages, then: str = "") -> list[int]:
+        """The chat template of the GGUF, rendered and tokenised as transformers does; with
+        `then`, the reply is made to begin with that text."""
         self.load()
         text = self._format(messages=messages).prompt  # type: ignore[arg-type]
         tokens = list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+        if then:
+            tokens += self._llm.tokenize(then.encode("utf-8"), add_bos=False, special=False)
         if len(tokens) + 8 > self.n_ctx:
             raise InvalidInputError(
                 f"the prompt has {len(tokens)} tokens; the llama.cpp context holds {self.n_ctx}"
@@ -215,11 +218,7 @@ class LlamaCppGenerator(BaseGenerator):
         cancel: threading.Event | None = None,
         opening: str = "",
     ) -> Iterator[str]:
-        prompt = self.prompt_tokens(messages)
-        if opening:
-            prompt += list(
-                self._llm.tokenize(opening.encode("utf-8"), add_bos=False, special=False)
-            )
+        prompt = self.prompt_tokens(messages, opening)
         with self._lock:
             cached = self._llm.input_ids[: self._llm.n_tokens].tolist()
             self.usage.calls += 1
@@ -253,9 +252,7 @@ class LlamaCppGenerator(BaseGenerator):
     def choice_scores(
         self, messages: Messages, choices: list[str], prefix: str = ""
     ) -> list[float]:
-        prompt = self.prompt_tokens(messages)
-        if prefix:
-            prompt += list(self._llm.tokenize(prefix.encode("utf-8"), add_bos=False, special=False))
+        prompt = self.prompt_tokens(messages, prefix)
         with self._lock:
             return self._score(prompt, choices, " " if prefix else "")
 

@@ -164,13 +164,13 @@ def _answer_places(short: str, source: str) -> Iterator[tuple[list[str], list[se
         yield raw[max(0, i - 1) : i + 2], sents[max(0, i - 1) : i + 2]
 
 
-def answer_sentences(short: str, source: str, around: int = 0) -> list[str]:
-    """The sentences of the source the answer occurs in, each with `around` sentences either
-    side (none for an answer of stop words)."""
+def answer_sentences(short: str, source: str) -> list[tuple[str, str]]:
+    """Each sentence of the source the answer occurs in, with its passage (it and the
+    sentence either side); none for an answer of stop words."""
     if not content_words(short):
         return []
     raw, _, at = _answer_at(short, source)
-    return [" ".join(raw[max(0, i - around) : i + around + 1]) for i in at]
+    return [(raw[i], " ".join(raw[max(0, i - 1) : i + 2])) for i in at]
 
 
 def _answer_windows(short: str, source: str) -> Iterator[set[str]]:
@@ -244,16 +244,18 @@ def unmet_constraints(short: str, source: str, question: str) -> tuple[bool, boo
     names = _stems([n for n in _names(asking) if n not in _QUESTION_WORDS])
     names -= _stems(content_words(short))
     negated = bool(_NEGATION.search(asking.lower()))
-    places = [(text, set().union(*stems)) for text, stems in _answer_places(short, source)]
-    if not places:
+    raw, sents, at = _answer_at(short, source)
+    if not at:
         return None
-    number = all(asked - words for _, words in places)
-    raw, _, at = _answer_at(short, source)
+    # Each place: the answer's sentence and the one either side, as text and as word stems.
+    texts = [" ".join(raw[max(0, i - 1) : i + 2]) for i in at]
+    words = [set().union(*sents[max(0, i - 1) : i + 2]) for i in at]
+    number = all(asked - w for w in words)
     # The answer's own sentence must carry the negation: a neighbour's "not" is about
     # something else.
     negation = negated and not any(_NEGATION.search(raw[i].lower()) for i in at)
-    negation = negation or _reversed(asking, [" ".join(t) for t, _ in places])
-    name = all(names - words for _, words in places)
+    negation = negation or _reversed(asking, texts)
+    name = all(names - w for w in words)
     return number, negation, name
 
 
