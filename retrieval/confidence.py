@@ -25,6 +25,7 @@ from typing import Any
 
 from retrieval.embedder import TextEncoder
 from retrieval.generation import CHOICE_SCORES, Messages, TextGenerator, supports
+from retrieval.places import with_aliases
 from retrieval.presets import PRESETS
 from retrieval.prompt import ANSWER_LABEL, NO_ANSWER_OPENINGS, YES_NO, check_messages
 from retrieval.types import Citation
@@ -87,7 +88,7 @@ def coverage(question: str, citations: list[Citation]) -> float:
     best = 0.0
     for c in citations:
         for sent in _SENT.split(as_shown(c.hit, question)):
-            words = {w[:5] for w in content_words(sent)}
+            words = with_aliases({w[:5] for w in content_words(sent)})
             best = max(best, len(asked & words) / len(asked))
     return best
 

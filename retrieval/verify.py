@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from retrieval.places import with_aliases
 from retrieval.prompt import _MARKER
 from retrieval.roles import role_conflict
 from retrieval.types import Citation, Hit
@@ -177,7 +178,7 @@ def _answer_windows(short: str, source: str) -> Iterator[set[str]]:
     """The words around each place the answer occurs, without the answer's own words."""
     answer = _stems(content_words(short))
     for _, stems in _answer_places(short, source):
-        yield set().union(*stems) - answer
+        yield with_aliases(set().union(*stems)) - answer
 
 
 _NEGATION = re.compile(r"\b(?:not|never|no|none|neither|nor|without|fail(?:ed|s)?)\b|n't\b")
@@ -249,7 +250,7 @@ def unmet_constraints(short: str, source: str, question: str) -> tuple[bool, boo
         return None
     # Each place: the answer's sentence and the one either side, as text and as word stems.
     texts = [" ".join(raw[max(0, i - 1) : i + 2]) for i in at]
-    words = [set().union(*sents[max(0, i - 1) : i + 2]) for i in at]
+    words = [with_aliases(set().union(*sents[max(0, i - 1) : i + 2])) for i in at]
     number = all(asked - w for w in words)
     # The answer's own sentence must carry the negation: a neighbour's "not" is about
     # something else.
