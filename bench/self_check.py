@@ -44,15 +44,20 @@ from index.core import Models
 from retrieval.confidence import FEATURES, features
 from retrieval.embedder import TextEncoder
 from retrieval.metrics import best_over, token_f1
-from retrieval.prompt import YES_NO, build_messages, check_messages, format_sources
+from retrieval.prompt import (
+    FRESH_CHECK_QUESTION,
+    YES_NO,
+    build_messages,
+    check_messages,
+    fresh_check_messages,
+)
 from retrieval.types import Citation, Hit
 from service.evals.calibrate import calibrate, fit_logistic
 from service.evals.squad import load, open_index, sample
 from service.loading import core_config, offline
 from service.settings import Settings
 
-CHECK = "Do the sources say that this is the answer to the question? Reply Yes or No."
-CHECKER = "You check answers against news sources. Reply Yes or No."
+CHECK = FRESH_CHECK_QUESTION
 
 
 def checks(
@@ -70,14 +75,7 @@ def checks(
         "role": "user",
         "content": f"{same[-1]['content']}\nProposed answer: {short}\n{CHECK}",
     }
-    fresh = [
-        {"role": "system", "content": CHECKER},
-        {
-            "role": "user",
-            "content": f"{format_sources(sources)}\n\nQuestion: {question}\n"
-            f"Proposed answer: {short}\n\n{CHECK}",
-        },
-    ]
+    fresh = fresh_check_messages(question, sources, short)
     # `turn`: the pipeline's own check (`self_check`), the turn after the answer.
     turn = check_messages(build_messages(question, sources), short, cited)
     out = {}
@@ -212,8 +210,9 @@ def with_signals(
     target: Path,
     embedder: TextEncoder,
 ) -> None:
-    """A run's predictions with the signals added since it ran: the pipeline's check of each
-    checked answer (an answer not checked keeps its features as they were: calibrate then
+    """A run's predictions with the signals added since it ran: the pipeline's checks of each
+    checked answer (`turn` as `self_check`; `fresh` as `fresh_check`, which the calibration's
+    second look uses; an answer not checked keeps its features as they were: calibrate then
     fits without the signal) and the question-constraint and answer-sentence-similarity ones,
     computed on the stored sources by the pipeline's own `features` (a source's cited mark,
     lost when an answer was withdrawn for low confidence, then counts every source as
@@ -231,6 +230,8 @@ def with_signals(
             r["features"] = {**r["features"], **{f: now[f] for f in ADDED}}
             if "turn" in checked.get(r["id"], {}):
                 r["features"]["self_check"] = checked[r["id"]]["turn"]
+            if "fresh" in checked.get(r["id"], {}):
+                r["features"]["fresh_check"] = checked[r["id"]]["fresh"]
         rows.append(json.dumps(r))
     target.write_text("\n".join(rows) + "\n", encoding="utf-8")
 

@@ -12,7 +12,10 @@ replying "I don't know" — combined by a logistic regression fitted on held-out
 eval calibrate`) and kept beside this module, one file per model (`calibration-<preset>.json`):
 the model's own log-probabilities are signals, and each model's are distributed differently.
 The reader's yes/no check of its own answer (`self_check`) is computed only for a calibration
-that uses it; none does (docs/EVALUATION.md).
+that uses it; none does (docs/EVALUATION.md). A calibration may carry a second look: for an
+answer whose confidence lies near the operating threshold, the reader judges the answer on a
+checker's prompt of its own (`fresh_check`, one more reading of the sources) and a second
+regression with that signal decides — the cost is paid only where the decision can change.
 """
 
 from __future__ import annotations
@@ -27,8 +30,14 @@ from retrieval.embedder import TextEncoder
 from retrieval.generation import CHOICE_SCORES, Messages, TextGenerator, supports
 from retrieval.places import with_aliases
 from retrieval.presets import PRESETS
-from retrieval.prompt import ANSWER_LABEL, NO_ANSWER_OPENINGS, YES_NO, check_messages
-from retrieval.types import Citation
+from retrieval.prompt import (
+    ANSWER_LABEL,
+    NO_ANSWER_OPENINGS,
+    YES_NO,
+    check_messages,
+    fresh_check_messages,
+)
+from retrieval.types import Citation, Hit
 from retrieval.verify import (
     _QUESTION_WORDS,
     _SENT,
@@ -174,10 +183,22 @@ def reader_signals(
     return out
 
 
+SECOND_LOOK = "fresh_check"  # the signal only a calibration's second look uses
+
+
+def fresh_check(generator: TextGenerator, question: str, hits: list[Hit], short: str) -> float:
+    """log P("Yes") - log P("No") of the reader asked, on a checker's prompt, whether the
+    sources say `short` answers the question."""
+    yes, no = generator.choice_scores(fresh_check_messages(question, hits, short), YES_NO)
+    return yes - no
+
+
 @dataclass
 class Calibration:
     """A logistic regression over `FEATURES` (standardised), then isotonic-free: the fitted
-    probabilities are checked for calibration on held-out data (docs/EVALUATION.md)."""
+    probabilities are checked for calibration on held-out data (docs/EVALUATION.md). With
+    `second`, an answer whose score is within `second_margin` of the operating threshold is
+    scored again by `second`, whose signals add `fresh_check`."""
 
     coef: list[float]
     intercept: float
@@ -187,9 +208,15 @@ class Calibration:
     version: int = 1
     fitted_on: str = ""
     threshold: float = 0.5  # the operating point chosen on held-out data
+    second: Calibration | None = None
+    second_margin: float = 0.0
 
     def uses(self, signal: str) -> bool:
         return signal in self.features
+
+    def looks_again(self, confidence: float, threshold: float) -> bool:
+        """Whether an answer scored `confidence` gets the second look at this threshold."""
+        return self.second is not None and abs(confidence - threshold) < self.second_margin
 
     def score(self, feats: dict[str, float]) -> float:
         z = self.intercept
@@ -205,6 +232,11 @@ class Calibration:
         path = path or DEFAULT_PATH
         if not path.exists():
             return None
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Calibration:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        if isinstance(known.get("second"), dict):
+            known["second"] = cls.from_dict(known["second"])
         return cls(**known)

@@ -14,7 +14,13 @@ from typing import Any, Literal
 
 from retrieval.answer_check import as_sentence, checked_answer, uncite
 from retrieval.choice import ChoiceAnswer, check_choices, score_choices
-from retrieval.confidence import Calibration, features, reader_signals
+from retrieval.confidence import (
+    SECOND_LOOK,
+    Calibration,
+    features,
+    fresh_check,
+    reader_signals,
+)
 from retrieval.errors import GenerationError, InvalidInputError, UnsupportedError
 from retrieval.evidence import EvidenceConfig, EvidenceSelector, with_mentions
 from retrieval.generation import CHOICE_SCORES, OPENED_REPLY, TextGenerator, supports
@@ -422,12 +428,41 @@ class RAGPipeline:
         feats = features(question, bare, citations, **signals, embedder=self.retriever.embedder)
         answer.features = feats
         if self.calibration is not None:
-            answer.confidence = round(self.calibration.score(feats), 4)
+            answer.confidence = round(self.confidence(question, bare, citations, feats, timings), 4)
             if not answer.abstained and answer.confidence < self.min_confidence:
                 answer.draft, answer.answer = answer.answer, LOW_CONFIDENCE_TEXT
                 answer.abstained, answer.abstain_reason = True, "low_confidence"
                 uncite(citations)
         return answer
+
+    def confidence(
+        self,
+        question: str,
+        short: str,
+        citations: list[Citation],
+        feats: dict[str, float],
+        timings: dict[str, float],
+    ) -> float:
+        """The calibrated confidence; near the threshold, the second look's when the
+        calibration has one (the reader's check of `short` joins `feats`). With the gate
+        lifted (threshold 0, as evaluations run) nothing is near it: no second look."""
+        cal = self.calibration
+        assert cal is not None
+        score = cal.score(feats)
+        if (
+            cal.second is not None
+            and short
+            and self.min_confidence > 0
+            and cal.looks_again(score, self.min_confidence)
+            and supports(self.generator, CHOICE_SCORES)
+        ):
+            assert self.generator is not None
+            t = time.perf_counter()
+            hits = [c.hit for c in citations]
+            feats[SECOND_LOOK] = fresh_check(self.generator, question, hits, short)
+            score = cal.second.score(feats)
+            timings["second_look"] = (time.perf_counter() - t) * 1000
+        return score
 
     def _may_reopen(self) -> bool:
         return (

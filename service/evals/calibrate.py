@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.confidence import FEATURES, Calibration
+from retrieval.confidence import FEATURES, SECOND_LOOK, Calibration
 from retrieval.metrics import best_over, token_f1
 
 
@@ -176,6 +176,56 @@ def reliability(scores: list[float], labels: list[int], bins: int = 10) -> tuple
     return table, ece
 
 
+def fit_second_look(
+    cal: Calibration,
+    fit: list[dict[str, Any]],
+    squad_fit: list[dict[str, Any]],
+    features: Sequence[str],
+) -> None:
+    """A second regression with the reader's check of the answer on a prompt of its own
+    (`fresh_check`) added, and the margin around the threshold within which it is asked: the
+    one that reaches 90 % of the fitting half's answers whose decision it changes (the check
+    costs a second reading of the sources, so only where it can matter)."""
+    names = [*features, SECOND_LOOK]
+    x = _matrix(fit, names)
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    y = np.array([r["label"] for r in fit], dtype=float)
+    l2 = choose_l2(x, y)
+    w = fit_logistic((x - mean) / scale, y, l2=l2)
+    second = Calibration(
+        coef=[round(float(v), 6) for v in w[1:]],
+        intercept=round(float(w[0]), 6),
+        mean=[round(float(v), 6) for v in mean],
+        scale=[round(float(v), 6) for v in scale],
+        features=names,
+        fitted_on=f"{len(fit)} answers; L2 {l2:g} by 5-fold cross-validation",
+        threshold=cal.threshold,
+    )
+    t = cal.threshold
+    changed = sorted(
+        abs(first - t)
+        for r in squad_fit
+        if not r["abstained_before"]
+        and ((first := cal.score(r["features"])) >= t) != (second.score(r["features"]) >= t)
+    )
+    if changed:
+        cal.second = second
+        cal.second_margin = round(changed[int(0.9 * (len(changed) - 1))] + 0.005, 3)
+
+
+def final_score(cal: Calibration, row: dict[str, Any]) -> float:
+    """The confidence the pipeline gives an answer at the calibration's threshold: the second
+    look's near it (the row carries the check), the first's elsewhere."""
+    if row["abstained_before"]:
+        return 0.0
+    feats = row["features"]
+    score = cal.score(feats)
+    if cal.second is not None and SECOND_LOOK in feats and cal.looks_again(score, cal.threshold):
+        score = cal.second.score(feats)
+    return score
+
+
 def calibrate(
     squad: list[Path],
     realtimeqa: list[Path],
@@ -231,6 +281,8 @@ def calibrate(
             ),
         )
         cal.threshold = round(best, 2)
+    if SECOND_LOOK not in skip and all(SECOND_LOOK in r["features"] for r in fit):
+        fit_second_look(cal, fit, squad_fit, features)
     cal.save(out)
     report: dict[str, Any] = {
         "calibration": str(out),
@@ -239,9 +291,19 @@ def calibrate(
     }
     hold = [r for r in rows if r["source"] == "squad" and r["split"] == "holdout"]
     if hold:
-        scores = [cal.score(r["features"]) if not r["abstained_before"] else 0.0 for r in hold]
+        scores = [final_score(cal, r) for r in hold]
         report["holdout_questions"] = len(hold)
         report["holdout"] = rates(hold, decisions(hold, scores, cal.threshold))
+        if cal.second is not None:
+            first = [cal.score(r["features"]) if not r["abstained_before"] else 0.0 for r in hold]
+            report["holdout_first_look"] = rates(hold, decisions(hold, first, cal.threshold))
+            looked = [
+                cal.looks_again(f, cal.threshold)
+                for f, r in zip(first, hold, strict=True)
+                if not r["abstained_before"] and not r["gated"]
+            ]
+            report["second_look_margin"] = cal.second_margin
+            report["second_look_share"] = 100 * statistics.fmean(looked) if looked else 0.0
         report["holdout_without_confidence"] = rates(hold, decisions(hold, scores, 0.0))
         with_feats = [
             (s, r["label"]) for s, r in zip(scores, hold, strict=True) if not r["abstained_before"]

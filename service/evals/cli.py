@@ -238,12 +238,17 @@ def eval_calibrate(
     ),
     without: Annotated[
         list[str] | None,
-        typer.Option(help="a signal to leave out of the fit (to measure its worth); repeatable"),
+        typer.Option(
+            help="a signal to leave out of the fit (to measure its worth; fresh_check: no "
+            "second look); repeatable"
+        ),
     ] = None,
 ) -> None:
     """Fit the answer confidence on evaluation predictions; report calibration on held-out
     SQuAD questions (reliability table, ECE, answer/abstain rates at the chosen threshold).
-    Every signal all fitting answers carry is fitted, except those named by --without."""
+    Every signal all fitting answers carry is fitted, except those named by --without; when
+    every fitting answer also carries the reader's check on a prompt of its own
+    (`fresh_check`, bench/self_check.py), a second look near the threshold is fitted too."""
     from service.evals.calibrate import calibrate
 
     paths = [*(squad or []), *(realtimeqa or [])]
@@ -259,9 +264,9 @@ def eval_calibrate(
             out = preset_calibration(settings_for(preset=preset).preset)
         except ValueError as exc:
             fail(f"{exc}: give --out for its calibration file", 2)
-    from retrieval.confidence import FEATURES
+    from retrieval.confidence import FEATURES, SECOND_LOOK
 
-    unknown = sorted(set(without or []) - set(FEATURES))
+    unknown = sorted(set(without or []) - {*FEATURES, SECOND_LOOK})
     if unknown:
         fail(f"--without {', '.join(unknown)}: not a signal ({', '.join(FEATURES)})", 2)
     try:

@@ -412,6 +412,75 @@ def test_the_reader_checks_its_answer_when_the_calibration_uses_it(tmp_path):
     assert "self_check" not in answer.features and tuple(YES_NO) not in gen.asked
 
 
+def test_an_answer_near_the_threshold_gets_a_second_look(tmp_path):
+    """Near the operating threshold the reader checks its answer on a checker's prompt of its
+    own (the sources, the question, the proposed answer) and the second regression decides;
+    far from it, or with the gate lifted, nothing more is asked."""
+    emb = _index(tmp_path / "idx")
+    reply = "Answer: Four [1]\nSentence: Four soldiers were killed [1]."
+    gen = _Scripted(reply, {tuple(YES_NO): [-0.1, -3.1]})  # says Yes: +3
+    second = Calibration(
+        coef=[1.0], intercept=0.0, mean=[0.0], scale=[1.0], features=["fresh_check"]
+    )
+    cal = Calibration(
+        coef=[0.0], intercept=-0.2, mean=[0.0], scale=[1.0], features=["answer_logprob"],
+        second=second, second_margin=0.1,
+    )  # fmt: skip
+    path = tmp_path / "cal.json"
+    cal.save(path)
+    assert Calibration.load(path) == cal  # the second look survives the file
+    first = 1 / (1 + np.exp(0.2))  # 0.45
+    config = PipelineConfig(calibration_path=path, min_confidence=0.5)
+    rag = make_newsrag(tmp_path / "idx", emb, gen, config)
+    answer = rag.ask("How many soldiers were killed at the border?")
+    assert answer.features["fresh_check"] == pytest.approx(3.0)
+    assert answer.confidence == pytest.approx(1 / (1 + np.exp(-3.0)), abs=1e-4)
+    assert not answer.abstained and "second_look" in answer.timings_ms
+    checked = gen.asked[tuple(YES_NO)]
+    assert checked[0]["role"] == "system" and "Proposed answer: Four" in checked[-1]["content"]
+    assert "Four soldiers were killed" in checked[-1]["content"]  # the sources, read again
+    # Far from the threshold (0.45 against 0.8): the first confidence stands.
+    gen.asked.clear()
+    rag.pipeline.min_confidence = 0.8
+    answer = rag.ask("How many soldiers were killed at the border?")
+    assert "fresh_check" not in answer.features and tuple(YES_NO) not in gen.asked
+    assert answer.confidence == pytest.approx(first, abs=1e-4) and answer.abstained
+    # The gate lifted, as evaluations run it: no second look.
+    rag.pipeline.min_confidence = 0.0
+    answer = rag.ask("How many soldiers were killed at the border?")
+    assert "fresh_check" not in answer.features
+
+
+def test_calibrate_fits_a_second_look_when_the_answers_carry_the_check(tmp_path):
+    """Answers whose first signals leave them undecided but whose check tells them apart: the
+    fit keeps a second regression with the check and a margin around the threshold, and the
+    held-out half is scored as the pipeline would score it."""
+    _squad_rows(tmp_path / "squad.jsonl", 600)
+    rng = np.random.default_rng(7)
+    rows = [json.loads(line) for line in (tmp_path / "squad.jsonl").read_text().splitlines()]
+    for r in rows:
+        right = not r["impossible"] and r["draft"] == "Paris"
+        r["features"]["fresh_check"] = float(rng.normal(2.0 if right else -2.0, 0.7))
+    (tmp_path / "squad.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    out = tmp_path / "cal.json"
+    report = calibrate([tmp_path / "squad.jsonl"], [], out, tmp_path / "rep")
+    cal = Calibration.load(out)
+    assert cal is not None and cal.second is not None and 0 < cal.second_margin < 1
+    assert "fresh_check" not in cal.features and "fresh_check" in cal.second.features
+    assert 0 < report["second_look_share"] < 100
+    first, final = report["holdout_first_look"], report["holdout"]
+    assert final["abstained_unanswerable"] + final["answered_answerable"] > (
+        first["abstained_unanswerable"] + first["answered_answerable"]
+    )
+    # Left out by name (`--without fresh_check`), or missing from an answer: no second look.
+    calibrate([tmp_path / "squad.jsonl"], [], out, tmp_path / "rep", skip={"fresh_check"})
+    assert (left_out := Calibration.load(out)) is not None and left_out.second is None
+    _squad_rows(tmp_path / "plain.jsonl", 400)
+    calibrate([tmp_path / "plain.jsonl"], [], out, tmp_path / "rep")
+    plain = Calibration.load(out)
+    assert plain is not None and plain.second is None
+
+
 def test_calibrate_command_leaves_out_a_named_signal(tmp_path):
     """`newsrag eval calibrate --without S` fits every other signal (measuring S's worth, or
     shipping without a signal that costs more than it buys); a name that is no signal and
