@@ -428,7 +428,11 @@ class RAGPipeline:
         feats = features(question, bare, citations, **signals, embedder=self.retriever.embedder)
         answer.features = feats
         if self.calibration is not None:
-            answer.confidence = round(self.confidence(question, bare, citations, feats, timings), 4)
+            # An answer already withdrawn (unsupported) has nothing left to decide.
+            looked = "" if answer.abstained else bare
+            answer.confidence = round(
+                self.confidence(question, looked, citations, feats, timings), 4
+            )
             if not answer.abstained and answer.confidence < self.min_confidence:
                 answer.draft, answer.answer = answer.answer, LOW_CONFIDENCE_TEXT
                 answer.abstained, answer.abstain_reason = True, "low_confidence"
@@ -445,7 +449,8 @@ class RAGPipeline:
     ) -> float:
         """The calibrated confidence; near the threshold, the second look's when the
         calibration has one (the reader's check of `short` joins `feats`). With the gate
-        lifted (threshold 0, as evaluations run) nothing is near it: no second look."""
+        lifted (threshold 0, as evaluations run) nothing is near it, and an empty `short` has
+        nothing to check: no second look."""
         cal = self.calibration
         assert cal is not None
         score = cal.score(feats)

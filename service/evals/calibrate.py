@@ -207,6 +207,7 @@ def fit_second_look(
         abs(first - t)
         for r in squad_fit
         if not r["abstained_before"]
+        and not r["gated"]
         and ((first := cal.score(r["features"])) >= t) != (second.score(r["features"]) >= t)
     )
     if changed:
@@ -221,7 +222,12 @@ def final_score(cal: Calibration, row: dict[str, Any]) -> float:
         return 0.0
     feats = row["features"]
     score = cal.score(feats)
-    if cal.second is not None and SECOND_LOOK in feats and cal.looks_again(score, cal.threshold):
+    if (
+        cal.second is not None
+        and not row["gated"]  # withdrawn as unsupported: nothing left to decide
+        and SECOND_LOOK in feats
+        and cal.looks_again(score, cal.threshold)
+    ):
         score = cal.second.score(feats)
     return score
 
