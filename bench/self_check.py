@@ -12,6 +12,10 @@ better than the calibrated confidence does, and by how much does it help it? Mea
     # refitted with and without each check (the calibrate command's split and rules):
     .venv/bin/python -m bench.self_check --data … --from-predictions A/predictions.jsonl \\
         --from-predictions B/predictions.jsonl [--check turn --check fresh] --out checks.jsonl
+    # the second look's signal (`fresh`) for answers near the threshold only, on predictions
+    # whose features are current (the output of a `--check none` run):
+    .venv/bin/python -m bench.self_check --data … --from-predictions C.0.predictions.jsonl \
+        --from-predictions C.1.predictions.jsonl --check fresh --near-threshold 0.2 --out G.jsonl
     .venv/bin/python -m bench.self_check --report checks.jsonl --from-predictions A/… \\
         --from-predictions B/… [--check turn --check fresh]
 
@@ -41,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from index.core import Models
-from retrieval.confidence import FEATURES, features
+from retrieval.confidence import FEATURES, Calibration, features
 from retrieval.embedder import TextEncoder
 from retrieval.metrics import best_over, token_f1
 from retrieval.prompt import (
@@ -142,6 +146,11 @@ def from_predictions(args: argparse.Namespace) -> None:
     articles, _ = load(args.data)
     bodies = [(a.body, a.title, a.id) for a in articles]
     which = tuple(c for c in args.check if c != "none")
+    near, width = None, args.near_threshold or 0.0
+    if args.near_threshold is not None:
+        near = Calibration.load(core.pipeline.calibration_path)
+        if near is None:
+            raise SystemExit(f"--near-threshold: no calibration for the {core.preset} preset")
     done: dict[str, dict[str, Any]] = {}
     if args.out.exists():
         for line in args.out.read_text().splitlines():
@@ -155,6 +164,8 @@ def from_predictions(args: argparse.Namespace) -> None:
                 if not r.get("features") or not short:
                     continue
                 if not which or (r["id"] in done and all(k in done[r["id"]] for k in which)):
+                    continue
+                if near is not None and abs(near.score(r["features"]) - near.threshold) >= width:
                     continue
                 t = time.perf_counter()
                 sources = stored_sources(r, bodies)
@@ -334,6 +345,15 @@ def main() -> None:
         choices=("same", "turn", "fresh", "none"),
         help="with --from-predictions: which checks (repeatable; none: only add the signals "
         "that need no generator) [default: turn]",
+    )
+    ap.add_argument(
+        "--near-threshold",
+        type=float,
+        default=None,
+        metavar="W",
+        help="with --from-predictions: check only answers whose confidence under the preset's "
+        "calibration (on the predictions' features) lies within W of its threshold — the "
+        "only ones a second look is fitted on and asked for",
     )
     ap.add_argument(
         "--from-predictions",

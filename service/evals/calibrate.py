@@ -183,9 +183,11 @@ def fit_second_look(
     features: Sequence[str],
 ) -> None:
     """A second regression with the reader's check of the answer on a prompt of its own
-    (`fresh_check`) added, and the margin around the threshold within which it is asked: the
-    one that reaches 90 % of the fitting half's answers whose decision it changes (the check
-    costs a second reading of the sources, so only where it can matter)."""
+    (`fresh_check`) added, fitted on the answers that carry it (all, or — `bench/self_check
+    --near-threshold W` — those near the threshold, where it will be used), and the margin
+    around the threshold within which it is asked: the one that reaches 90 % of the fitting
+    half's answers whose decision it changes (the check costs a second reading of the
+    sources, so only where it can matter)."""
     names = [*features, SECOND_LOOK]
     x = _matrix(fit, names)
     mean, scale = x.mean(axis=0), x.std(axis=0)
@@ -208,11 +210,12 @@ def fit_second_look(
         for r in squad_fit
         if not r["abstained_before"]
         and not r["gated"]
+        and SECOND_LOOK in r["features"]
         and ((first := cal.score(r["features"])) >= t) != (second.score(r["features"]) >= t)
     )
     if changed:
         cal.second = second
-        cal.second_margin = round(changed[int(0.9 * (len(changed) - 1))] + 0.005, 3)
+        cal.second_margin = round(changed[int(0.9 * (len(changed) - 1))] + 0.001, 3)
 
 
 def final_score(cal: Calibration, row: dict[str, Any]) -> float:
@@ -287,8 +290,9 @@ def calibrate(
             ),
         )
         cal.threshold = round(best, 2)
-    if SECOND_LOOK not in skip and all(SECOND_LOOK in r["features"] for r in fit):
-        fit_second_look(cal, fit, squad_fit, features)
+    checked = [r for r in fit if SECOND_LOOK in r["features"]]
+    if SECOND_LOOK not in skip and len(checked) >= 20 and len({r["label"] for r in checked}) == 2:
+        fit_second_look(cal, checked, squad_fit, features)
     cal.save(out)
     report: dict[str, Any] = {
         "calibration": str(out),

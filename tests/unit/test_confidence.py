@@ -472,6 +472,16 @@ def test_calibrate_fits_a_second_look_when_the_answers_carry_the_check(tmp_path)
     assert final["abstained_unanswerable"] + final["answered_answerable"] > (
         first["abstained_unanswerable"] + first["answered_answerable"]
     )
+    # Checked only near the threshold (`bench/self_check --near-threshold`): fitted there.
+    near = [
+        {**r, "features": {k: v for k, v in r["features"].items() if k != "fresh_check"}}
+        if abs(r["features"]["answer_logprob"] + 1.2) > 0.6
+        else r
+        for r in rows
+    ]
+    (tmp_path / "near.jsonl").write_text("\n".join(json.dumps(r) for r in near) + "\n")
+    calibrate([tmp_path / "near.jsonl"], [], out, tmp_path / "rep")
+    assert (local := Calibration.load(out)) is not None and local.second is not None
     # Left out by name (`--without fresh_check`), or missing from an answer: no second look.
     calibrate([tmp_path / "squad.jsonl"], [], out, tmp_path / "rep", skip={"fresh_check"})
     assert (left_out := Calibration.load(out)) is not None and left_out.second is None
