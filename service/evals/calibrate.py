@@ -176,6 +176,25 @@ def reliability(scores: list[float], labels: list[int], bins: int = 10) -> tuple
     return table, ece
 
 
+def fit_regression(fit: list[dict[str, Any]], features: Sequence[str]) -> Calibration:
+    """A penalised logistic regression of the answers' labels on standardised `features`,
+    its penalty chosen by cross-validation on the same answers."""
+    x = _matrix(fit, features)
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    y = np.array([r["label"] for r in fit], dtype=float)
+    l2 = choose_l2(x, y)
+    w = fit_logistic((x - mean) / scale, y, l2=l2)
+    return Calibration(
+        coef=[round(float(v), 6) for v in w[1:]],
+        intercept=round(float(w[0]), 6),
+        mean=[round(float(v), 6) for v in mean],
+        scale=[round(float(v), 6) for v in scale],
+        features=list(features),
+        fitted_on=f"L2 {l2:g} by 5-fold cross-validation",
+    )
+
+
 def fit_second_look(
     cal: Calibration,
     fit: list[dict[str, Any]],
@@ -188,22 +207,9 @@ def fit_second_look(
     around the threshold within which it is asked: the one that reaches 90 % of the fitting
     half's answers whose decision it changes (the check costs a second reading of the
     sources, so only where it can matter)."""
-    names = [*features, SECOND_LOOK]
-    x = _matrix(fit, names)
-    mean, scale = x.mean(axis=0), x.std(axis=0)
-    scale[scale == 0] = 1.0
-    y = np.array([r["label"] for r in fit], dtype=float)
-    l2 = choose_l2(x, y)
-    w = fit_logistic((x - mean) / scale, y, l2=l2)
-    second = Calibration(
-        coef=[round(float(v), 6) for v in w[1:]],
-        intercept=round(float(w[0]), 6),
-        mean=[round(float(v), 6) for v in mean],
-        scale=[round(float(v), 6) for v in scale],
-        features=names,
-        fitted_on=f"{len(fit)} answers; L2 {l2:g} by 5-fold cross-validation",
-        threshold=cal.threshold,
-    )
+    second = fit_regression(fit, [*features, SECOND_LOOK])
+    second.fitted_on = f"{len(fit)} answers; {second.fitted_on}"
+    second.threshold = cal.threshold
     t = cal.threshold
     changed = sorted(
         abs(first - t)
@@ -259,21 +265,11 @@ def calibrate(
         raise ValueError("not enough fitting data: need answers both right and wrong")
     if features is None:
         features = [f for f in FEATURES if f not in skip and all(f in r["features"] for r in fit)]
-    x = _matrix(fit, features)
-    mean, scale = x.mean(axis=0), x.std(axis=0)
-    scale[scale == 0] = 1.0
-    y = np.array([r["label"] for r in fit], dtype=float)
-    l2 = choose_l2(x, y)
-    w = fit_logistic((x - mean) / scale, y, l2=l2)
-    cal = Calibration(
-        coef=[round(float(v), 6) for v in w[1:]],
-        intercept=round(float(w[0]), 6),
-        mean=[round(float(v), 6) for v in mean],
-        scale=[round(float(v), 6) for v in scale],
-        features=list(features),
-        fitted_on=f"{len(fit)} answers: "
+    cal = fit_regression(fit, features)
+    cal.fitted_on = (
+        f"{len(fit)} answers: "
         + ", ".join(f"{sum(r['source'] == s for r in fit)} {s}" for s in ("squad", "realtimeqa"))
-        + f"; L2 {l2:g} by 5-fold cross-validation",
+        + f"; {cal.fitted_on}"
     )
     squad_fit = [r for r in rows if r["source"] == "squad" and r["split"] == "fit"]
     if squad_fit:
