@@ -203,30 +203,52 @@ def fit_second_look(
 ) -> None:
     """A second regression with the reader's check of the answer on a prompt of its own
     (`fresh_check`) added, fitted on the answers that carry it (all, or — `bench/self_check
-    --near-threshold W` — those near the threshold, where it will be used), and the margin
-    around the threshold within which it is asked: the one that reaches 90 % of the fitting
+    --near-threshold W` — those near the threshold, where it will be used); the margin
+    around the threshold within which it is asked, the one that reaches 90 % of the fitting
     half's answers whose decision it changes (the check costs a second reading of the
-    sources, so only where it can matter)."""
+    sources, so only where it can matter); and its own operating point, chosen on the
+    fitting half by the first's rule (the best balance of answering answerable and
+    abstaining on unanswerable questions), folded into its intercept so that one threshold
+    decides both."""
     second = fit_regression(fit, [*features, SECOND_LOOK])
     second.fitted_on = f"{len(fit)} answers; {second.fitted_on}"
-    second.threshold = cal.threshold
     t = cal.threshold
-    changed = sorted(
-        abs(first - t)
+    checked = [
+        (r, cal.score(r["features"]), second.score(r["features"]))
         for r in squad_fit
-        if not r["abstained_before"]
-        and not r["gated"]
-        and SECOND_LOOK in r["features"]
-        and ((first := cal.score(r["features"])) >= t) != (second.score(r["features"]) >= t)
-    )
-    if changed:
-        cal.second = second
-        cal.second_margin = round(changed[int(0.9 * (len(changed) - 1))] + 0.001, 3)
+        if not r["abstained_before"] and not r["gated"] and SECOND_LOOK in r["features"]
+    ]
+
+    def margin(t2: float) -> float:
+        changed = sorted(abs(c1 - t) for _, c1, c2 in checked if (c1 >= t) != (c2 >= t2))
+        return changed[int(0.9 * (len(changed) - 1))] + 0.001 if changed else 0.0
+
+    def balance(t2: float) -> float:
+        cal.second, cal.second_margin = second, margin(t2)
+        scores = [final_score(cal, r, t2) for r in squad_fit]
+        rt = rates(squad_fit, decisions(squad_fit, scores, t))
+        return min(rt["answered_answerable"], rt["abstained_unanswerable"])
+
+    grid = [round(t + d / 100, 2) for d in range(-15, 16) if 0 < t + d / 100 < 1]
+    best = max(grid, key=lambda t2: (balance(t2), -abs(t2 - t)))
+    cal.second, cal.second_margin = None, 0.0
+    if not checked or margin(best) == 0.0:
+        return
+    second.intercept = round(second.intercept + _logit(t) - _logit(best), 6)
+    second.threshold = t
+    second.fitted_on += f"; its operating point {best:.2f} folded into the intercept"
+    cal.second, cal.second_margin = second, round(margin(best), 3)
 
 
-def final_score(cal: Calibration, row: dict[str, Any]) -> float:
+def _logit(p: float) -> float:
+    return math.log(p / (1 - p))
+
+
+def final_score(cal: Calibration, row: dict[str, Any], second_at: float | None = None) -> float:
     """The confidence the pipeline gives an answer at the calibration's threshold: the second
-    look's near it (the row carries the check), the first's elsewhere."""
+    look's near it (the row carries the check), the first's elsewhere. `second_at`: the
+    second look's own operating point while it is being chosen (its score is then moved so
+    that this point falls on the threshold, as the fitted file does by its intercept)."""
     if row["abstained_before"]:
         return 0.0
     feats = row["features"]
@@ -238,6 +260,9 @@ def final_score(cal: Calibration, row: dict[str, Any]) -> float:
         and cal.looks_again(score, cal.threshold)
     ):
         score = cal.second.score(feats)
+        if second_at is not None:
+            z = _logit(min(max(score, 1e-9), 1 - 1e-9)) + _logit(cal.threshold) - _logit(second_at)
+            score = 1.0 / (1.0 + math.exp(-z))
     return score
 
 
