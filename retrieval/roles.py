@@ -107,3 +107,62 @@ def role_conflict(short: str, source: str, question: str) -> bool:
     return not any(
         n == noun and (qualifier is None or q is None or q == qualifier) for n, q in titles
     )
+
+
+# What happened to the people a news count counts. A count answers a question about one
+# outcome ("How many soldiers were wounded?") only where the source attaches it to that
+# outcome: "four soldiers were killed and another wounded" gives "four" to the dead.
+_OUTCOMES = {
+    word: kind
+    for kind, words in (
+        ("death", "killed dead died deaths death fatalities perished"),
+        ("injury", "wounded injured hurt injuries"),
+        ("arrest", "arrested detained"),
+        ("missing", "missing"),
+        ("rescue", "rescued"),
+        ("displacement", "evacuated displaced"),
+    )
+    for word in words.split()
+}
+_COUNTS = {
+    w: str(i)
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve".split()
+    )
+}
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
+_CLAUSE_END = frozenset("and but while whereas or".split())
+_TOKEN = re.compile(r"[A-Za-z]+|\d[\d,.]*|[;,.:]")
+
+
+def _count(token: str) -> str | None:
+    """A count as digits ("four" = "4", "1,200" = "1200"), or None for any other word."""
+    if token[0].isdigit():
+        return token.rstrip(".,").replace(",", "")
+    return _COUNTS.get(token.lower())
+
+
+def _outcome_after(tokens: list[str], i: int, reach: int = 6) -> str | None:
+    """The outcome the count at `tokens[i]` is given in its own clause ("four soldiers were
+    killed"), or None when the clause names none."""
+    for tok in tokens[i + 1 : i + 1 + reach]:
+        low = tok.lower()
+        if low in _CLAUSE_END or not tok[0].isalnum():
+            return None
+        if low in _OUTCOMES:
+            return _OUTCOMES[low]
+    return None
+
+
+def outcome_conflict(short: str, source: str, question: str) -> bool:
+    """True when the question's asking sentence counts one outcome (killed, wounded,
+    arrested…) and every place the answer's count occurs in the source gives it another in
+    its own clause; a clause naming none leaves the source silent, and nothing is decided."""
+    asking = _SENTENCE_END.split(question.strip())[-1]  # the scene set before it may say anything
+    asked = {_OUTCOMES[w] for w in _WORD.findall(asking.lower()) if w in _OUTCOMES}
+    count = [c for t in _TOKEN.findall(short) if (c := _count(t))]
+    if len(asked) != 1 or len(count) != 1:
+        return False
+    tokens = _TOKEN.findall(source)
+    given = [_outcome_after(tokens, i) for i, t in enumerate(tokens) if _count(t) == count[0]]
+    return bool(given) and all(g is not None and g not in asked for g in given)

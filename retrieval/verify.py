@@ -15,7 +15,7 @@ import numpy as np
 
 from retrieval.places import with_aliases
 from retrieval.prompt import _MARKER
-from retrieval.roles import role_conflict
+from retrieval.roles import outcome_conflict, role_conflict
 from retrieval.types import Citation, Hit
 
 _NUMBER_WORDS = {
@@ -122,6 +122,8 @@ def short_is_supported(short: str, source: str, question: str = "") -> bool:
         return False
     if question and role_conflict(short, source, question):
         return False  # "the defence minister" answered with "Prime Minister Pashinyan"
+    if question and outcome_conflict(short, source, question):
+        return False  # "How many were wounded?" answered with the count of the dead
     return not question or answer_in_context(short, source, question)
 
 

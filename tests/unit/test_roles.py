@@ -55,3 +55,42 @@ def test_a_hyphenated_prefix_is_the_same_word_written_either_way():
     assert lexical_support("re-election", "President Aliyev's reelection") == 1.0
     # Only prefixes join: a compound keeps its parts ("Syunik-based" mentions Syunik).
     assert content_words("Syunik-based troops") == ["syunik", "based", "troops"]
+
+
+CASUALTIES = (
+    "Armenia has reported that four soldiers were killed and another wounded. Police said "
+    "12 people were injured, and at least 1,200 people were killed in the region this year."
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "short", "conflict"),
+    [
+        # The count the source gives to another outcome than the one asked about.
+        ("How many soldiers were wounded in the incident?", "Four", True),
+        ("How many soldiers were wounded in the incident?", "4", True),
+        ("How many people were hurt?", "1,200", True),
+        ("How many people died this year?", "12", True),
+        # The count of the outcome asked about, in any form of its word.
+        ("How many Armenian soldiers were killed?", "four", False),
+        ("How many soldiers died?", "4", False),
+        ("How many people were injured?", "12", False),
+        # Nothing asked about an outcome, or the scene set before the asking sentence.
+        ("How many soldiers were there?", "four", False),
+        ("Soldiers were wounded. How many soldiers were there?", "four", False),
+        # A count the source never ties to an outcome in its clause: silent.
+        ("How many people were injured?", "3", False),
+    ],
+)
+def test_a_count_must_be_of_the_outcome_asked_about(question, short, conflict):
+    from retrieval.roles import outcome_conflict
+
+    assert outcome_conflict(short, CASUALTIES, question) is conflict
+
+
+def test_a_count_of_another_outcome_is_not_support():
+    from retrieval.verify import short_is_supported
+
+    src = "Armenia has reported that four soldiers were killed and another wounded on its border."
+    assert short_is_supported("four", src, "How many Armenian soldiers were killed?")
+    assert not short_is_supported("Four", src, "How many soldiers were wounded on the border?")
