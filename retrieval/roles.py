@@ -156,8 +156,10 @@ def _outcome_after(tokens: list[str], i: int, reach: int = 6) -> str | None:
 
 def outcome_conflict(short: str, source: str, question: str) -> bool:
     """True when the question's asking sentence counts one outcome (killed, wounded,
-    arrested…) and every place the answer's count occurs in the source gives it another in
-    its own clause; a clause naming none leaves the source silent, and nothing is decided."""
+    arrested…) and the source gives the answer's count another outcome in its own clause and
+    never the one asked ("claims lives of four soldiers… four soldiers were killed and
+    another wounded"); a source that never ties the count to an outcome is silent, and
+    nothing is decided."""
     asking = _SENTENCE_END.split(question.strip())[-1]  # the scene set before it may say anything
     asked = {_OUTCOMES[w] for w in _WORD.findall(asking.lower()) if w in _OUTCOMES}
     count = [c for t in _TOKEN.findall(short) if (c := _count(t))]
@@ -165,4 +167,4 @@ def outcome_conflict(short: str, source: str, question: str) -> bool:
         return False
     tokens = _TOKEN.findall(source)
     given = [_outcome_after(tokens, i) for i, t in enumerate(tokens) if _count(t) == count[0]]
-    return bool(given) and all(g is not None and g not in asked for g in given)
+    return any(g is not None for g in given) and not any(g in asked for g in given)

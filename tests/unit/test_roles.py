@@ -80,6 +80,7 @@ CASUALTIES = (
         ("Soldiers were wounded. How many soldiers were there?", "four", False),
         # A count the source never ties to an outcome in its clause: silent.
         ("How many people were injured?", "3", False),
+        ("How many people were there?", "1,200", False),
     ],
 )
 def test_a_count_must_be_of_the_outcome_asked_about(question, short, conflict):
@@ -91,6 +92,12 @@ def test_a_count_must_be_of_the_outcome_asked_about(question, short, conflict):
 def test_a_count_of_another_outcome_is_not_support():
     from retrieval.verify import short_is_supported
 
-    src = "Armenia has reported that four soldiers were killed and another wounded on its border."
+    src = (
+        "Border clash claims lives of four Armenian soldiers.\nArmenia has reported that four "
+        "soldiers were killed and another wounded on its border."
+    )  # the title (shown with the text) names the count without an outcome word
     assert short_is_supported("four", src, "How many Armenian soldiers were killed?")
     assert not short_is_supported("Four", src, "How many soldiers were wounded on the border?")
+    # Another place giving the count the outcome asked about supports it.
+    both = src + " Four others were wounded."
+    assert short_is_supported("Four", both, "How many soldiers were wounded on the border?")
