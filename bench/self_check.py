@@ -14,7 +14,7 @@ better than the calibrated confidence does, and by how much does it help it? Mea
         --from-predictions B/predictions.jsonl [--check turn --check fresh] --out checks.jsonl
     # the second look's signal (`fresh`) for answers near the threshold only, on predictions
     # whose features are current (the output of a `--check none` run):
-    .venv/bin/python -m bench.self_check --data … --from-predictions C.0.predictions.jsonl \
+    .venv/bin/python -m bench.self_check --data … --from-predictions C.0.predictions.jsonl \\
         --from-predictions C.1.predictions.jsonl --check fresh --near-threshold 0.2 --out G.jsonl
     .venv/bin/python -m bench.self_check --report checks.jsonl --from-predictions A/… \\
         --from-predictions B/… [--check turn --check fresh]
