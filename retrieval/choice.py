@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from retrieval.errors import InvalidInputError
 from retrieval.generation import TextGenerator
 from retrieval.prompt import ANSWER_LABEL, build_messages, closed_book_messages, format_sources
+from retrieval.text import question_sentences
 from retrieval.types import Hit
 
 LETTERS = string.ascii_uppercase
@@ -68,7 +69,6 @@ def lettered_messages(
 _AMONG = re.compile(r"\b(?:of (?:these|the following)|all (?:of )?(?:these|the following))\b", re.I)
 _EXCEPT = re.compile(r"\b(?:not|never|except)\b|n[’']t\b", re.I)
 _ALL_EXCEPT = re.compile(r"\ball (?:of )?(these|the following)((?: \w+)?) except\b:?", re.I)
-_LAST_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=\S)")
 
 
 def affirmed(question: str) -> str | None:
@@ -76,7 +76,7 @@ def affirmed(question: str) -> str | None:
     its negation ("Which of these was not invited?" -> "Which of these was invited?", "He was
     in all of these movies except:" -> "He was in which of these movies?"); None for any
     other question."""
-    *before, asking = _LAST_SENTENCE.split(question.strip())
+    *before, asking = question_sentences(question)
     if not (_AMONG.search(asking) and _EXCEPT.search(asking)):
         return None
     s = _ALL_EXCEPT.sub(lambda m: f"which of {m.group(1)}{m.group(2)}?", asking)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from retrieval.text import question_sentences
+
 # Offices and roles that precede names in news copy ("President Ilham Aliyev").
 TITLES = frozenset(
     """minister president secretary chancellor governor mayor senator ambassador spokesman
@@ -130,7 +132,6 @@ _COUNTS = {
         "zero one two three four five six seven eight nine ten eleven twelve".split()
     )
 }
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
 _CLAUSE_END = frozenset("and but while whereas or".split())
 _TOKEN = re.compile(r"[A-Za-z]+|\d[\d,.]*|[;,.:]")
 
@@ -160,7 +161,7 @@ def outcome_conflict(short: str, source: str, question: str) -> bool:
     never the one asked ("claims lives of four soldiers… four soldiers were killed and
     another wounded"); a source that never ties the count to an outcome is silent, and
     nothing is decided."""
-    asking = _SENTENCE_END.split(question.strip())[-1]  # the scene set before it may say anything
+    asking = question_sentences(question)[-1]  # the scene set before it may say anything
     asked = {_OUTCOMES[w] for w in _WORD.findall(asking.lower()) if w in _OUTCOMES}
     count = [c for t in _TOKEN.findall(short) if (c := _count(t))]
     if len(asked) != 1 or len(count) != 1:

@@ -98,3 +98,12 @@ def _append_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) 
     trail = len(seg) - len(seg.rstrip())
     if end - trail > start + lead:
         spans.append((start + lead, end - trail))
+
+
+_QUESTION_SENTENCES = re.compile(r"(?<=[.!?])\s+(?=\S)")
+
+
+def question_sentences(question: str) -> list[str]:
+    """A question's sentences; the last is the one that asks (news quizzes set the scene
+    first: "Kim Kardashian was accused of damaging a dress. Who designed it?")."""
+    return _QUESTION_SENTENCES.split(question.strip())
