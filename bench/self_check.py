@@ -49,10 +49,12 @@ from retrieval.confidence import FEATURES, Calibration, features
 from retrieval.embedder import TextEncoder
 from retrieval.metrics import best_over, token_f1
 from retrieval.prompt import (
+    ANSWER_LABEL,
     FRESH_CHECK_QUESTION,
     YES_NO,
     build_messages,
     check_messages,
+    closed_book_messages,
     fresh_check_messages,
 )
 from retrieval.types import Citation, Hit
@@ -69,7 +71,7 @@ def checks(
     question: str,
     short: str,
     sources: list[Any],
-    which: tuple[str, ...] = ("same", "turn", "fresh"),
+    which: tuple[str, ...] = ("same", "turn", "fresh", "closed"),
     cited: int = 1,
 ) -> dict[str, float]:
     """The checks of one answer named in `which` (`same` and `turn` first: they reuse the
@@ -88,6 +90,9 @@ def checks(
             continue
         yes, no = gen.choice_scores(messages, YES_NO)
         out[name] = yes - no
+    if "closed" in which:
+        # Not a check: the reader's mean log-probability of the same answer with no sources.
+        out["closed"] = gen.choice_scores(closed_book_messages(question), [short], ANSWER_LABEL)[0]
     return out
 
 
@@ -288,7 +293,7 @@ def report(path: Path) -> dict[str, Any]:
         "auroc": {"confidence": round(auroc(conf, y), 3)},
         "cv_auroc": {"confidence": round(cv_auroc(conf[:, None], y), 3)},
     }
-    for name in ("same", "turn", "fresh"):
+    for name in ("same", "turn", "fresh", "closed"):
         if not all(name in r for r in rows):
             continue
         v = np.array([r[name] for r in rows])
@@ -342,7 +347,7 @@ def main() -> None:
     ap.add_argument(
         "--check",
         action="append",
-        choices=("same", "turn", "fresh", "none"),
+        choices=("same", "turn", "fresh", "closed", "none"),
         help="with --from-predictions: which checks (repeatable; none: only add the signals "
         "that need no generator) [default: turn]",
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from retrieval.text import question_sentences
+from retrieval.text import NUMBER_WORDS, question_sentences
 
 # Offices and roles that precede names in news copy ("President Ilham Aliyev").
 TITLES = frozenset(
@@ -126,12 +126,6 @@ _OUTCOMES = {
     )
     for word in words.split()
 }
-_COUNTS = {
-    w: str(i)
-    for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve".split()
-    )
-}
 _CLAUSE_END = frozenset("and but while whereas or".split())
 _TOKEN = re.compile(r"[A-Za-z]+|\d[\d,.]*|[;,.:]")
 
@@ -140,7 +134,7 @@ def _count(token: str) -> str | None:
     """A count as digits ("four" = "4", "1,200" = "1200"), or None for any other word."""
     if token[0].isdigit():
         return token.rstrip(".,").replace(",", "")
-    return _COUNTS.get(token.lower())
+    return NUMBER_WORDS.get(token.lower())
 
 
 def _outcome_after(tokens: list[str], i: int, reach: int = 6) -> str | None:

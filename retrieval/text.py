@@ -4,6 +4,17 @@ from __future__ import annotations
 
 import re
 
+# Spelled-out counts as digits ("four" = "4"), for matching a number however it is written.
+NUMBER_WORDS = {
+    w: str(i)
+    for i, w in enumerate(
+        (
+            "zero one two three four five six seven eight nine ten eleven twelve thirteen "
+            "fourteen fifteen sixteen seventeen eighteen nineteen twenty"
+        ).split()
+    )
+}
+
 _ABBREVIATIONS = {
     "mr",
     "mrs",

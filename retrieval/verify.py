@@ -16,17 +16,9 @@ import numpy as np
 from retrieval.places import with_aliases
 from retrieval.prompt import _MARKER
 from retrieval.roles import outcome_conflict, role_conflict
+from retrieval.text import NUMBER_WORDS
 from retrieval.types import Citation, Hit
 
-_NUMBER_WORDS = {
-    w: str(i)
-    for i, w in enumerate(
-        (
-            "zero one two three four five six seven eight nine ten eleven twelve thirteen "
-            "fourteen fifteen sixteen seventeen eighteen nineteen twenty"
-        ).split()
-    )
-}
 _STOP = frozenset(
     (
         "a an the of to in on at for by with and or but is are was were be been being it its "
@@ -54,7 +46,7 @@ def content_words(text: str) -> list[str]:
     for w in words:
         if w in _STOP:
             continue
-        w = _NUMBER_WORDS.get(w, w)
+        w = NUMBER_WORDS.get(w, w)
         if w in _SCALES and out and _is_number(out[-1]):
             value = float(out.pop().replace(",", "")) * _SCALES[w]
             w = str(int(value)) if value.is_integer() else str(value)
@@ -88,7 +80,7 @@ def _names(text: str) -> list[str]:
         if i > 0
         and tok[0].isupper()
         and (low := tok.lower()) not in _STOP
-        and low not in _NUMBER_WORDS
+        and low not in NUMBER_WORDS
     ]
 
 
@@ -184,7 +176,7 @@ def _answer_windows(short: str, source: str) -> Iterator[set[str]]:
 
 
 _NEGATION = re.compile(r"\b(?:not|never|no|none|neither|nor|without|fail(?:ed|s)?)\b|n't\b")
-_SMALL_NUMBER = re.compile(rf"\b(?:{'|'.join(_NUMBER_WORDS)})\b")
+_SMALL_NUMBER = re.compile(rf"\b(?:{'|'.join(NUMBER_WORDS)})\b")
 
 # Words whose opposite turns an answerable question into one the source does not answer
 # ("What is Europe's smallest inland port?" beside "Duisport, the largest inland port"):

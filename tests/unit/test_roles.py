@@ -59,7 +59,8 @@ def test_a_hyphenated_prefix_is_the_same_word_written_either_way():
 
 CASUALTIES = (
     "Armenia has reported that four soldiers were killed and another wounded. Police said "
-    "12 people were injured, and at least 1,200 people were killed in the region this year."
+    "12 people were injured, and at least 1,200 people were killed in the region this year. "
+    "Fifteen hostages were rescued."
 )
 
 
@@ -71,6 +72,7 @@ CASUALTIES = (
         ("How many soldiers were wounded in the incident?", "4", True),
         ("How many people were hurt?", "1,200", True),
         ("How many people died this year?", "12", True),
+        ("How many hostages were killed?", "15", True),  # a count spelled out past twelve
         # The count of the outcome asked about, in any form of its word.
         ("How many Armenian soldiers were killed?", "four", False),
         ("How many soldiers died?", "4", False),

@@ -1,0 +1,183 @@
+"""`newsrag eval calibrate`: the fit (a penalised logistic regression), its split, the
+signals it fits, the second look and the command's errors — on synthetic predictions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.confidence import FEATURES, Calibration
+from service.evals.calibrate import calibrate, choose_l2, fit_logistic, load_squad, reliability
+
+
+def test_logistic_fit_separates_and_calibrates():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 2))
+    p = 1 / (1 + np.exp(-(2 * x[:, 0] - 1)))
+    y = (rng.random(400) < p).astype(float)
+    w = fit_logistic(x, y)
+    assert w[1] > 1.0 and abs(w[2]) < 0.5  # the informative feature, not the noise
+    fitted = 1 / (1 + np.exp(-(w[0] + x @ w[1:])))
+    _, ece = reliability(list(fitted), list(y.astype(int)))
+    assert ece < 0.1
+
+
+def test_the_penalty_is_chosen_by_cross_validation():
+    """Many noise signals and few rows: cross-validation picks a strong penalty; one clean
+    signal and many rows: a weak one."""
+    rng = np.random.default_rng(3)
+    noisy = rng.normal(size=(60, 10))
+    y = (rng.random(60) < 1 / (1 + np.exp(-0.5 * noisy[:, 0]))).astype(float)
+    assert choose_l2(noisy, y) >= 10
+    clean = rng.normal(size=(2000, 1))
+    y = (rng.random(2000) < 1 / (1 + np.exp(-4 * clean[:, 0]))).astype(float)
+    assert choose_l2(clean, y) <= 1
+
+
+def _squad_rows(path: Path, n: int, start: int = 0) -> None:
+    rng = np.random.default_rng(1 + start)
+    with open(path, "w") as fh:
+        for i in range(start, start + n):
+            impossible = i % 2 == 1
+            good = not impossible and rng.random() < 0.8
+            feats = {f: 0.0 for f in FEATURES}
+            feats["in_context"] = float(good or rng.random() < 0.2)
+            feats["answer_logprob"] = float(rng.normal(-0.5 if good else -2.0, 0.5))
+            rec = {
+                "id": f"q{i}",
+                "impossible": impossible,
+                "abstained": False,
+                "reason": None,
+                "draft": "Paris" if good else "Lyon",
+                "answers": [] if impossible else ["Paris"],
+                "features": feats,
+            }
+            fh.write(json.dumps(rec) + "\n")
+
+
+def test_calibrate_writes_a_file_the_pipeline_loads(tmp_path):
+    _squad_rows(tmp_path / "squad.jsonl", 400)
+    out = tmp_path / "calibration.json"
+    report = calibrate([tmp_path / "squad.jsonl"], [], out, tmp_path / "report")
+    cal = Calibration.load(out)
+    assert cal is not None and 0.05 <= cal.threshold <= 0.95
+    assert report["holdout"]["abstained_unanswerable"] >= 80
+    assert report["holdout"]["answered_answerable"] >= 60
+    assert report["ece"] < 0.15
+    assert (tmp_path / "report" / "calibration.png").exists()
+    good = {f: 0.0 for f in FEATURES} | {"in_context": 1.0, "answer_logprob": -0.4}
+    bad = {f: 0.0 for f in FEATURES} | {"answer_logprob": -2.5}
+    assert cal.score(good) > cal.threshold > cal.score(bad)
+
+
+def test_calibrate_measures_a_candidate_signal(tmp_path):
+    """A signal the pipeline does not compute yet (bench/self_check.py) is fitted by name: the
+    file lists it, and an answer is scored on it."""
+    _squad_rows(tmp_path / "squad.jsonl", 400)
+    rows = [json.loads(line) for line in (tmp_path / "squad.jsonl").read_text().splitlines()]
+    for r in rows:
+        right = not r["impossible"] and r["draft"] == "Paris"
+        r["features"] = {f: 0.0 for f in FEATURES} | {"extra": 2.0 if right else -2.0}
+    (tmp_path / "squad.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "cal.json"
+    report = calibrate([tmp_path / "squad.jsonl"], [], out, tmp_path / "r", (*FEATURES, "extra"))
+    cal = Calibration.load(out)
+    assert cal is not None and cal.features == [*FEATURES, "extra"]
+    assert report["holdout"]["answered_answerable"] >= 70
+    assert report["holdout"]["abstained_unanswerable"] == 100
+    assert cal.score({"extra": 2.0}) > cal.threshold > cal.score({"extra": -2.0})
+
+
+def test_calibrate_fits_the_signals_every_answer_carries(tmp_path):
+    """A run made before a signal existed fits without it (rather than reading its absence as
+    zero); once every fitting answer carries it, it is fitted."""
+    _squad_rows(tmp_path / "squad.jsonl", 200)
+    rows = [json.loads(line) for line in (tmp_path / "squad.jsonl").read_text().splitlines()]
+    rows[0]["features"].pop("self_check")
+    (tmp_path / "old.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    old = calibrate([tmp_path / "old.jsonl"], [], tmp_path / "old.json", tmp_path / "r1")
+    assert "self_check" not in old["features"] and "answer_logprob" in old["features"]
+    new = calibrate([tmp_path / "squad.jsonl"], [], tmp_path / "new.json", tmp_path / "r2")
+    cal = Calibration.load(tmp_path / "new.json")
+    assert cal is not None and cal.uses("self_check") and new["features"] == list(FEATURES)
+
+
+def test_squad_runs_pool_with_each_question_once(tmp_path):
+    """Two samples (`eval squad --seed`) that overlap: the overlap is counted once."""
+    _squad_rows(tmp_path / "a.jsonl", 300)
+    _squad_rows(tmp_path / "b.jsonl", 300, start=200)  # q200..q299 in both
+    one = calibrate([tmp_path / "a.jsonl"], [], tmp_path / "1.json", tmp_path / "r1")
+    both = calibrate(
+        [tmp_path / "a.jsonl", tmp_path / "b.jsonl"], [], tmp_path / "2.json", tmp_path / "r2"
+    )
+    held = sum(r["split"] == "holdout" for r in load_squad(tmp_path / "a.jsonl"))
+    assert one["holdout_questions"] == held
+    pooled = {r["id"]: r for p in ("a", "b") for r in load_squad(tmp_path / f"{p}.jsonl")}
+    assert both["holdout_questions"] == sum(r["split"] == "holdout" for r in pooled.values())
+    assert len(pooled) == 500
+
+
+def test_calibrate_fits_a_second_look_when_the_answers_carry_the_check(tmp_path):
+    """Answers whose first signals leave them undecided but whose check tells them apart: the
+    fit keeps a second regression with the check and a margin around the threshold, and the
+    held-out half is scored as the pipeline would score it."""
+    _squad_rows(tmp_path / "squad.jsonl", 600)
+    rng = np.random.default_rng(7)
+    rows = [json.loads(line) for line in (tmp_path / "squad.jsonl").read_text().splitlines()]
+    for r in rows:
+        right = not r["impossible"] and r["draft"] == "Paris"
+        r["features"]["fresh_check"] = float(rng.normal(2.0 if right else -2.0, 0.7))
+    (tmp_path / "squad.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    out = tmp_path / "cal.json"
+    report = calibrate([tmp_path / "squad.jsonl"], [], out, tmp_path / "rep")
+    cal = Calibration.load(out)
+    assert cal is not None and cal.second is not None and 0 < cal.second_margin < 1
+    assert "fresh_check" not in cal.features and "fresh_check" in cal.second.features
+    assert 0 < report["second_look_share"] < 100
+    first, final = report["holdout_first_look"], report["holdout"]
+    assert final["abstained_unanswerable"] + final["answered_answerable"] > (
+        first["abstained_unanswerable"] + first["answered_answerable"]
+    )
+    # Checked only near the threshold (`bench/self_check --near-threshold`): fitted there.
+    near = [
+        {**r, "features": {k: v for k, v in r["features"].items() if k != "fresh_check"}}
+        if abs(r["features"]["answer_logprob"] + 1.2) > 0.6
+        else r
+        for r in rows
+    ]
+    (tmp_path / "near.jsonl").write_text("\n".join(json.dumps(r) for r in near) + "\n")
+    calibrate([tmp_path / "near.jsonl"], [], out, tmp_path / "rep")
+    assert (local := Calibration.load(out)) is not None and local.second is not None
+    # Left out by name (`--without fresh_check`), or missing from an answer: no second look.
+    calibrate([tmp_path / "squad.jsonl"], [], out, tmp_path / "rep", skip={"fresh_check"})
+    assert (left_out := Calibration.load(out)) is not None and left_out.second is None
+    _squad_rows(tmp_path / "plain.jsonl", 400)
+    calibrate([tmp_path / "plain.jsonl"], [], out, tmp_path / "rep")
+    plain = Calibration.load(out)
+    assert plain is not None and plain.second is None
+
+
+def test_calibrate_command_leaves_out_a_named_signal(tmp_path):
+    """`newsrag eval calibrate --without S` fits every other signal (measuring S's worth, or
+    shipping without a signal that costs more than it buys); a name that is no signal and
+    data too thin to fit are clear errors."""
+    from typer.testing import CliRunner
+
+    from service.cli import app
+
+    _squad_rows(tmp_path / "squad.jsonl", 400)
+    out = tmp_path / "cal.json"
+    args = ["eval", "calibrate", "--squad", str(tmp_path / "squad.jsonl"), "--out", str(out)]
+    args += ["--report", str(tmp_path / "report")]
+    result = CliRunner().invoke(app, [*args, "--without", "self_check"])
+    assert result.exit_code == 0, result.output
+    cal = Calibration.load(out)
+    assert cal is not None and not cal.uses("self_check") and cal.uses("answer_logprob")
+    bad = CliRunner().invoke(app, [*args, "--without", "shoe_size"])
+    assert bad.exit_code == 2 and "shoe_size" in bad.output
+    _squad_rows(tmp_path / "few.jsonl", 10)
+    few = [*args[:3], str(tmp_path / "few.jsonl"), *args[4:]]
+    thin = CliRunner().invoke(app, few)
+    assert thin.exit_code == 2 and "not enough fitting data" in thin.output
