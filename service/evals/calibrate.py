@@ -279,11 +279,7 @@ def calibrate(
     fit uses every signal of `FEATURES` that all fitting answers carry (a run made before a
     signal existed fits without it) but those in `skip`; naming `features` measures a
     candidate signal."""
-    by_id: dict[str, dict[str, Any]] = {}
-    for p in squad:
-        for r in load_squad(p):
-            by_id.setdefault(r["id"], r)
-    rows = [*by_id.values(), *(r for p in realtimeqa for r in load_realtimeqa(p))]
+    rows = load_rows(squad, realtimeqa)
     scored = [r for r in rows if not r["abstained_before"]]
     fit = [r for r in scored if r["split"] == "fit"]
     if len(fit) < 20 or len({r["label"] for r in fit}) < 2:
@@ -315,9 +311,39 @@ def calibrate(
     if SECOND_LOOK not in skip and len(checked) >= 20 and len({r["label"] for r in checked}) == 2:
         fit_second_look(cal, checked, squad_fit, features)
     cal.save(out)
+    return held_out_report(cal, out, rows, report_dir)
+
+
+def load_rows(squad: list[Path], realtimeqa: list[Path]) -> list[dict[str, Any]]:
+    by_id: dict[str, dict[str, Any]] = {}
+    for p in squad:
+        for r in load_squad(p):
+            by_id.setdefault(r["id"], r)
+    return [*by_id.values(), *(r for p in realtimeqa for r in load_realtimeqa(p))]
+
+
+def measure_file(squad: list[Path], path: Path, report_dir: Path) -> dict[str, Any]:
+    """A calibration file measured on the held-out half of other answers, unfitted: whether
+    a shipped file still holds for the answers the pipeline gives after a change."""
+    cal = Calibration.load(path)
+    if cal is None:
+        raise ValueError(f"{path}: no calibration file")
+    rows = load_rows(squad, [])
+    if not any(r["split"] == "holdout" for r in rows):
+        raise ValueError("no held-out SQuAD 2.0 answers to measure on")
+    answered = [r for r in rows if not r["abstained_before"]]
+    missing = sorted({f for r in answered for f in cal.features if f not in r["features"]})
+    if missing:  # scored as average, the measurement would not be the pipeline's
+        raise ValueError(f"answers without the signals {', '.join(missing)}: answer them again")
+    return held_out_report(cal, path, rows, report_dir)
+
+
+def held_out_report(
+    cal: Calibration, path: Path, rows: list[dict[str, Any]], report_dir: Path
+) -> dict[str, Any]:
     report: dict[str, Any] = {
-        "calibration": str(out),
-        "features": list(features),
+        "calibration": str(path),
+        "features": list(cal.features),
         "threshold": cal.threshold,
     }
     hold = [r for r in rows if r["source"] == "squad" and r["split"] == "holdout"]

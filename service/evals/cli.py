@@ -243,13 +243,22 @@ def eval_calibrate(
             "second look); repeatable"
         ),
     ] = None,
+    measure: Annotated[
+        bool,
+        typer.Option(
+            "--measure",
+            help="only measure the calibration file (--out, or the preset's) on the "
+            "predictions' held-out half: no fit, nothing written but the report",
+        ),
+    ] = False,
 ) -> None:
     """Fit the answer confidence on evaluation predictions; report calibration on held-out
     SQuAD questions (reliability table, ECE, answer/abstain rates at the chosen threshold).
     Every signal all fitting answers carry is fitted, except those named by --without; when
     every fitting answer also carries the reader's check on a prompt of its own
-    (`fresh_check`, bench/self_check.py), a second look near the threshold is fitted too."""
-    from service.evals.calibrate import calibrate
+    (`fresh_check`, bench/self_check.py), a second look near the threshold is fitted too.
+    With --measure, a shipped file is checked against a new run's answers instead."""
+    from service.evals.calibrate import calibrate, measure_file
 
     paths = [*(squad or []), *(realtimeqa or [])]
     for p in paths:
@@ -270,7 +279,12 @@ def eval_calibrate(
     if unknown:
         fail(f"--without {', '.join(unknown)}: not a signal ({', '.join(FEATURES)})", 2)
     try:
-        result = calibrate(squad or [], realtimeqa or [], out, report, skip=set(without or []))
+        if measure:
+            if realtimeqa or without:
+                fail("--measure takes only --squad predictions", 2)
+            result = measure_file(squad or [], out, report)
+        else:
+            result = calibrate(squad or [], realtimeqa or [], out, report, skip=set(without or []))
     except ValueError as exc:
         fail(str(exc), 2)
     report.mkdir(parents=True, exist_ok=True)

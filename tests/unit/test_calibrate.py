@@ -181,3 +181,36 @@ def test_calibrate_command_leaves_out_a_named_signal(tmp_path):
     few = [*args[:3], str(tmp_path / "few.jsonl"), *args[4:]]
     thin = CliRunner().invoke(app, few)
     assert thin.exit_code == 2 and "not enough fitting data" in thin.output
+
+
+def test_measure_checks_a_shipped_file_on_new_answers_without_refitting(tmp_path):
+    """`newsrag eval calibrate --measure`: the file as it is, on another run's held-out half
+    (what the pipeline gives after a change); answers missing a signal it uses are refused,
+    since scoring them as average would not measure the pipeline."""
+    from typer.testing import CliRunner
+
+    from service.cli import app
+    from service.evals.calibrate import measure_file
+
+    _squad_rows(tmp_path / "old.jsonl", 400)
+    out = tmp_path / "cal.json"
+    fitted = calibrate([tmp_path / "old.jsonl"], [], out, tmp_path / "r1")
+    shipped = out.read_text()
+    again = measure_file([tmp_path / "old.jsonl"], out, tmp_path / "r2")
+    assert again["holdout"] == fitted["holdout"] and again["ece"] == fitted["ece"]
+    _squad_rows(tmp_path / "new.jsonl", 400, start=1000)  # other questions, same signals
+    args = ["eval", "calibrate", "--squad", str(tmp_path / "new.jsonl"), "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--report", str(tmp_path / "r3"), "--measure"])
+    assert result.exit_code == 0, result.output
+    assert out.read_text() == shipped  # measured, not refitted
+    report = json.loads((tmp_path / "r3" / "report.json").read_text())
+    assert report["holdout_questions"] > 150 and report["holdout"] != fitted["holdout"]
+    rows = [json.loads(line) for line in (tmp_path / "new.jsonl").read_text().splitlines()]
+    for r in rows:
+        r["features"].pop("answer_logprob")
+    (tmp_path / "older.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    older = [*args[:3], str(tmp_path / "older.jsonl"), *args[4:], "--measure"]
+    refused = CliRunner().invoke(app, older)
+    assert refused.exit_code == 2 and "answer_logprob" in refused.output
+    mixed = CliRunner().invoke(app, [*args, "--measure", "--without", "self_check"])
+    assert mixed.exit_code == 2 and "only --squad" in mixed.output
