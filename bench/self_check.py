@@ -27,6 +27,9 @@ Three checks, each scored as log P("Yes") - log P("No") as the next token:
   second full prefill of the sources, about as long again as the answer;
 - `same`: the answer prompt itself with the proposed answer and the check appended to its last
   turn — it shares the answer prompt's cache too.
+And `closed`, not a check: the reader's mean log-probability of the same short answer on the
+closed-book prompt (no sources) — how much the evidence, rather than what the model already
+believes, makes the answer likely (measured: AUROC 0.52, docs/EVALUATION.md).
 The report gives each signal's AUROC (right answers against the rest) and the 5-fold
 cross-validated AUROC of the confidence with each check added (a logistic regression).
 """
