@@ -26,6 +26,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from retrieval.constraints import (
+    QUESTION_WORDS,
+    answer_coverage,
+    answer_in_context,
+    answer_sentences,
+    unmet_constraints,
+)
 from retrieval.embedder import TextEncoder
 from retrieval.generation import CHOICE_SCORES, Messages, TextGenerator, supports
 from retrieval.places import with_aliases
@@ -38,17 +45,8 @@ from retrieval.prompt import (
     fresh_check_messages,
 )
 from retrieval.types import Citation, Hit
-from retrieval.verify import (
-    _QUESTION_WORDS,
-    _SENT,
-    answer_coverage,
-    answer_in_context,
-    answer_sentences,
-    as_shown,
-    content_words,
-    short_is_supported,
-    unmet_constraints,
-)
+from retrieval.verify import as_shown, short_is_supported
+from retrieval.words import SENTENCE_BREAK, content_words
 
 FEATURES = (
     "top_dense",  # best dense cosine among the sources
@@ -91,12 +89,12 @@ def calibration_for(preset: str) -> Path:
 
 def coverage(question: str, citations: list[Citation]) -> float:
     """Share of the question's content words found in its best-matching source sentence."""
-    asked = {w[:5] for w in content_words(question) if len(w) > 2 and w not in _QUESTION_WORDS}
+    asked = {w[:5] for w in content_words(question) if len(w) > 2 and w not in QUESTION_WORDS}
     if not asked:
         return 0.0
     best = 0.0
     for c in citations:
-        for sent in _SENT.split(as_shown(c.hit, question)):
+        for sent in SENTENCE_BREAK.split(as_shown(c.hit, question)):
             words = with_aliases({w[:5] for w in content_words(sent)})
             best = max(best, len(asked & words) / len(asked))
     return best

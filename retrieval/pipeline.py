@@ -39,7 +39,8 @@ from retrieval.prompt import (
 from retrieval.search import Retriever, SearchFilter
 from retrieval.timefilter import time_window
 from retrieval.types import Answer, Citation, Hit, Turn
-from retrieval.verify import CitationVerifier, content_words
+from retrieval.verify import CitationVerifier
+from retrieval.words import content_words
 
 MAX_QUESTION_CHARS = 2000
 MAX_TOP_K = 50

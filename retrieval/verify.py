@@ -9,58 +9,21 @@ attributed to its best-supporting source when that support is strong enough.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import numpy as np
 
-from retrieval.places import with_aliases
+from retrieval.constraints import answer_in_context
 from retrieval.prompt import _MARKER
 from retrieval.roles import outcome_conflict, role_conflict
-from retrieval.text import NUMBER_WORDS
 from retrieval.types import Citation, Hit
-
-_STOP = frozenset(
-    (
-        "a an the of to in on at for by with and or but is are was were be been being it its "
-        "this that these those as from has have had not no do does did will would can could "
-        "may might about into over after before than then so such their there they them he "
-        "she his her we our you your i"
-    ).split()
+from retrieval.words import (
+    SENTENCE_BREAK,
+    capitalised_words,
+    content_words,
+    is_number,
+    stem,
+    stems,
 )
-_SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“'])")
-
-
-_SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000, "billion": 1_000_000_000}
-
-
-# "re-election" and "reelection" are one word, written either way.
-_PREFIXED = re.compile(r"\b(re|co|pre|non|anti|post)-(?=[a-z])")
-
-
-def content_words(text: str) -> list[str]:
-    """Lower-cased words without stop words; numbers written in words become digits
-    ("four" = "4", "two hundred" = "200", "1.5 million" = "1500000"); a hyphenated prefix
-    joins its word ("re-election" = "reelection")."""
-    words = re.findall(r"[a-z0-9]+(?:[.,][0-9]+)*", _PREFIXED.sub(r"\1", text.lower()))
-    out: list[str] = []
-    for w in words:
-        if w in _STOP:
-            continue
-        w = NUMBER_WORDS.get(w, w)
-        if w in _SCALES and out and _is_number(out[-1]):
-            value = float(out.pop().replace(",", "")) * _SCALES[w]
-            w = str(int(value)) if value.is_integer() else str(value)
-        elif w in _SCALES and (not out or out[-1] != w):
-            w = str(_SCALES[w]) if w != "hundred" else w
-        out.append(w.replace(",", "") if _is_number(w) else w)
-    return out
-
-
-def _is_number(word: str) -> bool:
-    return bool(re.fullmatch(r"[0-9]+(?:[.,][0-9]+)*", word))
-
-
-_TOKEN = re.compile(r"[A-Za-z0-9]+(?:[.,][0-9]+)*")
 
 
 def key_terms(claim: str, question: str = "") -> list[str]:
@@ -68,31 +31,15 @@ def key_terms(claim: str, question: str = "") -> list[str]:
     normalised as `content_words` does: "100,000", "four", "1.5 million"), leaving out those
     the question itself names."""
     asked = set(content_words(question))
-    numbers = [w for w in content_words(claim) if _is_number(w)]
-    return [t for t in [*_names(claim), *numbers] if t not in asked]
-
-
-def _names(text: str) -> list[str]:
-    """Capitalised words after the first, lower-cased (names, mostly)."""
-    return [
-        low
-        for i, tok in enumerate(_TOKEN.findall(text))
-        if i > 0
-        and tok[0].isupper()
-        and (low := tok.lower()) not in _STOP
-        and low not in NUMBER_WORDS
-    ]
+    numbers = [w for w in content_words(claim) if is_number(w)]
+    return [t for t in [*capitalised_words(claim), *numbers] if t not in asked]
 
 
 def missing_terms(claim: str, source: str, question: str = "") -> list[str]:
     """The claim's names and numbers that its source never mentions (names match on their
     first five letters: "Europe" is in "European regulators")."""
-    have = _stems(content_words(source))
-    return [t for t in key_terms(claim, question) if _stem(t) not in have]
-
-
-def _stems(words: list[str]) -> set[str]:
-    return {_stem(w) for w in words}
+    have = stems(content_words(source))
+    return [t for t in key_terms(claim, question) if stem(t) not in have]
 
 
 def lexical_support(claim: str, source: str) -> float:
@@ -101,8 +48,8 @@ def lexical_support(claim: str, source: str) -> float:
     words = content_words(claim)
     if not words:
         return 0.0
-    have = _stems(content_words(source))
-    return sum(_stem(w) in have for w in words) / len(words)
+    have = stems(content_words(source))
+    return sum(stem(w) in have for w in words) / len(words)
 
 
 def short_is_supported(short: str, source: str, question: str = "") -> bool:
@@ -135,155 +82,6 @@ def as_shown(hit: Hit, question: str) -> str:
     return f"{head}.\n{hit.text}" if head else hit.text
 
 
-def _stem(word: str) -> str:
-    return word if _is_number(word) else word[:5]
-
-
-_QUESTION_WORDS = frozenset("how many much what which who whom whose when where why".split())
-
-
-def _answer_at(short: str, source: str) -> tuple[list[str], list[set[str]], list[int]]:
-    """The source's sentences, their word stems, and the indexes of those the answer is in."""
-    answer = _stems(content_words(short))
-    raw = _SENT.split(source)
-    sents = [_stems(content_words(s)) for s in raw]
-    at = [i for i, w in enumerate(sents) if answer <= w or (answer & w and len(answer) > 2)]
-    return raw, sents, at
-
-
-def _answer_places(short: str, source: str) -> Iterator[tuple[list[str], list[set[str]]]]:
-    """Each place the answer occurs: its sentence and the ones either side, as text and as
-    word stems."""
-    raw, sents, at = _answer_at(short, source)
-    for i in at:
-        yield raw[max(0, i - 1) : i + 2], sents[max(0, i - 1) : i + 2]
-
-
-def answer_sentences(short: str, source: str) -> list[tuple[str, str]]:
-    """Each sentence of the source the answer occurs in, with its passage (it and the
-    sentence either side); none for an answer of stop words."""
-    if not content_words(short):
-        return []
-    raw, _, at = _answer_at(short, source)
-    return [(raw[i], " ".join(raw[max(0, i - 1) : i + 2])) for i in at]
-
-
-def _answer_windows(short: str, source: str) -> Iterator[set[str]]:
-    """The words around each place the answer occurs, without the answer's own words."""
-    answer = _stems(content_words(short))
-    for _, stems in _answer_places(short, source):
-        yield with_aliases(set().union(*stems)) - answer
-
-
-_NEGATION = re.compile(r"\b(?:not|never|no|none|neither|nor|without|fail(?:ed|s)?)\b|n't\b")
-_SMALL_NUMBER = re.compile(rf"\b(?:{'|'.join(NUMBER_WORDS)})\b")
-
-# Words whose opposite turns an answerable question into one the source does not answer
-# ("What is Europe's smallest inland port?" beside "Duisport, the largest inland port"):
-# a fifth of SQuAD 2.0's unanswerable questions are made this way. Only pairs whose words
-# are rarely used in another sense ("light", "close", "back" are not here).
-_OPPOSITES = [
-    ("largest", "smallest"), ("biggest", "smallest"), ("larger", "smaller"),
-    ("bigger", "smaller"), ("most", "least"), ("more", "less"), ("more", "fewer"),
-    ("highest", "lowest"), ("higher", "lower"), ("longest", "shortest"),
-    ("longer", "shorter"), ("oldest", "youngest"), ("oldest", "newest"),
-    ("older", "younger"), ("best", "worst"), ("better", "worse"),
-    ("strongest", "weakest"), ("fastest", "slowest"), ("earliest", "latest"),
-    ("first", "last"), ("before", "after"), ("maximum", "minimum"),
-    ("majority", "minority"), ("increase", "decrease"), ("increased", "decreased"),
-    ("increases", "decreases"), ("rise", "fall"), ("rose", "fell"), ("won", "lost"),
-    ("win", "lose"), ("gained", "lost"), ("import", "export"), ("imports", "exports"),
-    ("imported", "exported"), ("buy", "sell"), ("bought", "sold"), ("allowed", "banned"),
-    ("allow", "ban"), ("accepted", "rejected"), ("accept", "reject"),
-    ("supported", "opposed"), ("support", "oppose"), ("success", "failure"),
-    ("successful", "unsuccessful"), ("legal", "illegal"), ("internal", "external"),
-    ("inner", "outer"), ("upper", "lower"), ("north", "south"), ("east", "west"),
-    ("northern", "southern"), ("eastern", "western"), ("above", "below"),
-    ("inside", "outside"),
-]  # fmt: skip
-_OPPOSITE: dict[str, set[str]] = {}
-for _a, _b in _OPPOSITES:
-    _OPPOSITE.setdefault(_a, set()).add(_b)
-    _OPPOSITE.setdefault(_b, set()).add(_a)
-
-
-def _reversed(asking: str, places: list[str]) -> bool:
-    """Whether the question asks with a word that every place the answer occurs lacks while
-    it has the word's opposite."""
-    asked = set(_TOKEN.findall(asking.lower()))
-    for word in asked & _OPPOSITE.keys():
-        opposite = _OPPOSITE[word] - asked
-        if opposite and all(
-            word not in (words := set(_TOKEN.findall(p.lower()))) and words & opposite
-            for p in places
-        ):
-            return True
-    return False
-
-
-def unmet_constraints(short: str, source: str, question: str) -> tuple[bool, bool, bool] | None:
-    """Whether every place the answer occurs lacks a number the question names ("As of 1970,
-    how many private schools…?" beside "As of April 2014, there are 88 private schools");
-    whether the question is negated where no sentence the answer is in is ("Who was not the
-    ideologue…?" beside "Ali Shariati, ideologue of the Revolution") or asks with the
-    opposite of what every such place says ("smallest" beside "largest"); and whether every
-    such place lacks a name the question gives ("When was Darwin's theory published?" beside
-    "Lyell published his book in 1830"): the one-word edits that turn an answerable question
-    into an on-topic one the source does not answer. None when the answer does not occur in
-    the source. Only the asking sentence counts: news quizzes set the scene first ("Kim
-    Kardashian was accused of damaging a Marilyn Monroe dress. Who designed it?" is answered by
-    "It was based on a sketch by Bob Mackie"). Number words ("which one") are not numbers it
-    names."""
-    asking = _SENT.split(question.strip())[-1]
-    asked = {w for w in content_words(_SMALL_NUMBER.sub(" ", asking.lower())) if _is_number(w)}
-    names = _stems([n for n in _names(asking) if n not in _QUESTION_WORDS])
-    names -= _stems(content_words(short))
-    negated = bool(_NEGATION.search(asking.lower()))
-    raw, sents, at = _answer_at(short, source)
-    if not at:
-        return None
-    # Each place: the answer's sentence and the one either side, as text and as word stems.
-    texts = [" ".join(raw[max(0, i - 1) : i + 2]) for i in at]
-    words = [with_aliases(set().union(*sents[max(0, i - 1) : i + 2])) for i in at]
-    number = all(asked - w for w in words)
-    # The answer's own sentence must carry the negation: a neighbour's "not" is about
-    # something else.
-    negation = negated and not any(_NEGATION.search(raw[i].lower()) for i in at)
-    negation = negation or _reversed(asking, texts)
-    name = all(names - w for w in words)
-    return number, negation, name
-
-
-def _asked(question: str, short: str, skip: frozenset[str] = frozenset()) -> set[str]:
-    words = content_words(question)
-    return {_stem(w) for w in words if len(w) > 2 and w not in skip} - _stems(content_words(short))
-
-
-def answer_in_context(short: str, source: str, question: str) -> bool:
-    """Whether the answer occurs near the question's own words ("Azerbaijan" in a sentence
-    about the border does not answer a question about a pelican sanctuary)."""
-    asked = _asked(question, short)
-    if not content_words(short) or not asked:
-        return True
-    return any(asked & window for window in _answer_windows(short, source))
-
-
-def answer_coverage(short: str, source: str, question: str) -> float:
-    """How much of the question the answer's own neighbourhood covers (0..1). An on-topic
-    question the source does not answer usually differs from it in a word or two ("When did
-    OPEC begin?" beside "OPEC was founded in 1960 as…" covers it; "the defence minister"
-    beside "Prime Minister Pashinyan" does not): the one signal retrieval similarity lacks."""
-    asked = _asked(question, short, _QUESTION_WORDS)
-    if not content_words(short):
-        return 0.0
-    if not asked:
-        return 1.0
-    return max(
-        (len(asked & window) / len(asked) for window in _answer_windows(short, source)),
-        default=0.0,
-    )
-
-
 class CitationVerifier:
     def __init__(self, embedder: object, threshold: float = 0.5) -> None:
         self.embedder = embedder
@@ -291,7 +89,7 @@ class CitationVerifier:
 
     def claims(self, answer: str) -> list[tuple[str, list[int]]]:
         out = []
-        for sent in _SENT.split(answer.strip()):
+        for sent in SENTENCE_BREAK.split(answer.strip()):
             nums = [int(n) for m in _MARKER.finditer(sent) for n in m.group(1).split(",")]
             text = _MARKER.sub("", sent).strip()
             if content_words(text):
@@ -309,7 +107,7 @@ class CitationVerifier:
         owner: list[int] = []
         quotable: list[bool] = []  # a quote is a sentence of the text, not of the header
         for j, c in enumerate(citations):
-            for s in _SENT.split(shown[j]):
+            for s in SENTENCE_BREAK.split(shown[j]):
                 src_sents.append(s)
                 owner.append(j)
                 quotable.append(s in c.hit.text)
@@ -382,10 +180,10 @@ def _quote(best: str, short: str, source: str, question: str) -> str:
     """The sentence a reader should see: the one that states the short answer (near the
     question's words) when there is one, else the one closest to the claim."""
     if short and content_words(short) and not short_is_supported(short, best, ""):
-        for sent in _SENT.split(source):
+        for sent in SENTENCE_BREAK.split(source):
             if short_is_supported(short, sent, "") and answer_in_context(short, sent, question):
                 return sent
-        for sent in _SENT.split(source):
+        for sent in SENTENCE_BREAK.split(source):
             if short_is_supported(short, sent, ""):
                 return sent
     return best

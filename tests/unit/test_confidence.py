@@ -17,11 +17,12 @@ from retrieval.confidence import (
     coverage,
     features,
 )
+from retrieval.constraints import unmet_constraints
 from retrieval.generation import CHOICE_SCORES, OPENED_REPLY
 from retrieval.pipeline import PipelineConfig
 from retrieval.prompt import CHECK_QUESTION, NO_ANSWER_OPENINGS, YES_NO
 from retrieval.types import Citation, Hit
-from retrieval.verify import as_shown, unmet_constraints
+from retrieval.verify import as_shown
 from tests.fakes import FakeEmbedder, FakeGenerator, make_newsrag
 
 

@@ -49,7 +49,8 @@ def test_an_untitled_mention_leaves_the_office_undecided():
 
 
 def test_a_hyphenated_prefix_is_the_same_word_written_either_way():
-    from retrieval.verify import content_words, lexical_support
+    from retrieval.verify import lexical_support
+    from retrieval.words import content_words
 
     assert content_words("after whose re-election?") == ["whose", "reelection"]
     assert lexical_support("re-election", "President Aliyev's reelection") == 1.0
