@@ -74,7 +74,7 @@ def checks(
     question: str,
     short: str,
     sources: list[Any],
-    which: tuple[str, ...] = ("same", "turn", "fresh", "closed"),
+    which: tuple[str, ...] = ("same", "turn", "fresh"),
     cited: int = 1,
 ) -> dict[str, float]:
     """The checks of one answer named in `which` (`same` and `turn` first: they reuse the
