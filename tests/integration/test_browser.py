@@ -73,6 +73,11 @@ def _ask(page, question: str) -> Any:
 
 
 def test_page_answers_seed_question_with_sources(page):
+    # The status line is filled by a fetch after load: wait for it rather than race it.
+    page.wait_for_function(
+        "() => document.querySelector('#status').textContent !== 'checking index…'",
+        timeout=60_000,
+    )
     assert "articles" in page.locator("#status").inner_text()
     turn = _ask(page, "How many Armenian soldiers were killed?")
     assert turn.get_attribute("data-state") == "done", turn.inner_text()
