@@ -1,6 +1,6 @@
 """What a declining reader made to answer would be told (RAGPipeline.reopen_declined): for
 every question a finished `newsrag eval squad` run's reader declined, the forced reply on the
-sources it stored, judged by the pipeline's own `finish` with the shipped calibration.
+sources it stored, judged by the pipeline's own `AnswerJudge` with the shipped calibration.
 
     .venv/bin/python -m bench.reopen_declined \\
         --data ../shared/data/squad/dev-v2.0.reconstructed.json \\
@@ -41,7 +41,9 @@ def main() -> None:
             citations = [Citation(k, h) for k, h in enumerate(hits, 1)]
             messages = build_messages(r["question"], hits)
             raw = pipeline._reopened(messages, None, True)
-            answer = pipeline.finish(r["question"], raw, citations, {}, messages)
+            answer = pipeline.judge.judge(
+                pipeline.generator, r["question"], raw, citations, {}, messages
+            )
             short = answer.short_answer or ""
             right = not r["impossible"] and (
                 best_over(token_f1, short, r["answers"], drop_articles=True) >= 0.5

@@ -1,12 +1,136 @@
-"""Checking a generated answer against its sources before anyone reads it."""
+"""Checking a generated answer against its sources before anyone reads it: the citation
+check, the calibrated confidence, and the decision to abstain."""
 
 from __future__ import annotations
 
+import time
 from typing import Literal
 
-from retrieval.prompt import UNSUPPORTED_TEXT, cited_numbers, strip_citations
+from retrieval.confidence import SECOND_LOOK, Calibration, features, fresh_check, reader_signals
+from retrieval.embedder import TextEncoder
+from retrieval.generation import CHOICE_SCORES, Messages, TextGenerator, supports
+from retrieval.prompt import (
+    ABSTAIN_TEXT,
+    LOW_CONFIDENCE_TEXT,
+    UNSUPPORTED_TEXT,
+    cited_numbers,
+    clean_citations,
+    is_abstention,
+    parse_answer,
+    strip_citations,
+    tidy_answer,
+)
 from retrieval.types import Answer, Citation
 from retrieval.verify import CitationVerifier, lexical_support
+
+
+class AnswerJudge:
+    """Turns the reader's reply into the answer a person reads. Kept apart from the pipeline
+    (which finds the evidence and runs the reader) so that every path that gets a reply —
+    the first one, a reopened one, a benchmark replaying stored sources — is judged alike."""
+
+    def __init__(
+        self,
+        verifier: CitationVerifier,
+        embedder: TextEncoder,
+        calibration: Calibration | None,
+        min_confidence: float | None,
+        unsupported: Literal["abstain", "flag"] = "abstain",
+    ) -> None:
+        self.verifier = verifier
+        self.embedder = embedder
+        self.calibration = calibration
+        if min_confidence is None:  # the operating point stored with the calibration
+            min_confidence = calibration.threshold if calibration else 0.0
+        self.min_confidence = min_confidence
+        self.unsupported = unsupported
+
+    @property
+    def gates(self) -> bool:
+        """Whether the confidence can turn an answer into "I don't know"."""
+        return self.calibration is not None and self.min_confidence > 0
+
+    def judge(
+        self,
+        reader: TextGenerator | None,
+        question: str,
+        raw: str,
+        citations: list[Citation],
+        timings: dict[str, float],
+        messages: Messages | None = None,
+    ) -> Answer:
+        """Clean the reply, verify its citations, score its confidence (the reader's own
+        signals come from `reader` on `messages`) and decide on abstention."""
+        parsed = parse_answer(tidy_answer(raw))
+        short = clean_citations(parsed.short, len(citations))
+        text = as_sentence(clean_citations(parsed.sentence, len(citations)) or short)
+        if is_abstention(short) or is_abstention(text):
+            return Answer(
+                ABSTAIN_TEXT,
+                True,
+                citations,
+                timings,
+                question,
+                abstain_reason="model",
+                confidence=0.0,
+            )
+        answer = checked_answer(
+            self.verifier,
+            self.unsupported,
+            question,
+            parsed.sentence,
+            short,
+            text,
+            citations,
+            timings,
+        )
+        bare = answer.short_answer or ""
+        cited = next((c.id for c in citations if c.cited), 1)
+        check = self.calibration is not None and self.calibration.uses("self_check")
+        signals = reader_signals(reader, messages, bare, cited, check)
+        feats = features(question, bare, citations, **signals, embedder=self.embedder)
+        answer.features = feats
+        if self.calibration is not None:
+            # An answer already withdrawn (unsupported) has nothing left to decide.
+            looked = "" if answer.abstained else bare
+            score = self.confidence(reader, question, looked, citations, feats, timings)
+            answer.confidence = round(score, 4)
+            if not answer.abstained and answer.confidence < self.min_confidence:
+                answer.draft, answer.answer = answer.answer, LOW_CONFIDENCE_TEXT
+                answer.abstained, answer.abstain_reason = True, "low_confidence"
+                uncite(citations)
+        return answer
+
+    def confidence(
+        self,
+        reader: TextGenerator | None,
+        question: str,
+        short: str,
+        citations: list[Citation],
+        feats: dict[str, float],
+        timings: dict[str, float],
+    ) -> float:
+        """The calibrated confidence; near the threshold, the second look's when the
+        calibration has one (the reader's check of `short` joins `feats`). With the gate
+        lifted (threshold 0, as evaluations run) nothing is near it, and an empty `short` has
+        nothing to check: no second look."""
+        cal = self.calibration
+        assert cal is not None
+        score = cal.score(feats)
+        if (
+            cal.second is not None
+            and short
+            and self.min_confidence > 0
+            and cal.looks_again(score, self.min_confidence)
+            and reader is not None
+            and supports(reader, CHOICE_SCORES)
+        ):
+            t = time.perf_counter()
+            hits = [c.hit for c in citations]
+            feats[SECOND_LOOK] = fresh_check(reader, question, hits, short)
+            score = cal.second.score(feats)
+            timings["second_look"] = (time.perf_counter() - t) * 1000
+        return score
 
 
 def checked_answer(

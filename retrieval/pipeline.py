@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Generator, Iterator
@@ -12,39 +11,26 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from retrieval.answer_check import as_sentence, checked_answer, uncite
+from retrieval.answer_check import AnswerJudge
 from retrieval.choice import ChoiceAnswer, check_choices, score_choices
-from retrieval.confidence import (
-    SECOND_LOOK,
-    Calibration,
-    features,
-    fresh_check,
-    reader_signals,
-)
+from retrieval.confidence import Calibration
 from retrieval.errors import GenerationError, InvalidInputError, UnsupportedError
 from retrieval.evidence import EvidenceConfig, EvidenceSelector, with_mentions
+from retrieval.followup import MAX_HISTORY_TURNS, standalone_question
 from retrieval.generation import CHOICE_SCORES, OPENED_REPLY, TextGenerator, supports
 from retrieval.prompt import (
     ABSTAIN_TEXT,
     ANSWER_LABEL,
-    LOW_CONFIDENCE_TEXT,
     AnswerStream,
     build_messages,
-    clean_citations,
-    is_abstention,
-    parse_answer,
-    rewrite_messages,
-    tidy_answer,
 )
 from retrieval.search import Retriever, SearchFilter
 from retrieval.timefilter import time_window
 from retrieval.types import Answer, Citation, Hit, Turn
 from retrieval.verify import CitationVerifier
-from retrieval.words import content_words
 
 MAX_QUESTION_CHARS = 2000
 MAX_TOP_K = 50
-MAX_HISTORY_TURNS = 20
 
 
 @dataclass
@@ -88,20 +74,6 @@ class StreamEvent:
     answer: Answer | None = None  # on `done`: the answer itself, for in-process callers
 
 
-_REFERRING = re.compile(
-    r"\b(he|she|it|they|them|their|theirs|his|her|hers|its|this|that|these|those|there|then|"
-    r"the same|the former|the latter)\b|^(and|but|so|also|what about|how about|why|why not)\b",
-    re.IGNORECASE,
-)
-
-
-def is_follow_up(question: str) -> bool:
-    """Whether a question leans on the conversation (a pronoun or a leading "and…/what
-    about…"). A self-contained question is retrieved as asked: rewriting it toward the earlier
-    topic would make "What is the capital of France?" look answerable from the last article."""
-    return bool(_REFERRING.search(question.strip()))
-
-
 def validate_question(question: str, top_k: int) -> str:
     q = question.strip() if isinstance(question, str) else ""
     if not q:
@@ -142,13 +114,14 @@ class RAGPipeline:
         self.retriever = retriever
         self.generator = generator
         self.config = config or PipelineConfig()
-        self.verifier = CitationVerifier(retriever.embedder, self.config.support_threshold)
         self.evidence = EvidenceSelector(retriever.embedder, self.config.evidence)
-        self.calibration = Calibration.load(self.config.calibration_path)
-        threshold = self.config.min_confidence
-        if threshold is None:
-            threshold = self.calibration.threshold if self.calibration else 0.0
-        self.min_confidence = threshold
+        self.judge = AnswerJudge(
+            CitationVerifier(retriever.embedder, self.config.support_threshold),
+            retriever.embedder,
+            Calibration.load(self.config.calibration_path),
+            self.config.min_confidence,
+            self.config.unsupported,
+        )
 
     # -- retrieval -----------------------------------------------------------------------------
     def search(
@@ -161,34 +134,6 @@ class RAGPipeline:
         top_k = top_k or self.config.top_k
         q = validate_question(query, top_k)
         return self.retriever.search(q, top_k, filters, as_of=as_of)
-
-    def standalone_question(self, question: str, history: list[Turn] | None) -> str:
-        """Rewrite a follow-up ("And who supplies them now?") into a question that can be
-        retrieved on its own. Falls back to prefixing the previous user question when the
-        model's rewrite does not look like a question."""
-        q = question.strip()
-        if not history or not is_follow_up(q):
-            return q
-        history = history[-MAX_HISTORY_TURNS:]
-        previous = [t.content.strip() for t in history if t.role == "user" and t.content.strip()]
-        if not previous:
-            return q
-        if self.generator is not None:
-            rewritten = self.generator.generate(rewrite_messages(history, q), 64)
-            rewritten = rewritten.strip().split("\n")[0].strip().strip('"')
-            if self._good_rewrite(rewritten, q, history):
-                return rewritten
-        return f"{previous[-1]} {q}"
-
-    @staticmethod
-    def _good_rewrite(rewritten: str, question: str, history: list[Turn]) -> bool:
-        """A usable rewrite is a question of sane length that brings in something from the
-        conversation (a rewrite adding nothing would retrieve no better than the follow-up)."""
-        if not (8 <= len(rewritten) <= 2 * len(question) + 200 and rewritten.endswith("?")):
-            return False
-        own = set(content_words(question))
-        context = {w for t in history for w in content_words(t.content)} - own
-        return any(w in context for w in content_words(rewritten))
 
     # -- answering -----------------------------------------------------------------------------
     def question_filters(
@@ -305,7 +250,7 @@ class RAGPipeline:
         sentence: bool,
     ) -> Iterator[StreamEvent]:
         t0 = time.perf_counter()
-        standalone = self.standalone_question(q, history)
+        standalone = standalone_question(self.generator, q, history)
         candidates, sources, applied = self.sources_for(standalone, top_k, filters, as_of)
         citations = [Citation(id=i, hit=h) for i, h in enumerate(sources, start=1)]
         t_sources = (time.perf_counter() - t0) * 1000
@@ -344,14 +289,18 @@ class RAGPipeline:
             if cancel is not None and cancel.is_set():
                 return
             timings["generate"] = (time.perf_counter() - t1) * 1000
-            answer = self.finish(standalone, reply.raw, citations, timings, messages)
+            answer = self.judge.judge(
+                self.generator, standalone, reply.raw, citations, timings, messages
+            )
             if answer.abstain_reason == "model" and self._may_reopen():
                 t3 = time.perf_counter()
                 raw = self._reopened(messages, cancel, sentence)
                 if cancel is not None and cancel.is_set():
                     return
                 timings["reopen"] = (time.perf_counter() - t3) * 1000
-                answer = self.finish(standalone, raw, citations, timings, messages)
+                answer = self.judge.judge(
+                    self.generator, standalone, raw, citations, timings, messages
+                )
         if choices:
             t2 = time.perf_counter()
             answer.choice_detail = self.choose(standalone, choices, sources, messages)
@@ -389,92 +338,10 @@ class RAGPipeline:
         """Abstain without calling the model when no retrieved chunk is similar enough."""
         return not hits or max(h.score for h in hits) < self.config.min_score
 
-    def finish(
-        self,
-        question: str,
-        raw: str,
-        citations: list[Citation],
-        timings: dict[str, float],
-        messages: list[dict[str, str]] | None = None,
-    ) -> Answer:
-        """Clean the model's reply, verify its citations, score its confidence and decide on
-        abstention."""
-        parsed = parse_answer(tidy_answer(raw))
-        short = clean_citations(parsed.short, len(citations))
-        text = as_sentence(clean_citations(parsed.sentence, len(citations)) or short)
-        if is_abstention(short) or is_abstention(text):
-            return Answer(
-                ABSTAIN_TEXT,
-                True,
-                citations,
-                timings,
-                question,
-                abstain_reason="model",
-                confidence=0.0,
-            )
-        answer = checked_answer(
-            self.verifier,
-            self.config.unsupported,
-            question,
-            parsed.sentence,
-            short,
-            text,
-            citations,
-            timings,
-        )
-        bare = answer.short_answer or ""
-        cited = next((c.id for c in citations if c.cited), 1)
-        check = self.calibration is not None and self.calibration.uses("self_check")
-        signals = reader_signals(self.generator, messages, bare, cited, check)
-        feats = features(question, bare, citations, **signals, embedder=self.retriever.embedder)
-        answer.features = feats
-        if self.calibration is not None:
-            # An answer already withdrawn (unsupported) has nothing left to decide.
-            looked = "" if answer.abstained else bare
-            answer.confidence = round(
-                self.confidence(question, looked, citations, feats, timings), 4
-            )
-            if not answer.abstained and answer.confidence < self.min_confidence:
-                answer.draft, answer.answer = answer.answer, LOW_CONFIDENCE_TEXT
-                answer.abstained, answer.abstain_reason = True, "low_confidence"
-                uncite(citations)
-        return answer
-
-    def confidence(
-        self,
-        question: str,
-        short: str,
-        citations: list[Citation],
-        feats: dict[str, float],
-        timings: dict[str, float],
-    ) -> float:
-        """The calibrated confidence; near the threshold, the second look's when the
-        calibration has one (the reader's check of `short` joins `feats`). With the gate
-        lifted (threshold 0, as evaluations run) nothing is near it, and an empty `short` has
-        nothing to check: no second look."""
-        cal = self.calibration
-        assert cal is not None
-        score = cal.score(feats)
-        if (
-            cal.second is not None
-            and short
-            and self.min_confidence > 0
-            and cal.looks_again(score, self.min_confidence)
-            and supports(self.generator, CHOICE_SCORES)
-        ):
-            assert self.generator is not None
-            t = time.perf_counter()
-            hits = [c.hit for c in citations]
-            feats[SECOND_LOOK] = fresh_check(self.generator, question, hits, short)
-            score = cal.second.score(feats)
-            timings["second_look"] = (time.perf_counter() - t) * 1000
-        return score
-
     def _may_reopen(self) -> bool:
         return (
             self.config.reopen_declined
-            and self.calibration is not None
-            and self.min_confidence > 0
+            and self.judge.gates
             and supports(self.generator, OPENED_REPLY)
         )
 

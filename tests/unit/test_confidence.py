@@ -226,7 +226,7 @@ def test_low_confidence_answers_abstain(tmp_path):
     assert answer.abstained and answer.abstain_reason == "low_confidence"
     assert answer.confidence is not None and answer.confidence < 0.999
     assert answer.draft == "Four soldiers were killed [1]."
-    rag.pipeline.min_confidence = 0.0
+    rag.pipeline.judge.min_confidence = 0.0
     kept = rag.ask("How many soldiers were killed at the border?")
     assert not kept.abstained and kept.to_dict()["confidence"] == kept.confidence
 
@@ -297,7 +297,7 @@ def test_the_reader_checks_its_answer_when_the_calibration_uses_it(tmp_path):
         {"role": "user", "content": CHECK_QUESTION},
     ]
     gen.asked.clear()
-    rag.pipeline.calibration = Calibration(
+    rag.pipeline.judge.calibration = Calibration(
         coef=[1.0], intercept=0.0, mean=[0.0], scale=[1.0], features=["answer_logprob"]
     )
     answer = rag.ask("How many soldiers were killed at the border?")
@@ -333,12 +333,12 @@ def test_an_answer_near_the_threshold_gets_a_second_look(tmp_path):
     assert "Four soldiers were killed" in checked[-1]["content"]  # the sources, read again
     # Far from the threshold (0.45 against 0.8): the first confidence stands.
     gen.asked.clear()
-    rag.pipeline.min_confidence = 0.8
+    rag.pipeline.judge.min_confidence = 0.8
     answer = rag.ask("How many soldiers were killed at the border?")
     assert "fresh_check" not in answer.features and tuple(YES_NO) not in gen.asked
     assert answer.confidence == pytest.approx(first, abs=1e-4) and answer.abstained
     # The gate lifted, as evaluations run it: no second look.
-    rag.pipeline.min_confidence = 0.0
+    rag.pipeline.judge.min_confidence = 0.0
     answer = rag.ask("How many soldiers were killed at the border?")
     assert "fresh_check" not in answer.features
 
@@ -376,12 +376,12 @@ def test_a_declining_reader_is_made_to_answer_and_the_confidence_decides(tmp_pat
     assert not answer.abstained and answer.short_answer == "Four", answer.to_dict()
     assert gen.openings == ["", "Answer:"] and "reopen" in answer.timings_ms
     assert answer.confidence == pytest.approx(1 / (1 + math.exp(-math.log(2))), abs=1e-4)
-    rag.pipeline.min_confidence = 0.9  # the forced answer is not trusted enough
+    rag.pipeline.judge.min_confidence = 0.9  # the forced answer is not trusted enough
     doubted = rag.ask(question)
     assert doubted.abstained and doubted.abstain_reason == "low_confidence"
     text_only = _Unscoring("I don't know.")
     for gate, reopen, backend in ((0.0, True, gen), (0.5, False, gen), (0.5, True, text_only)):
-        rag.pipeline.min_confidence, rag.pipeline.generator = gate, backend
+        rag.pipeline.judge.min_confidence, rag.pipeline.generator = gate, backend
         rag.pipeline.config.reopen_declined = reopen
         gen.openings = []
         kept = rag.ask(question)

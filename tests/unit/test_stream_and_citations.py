@@ -135,7 +135,7 @@ def test_verifier_marks_wrong_citation_unsupported_and_attributes_uncited():
 
 @pytest.mark.parametrize("mode", ["abstain", "flag"])
 def test_unsupported_answer_policy(client, rag, mode):  # noqa: F811
-    rag.pipeline.config.unsupported = mode
+    rag.pipeline.judge.unsupported = mode
     rag.pipeline.generator.reply = "Bananas are purple [1]."
     body = client.post("/ask", json={"question": "How many soldiers were killed?"}).json()
     assert body["abstained"] is (mode == "abstain")
@@ -233,7 +233,7 @@ def test_self_contained_question_is_not_rewritten(client, rag):  # noqa: F811
     ],
 )
 def test_is_follow_up(question, follow_up):
-    from retrieval.pipeline import is_follow_up
+    from retrieval.followup import is_follow_up
 
     assert is_follow_up(question) is follow_up
 
