@@ -61,21 +61,27 @@ def load_squad(path: Path) -> list[dict[str, Any]]:
 
 
 def load_realtimeqa(path: Path) -> list[dict[str, Any]]:
+    """The generation track's answers. For the fit, those carrying signals (a declined
+    answer has none); for measuring, every one, with `impossible` meaning that the evidence
+    shown to the reader does not hold the gold answer: on news, "the sources don't say"."""
     rows = []
     for line in path.read_text(encoding="utf-8").splitlines():
         r = json.loads(line)
-        if not r.get("features"):
+        if "short_answer" not in r:  # not a generation-track record
             continue
         f1 = token_f1(r.get("short_answer") or "", r["gold"])
+        in_evidence = (r.get("retrieval") or {}).get("evidence_recall")
         rows.append(
             {
+                "id": r.get("question_id", ""),
                 "source": "realtimeqa",
                 "split": "fit",
-                "impossible": False,
-                "features": r["features"],
+                "impossible": in_evidence == 0.0,
+                "features": r.get("features") or {},
                 "label": int(f1 >= 0.5),
                 "f1": f1,
-                "abstained_before": False,
+                "abstained_before": bool(r.get("abstained"))
+                and r.get("abstain_reason") in ("weak_evidence", "model"),
                 "gated": r.get("abstain_reason") == "unsupported",
             }
         )
@@ -280,7 +286,7 @@ def calibrate(
     signal existed fits without it) but those in `skip`; naming `features` measures a
     candidate signal."""
     rows = load_rows(squad, realtimeqa)
-    scored = [r for r in rows if not r["abstained_before"]]
+    scored = [r for r in rows if not r["abstained_before"] and r["features"]]
     fit = [r for r in scored if r["split"] == "fit"]
     if len(fit) < 20 or len({r["label"] for r in fit}) < 2:
         raise ValueError("not enough fitting data: need answers both right and wrong")
@@ -322,22 +328,52 @@ def load_rows(squad: list[Path], realtimeqa: list[Path]) -> list[dict[str, Any]]
     return [*by_id.values(), *(r for p in realtimeqa for r in load_realtimeqa(p))]
 
 
-def measure_file(squad: list[Path], path: Path, report_dir: Path) -> dict[str, Any]:
+def measure_file(
+    squad: list[Path], path: Path, report_dir: Path, realtimeqa: Sequence[Path] = ()
+) -> dict[str, Any]:
     """A calibration file measured on the held-out half of other answers, unfitted: whether
     a shipped file still holds for the answers the pipeline gives after a change. A second
     look decides only for answers that carry its check (`bench/self_check --check fresh`);
-    the others are scored by the first, as an evaluation run (gate lifted) answers them."""
+    the others are scored by the first, as an evaluation run (gate lifted) answers them.
+    With RealTime QA answers, the same on news (`news_report`)."""
     cal = Calibration.load(path)
     if cal is None:
         raise ValueError(f"{path}: no calibration file")
     rows = load_rows(squad, [])
-    if not any(r["split"] == "holdout" for r in rows):
-        raise ValueError("no held-out SQuAD 2.0 answers to measure on")
-    answered = [r for r in rows if not r["abstained_before"]]
+    news = [r for p in realtimeqa for r in load_realtimeqa(p)]
+    if not any(r["split"] == "holdout" for r in rows) and not news:
+        raise ValueError("no held-out SQuAD 2.0 answers or RealTime QA answers to measure on")
+    answered = [r for r in [*rows, *news] if not r["abstained_before"]]
     missing = sorted({f for r in answered for f in cal.features if f not in r["features"]})
     if missing:  # scored as average, the measurement would not be the pipeline's
         raise ValueError(f"answers without the signals {', '.join(missing)}: answer them again")
-    return held_out_report(cal, path, rows, report_dir)
+    report = held_out_report(cal, path, rows, report_dir)
+    if news:
+        report["news"] = news_report(cal, news)
+        report_dir.mkdir(parents=True, exist_ok=True)
+        plot(report["news"], report_dir / "calibration-news.png", "RealTime QA", cal.threshold)
+    return report
+
+
+def news_report(cal: Calibration, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The confidence on news questions (RealTime QA): its reliability against right answers,
+    and whether it answers when the evidence shown holds the gold answer and abstains when
+    it does not (the gold text matched literally, so a paraphrased answer counts as absent)."""
+    scores = [final_score(cal, r) for r in rows]
+    answered = [(s, r["label"]) for s, r in zip(scores, rows, strict=True) if r["features"]]
+    table, ece = reliability([s for s, _ in answered], [y for _, y in answered])
+    return {
+        "questions": len(rows),
+        "evidence_holds_answer": sum(not r["impossible"] for r in rows),
+        "at_threshold": rates(rows, decisions(rows, scores, cal.threshold)),
+        "without_confidence": rates(rows, decisions(rows, scores, 0.0)),
+        "ece": ece,
+        "reliability": table,
+        "curve": [
+            {"threshold": t / 20, **rates(rows, decisions(rows, scores, t / 20))}
+            for t in range(0, 20)
+        ],
+    }
 
 
 def held_out_report(
@@ -381,11 +417,11 @@ def held_out_report(
             for g in range(0, 50, 5)
         ]
         report_dir.mkdir(parents=True, exist_ok=True)
-        plot(report, report_dir / "calibration.png")
+        plot(report, report_dir / "calibration.png", "held-out SQuAD 2.0", cal.threshold)
     return report
 
 
-def plot(report: dict[str, Any], path: Path) -> None:
+def plot(report: dict[str, Any], path: Path, data: str, threshold: float) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -399,13 +435,13 @@ def plot(report: dict[str, Any], path: Path) -> None:
         a.annotate(str(r["n"]), (r["confidence"], r["accuracy"]), fontsize=7)
     a.set_xlabel("confidence")
     a.set_ylabel("share of answers right")
-    a.set_title(f"Reliability (held-out SQuAD 2.0), ECE {report['ece']:.3f}")
+    a.set_title(f"Reliability ({data}), ECE {report['ece']:.3f}")
     curve = report["curve"]
     ts = [c["threshold"] for c in curve]
     b.plot(ts, [c["answered_answerable"] for c in curve], label="answers answerable (%)")
     b.plot(ts, [c["abstained_unanswerable"] for c in curve], label="abstains on unanswerable (%)")
     b.plot(ts, [c["answered_correct"] for c in curve], label="answers answerable right (%)")
-    b.axvline(report["threshold"], color="grey", ls="--", lw=1)
+    b.axvline(threshold, color="grey", ls="--", lw=1)
     b.axhline(80, color="#c33", ls=":", lw=1)
     b.set_xlabel("NEWSRAG_MIN_CONFIDENCE")
     b.legend(fontsize=7)

@@ -248,7 +248,8 @@ def eval_calibrate(
         typer.Option(
             "--measure",
             help="only measure the calibration file (--out, or the preset's) on the "
-            "predictions' held-out half: no fit, nothing written but the report",
+            "predictions' held-out half (and on RealTime QA answers, if given): no fit, "
+            "nothing written but the report",
         ),
     ] = False,
 ) -> None:
@@ -280,9 +281,9 @@ def eval_calibrate(
         fail(f"--without {', '.join(unknown)}: not a signal ({', '.join(FEATURES)})", 2)
     try:
         if measure:
-            if realtimeqa or without:
-                fail("--measure takes only --squad predictions", 2)
-            result = measure_file(squad or [], out, report)
+            if without:
+                fail("--measure fits nothing: --without does not apply", 2)
+            result = measure_file(squad or [], out, report, realtimeqa or [])
         else:
             result = calibrate(squad or [], realtimeqa or [], out, report, skip=set(without or []))
     except ValueError as exc:

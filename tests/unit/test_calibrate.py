@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from retrieval.confidence import FEATURES, Calibration
 from service.evals.calibrate import calibrate, choose_l2, fit_logistic, load_squad, reliability
@@ -213,4 +214,55 @@ def test_measure_checks_a_shipped_file_on_new_answers_without_refitting(tmp_path
     refused = CliRunner().invoke(app, older)
     assert refused.exit_code == 2 and "answer_logprob" in refused.output
     mixed = CliRunner().invoke(app, [*args, "--measure", "--without", "self_check"])
-    assert mixed.exit_code == 2 and "only --squad" in mixed.output
+    assert mixed.exit_code == 2 and "--without" in mixed.output
+
+
+def _news_rows(path: Path, n: int) -> None:
+    """RealTime QA generation records: the gold answer in the evidence for even questions;
+    there the reader answers it, elsewhere it answers something else or declines."""
+    rng = np.random.default_rng(7)
+    with open(path, "w") as fh:
+        for i in range(n):
+            held = i % 2 == 0
+            declined = not held and i % 6 == 1
+            good = held and rng.random() < 0.8
+            feats = {f: 0.0 for f in FEATURES}
+            feats["answer_logprob"] = float(rng.normal(-0.5 if good else -2.0, 0.5))
+            short = "" if declined else ("Europe" if good else "Asia")
+            rec = {
+                "question_id": f"w_{i}",
+                "gold": "Europe",
+                "short_answer": short,
+                "abstained": declined,
+                "abstain_reason": "model" if declined else None,
+                "features": {} if declined else feats,
+                "retrieval": {"evidence_recall": float(held)},
+            }
+            fh.write(json.dumps(rec) + "\n")
+
+
+def test_measure_on_news_answers_whether_it_abstains_where_the_evidence_is_silent(tmp_path):
+    """`--measure --realtimeqa`: the shipped file on news answers — reliability against right
+    answers, and answering where the evidence shown holds the gold answer, abstaining where
+    it does not (a declined answer is an abstention, never dropped)."""
+    from typer.testing import CliRunner
+
+    from service.cli import app
+
+    _squad_rows(tmp_path / "squad.jsonl", 400)
+    out = tmp_path / "cal.json"
+    calibrate([tmp_path / "squad.jsonl"], [], out, tmp_path / "r1")
+    _news_rows(tmp_path / "news.jsonl", 120)
+    args = ["eval", "calibrate", "--realtimeqa", str(tmp_path / "news.jsonl"), "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--report", str(tmp_path / "r2"), "--measure"])
+    assert result.exit_code == 0, result.output
+    news = json.loads((tmp_path / "r2" / "report.json").read_text())["news"]
+    assert news["questions"] == 120 and news["evidence_holds_answer"] == 60
+    assert (tmp_path / "r2" / "calibration-news.png").is_file()
+    kept, lifted = news["at_threshold"], news["without_confidence"]
+    # Without the confidence only the declined third of the silent half abstains.
+    assert lifted["answered_answerable"] == 100
+    assert lifted["abstained_unanswerable"] == pytest.approx(100 / 3)
+    assert kept["abstained_unanswerable"] > lifted["abstained_unanswerable"]
+    assert 0 < kept["answered_answerable"] < 100
+    assert kept["answered_correct"] >= 0.9 * kept["answered_answerable"]  # what it keeps is right
