@@ -351,7 +351,14 @@ def measure_file(
     if news:
         report["news"] = news_report(cal, news)
         report_dir.mkdir(parents=True, exist_ok=True)
-        plot(report["news"], report_dir / "calibration-news.png", "RealTime QA", cal.threshold)
+        plot(
+            report["news"],
+            report_dir / "calibration-news.png",
+            "RealTime QA",
+            cal.threshold,
+            "evidence holds the answer",
+            "evidence does not",
+        )
     return report
 
 
@@ -421,7 +428,14 @@ def held_out_report(
     return report
 
 
-def plot(report: dict[str, Any], path: Path, data: str, threshold: float) -> None:
+def plot(
+    report: dict[str, Any],
+    path: Path,
+    data: str,
+    threshold: float,
+    answerable: str = "answerable",
+    unanswerable: str = "unanswerable",
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -438,9 +452,9 @@ def plot(report: dict[str, Any], path: Path, data: str, threshold: float) -> Non
     a.set_title(f"Reliability ({data}), ECE {report['ece']:.3f}")
     curve = report["curve"]
     ts = [c["threshold"] for c in curve]
-    b.plot(ts, [c["answered_answerable"] for c in curve], label="answers answerable (%)")
-    b.plot(ts, [c["abstained_unanswerable"] for c in curve], label="abstains on unanswerable (%)")
-    b.plot(ts, [c["answered_correct"] for c in curve], label="answers answerable right (%)")
+    b.plot(ts, [c["answered_answerable"] for c in curve], label=f"answers, {answerable} (%)")
+    b.plot(ts, [c["abstained_unanswerable"] for c in curve], label=f"abstains, {unanswerable} (%)")
+    b.plot(ts, [c["answered_correct"] for c in curve], label=f"answers right, {answerable} (%)")
     b.axvline(threshold, color="grey", ls="--", lw=1)
     b.axhline(80, color="#c33", ls=":", lw=1)
     b.set_xlabel("NEWSRAG_MIN_CONFIDENCE")
