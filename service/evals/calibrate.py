@@ -1,12 +1,13 @@
 """Fit the answer confidence (retrieval/confidence.py) on evaluation predictions and measure its
 calibration on held-out questions.
 
-Fitting split: half of the SQuAD 2.0 questions (by a hash of their id) plus every RealTime QA
-answer given; report split: the other SQuAD half only. A label is 1 when the short answer is
-right (token F1 ≥ 0.5 against a gold answer) and 0 otherwise — every answer to an unanswerable
-SQuAD question is wrong. A logistic regression (numpy, Newton steps with a small L2 penalty)
-over standardised features gives the score; the operating threshold is the one that best
-balances answering answerable and abstaining on unanswerable questions on the fitting half.
+Fitting split: half of the SQuAD 2.0 questions and half of the RealTime QA answers (each by a
+hash of its id); report split: the other halves, each reported on its own. A label is 1 when
+the short answer is right (token F1 ≥ 0.5 against a gold answer) and 0 otherwise — every
+answer to an unanswerable SQuAD question is wrong. A logistic regression (numpy, Newton steps
+with a small L2 penalty) over standardised features gives the score; the operating threshold
+is the one that best balances answering answerable and abstaining on unanswerable SQuAD
+questions on the fitting half.
 """
 
 from __future__ import annotations
@@ -61,9 +62,10 @@ def load_squad(path: Path) -> list[dict[str, Any]]:
 
 
 def load_realtimeqa(path: Path) -> list[dict[str, Any]]:
-    """The generation track's answers. For the fit, those carrying signals (a declined
-    answer has none); for measuring, every one, with `impossible` meaning that the evidence
-    shown to the reader does not hold the gold answer: on news, "the sources don't say"."""
+    """The generation track's answers, half to fit and half to report on (by a hash of the
+    question's id). The fit uses those carrying signals (a declined answer has none); the
+    report every one, with `impossible` meaning that the evidence shown to the reader does
+    not hold the gold answer: on news, "the sources don't say"."""
     rows = []
     for line in path.read_text(encoding="utf-8").splitlines():
         r = json.loads(line)
@@ -71,11 +73,12 @@ def load_realtimeqa(path: Path) -> list[dict[str, Any]]:
             continue
         f1 = token_f1(r.get("short_answer") or "", r["gold"])
         in_evidence = (r.get("retrieval") or {}).get("evidence_recall")
+        qid = r.get("question_id") or r["question"]
         rows.append(
             {
-                "id": r.get("question_id", ""),
+                "id": qid,
                 "source": "realtimeqa",
-                "split": "fit",
+                "split": "fit" if _half(qid) == 0 else "holdout",
                 "impossible": in_evidence == 0.0,
                 "features": r.get("features") or {},
                 "label": int(f1 >= 0.5),
@@ -335,31 +338,18 @@ def measure_file(
     a shipped file still holds for the answers the pipeline gives after a change. A second
     look decides only for answers that carry its check (`bench/self_check --check fresh`);
     the others are scored by the first, as an evaluation run (gate lifted) answers them.
-    With RealTime QA answers, the same on news (`news_report`)."""
+    RealTime QA answers are reported on the same half a refit would hold out."""
     cal = Calibration.load(path)
     if cal is None:
         raise ValueError(f"{path}: no calibration file")
-    rows = load_rows(squad, [])
-    news = [r for p in realtimeqa for r in load_realtimeqa(p)]
-    if not any(r["split"] == "holdout" for r in rows) and not news:
-        raise ValueError("no held-out SQuAD 2.0 answers or RealTime QA answers to measure on")
-    answered = [r for r in [*rows, *news] if not r["abstained_before"]]
+    rows = load_rows(squad, list(realtimeqa))
+    if not any(r["split"] == "holdout" for r in rows):
+        raise ValueError("no held-out SQuAD 2.0 or RealTime QA answers to measure on")
+    answered = [r for r in rows if not r["abstained_before"]]
     missing = sorted({f for r in answered for f in cal.features if f not in r["features"]})
     if missing:  # scored as average, the measurement would not be the pipeline's
         raise ValueError(f"answers without the signals {', '.join(missing)}: answer them again")
-    report = held_out_report(cal, path, rows, report_dir)
-    if news:
-        report["news"] = news_report(cal, news)
-        report_dir.mkdir(parents=True, exist_ok=True)
-        plot(
-            report["news"],
-            report_dir / "calibration-news.png",
-            "RealTime QA",
-            cal.threshold,
-            "evidence holds the answer",
-            "evidence does not",
-        )
-    return report
+    return held_out_report(cal, path, rows, report_dir)
 
 
 def news_report(cal: Calibration, rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -425,6 +415,18 @@ def held_out_report(
         ]
         report_dir.mkdir(parents=True, exist_ok=True)
         plot(report, report_dir / "calibration.png", "held-out SQuAD 2.0", cal.threshold)
+    news = [r for r in rows if r["source"] == "realtimeqa" and r["split"] == "holdout"]
+    if news:
+        report["news"] = news_report(cal, news)
+        report_dir.mkdir(parents=True, exist_ok=True)
+        plot(
+            report["news"],
+            report_dir / "calibration-news.png",
+            "held-out RealTime QA",
+            cal.threshold,
+            "evidence holds the answer",
+            "evidence does not",
+        )
     return report
 
 

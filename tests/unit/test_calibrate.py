@@ -4,6 +4,7 @@ signals it fits, the second look and the command's errors — on synthetic predi
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -242,27 +243,39 @@ def _news_rows(path: Path, n: int) -> None:
 
 
 def test_measure_on_news_answers_whether_it_abstains_where_the_evidence_is_silent(tmp_path):
-    """`--measure --realtimeqa`: the shipped file on news answers — reliability against right
-    answers, and answering where the evidence shown holds the gold answer, abstaining where
-    it does not (a declined answer is an abstention, never dropped)."""
+    """`--measure --realtimeqa`: the shipped file on the held-out half of news answers —
+    reliability against right answers, and answering where the evidence shown holds the gold
+    answer, abstaining where it does not (a declined answer is an abstention, never
+    dropped). A refit holds out the same half."""
     from typer.testing import CliRunner
 
     from service.cli import app
+    from service.evals.calibrate import load_realtimeqa
 
     _squad_rows(tmp_path / "squad.jsonl", 400)
     out = tmp_path / "cal.json"
     calibrate([tmp_path / "squad.jsonl"], [], out, tmp_path / "r1")
-    _news_rows(tmp_path / "news.jsonl", 120)
+    _news_rows(tmp_path / "news.jsonl", 200)
+    held = [r for r in load_realtimeqa(tmp_path / "news.jsonl") if r["split"] == "holdout"]
+    assert 60 < len(held) < 140
+    silent = [r for r in held if r["impossible"]]
+    declined = sum(r["abstained_before"] for r in silent)
     args = ["eval", "calibrate", "--realtimeqa", str(tmp_path / "news.jsonl"), "--out", str(out)]
     result = CliRunner().invoke(app, [*args, "--report", str(tmp_path / "r2"), "--measure"])
     assert result.exit_code == 0, result.output
     news = json.loads((tmp_path / "r2" / "report.json").read_text())["news"]
-    assert news["questions"] == 120 and news["evidence_holds_answer"] == 60
+    assert news["questions"] == len(held)
+    assert news["evidence_holds_answer"] == len(held) - len(silent)
     assert (tmp_path / "r2" / "calibration-news.png").is_file()
     kept, lifted = news["at_threshold"], news["without_confidence"]
-    # Without the confidence only the declined third of the silent half abstains.
-    assert lifted["answered_answerable"] == 100
-    assert lifted["abstained_unanswerable"] == pytest.approx(100 / 3)
+    # Without the confidence only the declined answers abstain where the evidence is silent.
+    assert lifted["answered_answerable"] == 100 and declined > 0
+    assert lifted["abstained_unanswerable"] == pytest.approx(100 * declined / len(silent))
     assert kept["abstained_unanswerable"] > lifted["abstained_unanswerable"]
     assert 0 < kept["answered_answerable"] < 100
     assert kept["answered_correct"] >= 0.9 * kept["answered_answerable"]  # what it keeps is right
+    # Fitted with the news answers, the same half is held out and reported.
+    refit = calibrate([tmp_path / "squad.jsonl"], [tmp_path / "news.jsonl"], out, tmp_path / "r3")
+    assert refit["news"]["questions"] == len(held)
+    shipped = Calibration.load(out)
+    assert shipped is not None and re.search(r"\b[1-9]\d* realtimeqa", shipped.fitted_on)
