@@ -85,6 +85,13 @@ def _loose(text: str) -> str:
     )
 
 
+def loose_f1(prediction: str, gold: str) -> float:
+    """Token F1 ignoring case, articles and every punctuation mark: whether an answer is right
+    (a calibration label), where the leaderboard's own scoring keeps curly quotes
+    ("“Squid Game”" would not match "Squid Game")."""
+    return token_f1(_loose(prediction), _loose(gold), drop_articles=True)
+
+
 def contains_answer(text: str, answer: str) -> bool:
     """Whether `answer` appears as a whole-token span of `text`, ignoring case and all
     punctuation (the leaderboard's normaliser keeps curly quotes, which would hide matches)."""

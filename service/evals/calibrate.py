@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from retrieval.confidence import FEATURES, SECOND_LOOK, Calibration
-from retrieval.metrics import best_over, token_f1
+from retrieval.metrics import best_over, loose_f1, token_f1
 
 
 def _half(qid: str) -> int:
@@ -71,7 +71,7 @@ def load_realtimeqa(path: Path) -> list[dict[str, Any]]:
         r = json.loads(line)
         if "short_answer" not in r:  # not a generation-track record
             continue
-        f1 = token_f1(r.get("short_answer") or "", r["gold"])
+        f1 = loose_f1(r.get("short_answer") or "", r["gold"])
         in_evidence = (r.get("retrieval") or {}).get("evidence_recall")
         qid = r.get("question_id") or r["question"]
         rows.append(

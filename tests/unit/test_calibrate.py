@@ -279,3 +279,14 @@ def test_measure_on_news_answers_whether_it_abstains_where_the_evidence_is_silen
     assert refit["news"]["questions"] == len(held)
     shipped = Calibration.load(out)
     assert shipped is not None and re.search(r"\b[1-9]\d* realtimeqa", shipped.fitted_on)
+
+
+def test_a_news_label_ignores_the_quotes_the_leaderboard_keeps():
+    """The leaderboard's F1 keeps curly quotes (reproducing its cells); whether an answer is
+    right, for the calibration, must not hinge on them."""
+    from retrieval.metrics import loose_f1, token_f1
+
+    assert token_f1("Squid Game", "“Squid Game”") == 0.0
+    assert loose_f1("'Squid Game'", "“Squid Game”") == 1.0
+    assert loose_f1("The Walking Dead", "“Squid Game”") == 0.0
+    assert loose_f1("the Europe", "Europe") == 1.0
