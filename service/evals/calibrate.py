@@ -352,17 +352,16 @@ def measure_file(
     return held_out_report(cal, path, rows, report_dir)
 
 
-def news_report(cal: Calibration, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The confidence on news questions (RealTime QA): its reliability against right answers,
-    and whether it answers when the evidence shown holds the gold answer and abstains when
-    it does not (the gold text matched literally, so a paraphrased answer counts as absent)."""
-    scores = [final_score(cal, r) for r in rows]
-    answered = [(s, r["label"]) for s, r in zip(scores, rows, strict=True) if r["features"]]
+def measured(rows: list[dict[str, Any]], scores: list[float], threshold: float) -> dict[str, Any]:
+    """What a confidence does on held-out rows: its answer/abstain rates at the threshold and
+    without it, its reliability against right answers (the rows that got an answer), and the
+    rates along the thresholds."""
+    answered = [
+        (s, r["label"]) for s, r in zip(scores, rows, strict=True) if not r["abstained_before"]
+    ]
     table, ece = reliability([s for s, _ in answered], [y for _, y in answered])
     return {
-        "questions": len(rows),
-        "evidence_holds_answer": sum(not r["impossible"] for r in rows),
-        "at_threshold": rates(rows, decisions(rows, scores, cal.threshold)),
+        "at_threshold": rates(rows, decisions(rows, scores, threshold)),
         "without_confidence": rates(rows, decisions(rows, scores, 0.0)),
         "ece": ece,
         "reliability": table,
@@ -370,6 +369,17 @@ def news_report(cal: Calibration, rows: list[dict[str, Any]]) -> dict[str, Any]:
             {"threshold": t / 20, **rates(rows, decisions(rows, scores, t / 20))}
             for t in range(0, 20)
         ],
+    }
+
+
+def news_report(cal: Calibration, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The confidence on news questions (RealTime QA): its reliability against right answers,
+    and whether it answers when the evidence shown holds the gold answer and abstains when
+    it does not (the gold text matched literally, so a paraphrased answer counts as absent)."""
+    return {
+        "questions": len(rows),
+        "evidence_holds_answer": sum(not r["impossible"] for r in rows),
+        **measured(rows, [final_score(cal, r) for r in rows], cal.threshold),
     }
 
 
@@ -381,11 +391,13 @@ def held_out_report(
         "features": list(cal.features),
         "threshold": cal.threshold,
     }
+    report_dir.mkdir(parents=True, exist_ok=True)
     hold = [r for r in rows if r["source"] == "squad" and r["split"] == "holdout"]
     if hold:
         scores = [final_score(cal, r) for r in hold]
+        seen = measured(hold, scores, cal.threshold)
         report["holdout_questions"] = len(hold)
-        report["holdout"] = rates(hold, decisions(hold, scores, cal.threshold))
+        report["holdout"] = seen["at_threshold"]
         if cal.second is not None:
             first = [cal.score(r["features"]) if not r["abstained_before"] else 0.0 for r in hold]
             report["holdout_first_look"] = rates(hold, decisions(hold, first, cal.threshold))
@@ -396,29 +408,18 @@ def held_out_report(
             ]
             report["second_look_margin"] = cal.second_margin
             report["second_look_share"] = 100 * statistics.fmean(looked) if looked else 0.0
-        report["holdout_without_confidence"] = rates(hold, decisions(hold, scores, 0.0))
-        with_feats = [
-            (s, r["label"]) for s, r in zip(scores, hold, strict=True) if not r["abstained_before"]
-        ]
-        table, ece = reliability([s for s, _ in with_feats], [y for _, y in with_feats])
-        report["ece"] = ece
-        report["reliability"] = table
-        report["curve"] = [
-            {"threshold": t / 20, **rates(hold, decisions(hold, scores, t / 20))}
-            for t in range(0, 20)
-        ]
+        report["holdout_without_confidence"] = seen["without_confidence"]
+        report.update({k: seen[k] for k in ("ece", "reliability", "curve")})
         # The retrieval gate (NEWSRAG_MIN_SCORE) in front of the confidence: what each value
         # costs, measured on answers generated without it (`eval squad --min-score 0`).
         report["gates"] = [
             {"min_score": g / 100, **rates(hold, decisions(hold, scores, cal.threshold, g / 100))}
             for g in range(0, 50, 5)
         ]
-        report_dir.mkdir(parents=True, exist_ok=True)
         plot(report, report_dir / "calibration.png", "held-out SQuAD 2.0", cal.threshold)
     news = [r for r in rows if r["source"] == "realtimeqa" and r["split"] == "holdout"]
     if news:
         report["news"] = news_report(cal, news)
-        report_dir.mkdir(parents=True, exist_ok=True)
         plot(
             report["news"],
             report_dir / "calibration-news.png",
