@@ -21,6 +21,7 @@ from retrieval.bm25 import BM25Index
 from retrieval.metrics import contains_answer
 from retrieval.text import split_sentences
 from retrieval.types import Hit
+from retrieval.words import capitalised_words, content_words, stems
 
 Order = Literal["score", "date", "best_last"]
 
@@ -66,12 +67,21 @@ class Sentence:
     pos: int  # position in its chunk
     text: str
     score: float = 0.0
+    dense: float = 0.0  # embedder cosine with the question (0 when not embedded)
 
 
 def with_mentions(question: str, mentions: Sequence[str]) -> str:
     """The search query for a question and the phrases its evidence should name (a
     multiple-choice question's options)."""
     return f"{question} {' ; '.join(mentions)}" if mentions else question
+
+
+def names_shared(question: str, hits: Sequence[Hit]) -> bool:
+    """Whether the question names something (a capitalised word after its first) that a
+    source's title or text names: a question about the sources' people and places is not
+    plainly off-topic, however far from them the embedder puts it."""
+    names = stems(capitalised_words(question))
+    return bool(names) and any(names & stems(content_words(f"{h.title} {h.text}")) for h in hits)
 
 
 def approx_tokens(text: str) -> int:
@@ -124,8 +134,8 @@ class EvidenceSelector:
             vecs = self.embedder.encode([question] + [sents[k].text for k in top])
             dense[top] = np.clip(vecs[1:] @ vecs[0], 0.0, 1.0)
         total = prior + cfg.w_dense * dense
-        for s, v in zip(sents, total, strict=True):
-            s.score = float(v)
+        for s, v, d in zip(sents, total, dense, strict=True):
+            s.score, s.dense = float(v), float(d)
 
     def select(
         self,
@@ -185,7 +195,11 @@ class EvidenceSelector:
             used += cost
             if used >= cfg.budget_tokens:
                 break
-        return self._sources(hits, chosen, best, first_hit)
+        closest: dict[str, float] = {}
+        for s in sents:
+            aid = hits[s.hit].article_id
+            closest[aid] = max(closest.get(aid, 0.0), s.dense)
+        return self._sources(hits, chosen, best, first_hit, closest)
 
     def _sources(
         self,
@@ -193,6 +207,7 @@ class EvidenceSelector:
         chosen: dict[str, dict[tuple[int, int], Sentence]],
         best: dict[str, float],
         first_hit: dict[str, int],
+        closest: dict[str, float],
     ) -> list[Hit]:
         out: list[Hit] = []
         for aid, group in chosen.items():
@@ -210,9 +225,10 @@ class EvidenceSelector:
                 seen_text.add(s.text)
                 last = key
             base = hits[first_hit[aid]]
-            # The abstention gate reads `score`: the best dense score of the article's chunks.
+            # The abstention gate reads `score`, the best dense score of the article's chunks,
+            # and `sentence_dense`, its sentence closest to the question in meaning.
             dense = max(h.score for h in hits if h.article_id == aid)
-            scores = {**base.scores, "evidence": best[aid]}
+            scores = {**base.scores, "evidence": best[aid], "sentence_dense": closest[aid]}
             out.append(replace(base, text=" ".join(parts), score=dense, scores=scores))
         order = self.config.order
         if order == "date":

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import re
 
+from retrieval.places import with_aliases
 from retrieval.text import NUMBER_WORDS, question_sentences
+from retrieval.words import STOP_WORDS
 
 # Offices and roles that precede names in news copy ("President Ilham Aliyev").
 TITLES = frozenset(
@@ -163,3 +165,31 @@ def outcome_conflict(short: str, source: str, question: str) -> bool:
     tokens = _TOKEN.findall(source)
     given = [_outcome_after(tokens, i) for i, t in enumerate(tokens) if _count(t) == count[0]]
     return any(g is not None for g in given) and not any(g in asked for g in given)
+
+
+# "How many Azerbaijani soldiers …": a count of a group the question names.
+_NAMED_GROUP = re.compile(r"(?i:\bhow\s+many)\s+([A-Z][A-Za-z'’-]*)\s+([A-Za-z][A-Za-z-]*)")
+
+
+def group_conflict(short: str, source: str, question: str) -> bool:
+    """True when the question counts a group it names ("How many Azerbaijani soldiers were
+    killed?") and the source gives the answer's count to another named group ("four Armenian
+    soldiers") and never to the one asked ("Azerbaijani" and "Baku's" are one actor,
+    `retrieval.places`). A count without a name in front ("four soldiers were killed") is
+    silent on whose they were, and decides nothing."""
+    m = _NAMED_GROUP.search(question_sentences(question)[-1])
+    count = [c for t in _TOKEN.findall(short) if (c := _count(t))]
+    if m is None or len(count) != 1 or m.group(1).isupper():
+        return False  # an acronym ("US troops") has spellings the aliases do not know
+    if m.group(2).lower() in STOP_WORDS:
+        return False  # "How many Huguenots were slain?": the name is the group itself
+    asked, noun = _norm(m.group(1)), _norm(m.group(2))
+    tokens = _TOKEN.findall(source)
+    named = {
+        _norm(tokens[i + 1])
+        for i in range(len(tokens) - 2)
+        if _count(tokens[i]) == count[0]
+        and tokens[i + 1][:1].isupper()
+        and _norm(tokens[i + 2]) == noun
+    }
+    return bool(named) and not with_aliases({asked}) & with_aliases(named)

@@ -14,7 +14,7 @@ import numpy as np
 
 from retrieval.constraints import answer_in_context
 from retrieval.prompt import _MARKER
-from retrieval.roles import outcome_conflict, role_conflict
+from retrieval.roles import group_conflict, outcome_conflict, role_conflict
 from retrieval.types import Citation, Hit
 from retrieval.words import (
     SENTENCE_BREAK,
@@ -63,6 +63,8 @@ def short_is_supported(short: str, source: str, question: str = "") -> bool:
         return False  # "the defence minister" answered with "Prime Minister Pashinyan"
     if question and outcome_conflict(short, source, question):
         return False  # "How many were wounded?" answered with the count of the dead
+    if question and group_conflict(short, source, question):
+        return False  # "How many Azerbaijani soldiers …?" answered with the Armenian count
     return not question or answer_in_context(short, source, question)
 
 

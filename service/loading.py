@@ -27,6 +27,7 @@ def core_config(settings: Settings) -> CoreConfig:
     pipeline = PipelineConfig(
         top_k=settings.top_k,
         min_score=settings.min_score,
+        min_sentence_score=settings.min_sentence_score,
         max_new_tokens=settings.max_new_tokens,
         support_threshold=settings.support_threshold,
         unsupported=settings.unsupported,

@@ -56,6 +56,13 @@ class Settings(BaseSettings):
         description="abstain without calling the model when the best retrieval score is lower "
         "(the cheap first cut; the calibrated confidence decides the rest)",
     )
+    min_sentence_score: float = Field(
+        0.40,
+        ge=0,
+        le=1,
+        description="… unless an evidence sentence is at least this close to the question in "
+        "meaning (or the question names something its sources name)",
+    )
     min_confidence: float | None = Field(
         None,
         ge=0,

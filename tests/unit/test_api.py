@@ -9,6 +9,7 @@ from index.chunking import ChunkingParams
 from index.ingest import Indexer, open_or_create
 from index.parse import parse_text
 from retrieval.pipeline import PipelineConfig
+from retrieval.types import Hit
 from service.app import create_app
 from service.settings import Settings
 from tests.fakes import LOCAL, FakeEmbedder, FakeGenerator, make_newsrag
@@ -54,6 +55,22 @@ def test_weak_evidence_abstains_without_model_call(client, rag):
     assert body["abstained"] is True
     assert body["answer"].startswith("I don't know")
     assert rag.pipeline.generator.calls == []
+
+
+def test_gate_lets_through_a_close_sentence_or_a_shared_name(rag):
+    # The chunk scores below the gate (0.3) in both cases; what else decides is the point.
+    def source(sentence_dense: float) -> Hit:
+        text = "The attack in Armenia's Syunik province follows the election."
+        scores = {"sentence_dense": sentence_dense}
+        return Hit(1, "a", "Border clash", None, None, None, text, 0.2, scores=scores)
+
+    gate = rag.pipeline.evidence_is_weak
+    assert gate("What is the boiling point of water?", [source(0.1)])
+    assert not gate("What is the boiling point of water?", [source(0.45)])  # close sentence
+    assert not gate("What happened in Syunik?", [source(0.1)])  # a place the source names
+    assert not gate("Why did Armenia's army move?", [source(0.1)])
+    assert gate("What happened in Paris?", [source(0.1)])
+    assert gate("What happened?", [])
 
 
 def test_model_abstention_is_reported(client, rag):

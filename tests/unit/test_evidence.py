@@ -67,6 +67,16 @@ def test_the_gate_still_reads_the_best_dense_score_of_the_article():
     assert sources[0].score == 0.9
 
 
+def test_each_source_carries_its_sentence_closest_in_meaning():
+    a = hit(1, "a", "Four soldiers were killed at the border. " + FILLER)
+    sources = EvidenceSelector(FakeEmbedder()).select("soldiers killed border", [a])
+    closest = sources[0].scores["sentence_dense"]
+    assert 0.5 < closest <= 1.0  # the first sentence, not the filler
+    assert (
+        closest > EvidenceSelector(FakeEmbedder()).select("zebra", [a])[0].scores["sentence_dense"]
+    )
+
+
 def test_disabled_selection_returns_the_chunks():
     hits = [hit(i, f"a{i}", f"Text {i} about soldiers.") for i in range(8)]
     sel = EvidenceSelector(FakeEmbedder(), EvidenceConfig(enabled=False))

@@ -104,3 +104,46 @@ def test_a_count_of_another_outcome_is_not_support():
     # Another place giving the count the outcome asked about supports it.
     both = src + " Four others were wounded."
     assert short_is_supported("Four", both, "How many soldiers were wounded on the border?")
+
+
+GROUPS = (
+    "Border clash claims lives of four Armenian soldiers.\nArmenia has reported that four "
+    "soldiers were killed. Two Russian peacekeepers were hurt, and 300 Baku officials met."
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "short", "conflict"),
+    [
+        # The count the source gives to another named group than the one asked about.
+        ("How many Azerbaijani soldiers were killed?", "4", True),
+        ("How many Iranian peacekeepers were hurt?", "two", True),
+        # The group asked about, under any of its names (Baku is Azerbaijan's government).
+        ("How many Armenian soldiers were killed?", "four", False),
+        ("How many Moscow peacekeepers were hurt?", "2", False),
+        ("How many Azerbaijani officials met?", "300", False),
+        # No group named, a count given to nobody named, an acronym: nothing decided.
+        ("How many soldiers were killed?", "four", False),
+        ("How many Azerbaijani soldiers died?", "12", False),
+        ("How many US soldiers were killed?", "4", False),
+    ],
+)
+def test_a_count_must_be_of_the_group_asked_about(question, short, conflict):
+    from retrieval.roles import group_conflict
+
+    assert group_conflict(short, GROUPS, question) is conflict
+
+
+def test_a_group_named_without_its_noun_decides_nothing():
+    from retrieval.roles import group_conflict
+
+    # "Huguenots were": no noun counted after the name; another name for the same people.
+    src = "Nearly 3,000 Protestants were slaughtered in Toulouse alone."
+    assert not group_conflict("3,000", src, "How many Huguenots were slain in Toulouse?")
+
+
+def test_a_count_of_another_group_is_not_support():
+    from retrieval.verify import short_is_supported
+
+    assert short_is_supported("four", GROUPS, "How many Armenian soldiers were killed?")
+    assert not short_is_supported("Four", GROUPS, "How many Azerbaijani soldiers were killed?")
