@@ -40,7 +40,7 @@ def main() -> None:
             hits = stored_sources(r, bodies)
             citations = [Citation(k, h) for k, h in enumerate(hits, 1)]
             messages = build_messages(r["question"], hits)
-            raw = pipeline._reopened(messages, None, True)
+            raw = pipeline._reopened(messages, None)
             answer = pipeline.judge.judge(
                 pipeline.generator, r["question"], raw, citations, {}, messages
             )

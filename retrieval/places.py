@@ -78,3 +78,9 @@ def with_aliases(stems: set[str]) -> set[str]:
     for s in stems:
         out |= _ALIASES.get(s, frozenset())
     return out
+
+
+def is_country(stem: str) -> bool:
+    """Whether a word stem names a country, its people or its capital: the names news
+    mentions in passing (an article about Armenia names France as an arms supplier)."""
+    return stem in _ALIASES

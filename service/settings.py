@@ -61,7 +61,7 @@ class Settings(BaseSettings):
         ge=0,
         le=1,
         description="… unless an evidence sentence is at least this close to the question in "
-        "meaning (or the question names something its sources name)",
+        "meaning (or the question names someone or something, not a country, its sources name)",
     )
     min_confidence: float | None = Field(
         None,

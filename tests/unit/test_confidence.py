@@ -351,11 +351,17 @@ class _Declining(FakeGenerator):
     def __init__(self) -> None:
         super().__init__()
         self.openings: list[str] = []
+        self.written: list[str] = []
 
     def stream(self, messages, max_new_tokens=None, cancel=None, opening=""):
         self.calls.append(messages)
         self.openings = [*self.openings, opening]
-        yield " Four [1]\nSentence: Four soldiers were killed [1]." if opening else "I don't know."
+        if not opening:
+            yield "I don't know."
+            return
+        for piece in (" Four [1]", "\n", "Sentence: Four soldiers were killed [1]."):
+            self.written.append(piece)
+            yield piece
 
 
 def test_a_declining_reader_is_made_to_answer_and_the_confidence_decides(tmp_path):
@@ -375,6 +381,8 @@ def test_a_declining_reader_is_made_to_answer_and_the_confidence_decides(tmp_pat
     answer = rag.ask(question)
     assert not answer.abstained and answer.short_answer == "Four", answer.to_dict()
     assert gen.openings == ["", "Answer:"] and "reopen" in answer.timings_ms
+    # Only the short answer's line of the forced reply is decoded, and it is what is shown.
+    assert gen.written == [" Four [1]", "\n"] and answer.answer == "Four [1]."
     assert answer.confidence == pytest.approx(1 / (1 + math.exp(-math.log(2))), abs=1e-4)
     rag.pipeline.judge.min_confidence = 0.9  # the forced answer is not trusted enough
     doubted = rag.ask(question)
