@@ -139,6 +139,16 @@ def _count(token: str) -> str | None:
     return NUMBER_WORDS.get(token.lower())
 
 
+def _counted_at(short: str, source: str) -> tuple[list[str], list[int]] | None:
+    """The source's tokens and where in them the short answer's count stands; None when the
+    answer gives no count or several."""
+    count = [c for t in _TOKEN.findall(short) if (c := _count(t))]
+    if len(count) != 1:
+        return None
+    tokens = _TOKEN.findall(source)
+    return tokens, [i for i, t in enumerate(tokens) if _count(t) == count[0]]
+
+
 def _outcome_after(tokens: list[str], i: int, reach: int = 6) -> str | None:
     """The outcome the count at `tokens[i]` is given in its own clause ("four soldiers were
     killed"), or None when the clause names none."""
@@ -159,11 +169,11 @@ def outcome_conflict(short: str, source: str, question: str) -> bool:
     nothing is decided."""
     asking = question_sentences(question)[-1]  # the scene set before it may say anything
     asked = {_OUTCOMES[w] for w in _WORD.findall(asking.lower()) if w in _OUTCOMES}
-    count = [c for t in _TOKEN.findall(short) if (c := _count(t))]
-    if len(asked) != 1 or len(count) != 1:
+    counted = _counted_at(short, source)
+    if len(asked) != 1 or counted is None:
         return False
-    tokens = _TOKEN.findall(source)
-    given = [_outcome_after(tokens, i) for i, t in enumerate(tokens) if _count(t) == count[0]]
+    tokens, at = counted
+    given = [_outcome_after(tokens, i) for i in at]
     return any(g is not None for g in given) and not any(g in asked for g in given)
 
 
@@ -178,18 +188,16 @@ def group_conflict(short: str, source: str, question: str) -> bool:
     `retrieval.places`). A count without a name in front ("four soldiers were killed") is
     silent on whose they were, and decides nothing."""
     m = _NAMED_GROUP.search(question_sentences(question)[-1])
-    count = [c for t in _TOKEN.findall(short) if (c := _count(t))]
-    if m is None or len(count) != 1 or m.group(1).isupper():
+    counted = _counted_at(short, source)
+    if m is None or counted is None or m.group(1).isupper():
         return False  # an acronym ("US troops") has spellings the aliases do not know
     if m.group(2).lower() in STOP_WORDS:
         return False  # "How many Huguenots were slain?": the name is the group itself
     asked, noun = _norm(m.group(1)), _norm(m.group(2))
-    tokens = _TOKEN.findall(source)
+    tokens, at = counted
     named = {
         _norm(tokens[i + 1])
-        for i in range(len(tokens) - 2)
-        if _count(tokens[i]) == count[0]
-        and tokens[i + 1][:1].isupper()
-        and _norm(tokens[i + 2]) == noun
+        for i in at
+        if i + 2 < len(tokens) and tokens[i + 1][:1].isupper() and _norm(tokens[i + 2]) == noun
     }
     return bool(named) and not with_aliases({asked}) & with_aliases(named)
