@@ -13,7 +13,9 @@ from retrieval.words import content_words
 MAX_HISTORY_TURNS = 20
 
 _REFERRING = re.compile(
-    r"\b(he|she|it|they|them|their|theirs|his|her|hers|its|this|that|these|those|there|then|"
+    r"\b(he|she|it|they|them|their|theirs|his|her|hers|its|"
+    r"this(?!\s+(?:week|month|year|morning|afternoon|evening|weekend|season|summer|winter|"
+    r"spring|autumn|fall|time)\b)|that|these|those|there|then|"
     r"the same|the former|the latter)\b|^(and|but|so|also|what about|how about|why|why not)\b",
     re.IGNORECASE,
 )

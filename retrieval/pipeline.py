@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Generator, Iterator
@@ -11,13 +12,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from retrieval.answer_check import AnswerJudge
+from retrieval import about
+from retrieval.answer_check import AnswerJudge, KindJudge, about_subject, uncite
 from retrieval.choice import ChoiceAnswer, check_choices, score_choices
 from retrieval.confidence import Calibration
 from retrieval.errors import GenerationError, InvalidInputError, UnsupportedError
 from retrieval.evidence import EvidenceConfig, EvidenceSelector, names_shared, with_mentions
 from retrieval.followup import MAX_HISTORY_TURNS, standalone_question
 from retrieval.generation import CHOICE_SCORES, OPENED_REPLY, TextGenerator, supports
+from retrieval.kinds import QuestionType, question_type
 from retrieval.prompt import (
     ABSTAIN_TEXT,
     ANSWER_LABEL,
@@ -26,10 +29,16 @@ from retrieval.prompt import (
 )
 from retrieval.search import Retriever, SearchFilter
 from retrieval.timefilter import time_window
-from retrieval.types import Answer, Citation, Hit, Turn
+from retrieval.types import Answer, Article, Citation, Hit, Turn
 from retrieval.verify import CitationVerifier
 
 MAX_QUESTION_CHARS = 2000
+
+
+def re_cited(text: str) -> list[str]:
+    return re.findall(r"\[(\d+)\]", text)
+
+
 MAX_TOP_K = 50
 
 
@@ -45,6 +54,8 @@ class PipelineConfig:
     min_score: float = 0.25
     min_sentence_score: float = 0.40
     max_new_tokens: int = 96
+    # An open question's answer is two to four sentences.
+    max_new_tokens_open: int = 192
     # Citation check: a claim is supported when its support reaches this value.
     support_threshold: float = 0.5
     # What to do with an answer none of whose claims is supported by its sources.
@@ -126,6 +137,7 @@ class RAGPipeline:
             self.config.min_confidence,
             self.config.unsupported,
         )
+        self.kinds = KindJudge(self.judge.verifier)
 
     # -- retrieval -----------------------------------------------------------------------------
     def search(
@@ -255,7 +267,14 @@ class RAGPipeline:
     ) -> Iterator[StreamEvent]:
         t0 = time.perf_counter()
         standalone = standalone_question(self.generator, q, history)
-        candidates, sources, applied = self.sources_for(standalone, top_k, filters, as_of)
+        kind = self.kind_of(q, standalone, choices)
+        query = standalone
+        if kind is QuestionType.META and history and not about.has_subject(standalone):
+            # "What is the article about?" in a conversation: the article being discussed.
+            previous = [t.content for t in history if t.role == "user" and t.content.strip()]
+            query = f"{previous[-1]} {standalone}" if previous else standalone
+        used, focus, applied = self.question_filters(query, filters, as_of)
+        candidates, sources = self.retrieve(query, top_k, used, as_of, focus)
         citations = [Citation(id=i, hit=h) for i, h in enumerate(sources, start=1)]
         t_sources = (time.perf_counter() - t0) * 1000
         timings = {"retrieve": t_sources, "sources": t_sources, "generate": 0.0}
@@ -265,10 +284,13 @@ class RAGPipeline:
                 "citations": [c.to_dict() for c in citations],
                 "standalone_question": standalone if history else None,
                 "filters_applied": applied,
+                "question_type": kind.value,
             },
         )
-        messages = build_messages(standalone, sources)
-        if self.evidence_is_weak(standalone, sources):
+        messages = build_messages(standalone, sources, kind)
+        if kind is QuestionType.META:
+            answer = self.about_article(standalone, query, citations, timings)
+        elif self.evidence_is_weak(standalone, sources):
             answer = Answer(
                 ABSTAIN_TEXT,
                 True,
@@ -283,8 +305,14 @@ class RAGPipeline:
                 raise UnsupportedError("this pipeline has no generator; use search instead")
             reply = AnswerStream()
             t1 = time.perf_counter()
-            pieces = self.generator.stream(messages, self.config.max_new_tokens, cancel)
-            with closing(read_reply(pieces, reply, sentence)) as reading:
+            budget = (
+                self.config.max_new_tokens_open
+                if kind is QuestionType.OPEN
+                else self.config.max_new_tokens
+            )
+            whole = sentence or kind is not QuestionType.FACTOID
+            pieces = self.generator.stream(messages, budget, cancel)
+            with closing(read_reply(pieces, reply, whole)) as reading:
                 for shown in reading:
                     if "first_token" not in timings:
                         timings["first_token"] = (time.perf_counter() - t0) * 1000
@@ -293,10 +321,21 @@ class RAGPipeline:
             if cancel is not None and cancel.is_set():
                 return
             timings["generate"] = (time.perf_counter() - t1) * 1000
-            answer = self.judge.judge(
-                self.generator, standalone, reply.raw, citations, timings, messages
-            )
-            if answer.abstain_reason == "model" and self._may_reopen():
+            if kind is QuestionType.OPEN:
+                answer = self.kinds.open(standalone, reply.raw, citations, timings)
+            elif kind is QuestionType.YESNO:
+                answer = self.kinds.yes_no(standalone, reply.raw, citations, timings)
+            elif kind is QuestionType.LIST:
+                answer = self.kinds.items(standalone, reply.raw, citations, timings)
+            else:
+                answer = self.judge.judge(
+                    self.generator, standalone, reply.raw, citations, timings, messages
+                )
+            if (
+                kind is QuestionType.FACTOID
+                and answer.abstain_reason == "model"
+                and self._may_reopen()
+            ):
                 t3 = time.perf_counter()
                 raw = self._reopened(messages, cancel)
                 if cancel is not None and cancel.is_set():
@@ -305,17 +344,137 @@ class RAGPipeline:
                 answer = self.judge.judge(
                     self.generator, standalone, raw, citations, timings, messages
                 )
+        if answer.abstained and used.dated:
+            self.explain_window(standalone, answer, used, applied, as_of)
         if choices:
             t2 = time.perf_counter()
             answer.choice_detail = self.choose(standalone, choices, sources, messages)
             answer.choice_scores = answer.choice_detail["combined"]
             timings["choose"] = (time.perf_counter() - t2) * 1000
         answer.question = q
+        answer.question_type = kind.value
         answer.standalone_question = standalone if history else None
         answer.candidates = candidates
         answer.filters_applied = applied
         timings["total"] = (time.perf_counter() - t0) * 1000
         yield StreamEvent("done", answer.to_dict(), answer)
+
+    @staticmethod
+    def kind_of(q: str, standalone: str, choices: list[str] | None) -> QuestionType:
+        """The kind of answer wanted: read from the standalone question (a follow-up's
+        rewrite), except that a question about "this article" stays one. Multiple choice and
+        evaluations that pass options are scored as factoids."""
+        if choices is not None:
+            return QuestionType.FACTOID
+        asked = question_type(q)
+        return asked if asked is QuestionType.META else question_type(standalone)
+
+    def about_article(
+        self,
+        question: str,
+        named: str,
+        citations: list[Citation],
+        timings: dict[str, float],
+    ) -> Answer:
+        """An answer from the article's own metadata (`retrieval.about`), citing it; abstains
+        when no source's article is about the subject `named` (the question, or in a
+        conversation the question before it), or when nothing names a subject and the sources
+        are from several articles."""
+        store = self.retriever.store
+        articles: dict[str, Article] = {}
+        for c in citations:
+            if c.hit.article_id not in articles:
+                articles[c.hit.article_id] = store.get_article(c.hit.article_id).article
+        found = about.matching(named, citations, articles)
+        if not about.has_subject(named) and len(articles) > 1:
+            found = []
+        if not found:
+            uncite(citations)
+            return Answer(
+                ABSTAIN_TEXT, True, citations, timings, question, abstain_reason="weak_evidence"
+            )
+        # Of several articles on the subject, the best ranked that carries what is asked.
+        best = next(
+            (c for c in found if about.has_field(articles[c.hit.article_id], question)), found[0]
+        )
+        article = articles[best.hit.article_id]
+        outlets = [(articles[c.hit.article_id].source or "", c.id) for c in found]
+        seen: set[str] = set()
+        outlets = [(o, n) for o, n in outlets if not (o in seen or seen.add(o))]  # type: ignore[func-returns-value]
+        made = about.describe(question, article, best.id, outlets)
+        if made.abstain:
+            uncite(citations)
+            return Answer(
+                f"I don't know: {made.text[0].lower()}{made.text[1:]}",
+                True,
+                citations,
+                timings,
+                question,
+                abstain_reason=made.abstain,
+            )
+        cited = {int(n) for n in re_cited(made.text)}
+        for c in citations:
+            if c.id in cited:
+                c.cited, c.supported, c.support = True, True, 1.0
+        answer = Answer(made.text, False, citations, timings, question, short_answer=made.short)
+        answer.claims = [
+            {"text": made.text, "citations": sorted(cited), "support": 1.0, "supported": True}
+        ]
+        return answer
+
+    def explain_window(
+        self,
+        question: str,
+        answer: Answer,
+        used: SearchFilter,
+        applied: dict[str, Any],
+        as_of: date | None,
+    ) -> None:
+        """When a date window left nothing on the question's subject, say so: the answer
+        becomes `no_articles_in_window`, naming the window and the newest article on the
+        subject outside it (a reader can then search all dates)."""
+        inside = [c.hit for c in answer.citations]
+        if any(about_subject(question, [h.title, h.text]) for h in inside):
+            return  # the window held articles on the subject; they did not answer
+        wider = SearchFilter(sources=used.sources)
+        hits = self.retriever.search(question, 20, wider, as_of=as_of)
+        outside = [
+            h
+            for h in hits
+            if not used.accepts(h.published, h.source)
+            and about_subject(question, [h.title, h.text])
+        ]
+        if not outside:
+            return
+        newest = max(outside, key=lambda h: (h.published or date.min, h.score))
+        start, end = used.published_from, used.published_to
+        span = (
+            f"between {start.isoformat()} and {end.isoformat()}"
+            if start and end
+            else f"after {start.isoformat()}"
+            if start
+            else f"before {end.isoformat() if end else ''}"
+        )
+        words = applied.get("from_question")
+        said = f" (“{words}”)" if words else ""
+        when = newest.published.isoformat() if newest.published else "undated"
+        answer.answer = (
+            f"I don't know: no indexed article published {span}{said} is about this. The "
+            f"newest one that is: “{newest.title}” ({newest.source or 'unknown outlet'}, {when})."
+        )
+        answer.abstain_reason = "no_articles_in_window"
+        answer.window = {
+            "published_from": start.isoformat() if start else None,
+            "published_to": end.isoformat() if end else None,
+            "expression": words,
+            "newest": {
+                "article_id": newest.article_id,
+                "title": newest.title,
+                "published": newest.published.isoformat() if newest.published else None,
+                "source": newest.source,
+                "url": newest.url,
+            },
+        }
 
     def choose_answer(
         self,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from retrieval.kinds import QuestionType
 from retrieval.types import Hit, Turn
 
 IDK = "I don't know"
@@ -18,6 +19,7 @@ UNSUPPORTED_TEXT = (
     "I don't know: the answer I could write was not supported by the sources it cited."
 )
 LOW_CONFIDENCE_TEXT = "I don't know: the sources do not seem to answer this clearly enough."
+OFF_TOPIC_TEXT = "I don't know: the sources I found are not about what you asked."
 
 SYSTEM = (
     "You answer questions about news using only the numbered sources. Reply in two lines. "
@@ -64,18 +66,102 @@ def format_sources(hits: list[Hit], max_chars: int = 1200) -> str:
 
 
 def _few_shot() -> list[dict[str, str]]:
-    messages = [{"role": "system", "content": SYSTEM}]
-    for user, assistant in _EXAMPLES:
+    return _shots(SYSTEM, _EXAMPLES)
+
+
+def build_messages(
+    question: str, hits: list[Hit], kind: QuestionType = QuestionType.FACTOID
+) -> list[dict[str, str]]:
+    """The prompt for a question of `kind`: its own rule and examples, then the sources and
+    the question (a fact and about-the-article questions share the factoid prompt)."""
+    shots = _KIND_SHOTS.get(kind)
+    head = _few_shot() if shots is None else _shots(*shots)
+    return [
+        *head,
+        {"role": "user", "content": f"{format_sources(hits)}\n\nQuestion: {question}"},
+    ]
+
+
+# -- the prompts of the other kinds of question (retrieval.kinds) ----------------------------
+OPEN_SYSTEM = (
+    "You answer questions about news using only the numbered sources. Write two to four "
+    "sentences that answer the question with the main points of the sources. End each "
+    "sentence with the number of the source it comes from in square brackets, like [1]. "
+    "When the sources are from different dates or outlets, say which one reported what and "
+    "when; when they disagree, say so and cite both. If the sources do not answer the "
+    f"question, reply exactly: {IDK}."
+)
+YESNO_SYSTEM = (
+    "You answer yes/no questions about news using only the numbered sources. Reply in two "
+    "lines. First line: 'Answer:' and Yes or No with its source number in square brackets, "
+    "like [1]. Second line: 'Sentence:' and one sentence of the sources' facts that shows it, "
+    "citing the source. Answer No only when a source states the opposite. If the sources do "
+    f"not say, reply exactly: {IDK}."
+)
+LIST_SYSTEM = (
+    "You answer questions about news using only the numbered sources. Reply in two lines. "
+    "First line: 'Answer:' and every item the sources give, separated by commas, each "
+    "followed by its source number in square brackets, like [1]. Second line: 'Sentence:' "
+    "and one complete sentence that answers the question, citing the sources. If the "
+    f"sources do not answer the question, reply exactly: {IDK}."
+)
+_PARK = (
+    "[1] City council approves park budget (2023-03-02)\n"
+    "The city council approved a new budget for parks on Tuesday, adding two playgrounds."
+)
+_STRIKE = (
+    "[1] Transit workers walk out (2023-04-03)\n"
+    "Bus drivers began a strike on Monday after talks over wages broke down. The union "
+    "says pay has not kept up with rents.\n\n"
+    "[2] City hopes to end strike (2023-04-05)\n"
+    "The mayor offered a 4% raise on Wednesday; the union called it too low. Schools "
+    "reported lower attendance because pupils could not get to class."
+)
+_OPEN_SHOTS = [
+    (f"{_PARK}\n\nQuestion: Why did the football club fire its coach?", f"{IDK}."),
+    (
+        f"{_STRIKE}\n\nQuestion: What is going on with the bus strike?",
+        "Bus drivers went on strike on Monday after wage talks broke down; the union says "
+        "pay has not kept up with rents [1]. On Wednesday the mayor offered a 4% raise, "
+        "which the union called too low [2]. Schools reported lower attendance [2].",
+    ),
+]
+_YESNO_SHOTS = [
+    (
+        f"{_PARK}\n\nQuestion: Did the council cut the parks budget?",
+        "Answer: No [1]\nSentence: The council approved a new budget for parks that adds "
+        "two playgrounds [1].",
+    ),
+    (
+        f"{_STRIKE}\n\nQuestion: Is the union asking for higher pay?",
+        "Answer: Yes [1]\nSentence: The drivers struck after wage talks broke down, and the "
+        "union says pay has not kept up with rents [1].",
+    ),
+    (f"{_STRIKE}\n\nQuestion: Did the bus company hire new drivers?", f"{IDK}."),
+]
+_LIST_SHOTS = [
+    (f"{_PARK}\n\nQuestion: Which teams reached the final?", f"{IDK}."),
+    (
+        "[1] Storm closes roads (2023-01-09)\nSnow closed roads in Ohio and Indiana on "
+        "Monday.\n\n[2] Storm moves east (2023-01-10)\nThe storm reached Pennsylvania "
+        "on Tuesday.\n\nQuestion: Which states did the storm hit?",
+        "Answer: Ohio [1], Indiana [1], Pennsylvania [2]\nSentence: The storm closed roads "
+        "in Ohio and Indiana [1] and then reached Pennsylvania [2].",
+    ),
+]
+_KIND_SHOTS: dict[QuestionType, tuple[str, list[tuple[str, str]]]] = {
+    QuestionType.OPEN: (OPEN_SYSTEM, _OPEN_SHOTS),
+    QuestionType.YESNO: (YESNO_SYSTEM, _YESNO_SHOTS),
+    QuestionType.LIST: (LIST_SYSTEM, _LIST_SHOTS),
+}
+
+
+def _shots(system: str, examples: list[tuple[str, str]]) -> list[dict[str, str]]:
+    messages = [{"role": "system", "content": system}]
+    for user, assistant in examples:
         messages.append({"role": "user", "content": user})
         messages.append({"role": "assistant", "content": assistant})
     return messages
-
-
-def build_messages(question: str, hits: list[Hit]) -> list[dict[str, str]]:
-    return [
-        *_few_shot(),
-        {"role": "user", "content": f"{format_sources(hits)}\n\nQuestion: {question}"},
-    ]
 
 
 # The reader's check of its own answer, asked as the turn after it (retrieval.confidence).

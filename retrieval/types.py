@@ -136,6 +136,14 @@ class Answer:
     filters_applied: dict[str, Any] | None = None
     # Names this answer for feedback (`POST /feedback`).
     answer_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # What kind of answer the question asked for (retrieval.kinds: factoid, open, yesno,
+    # list, meta); it chose the prompt, the answer's shape and its checks.
+    question_type: str | None = None
+    # Each sentence (open, yes/no) or item (list) as the citation check saw it.
+    claims: list[dict[str, Any]] = field(default_factory=list)
+    # For "no_articles_in_window": the window searched and the newest article on the subject
+    # outside it (`{"published_from", "published_to", "expression", "newest": {...}}`).
+    window: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -149,4 +157,7 @@ class Answer:
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "standalone_question": self.standalone_question,
             "filters_applied": self.filters_applied,
+            "question_type": self.question_type,
+            "claims": [] if self.abstained else self.claims,
+            "window": self.window,
         }

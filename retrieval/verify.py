@@ -9,6 +9,7 @@ attributed to its best-supporting source when that support is strong enough.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -138,16 +139,30 @@ class CitationVerifier:
         (when given) occurs in a source the answer cites. A claim naming a person, place,
         organisation or number its source never mentions is not supported, however many of
         its other words the source shares."""
+        out, checks = self.check(question, answer, citations, short)
+        any_supported = any(c.supported for c in checks)
+        if any_supported and short and content_words(short):
+            shown = [as_shown(c.hit, question) for c in citations]
+            cited = [j for j, c in enumerate(citations) if c.supported] or range(len(citations))
+            any_supported = any(short_is_supported(short, shown[j], question) for j in cited)
+        return out, any_supported
+
+    def check(
+        self, question: str, answer: str, citations: list[Citation], short: str = ""
+    ) -> tuple[str, list[ClaimCheck]]:
+        """Each claim (sentence) of `answer` checked against the sources it cites: the answer
+        with markers added or corrected, and one `ClaimCheck` per claim. Citations are marked
+        as `verify` describes."""
         claims = self.claims(answer)
         if not claims or not citations:
-            return answer, False
+            return answer, []
         shown = [as_shown(c.hit, question) for c in citations]
         sup, quotes = self.support(question, [c for c, _ in claims], citations, shown)
         for i, (text, _) in enumerate(claims):
             for j in range(len(citations)):
                 if missing_terms(text, shown[j], question):
                     sup[i, j] = 0.0
-        any_supported = False
+        checks: list[ClaimCheck] = []
         out = answer
         for i, (text, nums) in enumerate(claims):
             valid = [n for n in nums if 1 <= n <= len(citations)]
@@ -163,6 +178,7 @@ class CitationVerifier:
                 # The model cited the wrong source; another shown source says it.
                 out = _recite(out, text, valid, j + 1)
                 valid = [j + 1]
+            best = max((float(sup[i, n - 1]) for n in valid), default=0.0)
             for n in valid:
                 c = citations[n - 1]
                 s = float(sup[i, n - 1])
@@ -171,11 +187,27 @@ class CitationVerifier:
                 c.cited = True
                 c.support = s if c.support is None else max(c.support, s)
                 c.supported = c.support >= self.threshold
-                any_supported = any_supported or bool(c.supported)
-        if any_supported and short and content_words(short):
-            cited = [j for j, c in enumerate(citations) if c.supported] or range(len(citations))
-            any_supported = any(short_is_supported(short, shown[j], question) for j in cited)
-        return out, any_supported
+            checks.append(ClaimCheck(text, valid, best, best >= self.threshold))
+        return out, checks
+
+
+@dataclass
+class ClaimCheck:
+    """One sentence of an answer as the citation check saw it: its text (without markers),
+    the sources it cites (after correction) and how well the best of them supports it."""
+
+    text: str
+    cited: list[int]
+    support: float
+    supported: bool
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "text": self.text,
+            "citations": self.cited,
+            "support": round(self.support, 4),
+            "supported": self.supported,
+        }
 
 
 def _quote(best: str, short: str, source: str, question: str) -> str:

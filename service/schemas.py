@@ -121,18 +121,52 @@ class FiltersApplied(BaseModel):
     )
 
 
+class ClaimOut(BaseModel):
+    text: str = Field(description="a sentence (or list item) of the answer, without markers")
+    citations: list[int] = Field(description="the sources it cites")
+    support: float
+    supported: bool
+
+
+class NewestOut(BaseModel):
+    article_id: str
+    title: str
+    published: date | None
+    source: str | None = None
+    url: str | None = None
+
+
+class WindowOut(BaseModel):
+    published_from: date | None
+    published_to: date | None
+    expression: str | None = Field(None, description="the question's words that set it")
+    newest: NewestOut | None = Field(
+        None, description="the newest article on the subject outside the window"
+    )
+
+
 class AskResponse(BaseModel):
     answer_id: str = Field(description="names this answer for POST /feedback")
-    answer: str = Field(description="a complete sentence citing its sources as [n]")
+    answer: str = Field(
+        description="the answer citing its sources as [n]: a sentence, or two to four for "
+        "an open question, 'Yes.'/'No.' and the sentence that shows it for a yes/no one"
+    )
     short_answer: str | None = Field(
-        None, description="the bare answer (a name, number, date…), null when abstaining"
+        None,
+        description="the bare answer (a name, number, date…; yes/no; the items of a list), "
+        "null for open questions and when abstaining",
+    )
+    question_type: str | None = Field(
+        None, description="factoid, open, yesno, list or meta (about the article itself)"
     )
     abstained: bool
     abstain_reason: str | None = Field(
         None,
-        description="weak_evidence (nothing relevant retrieved; no model call), model (the "
-        "model said it does not know), unsupported (no source supports the answer) or "
-        "low_confidence (below NEWSRAG_MIN_CONFIDENCE)",
+        description="weak_evidence (nothing relevant retrieved, or the sources are not about "
+        "the question's subject), model (the model said it does not know), unsupported (no "
+        "source supports the answer), low_confidence (below NEWSRAG_MIN_CONFIDENCE) or "
+        "no_articles_in_window (nothing on the subject in the date window: `window` names the "
+        "newest article outside it)",
     )
     confidence: float | None = Field(
         None,
@@ -144,6 +178,10 @@ class AskResponse(BaseModel):
     timings_ms: dict[str, float]
     standalone_question: str | None = None
     filters_applied: FiltersApplied | None = None
+    claims: list[ClaimOut] = Field(
+        default_factory=list, description="each sentence or item as the citation check saw it"
+    )
+    window: WindowOut | None = None
 
 
 class SearchResult(BaseModel):

@@ -313,3 +313,57 @@ def eval_feedback(
     summary = replay(open_newsrag(settings_for(preset=preset)), records, out)
     typer.echo(json.dumps(summary, indent=2))
     typer.echo(f"-> {out}/replay.jsonl, summary.json")
+
+
+@eval_app.command("questions")
+def eval_questions(
+    data: Annotated[Path, typer.Option(help="RealTime QA folder the set's articles come from")],
+    questions: Annotated[
+        Path | None, typer.Option(help="question set [default: the everyday set]")
+    ] = None,
+    split: Annotated[str | None, typer.Option(help="dev | heldout [default: both]")] = None,
+    types: Annotated[
+        str | None, typer.Option(help="comma list of factoid, open, yesno, list, meta")
+    ] = None,
+    preset: PresetOpt = None,
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("eval-out/questions"),
+    index_cache: Annotated[
+        Path | None, typer.Option(help="reuse the set's index here [default: OUT/indexes]")
+    ] = None,
+) -> None:
+    """Everyday questions (what happened, why, yes/no, which, about the article) over real
+    articles that are not the seed, with the product's own settings; scored per type."""
+    from service.evals.everyday import DEFAULT_SET, TYPES, run
+    from service.loading import core_config, offline
+
+    if not data.is_dir():
+        fail(f"--data {data} is not a directory", 2)
+    if split not in (None, "dev", "heldout"):
+        fail(f"--split must be dev or heldout, got {split!r}", 2)
+    chosen = {t.strip() for t in (types or "").split(",") if t.strip()}
+    if chosen - set(TYPES):
+        fail(f"--types must be a comma list of {', '.join(TYPES)}; got {types!r}", 2)
+    qset = questions or DEFAULT_SET
+    if not qset.is_file():
+        fail(f"--questions {qset} is not a file", 2)
+    offline()
+    bar, progress = progress_bar()
+    try:
+        summary = run(
+            data,
+            out,
+            core_config(settings_for(preset=preset)),
+            qset,
+            split,
+            chosen or None,
+            progress=lambda done, total: progress(done, total),
+            index_cache=index_cache,
+        )
+    except (FileNotFoundError, ValueError) as exc:
+        fail(str(exc), 2)
+    finally:
+        bar.close()
+    from service.evals.everyday import markdown
+
+    typer.echo(markdown(summary["results"]))
+    typer.echo(f"{summary['seconds']} s -> {out}/answers.jsonl, summary.json, results.md")

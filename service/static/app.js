@@ -178,7 +178,13 @@ function showError(turn, answer, message) {
   turn.dataset.state = "error";
 }
 
-async function ask(question) {
+// The question asked again over every date: an explicit range replaces the window the
+// question's own words set ("this week").
+function allDates() {
+  return { published_from: "1900-01-01", published_to: new Date().toISOString().slice(0, 10) };
+}
+
+async function ask(question, filters = null) {
   const turn = el("article", "turn");
   turn.dataset.state = "pending";
   turn.appendChild(el("div", "question", question));
@@ -198,7 +204,9 @@ async function ask(question) {
     resp = await fetch("/ask/stream", {
       method: "POST",
       headers: { "Content-Type": "application/json", ...authHeaders() },
-      body: JSON.stringify({ question, history: history.slice(-20) }),
+      body: JSON.stringify(
+        filters ? { question, filters, history: history.slice(-20) } : { question, history: history.slice(-20) },
+      ),
     });
   } catch (err) {
     return showError(turn, answer, `Network error: ${err.message}`);
@@ -233,9 +241,20 @@ async function ask(question) {
             el("span", "unsure-note", ` (not sure: confidence ${Number(data.confidence).toFixed(2)})`),
           );
         }
+        turn.dataset.kind = data.question_type || "";
         // Sources the answer could not rely on are still shown, unless nothing relevant was
         // found at all.
-        renderSources(sources, data.abstain_reason === "weak_evidence" ? [] : data.citations);
+        const nothing = ["weak_evidence", "no_articles_in_window"].includes(data.abstain_reason);
+        renderSources(sources, nothing ? [] : data.citations);
+        if (data.abstain_reason === "no_articles_in_window") {
+          const wider = el("button", "wider", "Search all dates");
+          wider.type = "button";
+          wider.addEventListener("click", () => {
+            wider.disabled = true;
+            ask(question, allDates());
+          });
+          turn.appendChild(wider);
+        }
         filtersEl.textContent = describeFilters(data.filters_applied);
         turn.appendChild(feedbackButtons(data.answer_id));
         turn.dataset.state = data.abstained ? "abstained" : "done";

@@ -67,9 +67,9 @@ def _norm(text: str) -> str:
 
 
 def is_right(answer: Answer, expected: tuple[str, ...]) -> bool:
-    """Answered, with one of the expected strings in the short answer, citing a source that
-    supports it."""
-    short = _norm(answer.short_answer or "")
+    """Answered, with one of the expected strings in the short answer (in the answer for an
+    open question, which has none), citing a source that supports it."""
+    short = _norm(answer.short_answer or (answer.answer if answer.question_type == "open" else ""))
     return (
         not answer.abstained
         and any(_norm(e) in short for e in expected)

@@ -1,0 +1,116 @@
+"""What kind of answer a question wants, read from its form: a fact (a name, a number, a
+date), an explanation or summary, a yes or no, a list, or something about the article itself
+(its date, outlet, title, link).
+
+The kind chooses the prompt, the answer's shape and its checks (retrieval.pipeline). It is
+read from the grammar of English questions — the question word, an auxiliary verb opening a
+yes/no question, a plural after "which" — never from a topic's words, so it means the same for
+every article.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+
+class QuestionType(StrEnum):
+    FACTOID = "factoid"
+    OPEN = "open"
+    YESNO = "yesno"
+    LIST = "list"
+    META = "meta"
+
+
+_ARTICLE = r"(?:article|story|report|piece|headline|news\s+item|post)"
+_META = [
+    # when / what date … the article … published
+    rf"\b(?:when|what\s+(?:date|day))\b.*\b{_ARTICLE}s?\b.*\b(?:published|from|dated|posted|written|out|come\s+out)\b",
+    r"\b(?:when|what\s+(?:date|day))\b.*\b(?:published|posted)\b",
+    rf"\bwhat\s+date\s+is\s+(?:the|this|that)\s+{_ARTICLE}\b",
+    rf"\b(?:title|headline)\s+of\s+(?:the|this|that)\s+{_ARTICLE}",
+    r"\bwhat\s+is\s+(?:the|this|that|its)\s+(?:title|headline)\b",
+    rf"\b(?:link|url|address|source)\s+(?:to|of|for)\s+(?:the|this|that)\s+{_ARTICLE}",
+    rf"\bwhere\s+can\s+i\s+(?:read|find|see)\s+(?:the|this|that)\s+{_ARTICLE}",
+    r"\bwhich\s+(?:\w+\s+)?(?:outlets?|publications?|newspapers?|news\s+(?:sites?|outlets?|organi[sz]ations?)|"
+    r"sites?|websites?|media)\b",
+    r"\bwhat\s+(?:outlets?|publications?|newspapers?|news\s+sites?)\b",
+    r"\bwho\s+(?:wrote|published|authored)\b",
+    r"\bwho\s+reported\s+(?:that|on|about)\b",
+    rf"\bwhat\s+(?:is|was)\s+(?:the|this|that)\s+{_ARTICLE}\s+(?:about|on)\s*\??$",
+    rf"\bwhat\s+does\s+(?:the|this|that)\s+{_ARTICLE}\s+(?:say|cover|report)\s*\??$",
+]
+_META_RE = [re.compile(p, re.IGNORECASE) for p in _META]
+
+_AUXILIARY = (
+    "is are was were am do does did has have had can could will would should shall may might "
+    "must isn't aren't wasn't weren't don't doesn't didn't hasn't haven't hadn't can't couldn't "
+    "won't wouldn't shouldn't"
+).split()
+_YESNO_START = re.compile(rf"^(?:{'|'.join(map(re.escape, _AUXILIARY))})\b", re.IGNORECASE)
+_IS_IT_TRUE = re.compile(
+    r"^(?:is\s+it\s+true|true\s+or\s+false|did\s+you\s+know)\b|^(?:so\s+)?(?:is|was)\s+it\s+"
+    r"(?:true|correct|right)\b",
+    re.IGNORECASE,
+)
+_CHOICE = re.compile(r"\bor\b(?!\s+not\b)", re.IGNORECASE)
+
+_OPEN = re.compile(
+    r"^(?:why|how\s+(?:come|did|does|do|is|are|was|were|will|would|could|can|has|have|should)\b"
+    r"|how\b(?!\s+(?:many|much|old|long|far|big|large|tall|high|often|fast|deep|wide|soon)\b))"
+    r"|^(?:and\s+)?(?:what|so\s+what)(?:'s|\s+is|\s+was|\s+has\s+been|\s+have\s+been)?\s+"
+    r"(?:happen(?:ed|ing|s)?|going\s+on|new|the\s+latest|the\s+news|the\s+situation|the\s+story|"
+    r"the\s+background|the\s+context)\b"
+    r"|^(?:tell\s+me|explain|summari[sz]e|describe|give\s+me|brief\s+me|catch\s+me\s+up|"
+    r"update\s+me|fill\s+me\s+in|walk\s+me\s+through|recap|outline)\b"
+    r"|^(?:any|is\s+there\s+any)\s+(?:news|updates?|developments?)\b"
+    r"|^what\s+do\s+we\s+know\b"
+    r"|^what(?:'s|\s+is|\s+was|\s+are|\s+were)\s+in\b"
+    r"|^what\s+(?:are|were)\s+the\s+(?:main\s+|key\s+|biggest\s+|major\s+)?"
+    r"(?:concerns?|issues?|reasons?|causes?|effects?|consequences?|implications?|risks?|"
+    r"arguments?|criticisms?|problems?|challenges?|worries|fears|points?|details?|"
+    r"takeaways?|reactions?|stakes)\b"
+    r"|^what\s+(?:did|does|do|has|have)\s+[^?]+?\s+(?:say|said|announce|propose|plan|want|"
+    r"argue|think|decide|promise|pledge|warn|claim|reveal|report|do\s+about\b[^?]*)"
+    r"(?:\s+(?:about|from|on|regarding)\b[^?]*)?\s*\?*$",
+    re.IGNORECASE,
+)
+_SUMMARY_ANYWHERE = re.compile(
+    r"\b(?:summari[sz]e|summary\s+of|overview\s+of|what\s+happened|what\s+is\s+happening|"
+    r"what's\s+happening|the\s+latest\s+(?:on|about|news)|main\s+points)\b",
+    re.IGNORECASE,
+)
+
+_NUMBER_WORD = r"(?:two|three|four|five|six|seven|eight|nine|ten|\d+)"
+# A plural noun: ends in "s", but not in "ss", "us" or "is", and is not one of the common
+# words that only look plural.
+_PLURAL = (
+    r"(?!(?:news|gas|bus|status|series|species|means|lens|atlas|canvas|texas|kansas|"
+    r"arkansas|paris|ukraine's)\b)[a-z]+(?<!ss)(?<!us)(?<!is)(?<!'s)s\b"
+)
+_LIST = re.compile(
+    rf"^(?:which|what)\s+(?:are|were)\s+the\s+(?:[\w-]+\s+){{0,3}}?{_PLURAL}"
+    rf"|^which\s+(?:(?:{_NUMBER_WORD}|(?-i:[A-Z][\w-]*))\s+)?{_PLURAL}"
+    rf"|^which\s+(?:[\w-]+\s+){{0,2}}{_PLURAL}\s+(?:are|were|have|had|did|do|does|will|would|can|could)\b"
+    rf"|^what\s+(?:(?-i:[A-Z][\w-]*)\s+)?{_PLURAL}\s+(?:are|were|have|had|did|do|does|will|would|can|could)\b"
+    r"|^(?:name|list)\b"
+    rf"|\b{_NUMBER_WORD}\s+(?:[\w-]+\s+)?{_PLURAL}\b(?=.*\b(?:which|what|who|name|list)\b)"
+    rf"|^(?:which|what)\b.*\b{_NUMBER_WORD}\s+(?:[\w-]+\s+)?{_PLURAL}",
+    re.IGNORECASE,
+)
+
+
+def question_type(question: str) -> QuestionType:
+    """The kind of answer a question asks for (see the module's docstring)."""
+    q = " ".join(question.strip().split())
+    if any(p.search(q) for p in _META_RE):
+        return QuestionType.META
+    if _IS_IT_TRUE.search(q):
+        return QuestionType.YESNO
+    if _YESNO_START.search(q) and not _CHOICE.search(q) and not _OPEN.search(q):
+        return QuestionType.YESNO
+    if _OPEN.search(q) or _SUMMARY_ANYWHERE.search(q):
+        return QuestionType.OPEN
+    if _LIST.search(q):
+        return QuestionType.LIST
+    return QuestionType.FACTOID

@@ -1,0 +1,209 @@
+"""Every kind of question: recognised from its form, answered in its own shape and checked
+claim by claim — with fake models over short articles written for the tests."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from index.chunking import ChunkingParams
+from index.ingest import Indexer, open_or_create
+from retrieval import about
+from retrieval.answer_check import about_subject
+from retrieval.kinds import QuestionType, question_type
+from retrieval.pipeline import PipelineConfig
+from retrieval.types import Turn
+from tests.fakes import FakeEmbedder, FakeGenerator, make_newsrag
+from tests.fixtures.archive import ARCHIVE
+
+K = QuestionType
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How many daily crossings did Bayline cancel?", K.FACTOID),
+        ("Who lent the glass to the museum?", K.FACTOID),
+        ("Which country has peacekeepers in the region?", K.FACTOID),
+        ("What is the capital of France?", K.FACTOID),
+        ("What happened in Port Avalon?", K.OPEN),
+        ("Why are the ferry crews striking?", K.OPEN),
+        ("How did the council respond to the drought?", K.OPEN),
+        ("Tell me about the Millbrook drought.", K.OPEN),
+        ("Summarize the news on the reservoir.", K.OPEN),
+        ("What's the latest on the water limits?", K.OPEN),
+        ("What are the main concerns about the reservoir?", K.OPEN),
+        ("What's in the council's plan?", K.OPEN),
+        ("Did the council limit garden watering?", K.YESNO),
+        ("Is the museum free for children?", K.YESNO),
+        ("Has Bayline offered new talks?", K.YESNO),
+        ("Is it true that the reservoir is full?", K.YESNO),
+        ("Is the museum in the depot or the harbor?", K.FACTOID),  # a choice, not yes/no
+        ("Which towns had water limits?", K.LIST),
+        ("Which two outlets reported on the drought?", K.META),
+        ("What are the three reasons the board gave?", K.LIST),
+        ("Name the collectors who lent pieces.", K.LIST),
+        ("When was the article about the ferry strike published?", K.META),
+        ("What is the title of the article about the museum?", K.META),
+        ("Who wrote the article about the water limits?", K.META),
+        ("Where can I read the article about the glass museum?", K.META),
+        ("What is the article about?", K.META),
+        ("Which outlet reported the reservoir figures?", K.META),
+    ],
+)
+def test_question_type_from_the_form_of_the_question(question, kind):
+    assert question_type(question) is kind
+
+
+def test_about_subject_needs_the_names_and_most_words():
+    text = ["Millbrook's council limited garden watering after the reservoir fell."]
+    assert about_subject("What is happening with water in Millbrook?", [*text, "water"])
+    assert not about_subject("What is happening with gas prices?", text)
+    assert not about_subject("What did Bayline say about Millbrook?", text)  # a name missing
+
+
+def test_meta_field_and_subject():
+    q = "When was the article about the ferry strike published?"
+    assert about.field_asked(q) is about.Field.DATE
+    assert about.subject(q).split() == ["When", "was", "the", "about", "the", "ferry", "strike"]
+    assert about.field_asked("Who wrote the story on the museum?") is about.Field.AUTHOR
+    assert about.field_asked("What is the link to the article on the strike?") is about.Field.LINK
+    assert about.field_asked("What is the article about?") is about.Field.ABOUT
+    assert not about.has_subject("What is the article about?")
+    assert about.has_subject("What is the article about the reservoir about?")
+
+
+def test_lead_skips_the_dateline():
+    body = (
+        "Washington CNN —\n\nA bipartisan group of senators unveiled an agreement on gun "
+        "safety legislation on Sunday, the first in decades. It was welcomed by many."
+    )
+    assert about.lead(body, 1).startswith("A bipartisan group of senators")
+
+
+@pytest.fixture
+def archive(tmp_path):
+    emb = FakeEmbedder()
+    store = open_or_create(tmp_path / "idx", emb, ChunkingParams(max_tokens=64, overlap_tokens=8))
+    Indexer(store, emb).ingest_articles(ARCHIVE)
+    store.close()
+    return tmp_path / "idx", emb
+
+
+def open_with(archive, reply: str):
+    path, emb = archive
+    gen = FakeGenerator(reply)
+    cfg = PipelineConfig(min_score=0.0, min_sentence_score=0.0, min_confidence=0.0)
+    return make_newsrag(path, emb, gen, cfg), gen
+
+
+AS_OF = date(2025, 3, 25)
+
+
+def test_open_question_gets_several_cited_sentences_and_drops_an_unsupported_one(archive):
+    reply = (
+        "Millbrook's council limited garden watering to two days a week after the Clearwater "
+        "reservoir fell to 31 percent [1]. The regional water board said the reservoir dropped "
+        "to 27 percent and asked farmers to cut irrigation by a third [2]. The governor "
+        "declared a state of emergency in Riverton [1]."
+    )
+    rag, gen = open_with(archive, reply)
+    a = rag.ask("What is happening with the Millbrook water supply?", as_of=AS_OF)
+    assert a.question_type == "open" and not a.abstained
+    assert a.short_answer is None
+    assert "Riverton" not in a.answer  # no source supports it: dropped
+    assert "31 percent" in a.answer and "27 percent" in a.answer
+    assert len(a.claims) == 2 and all(c["supported"] for c in a.claims)
+    assert "two to four sentences" in gen.calls[-1][0]["content"]  # the open prompt
+    cited = {c.hit.article_id for c in a.citations if c.cited}
+    assert cited == {"water-ledger", "water-courier"}
+
+
+def test_open_answer_about_another_subject_abstains(archive):
+    reply = "Ferry crews walked off the job after pay talks collapsed [1]."
+    rag, _ = open_with(archive, reply)
+    a = rag.ask("What is happening with the Millbrook water supply?", as_of=AS_OF)
+    assert a.abstained and a.abstain_reason == "weak_evidence"
+    assert not any(c.cited for c in a.citations)
+
+
+def test_yes_answer_with_its_sentence(archive):
+    reply = "Answer: Yes [1]\nSentence: Admission is free for children under 12 [1]."
+    rag, gen = open_with(archive, reply)
+    a = rag.ask("Is the glass museum free for children?", as_of=AS_OF)
+    assert a.question_type == "yesno" and not a.abstained, a
+    assert a.short_answer == "yes"
+    assert a.answer.startswith("Yes. Admission is free for children under 12 [")
+    assert "Yes or No" in gen.calls[-1][0]["content"]
+
+
+def test_no_needs_a_source_that_says_so(archive):
+    silent = "Answer: No [1]\nSentence: The museum opened in the former rail depot [1]."
+    rag, _ = open_with(archive, silent)
+    a = rag.ask("Did the glass museum open in the former rail depot late?", as_of=AS_OF)
+    assert a.abstained  # nothing in the sentence says "not"
+    stated = "Answer: No [1]\nSentence: The company did not offer a new date for talks [1]."
+    rag, _ = open_with(archive, stated)
+    a = rag.ask("Did Bayline offer a new date for talks with the ferry crews?", as_of=AS_OF)
+    assert not a.abstained and a.short_answer == "no"
+
+
+def test_list_keeps_only_items_a_source_names(archive):
+    reply = (
+        "Answer: Millbrook [1], Riverton [1]\n"
+        "Sentence: Water limits were set in Millbrook and Riverton [1]."
+    )
+    rag, _ = open_with(archive, reply)
+    a = rag.ask("Which towns set water limits during the drought?", as_of=AS_OF)
+    assert a.question_type == "list" and not a.abstained
+    assert a.short_answer == "Millbrook"
+    assert "Riverton" not in a.answer
+
+
+def test_metadata_question_is_answered_from_the_article_without_the_model(archive):
+    rag, gen = open_with(archive, "should not be asked")
+    a = rag.ask("When was the article about the ferry strike published?", as_of=AS_OF)
+    assert a.question_type == "meta" and not a.abstained
+    assert a.short_answer == "February 11, 2025"
+    assert "“Harbor ferry crews strike over pay”" in a.answer
+    assert not gen.calls
+    cited = [c for c in a.citations if c.cited]
+    assert cited and cited[0].hit.article_id == "ferry-strike" and cited[0].supported
+    a = rag.ask("Who wrote the article about the Millbrook water limits?", as_of=AS_OF)
+    assert a.short_answer == "Sam Ortiz"
+    a = rag.ask("Who wrote the article about the glass museum?", as_of=AS_OF)
+    assert a.abstained and "does not name its author" in a.answer
+    a = rag.ask("When was the article about the moon landing published?", as_of=AS_OF)
+    assert a.abstained
+
+
+def test_what_is_this_article_about_follows_the_conversation(archive):
+    rag, _ = open_with(archive, "unused")
+    history = [
+        Turn("user", "Why are the Port Avalon ferry crews striking?"),
+        Turn("assistant", "Pay talks with Bayline collapsed [1]."),
+    ]
+    a = rag.ask("What is the article about?", as_of=AS_OF, history=history)
+    assert not a.abstained
+    assert "Harbor ferry crews strike over pay" in a.answer
+    assert "Ferry crews in Port Avalon walked off the job" in a.answer
+    # without a conversation, over several articles, "the article" names none
+    assert rag.ask("What is the article about?", as_of=AS_OF).abstained
+
+
+def test_empty_time_window_names_the_newest_article_outside_it(archive):
+    rag, _gen = open_with(archive, "I don't know.")
+    a = rag.ask("What happened with the Millbrook reservoir this week?", as_of=date(2025, 6, 2))
+    assert a.abstained and a.abstain_reason == "no_articles_in_window"
+    assert a.window is not None
+    assert a.window["published_from"] == "2025-05-27"
+    assert a.window["newest"]["article_id"] == "water-courier"
+    assert "Millbrook reservoir keeps falling despite limits" in a.answer
+    body = a.to_dict()
+    assert body["window"]["newest"]["published"] == "2025-03-20"
+    # the same subject asked about when it was covered is answered normally
+    reply = "The reservoir dropped to 27 percent of capacity [1]."
+    rag, _ = open_with(archive, reply)
+    a = rag.ask("What happened with the Millbrook reservoir this week?", as_of=AS_OF)
+    assert not a.abstained and a.window is None
