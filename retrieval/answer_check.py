@@ -11,7 +11,6 @@ from retrieval.confidence import SECOND_LOOK, Calibration, features, fresh_check
 from retrieval.embedder import TextEncoder
 from retrieval.generation import CHOICE_SCORES, Messages, TextGenerator, supports
 from retrieval.prompt import (
-    _MARKER,
     ABSTAIN_TEXT,
     LOW_CONFIDENCE_TEXT,
     OFF_TOPIC_TEXT,
@@ -28,6 +27,7 @@ from retrieval.verify import (
     CitationVerifier,
     ClaimCheck,
     as_shown,
+    claim_text,
     lexical_support,
     missing_terms,
 )
@@ -235,11 +235,24 @@ _NEGATED = re.compile(
 _ITEM_SPLIT = re.compile(r"\s*(?:,|;|\band\b)\s*")
 
 
+_CALENDAR = frozenset(
+    (
+        "january february march april may june july august september october november "
+        "december monday tuesday wednesday thursday friday saturday sunday"
+    ).split()
+)
+
+
 def topic_words(question: str) -> tuple[set[str], set[str]]:
-    """The stems of the names (capitalised words after the first) and of the other content
-    words a question is about, without the words that frame it."""
-    names = stems(capitalised_words(question)) - stems(list(_FRAME_WORDS))
-    words = {w for w in content_words(question) if w not in _FRAME_WORDS and not w.isdigit()}
+    """The stems of the names (capitalised words after the first; months and weekdays are
+    times, not names) and of the other content words a question is about, without the words
+    that frame it."""
+    names = stems(capitalised_words(question)) - stems(list(_FRAME_WORDS | _CALENDAR))
+    words = {
+        w
+        for w in content_words(question)
+        if w not in _FRAME_WORDS and w not in _CALENDAR and not w.isdigit()
+    }
     return names, stems(list(words)) - names
 
 
@@ -291,8 +304,8 @@ class KindJudge:
         kept = [
             s
             for s in sentences_of(out)
-            if content_words(_MARKER.sub("", s))
-            and any(c.supported and c.text == _MARKER.sub("", s).strip() for c in checks)
+            if content_words(claim_text(s))
+            and any(c.supported and c.text == claim_text(s) for c in checks)
         ]
         reset_checks(citations)
         if not kept:
@@ -349,10 +362,28 @@ class KindJudge:
             return self._abstain("unsupported", question, citations, timings, draft=body)
         if not self._on_subject(question, checks, citations):
             return self._abstain("weak_evidence", question, citations, timings, draft=out)
-        if verdict == "no":
-            quotes = [c.quote or "" for c in citations if c.cited and c.supported]
-            if not any(_NEGATED.search(t) for t in [*(c.text for c in checks), *quotes]):
-                return self._abstain("unsupported", question, citations, timings, draft=out)
+        # The verdict the source's own words give: the question and the sentence that
+        # supports the answer agree in polarity ("Yes") or one of them is negated ("No").
+        asked_negated = bool(_NEGATED.search(question))
+        quoted = [
+            (c.id, piece)
+            for c in citations
+            if c.cited and c.supported and c.quote
+            for piece in re.split(r"\s*…\s*|(?<=[.!?])\s+", c.quote)
+            if content_words(piece)
+        ]
+        stated = [q for _, q in quoted] or [c.text for c in checks]
+        opposite = any(bool(_NEGATED.search(t)) != asked_negated for t in stated)
+        quoted = [(n, q) for n, q in quoted if bool(_NEGATED.search(q)) != asked_negated]
+        if verdict == "no" and not opposite:
+            # A "No" rests on a source that states the opposite, never on its silence.
+            return self._abstain("unsupported", question, citations, timings, draft=out)
+        if verdict == "yes" and opposite and quoted:
+            # The reader said "Yes" over a source that says the opposite: the source wins,
+            # in its own words.
+            n, quote = quoted[0]
+            verdict, out = "no", f"{quote.strip().rstrip('.!?')} [{n}]."
+            checks = [ClaimCheck(quote.strip(), [n], 1.0, True)]
         out = out[0].upper() + out[1:]
         answer = Answer(
             f"{verdict.capitalize()}. {out}",
@@ -416,7 +447,7 @@ class KindJudge:
 
 
 def joined_items(items: list[str]) -> str:
-    """"A", "A and B", "A, B and C"."""
+    """ "A", "A and B", "A, B and C"."""
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 

@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from retrieval import about
+from retrieval import about, extract
 from retrieval.answer_check import AnswerJudge, KindJudge, about_subject, uncite
 from retrieval.choice import ChoiceAnswer, check_choices, score_choices
 from retrieval.confidence import Calibration
@@ -26,6 +26,7 @@ from retrieval.prompt import (
     ANSWER_LABEL,
     AnswerStream,
     build_messages,
+    is_abstention,
 )
 from retrieval.search import Retriever, SearchFilter
 from retrieval.timefilter import time_window
@@ -33,6 +34,8 @@ from retrieval.types import Answer, Article, Citation, Hit, Turn
 from retrieval.verify import CitationVerifier
 
 MAX_QUESTION_CHARS = 2000
+# Tokens of an open question's reply read to learn whether the reader would decline.
+OPENING_TOKENS = 6
 
 
 def re_cited(text: str) -> list[str]:
@@ -54,7 +57,11 @@ class PipelineConfig:
     min_score: float = 0.25
     min_sentence_score: float = 0.40
     max_new_tokens: int = 96
-    # An open question's answer is two to four sentences.
+    # An open question's answer is two to four sentences: the sources' own ("extract",
+    # retrieval.extract; the reader only decides whether they answer) or the reader's
+    # ("write", up to `max_new_tokens_open` tokens). Measured side by side in
+    # docs/EVALUATION.md.
+    open_answers: Literal["extract", "write"] = "extract"
     max_new_tokens_open: int = 192
     # Citation check: a claim is supported when its support reaches this value.
     support_threshold: float = 0.5
@@ -267,7 +274,7 @@ class RAGPipeline:
     ) -> Iterator[StreamEvent]:
         t0 = time.perf_counter()
         standalone = standalone_question(self.generator, q, history)
-        kind = self.kind_of(q, standalone, choices)
+        kind = self.kind_of(q, standalone, choices, sentence)
         query = standalone
         if kind is QuestionType.META and history and not about.has_subject(standalone):
             # "What is the article about?" in a conversation: the article being discussed.
@@ -300,6 +307,16 @@ class RAGPipeline:
                 abstain_reason="weak_evidence",
                 confidence=0.0,
             )
+        elif kind is QuestionType.OPEN and self.config.open_answers == "extract":
+            if self.generator is None:
+                raise UnsupportedError("this pipeline has no generator; use search instead")
+            t1 = time.perf_counter()
+            answer = self.extracted(standalone, messages, citations, timings, cancel)
+            if cancel is not None and cancel.is_set():
+                return
+            timings["generate"] = (time.perf_counter() - t1) * 1000
+            timings["first_token"] = (time.perf_counter() - t0) * 1000
+            yield StreamEvent("token", {"text": answer.answer})
         else:
             if self.generator is None:
                 raise UnsupportedError("this pipeline has no generator; use search instead")
@@ -359,12 +376,43 @@ class RAGPipeline:
         timings["total"] = (time.perf_counter() - t0) * 1000
         yield StreamEvent("done", answer.to_dict(), answer)
 
+    def extracted(
+        self,
+        question: str,
+        messages: list[dict[str, str]],
+        citations: list[Citation],
+        timings: dict[str, float],
+        cancel: threading.Event | None,
+    ) -> Answer:
+        """An open answer in the sources' own words (retrieval.extract), once the reader's
+        first words show it would answer rather than decline."""
+        assert self.generator is not None
+        reply = AnswerStream()
+        pieces = self.generator.stream(messages, OPENING_TOKENS, cancel)
+        with closing(read_reply(pieces, reply, True)) as reading:
+            for _ in reading:
+                if len(reply.raw.split()) >= 3:
+                    break
+        opening = reply.raw
+        if is_abstention(opening):
+            uncite(citations)
+            return Answer(ABSTAIN_TEXT, True, citations, timings, question, abstain_reason="model")
+        chosen = extract.pick(question, citations, self.evidence)
+        plain = extract.compose(chosen, citations, attribute=False)
+        answer = self.kinds.open(question, plain, citations, timings)
+        if not answer.abstained and answer.answer == plain:
+            answer.answer = extract.compose(chosen, citations)
+        return answer
+
     @staticmethod
-    def kind_of(q: str, standalone: str, choices: list[str] | None) -> QuestionType:
+    def kind_of(
+        q: str, standalone: str, choices: list[str] | None, sentence: bool = True
+    ) -> QuestionType:
         """The kind of answer wanted: read from the standalone question (a follow-up's
-        rewrite), except that a question about "this article" stays one. Multiple choice and
-        evaluations that pass options are scored as factoids."""
-        if choices is not None:
+        rewrite), except that a question about "this article" stays one. A caller that scores
+        options or only the short answer (multiple choice, exact match: the leaderboard and
+        SQuAD evaluations) asks a quiz item: a factoid."""
+        if choices is not None or not sentence:
             return QuestionType.FACTOID
         asked = question_type(q)
         return asked if asked is QuestionType.META else question_type(standalone)

@@ -85,6 +85,11 @@ def as_shown(hit: Hit, question: str) -> str:
     return f"{head}.\n{hit.text}" if head else hit.text
 
 
+def claim_text(sentence: str) -> str:
+    """A sentence of an answer without its citation markers."""
+    return re.sub(r"\s+([.,;:!?])", r"\1", _MARKER.sub("", sentence)).strip()
+
+
 class CitationVerifier:
     def __init__(self, embedder: object, threshold: float = 0.5) -> None:
         self.embedder = embedder
@@ -94,7 +99,7 @@ class CitationVerifier:
         out = []
         for sent in SENTENCE_BREAK.split(answer.strip()):
             nums = [int(n) for m in _MARKER.finditer(sent) for n in m.group(1).split(",")]
-            text = _MARKER.sub("", sent).strip()
+            text = claim_text(sent)
             if content_words(text):
                 out.append((text, nums))
         return out

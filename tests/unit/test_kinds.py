@@ -91,24 +91,43 @@ def archive(tmp_path):
     return tmp_path / "idx", emb
 
 
-def open_with(archive, reply: str):
+def open_with(archive, reply: str, **config):
     path, emb = archive
     gen = FakeGenerator(reply)
-    cfg = PipelineConfig(min_score=0.0, min_sentence_score=0.0, min_confidence=0.0)
+    cfg = PipelineConfig(min_score=0.0, min_sentence_score=0.0, min_confidence=0.0, **config)
     return make_newsrag(path, emb, gen, cfg), gen
 
 
 AS_OF = date(2025, 3, 25)
 
 
-def test_open_question_gets_several_cited_sentences_and_drops_an_unsupported_one(archive):
+def test_open_answer_in_the_sources_own_words_says_who_reported_what_and_when(archive):
+    rag, gen = open_with(archive, "The council limited watering [1].")
+    a = rag.ask("What is happening with the Millbrook water supply?", as_of=AS_OF)
+    assert a.question_type == "open" and not a.abstained, a.answer
+    assert a.short_answer is None
+    assert 2 <= len(a.claims) <= 3 and all(c["supported"] for c in a.claims)
+    bodies = {x.body for x in ARCHIVE}
+    assert all(any(c["text"].rstrip(".") in b for b in bodies) for c in a.claims)
+    assert "ledger.example reported on March 3, 2025:" in a.answer
+    assert "courier.example reported on March 20, 2025:" in a.answer
+    assert "two to four sentences" in gen.calls[-1][0]["content"]  # the reader was asked
+
+
+def test_open_question_the_reader_declines_abstains(archive):
+    rag, _ = open_with(archive, "I don't know.")
+    a = rag.ask("What is happening with the Millbrook water supply?", as_of=AS_OF)
+    assert a.abstained and a.abstain_reason == "model"
+
+
+def test_written_open_answer_drops_an_unsupported_sentence(archive):
     reply = (
         "Millbrook's council limited garden watering to two days a week after the Clearwater "
         "reservoir fell to 31 percent [1]. The regional water board said the reservoir dropped "
         "to 27 percent and asked farmers to cut irrigation by a third [2]. The governor "
         "declared a state of emergency in Riverton [1]."
     )
-    rag, gen = open_with(archive, reply)
+    rag, gen = open_with(archive, reply, open_answers="write")
     a = rag.ask("What is happening with the Millbrook water supply?", as_of=AS_OF)
     assert a.question_type == "open" and not a.abstained
     assert a.short_answer is None
@@ -122,7 +141,7 @@ def test_open_question_gets_several_cited_sentences_and_drops_an_unsupported_one
 
 def test_open_answer_about_another_subject_abstains(archive):
     reply = "Ferry crews walked off the job after pay talks collapsed [1]."
-    rag, _ = open_with(archive, reply)
+    rag, _ = open_with(archive, reply, open_answers="write")
     a = rag.ask("What is happening with the Millbrook water supply?", as_of=AS_OF)
     assert a.abstained and a.abstain_reason == "weak_evidence"
     assert not any(c.cited for c in a.citations)
@@ -207,3 +226,11 @@ def test_empty_time_window_names_the_newest_article_outside_it(archive):
     rag, _ = open_with(archive, reply)
     a = rag.ask("What happened with the Millbrook reservoir this week?", as_of=AS_OF)
     assert not a.abstained and a.window is None
+
+
+def test_a_yes_over_a_source_that_says_the_opposite_becomes_its_no(archive):
+    reply = "Answer: Yes [1]\nSentence: Bayline offered a new date for talks [1]."
+    rag, _ = open_with(archive, reply)
+    a = rag.ask("Did Bayline offer a new date for talks with the ferry crews?", as_of=AS_OF)
+    assert not a.abstained and a.short_answer == "no"
+    assert a.answer.startswith("No. The company did not offer a new date for talks [")

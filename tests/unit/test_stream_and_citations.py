@@ -230,6 +230,9 @@ def test_self_contained_question_is_not_rewritten(client, rag):  # noqa: F811
         ("Why did it happen?", True),
         ("What is the capital of France?", False),
         ("How many Armenian soldiers were killed?", False),
+        # "this week" names a time, not something said before
+        ("What happened at the border this week?", False),
+        ("When was this article published?", True),
     ],
 )
 def test_is_follow_up(question, follow_up):
