@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from retrieval.answer_check import about_subject, topic_words
 from retrieval.types import Article, Citation
-from retrieval.words import SENTENCE_BREAK, content_words
+from retrieval.words import SENTENCE_BREAK, content_words, stems
 
 
 class Field(StrEnum):
@@ -46,7 +46,8 @@ _META_WORDS = frozenset(
         "outlets publication publications newspaper newspapers site sites website websites "
         "media published publish posted dated written wrote author authored byline date day "
         "come came out read find see cover covered say says reported ran called named web "
-        "can i where source sources"
+        "can i where source sources profile profiles interview op-ed opinion analysis column "
+        "review obituary editorial coverage feature explainer"
     ).split()
 )
 
@@ -153,12 +154,22 @@ def matching(
     when it names none), best first, one per article."""
     about = subject(question)
     seen: set[str] = set()
-    out: list[Citation] = []
-    for c in citations:
+    out: list[tuple[float, int, Citation]] = []
+    for rank, c in enumerate(citations):
         a = articles.get(c.hit.article_id)
         if a is None or a.id in seen:
             continue
         seen.add(a.id)
-        if not has_subject(question) or about_subject(about, [a.title, a.body], share=0.6):
-            out.append(c)
-    return out
+        texts = [a.title, a.body, a.source or "", a.url or ""]
+        if not has_subject(question) or about_subject(about, texts, share=0.6):
+            out.append((-title_share(about, a.title), rank, c))
+    # A reader names an article by its headline's words: of several on the subject, the one
+    # whose title says most of what the question says comes first.
+    return [c for _, _, c in sorted(out, key=lambda t: (t[0], t[1]))]
+
+
+def title_share(about: str, title: str) -> float:
+    names, words = topic_words(about)
+    asked = names | words
+    have = stems(content_words(title))
+    return len(asked & have) / len(asked) if asked else 0.0

@@ -293,12 +293,12 @@ class KindJudge:
         uncite(citations)
         return Answer(text, True, citations, timings, question, abstain_reason=reason, draft=draft)
 
-    def _supported_only(
-        self, question: str, text: str, citations: list[Citation]
-    ) -> tuple[str, list[ClaimCheck]]:
+    def _supported_only(self, text: str, citations: list[Citation]) -> tuple[str, list[ClaimCheck]]:
         """The answer keeping only its supported sentences (checked again when some were
-        dropped, so that only what is kept is cited)."""
-        out, checks = self.verifier.check(question, text, citations)
+        dropped, so that only what is kept is cited). Each sentence is judged on its own
+        words: beside a long question, a short unsupported sentence scores as close to a
+        source as the question does."""
+        out, checks = self.verifier.check("", text, citations)
         if all(c.supported for c in checks):
             return out, checks
         kept = [
@@ -310,7 +310,7 @@ class KindJudge:
         reset_checks(citations)
         if not kept:
             return "", []
-        return self.verifier.check(question, " ".join(kept), citations)
+        return self.verifier.check("", " ".join(kept), citations)
 
     def _on_subject(
         self, question: str, checks: list[ClaimCheck], citations: list[Citation]
@@ -328,7 +328,7 @@ class KindJudge:
         text = clean_citations(text, len(citations))
         if is_abstention(text):
             return self._abstain("model", question, citations, timings)
-        out, checks = self._supported_only(question, text, citations)
+        out, checks = self._supported_only(text, citations)
         if not checks:
             return self._abstain("unsupported", question, citations, timings, draft=text)
         if not self._on_subject(question, checks, citations):
@@ -357,7 +357,7 @@ class KindJudge:
             return self._abstain("unsupported", question, citations, timings, draft=short)
         if not cited_numbers(body) and cited_numbers(short):
             body = cite_like(body, short)
-        out, checks = self._supported_only(question, as_sentence(body), citations)
+        out, checks = self._supported_only(as_sentence(body), citations)
         if not checks:
             return self._abstain("unsupported", question, citations, timings, draft=body)
         if not self._on_subject(question, checks, citations):

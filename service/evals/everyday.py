@@ -38,6 +38,7 @@ from urllib.parse import urlparse
 from index.core import CoreConfig, Models, Newsrag
 from index.ingest import Indexer
 from index.parse import content_id
+from retrieval.search import SearchFilter
 from retrieval.types import Answer, Article, Turn
 from service.evals.leaderboard import parse_day, read_jsonl
 
@@ -213,9 +214,15 @@ def score(q: dict[str, Any], a: Answer, newest_ids: dict[str, str]) -> dict[str,
 
 # -- running ----------------------------------------------------------------------------------
 def ask(rag: Newsrag, q: dict[str, Any], default_as_of: date) -> Answer:
-    as_of = date.fromisoformat(q["as_of"]) if q.get("as_of") else default_as_of
+    """Ask as a reader on the question's date would: a question dated inside the archive
+    (`as_of`) sees nothing published after that day, as RealTime QA's questions do."""
     history = [Turn(t["role"], t["content"]) for t in q.get("history", [])] or None
-    return rag.ask(q["question"], as_of=as_of, history=history)
+    if q.get("as_of"):
+        as_of = date.fromisoformat(q["as_of"])
+        return rag.ask(
+            q["question"], as_of=as_of, history=history, filters=SearchFilter(published_to=as_of)
+        )
+    return rag.ask(q["question"], as_of=default_as_of, history=history)
 
 
 def record(q: dict[str, Any], a: Answer, seconds: float, newest: dict[str, str]) -> dict[str, Any]:
