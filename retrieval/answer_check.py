@@ -262,9 +262,17 @@ def about_subject(question: str, texts: list[str], share: float = 0.5) -> bool:
     question of names only, or of frame words only, passes on the names)."""
     names, words = topic_words(question)
     have = stems(content_words(" ".join(texts)))
-    if names - have:
+    if any(not _found(n, have) for n in names):
         return False
-    return not words or len(words & have) / len(words) >= share
+    return not words or sum(_found(w, have) for w in words) / len(words) >= share
+
+
+def _found(stem: str, have: set[str]) -> bool:
+    """A word's stem among others, a short word also as the start of a longer one ("win" in
+    "winning", whose five-letter stem is "winni")."""
+    if stem in have:
+        return True
+    return 3 <= len(stem) < 5 and any(h.startswith(stem) for h in have)
 
 
 def sentences_of(text: str) -> list[str]:
@@ -362,6 +370,13 @@ class KindJudge:
             return self._abstain("unsupported", question, citations, timings, draft=body)
         if not self._on_subject(question, checks, citations):
             return self._abstain("weak_evidence", question, citations, timings, draft=out)
+        said = [c.text for c in checks if c.supported]
+        said += [c.quote for c in citations if c.cited and c.supported and c.quote]
+        if not about_subject(question, said):
+            # A yes or no must rest on a sentence about what was asked, not on the subject's
+            # source at large ("Will astronauts fly on Artemis I?" — "Yes. Artemis I will
+            # launch on a mission…").
+            return self._abstain("unsupported", question, citations, timings, draft=out)
         # The verdict the source's own words give: the question and the sentence that
         # supports the answer agree in polarity ("Yes") or one of them is negated ("No").
         asked_negated = bool(_NEGATED.search(question))

@@ -33,18 +33,41 @@ def _clean(text: str) -> str:
     return text if text[-1:] in ".!?”\"'" else f"{text}."
 
 
-def pick(question: str, citations: list[Citation], selector: EvidenceSelector) -> list[Sentence]:
-    """The best sentences for an open answer: scored against the question as the evidence
-    selection scores them, a point already made not made twice."""
+# A heading the page's text ran into the next sentence ("… boyfriend loophole The senators
+# said …"), and a sentence that is only a quotation: neither states a point on its own.
+_RUN_IN = re.compile(
+    r"[a-z0-9] (?:The|A|An|In|On|At|But|And|It|He|She|They|This|These|Its)\b [a-z]"
+)
+_QUOTATION = re.compile(r"^[“\"']")
+
+
+def usable(sentence: str) -> bool:
+    return (
+        len(content_words(sentence)) >= MIN_WORDS
+        and "…" not in sentence[1:-1]
+        and not _RUN_IN.search(sentence)
+        and not _QUOTATION.match(sentence.strip())
+    )
+
+
+def pick(
+    question: str, citations: list[Citation], selector: EvidenceSelector, lead: str = ""
+) -> list[Sentence]:
+    """The best sentences for an open answer: the best source's opening sentence (`lead`:
+    news puts the main point first), then the sentences scored best against the question as
+    the evidence selection scores them, a point already made not made twice."""
     hits = [c.hit for c in citations]
     sents, _ = candidate_sentences(hits)
-    sents = [
-        s for s in sents if len(content_words(s.text)) >= MIN_WORDS and "…" not in s.text[1:-1]
-    ]
+    sents = [s for s in sents if usable(s.text)]
     if not sents:
         return []
     selector.score(question, hits, sents)
     chosen: list[Sentence] = []
+    opening = next(
+        (s for s in sents if s.hit == 0 and lead and s.text.strip(" …") == lead.strip(" …")), None
+    )
+    if opening is not None:
+        chosen.append(opening)
     for s in sorted(sents, key=lambda s: -s.score):
         if len(chosen) == MAX_SENTENCES:
             break

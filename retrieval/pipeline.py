@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Generator, Iterator
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -16,7 +16,12 @@ from retrieval import about, extract
 from retrieval.answer_check import AnswerJudge, KindJudge, about_subject, uncite
 from retrieval.choice import ChoiceAnswer, check_choices, score_choices
 from retrieval.confidence import Calibration
-from retrieval.errors import GenerationError, InvalidInputError, UnsupportedError
+from retrieval.errors import (
+    ArticleNotFoundError,
+    GenerationError,
+    InvalidInputError,
+    UnsupportedError,
+)
 from retrieval.evidence import EvidenceConfig, EvidenceSelector, names_shared, with_mentions
 from retrieval.followup import MAX_HISTORY_TURNS, standalone_question
 from retrieval.generation import CHOICE_SCORES, OPENED_REPLY, TextGenerator, supports
@@ -282,6 +287,8 @@ class RAGPipeline:
             query = f"{previous[-1]} {standalone}" if previous else standalone
         used, focus, applied = self.question_filters(query, filters, as_of)
         candidates, sources = self.retrieve(query, top_k, used, as_of, focus)
+        if kind is QuestionType.OPEN:
+            sources = [self.with_lead(h) for h in sources]
         citations = [Citation(id=i, hit=h) for i, h in enumerate(sources, start=1)]
         t_sources = (time.perf_counter() - t0) * 1000
         timings = {"retrieve": t_sources, "sources": t_sources, "generate": 0.0}
@@ -376,6 +383,19 @@ class RAGPipeline:
         timings["total"] = (time.perf_counter() - t0) * 1000
         yield StreamEvent("done", answer.to_dict(), answer)
 
+    def with_lead(self, hit: Hit) -> Hit:
+        """A source for an open question, opening with its article's first sentence (news
+        states its main point first; the evidence selection chose sentences like the
+        question's words, which "what happened?" has few of)."""
+        try:
+            body = self.retriever.store.get_article(hit.article_id).article.body
+        except ArticleNotFoundError:  # deleted since the search: keep the hit
+            return hit
+        first = about.lead(body, 1)
+        if not first or first in hit.text:
+            return hit
+        return replace(hit, text=f"{first} … {hit.text}")
+
     def extracted(
         self,
         question: str,
@@ -397,7 +417,8 @@ class RAGPipeline:
         if is_abstention(opening):
             uncite(citations)
             return Answer(ABSTAIN_TEXT, True, citations, timings, question, abstain_reason="model")
-        chosen = extract.pick(question, citations, self.evidence)
+        first = citations[0].hit.text.split(" … ", 1)[0].strip() if citations else ""
+        chosen = extract.pick(question, citations, self.evidence, first)
         plain = extract.compose(chosen, citations, attribute=False)
         answer = self.kinds.open(question, plain, citations, timings)
         if not answer.abstained and answer.answer == plain:
