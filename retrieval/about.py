@@ -89,6 +89,14 @@ def long_date(article: Article) -> str | None:
     return f"{d:%B} {d.day}, {d.year}" if d else None
 
 
+# A photo caption or credit, which scraped pages often put before the story.
+CAPTION = re.compile(
+    r"Getty Images|/AP\b|AP Photo|Shutterstock|/Reuters|/AFP|Photo by|\(Photo|Photographer:|"
+    r"Video Ad Feedback|\bis displayed\b|poses for a picture|takes questions",
+    re.IGNORECASE,
+)
+
+
 def lead(body: str, sentences: int = 2) -> str:
     """The article's opening sentences, past a dateline ("Washington CNN —") and captions."""
     for para in re.split(r"\n\s*\n", body):
@@ -96,7 +104,8 @@ def lead(body: str, sentences: int = 2) -> str:
         text = re.sub(
             r"^[A-Z][\w ,.()]{0,60}(?:CNN|AP|Reuters|AFP)[\w ]{0,20}\s+[—–-]+\s*", "", text
         )
-        if len(content_words(text)) >= 10 and text[-1:] in ".!?”\"'":
+        text = re.sub(r"^\((?:CNN|AP|Reuters|AFP)\)\s*", "", text)
+        if len(content_words(text)) >= 10 and text[-1:] in ".!?”\"'" and not CAPTION.search(text):
             return " ".join(SENTENCE_BREAK.split(text)[:sentences])
     return " ".join(body.split())[:300]
 

@@ -224,7 +224,8 @@ _FRAME_WORDS = frozenset(
         "happens going latest news new tell me explain describe summarize summarise summary "
         "give brief update recap know main key biggest major point points story article "
         "report reported week month year today yesterday past last recent recently now "
-        "currently any anything else there true yes is it its s t also just really"
+        "currently any anything else there true yes is it its s t also just really get gets "
+        "got getting more less most make made take took go goes went come came still"
     ).split()
 )
 _NEGATED = re.compile(
@@ -387,9 +388,14 @@ class KindJudge:
             for piece in re.split(r"\s*…\s*|(?<=[.!?])\s+", c.quote)
             if content_words(piece)
         ]
-        stated = [q for _, q in quoted] or [c.text for c in checks]
+        stated = [q for _, q in quoted] + [c.text for c in checks if c.supported]
         opposite = any(bool(_NEGATED.search(t)) != asked_negated for t in stated)
         quoted = [(n, q) for n, q in quoted if bool(_NEGATED.search(q)) != asked_negated]
+        quoted += [
+            (c.cited[0], c.text)
+            for c in checks
+            if c.supported and c.cited and bool(_NEGATED.search(c.text)) != asked_negated
+        ]
         if verdict == "no" and not opposite:
             # A "No" rests on a source that states the opposite, never on its silence.
             return self._abstain("unsupported", question, citations, timings, draft=out)

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import re
 
+from retrieval.about import CAPTION
 from retrieval.evidence import EvidenceSelector, Sentence, candidate_sentences
 from retrieval.types import Citation
 from retrieval.words import content_words
 
-MAX_SENTENCES = 3
+MAX_SENTENCES = 4
 MIN_WORDS = 6  # content words a sentence needs to state a point ("Here is what we know." does not)
 _SAME = 0.6  # share of words two sentences may share before one is a repeat of the other
 
@@ -39,6 +40,14 @@ _RUN_IN = re.compile(
     r"[a-z0-9] (?:The|A|An|In|On|At|But|And|It|He|She|They|This|These|Its)\b [a-z]"
 )
 _QUOTATION = re.compile(r"^[“\"']")
+# Photo captions and credits, and sentences that announce the article's own structure.
+_ANNOUNCES = re.compile(r"^Here (?:is|are|'s)\b|^(?:Read|Watch|Listen|Related|More):", re.I)
+# What a "why" question's answer says: a cause.
+_CAUSE = re.compile(
+    r"\b(?:because|due to|reasons?|driven by|caused|causing|blam\w+|factors?|result of|thanks to|"
+    r"led to|leading to|amid|fueled|sparked|since)\b",
+    re.IGNORECASE,
+)
 
 
 def usable(sentence: str) -> bool:
@@ -47,6 +56,9 @@ def usable(sentence: str) -> bool:
         and "…" not in sentence[1:-1]
         and not _RUN_IN.search(sentence)
         and not _QUOTATION.match(sentence.strip())
+        and not sentence.rstrip(" …").endswith("?")
+        and not CAPTION.search(sentence)
+        and not _ANNOUNCES.search(sentence.strip())
     )
 
 
@@ -62,6 +74,9 @@ def pick(
     if not sents:
         return []
     selector.score(question, hits, sents)
+    if re.match(r"\s*why\b", question, re.IGNORECASE):
+        for s in sents:
+            s.score += 0.3 * bool(_CAUSE.search(s.text))
     chosen: list[Sentence] = []
     opening = next(
         (s for s in sents if s.hit == 0 and lead and s.text.strip(" …") == lead.strip(" …")), None
@@ -74,7 +89,8 @@ def pick(
         if any(_overlap(s.text, c.text) >= _SAME for c in chosen):
             continue
         chosen.append(s)
-    return sorted(chosen, key=lambda s: (s.hit, s.pos))
+    # The opening first, then the rest in their articles' order.
+    return sorted(chosen, key=lambda s: (s is not opening, s.hit, s.pos))
 
 
 def compose(chosen: list[Sentence], citations: list[Citation], attribute: bool = True) -> str:

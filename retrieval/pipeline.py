@@ -383,15 +383,19 @@ class RAGPipeline:
         timings["total"] = (time.perf_counter() - t0) * 1000
         yield StreamEvent("done", answer.to_dict(), answer)
 
+    def lead_of(self, hit: Hit) -> str:
+        """The first sentence of a hit's article ("" when the article is gone)."""
+        try:
+            body = self.retriever.store.get_article(hit.article_id).article.body
+        except ArticleNotFoundError:  # deleted since the search
+            return ""
+        return about.lead(body, 1)
+
     def with_lead(self, hit: Hit) -> Hit:
         """A source for an open question, opening with its article's first sentence (news
         states its main point first; the evidence selection chose sentences like the
         question's words, which "what happened?" has few of)."""
-        try:
-            body = self.retriever.store.get_article(hit.article_id).article.body
-        except ArticleNotFoundError:  # deleted since the search: keep the hit
-            return hit
-        first = about.lead(body, 1)
+        first = self.lead_of(hit)
         if not first or first in hit.text:
             return hit
         return replace(hit, text=f"{first} … {hit.text}")
@@ -417,7 +421,7 @@ class RAGPipeline:
         if is_abstention(opening):
             uncite(citations)
             return Answer(ABSTAIN_TEXT, True, citations, timings, question, abstain_reason="model")
-        first = citations[0].hit.text.split(" … ", 1)[0].strip() if citations else ""
+        first = self.lead_of(citations[0].hit) if citations else ""
         chosen = extract.pick(question, citations, self.evidence, first)
         plain = extract.compose(chosen, citations, attribute=False)
         answer = self.kinds.open(question, plain, citations, timings)
