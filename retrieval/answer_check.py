@@ -257,13 +257,18 @@ def topic_words(question: str) -> tuple[set[str], set[str]]:
     return names, stems(list(words)) - names
 
 
-def about_subject(question: str, texts: list[str], share: float = 0.5) -> bool:
+def about_subject(
+    question: str, texts: list[str], share: float = 0.5, all_names: bool = True
+) -> bool:
     """Whether texts (an answer's claims and the sources they cite) are about what the
-    question asks: every name it gives occurs, and at least `share` of its other words (a
-    question of names only, or of frame words only, passes on the names)."""
+    question asks: every name it gives occurs (with `all_names` False, as for one sentence,
+    which names "Hernandez" without "Rodolfo", at least half of them), and at least `share`
+    of its other words (a question of names only, or of frame words only, passes on the
+    names)."""
     names, words = topic_words(question)
     have = stems(content_words(" ".join(texts)))
-    if any(not _found(n, have) for n in names):
+    found = sum(_found(n, have) for n in names)
+    if found < (len(names) if all_names else len(names) / 2):
         return False
     return not words or sum(_found(w, have) for w in words) / len(words) >= share
 
@@ -373,7 +378,7 @@ class KindJudge:
             return self._abstain("weak_evidence", question, citations, timings, draft=out)
         said = [c.text for c in checks if c.supported]
         said += [c.quote for c in citations if c.cited and c.supported and c.quote]
-        if not about_subject(question, said):
+        if not about_subject(question, said, all_names=False):
             # A yes or no must rest on a sentence about what was asked, not on the subject's
             # source at large ("Will astronauts fly on Artemis I?" — "Yes. Artemis I will
             # launch on a mission…").

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Generator, Iterator
@@ -31,6 +30,7 @@ from retrieval.prompt import (
     ANSWER_LABEL,
     AnswerStream,
     build_messages,
+    cited_numbers,
     is_abstention,
 )
 from retrieval.search import Retriever, SearchFilter
@@ -39,15 +39,9 @@ from retrieval.types import Answer, Article, Citation, Hit, Turn
 from retrieval.verify import CitationVerifier
 
 MAX_QUESTION_CHARS = 2000
+MAX_TOP_K = 50
 # Tokens of an open question's reply read to learn whether the reader would decline.
 OPENING_TOKENS = 6
-
-
-def re_cited(text: str) -> list[str]:
-    return re.findall(r"\[(\d+)\]", text)
-
-
-MAX_TOP_K = 50
 
 
 @dataclass
@@ -457,7 +451,10 @@ class RAGPipeline:
         articles: dict[str, Article] = {}
         for c in citations:
             if c.hit.article_id not in articles:
-                articles[c.hit.article_id] = store.get_article(c.hit.article_id).article
+                try:
+                    articles[c.hit.article_id] = store.get_article(c.hit.article_id).article
+                except ArticleNotFoundError:  # deleted since the search
+                    continue
         found = about.matching(named, citations, articles)
         if not about.has_subject(named) and len(articles) > 1:
             found = []
@@ -471,10 +468,10 @@ class RAGPipeline:
             (c for c in found if about.has_field(articles[c.hit.article_id], question)), found[0]
         )
         article = articles[best.hit.article_id]
-        outlets = [(articles[c.hit.article_id].source or "", c.id) for c in found]
-        seen: set[str] = set()
-        outlets = [(o, n) for o, n in outlets if not (o in seen or seen.add(o))]  # type: ignore[func-returns-value]
-        made = about.describe(question, article, best.id, outlets)
+        outlets: dict[str, int] = {}  # each outlet once, at its best-ranked source
+        for c in found:
+            outlets.setdefault(articles[c.hit.article_id].source or "", c.id)
+        made = about.describe(question, article, best.id, list(outlets.items()))
         if made.abstain:
             uncite(citations)
             return Answer(
@@ -485,7 +482,7 @@ class RAGPipeline:
                 question,
                 abstain_reason=made.abstain,
             )
-        cited = {int(n) for n in re_cited(made.text)}
+        cited = set(cited_numbers(made.text))
         for c in citations:
             if c.id in cited:
                 c.cited, c.supported, c.support = True, True, 1.0
