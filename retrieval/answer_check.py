@@ -230,7 +230,7 @@ _FRAME_WORDS = frozenset(
 )
 _NEGATED = re.compile(
     r"\b(?:not|never|no|none|neither|nor|without|left out|instead|rather than|only|"
-    r"denied|denies|rejected|declined|refused)\b|n't\b",
+    r"denied|denies|rejected|declined|refused)\b|n['’]t\b",
     re.IGNORECASE,
 )
 _ITEM_SPLIT = re.compile(r"\s*(?:,|;|\band\b)\s*")

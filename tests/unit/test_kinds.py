@@ -234,3 +234,10 @@ def test_a_yes_over_a_source_that_says_the_opposite_becomes_its_no(archive):
     a = rag.ask("Did Bayline offer a new date for talks with the ferry crews?", as_of=AS_OF)
     assert not a.abstained and a.short_answer == "no"
     assert a.answer.startswith("No. The company did not offer a new date for talks [")
+
+
+def test_a_curly_apostrophe_negates_too(archive):
+    reply = "Answer: No [1]\nSentence: The company didn’t offer a new date for talks [1]."
+    rag, _ = open_with(archive, reply)
+    a = rag.ask("Did Bayline offer a new date for talks with the ferry crews?", as_of=AS_OF)
+    assert not a.abstained and a.short_answer == "no"
