@@ -124,26 +124,28 @@ def describe(
     every outlet whose article on the subject is among the sources, for "which outlets")."""
     f = field_asked(question)
     title = f"“{article.title}”" if article.title else "The article"
-    outlet = article.source or "an unnamed outlet"
+    outlet = article.source
+    by = f" by {outlet}" if outlet else ""
     when = long_date(article)
     if f is Field.DATE:
         if when is None:
             return AboutAnswer(f"{title} carries no publication date.", None, "unsupported")
-        return AboutAnswer(f"{title} was published on {when} by {outlet} [{cite}].", when)
+        return AboutAnswer(f"{title} was published on {when}{by} [{cite}].", when)
     if f is Field.OUTLET:
-        named = [(o, n) for o, n in outlets if o] or [(outlet, cite)]
+        named = [(o, n) for o, n in outlets if o] or [(outlet or "", cite)]
         if len(named) > 1:
             parts = [f"{o} [{n}]" for o, n in named]
             listed = f"{', '.join(parts[:-1])} and {parts[-1]}"
             return AboutAnswer(
                 f"{listed} published articles on it.", ", ".join(o for o, _ in named)
             )
-        if article.source is None:
+        if outlet is None:
             return AboutAnswer(f"{title} does not name its outlet.", None, "unsupported")
         dated = f" on {when}" if when else ""
         return AboutAnswer(f"{title} was published by {outlet}{dated} [{cite}].", outlet)
     if f is Field.TITLE:
-        return AboutAnswer(f"The article is titled {title} ({outlet}) [{cite}].", article.title)
+        place = f" ({outlet})" if outlet else ""
+        return AboutAnswer(f"The article is titled {title}{place} [{cite}].", article.title)
     if f is Field.LINK:
         if not article.url:
             return AboutAnswer(f"{title} was stored without a link.", None, "unsupported")
@@ -152,8 +154,9 @@ def describe(
         if not article.author:
             return AboutAnswer(f"{title} does not name its author.", None, "unsupported")
         return AboutAnswer(f"{title} was written by {article.author} [{cite}].", article.author)
-    dated = f", {when}" if when else ""
-    return AboutAnswer(f"{title} ({outlet}{dated}) reports: {lead(article.body)} [{cite}]", None)
+    said = ", ".join(x for x in (outlet, when) if x)
+    said = f" ({said})" if said else ""
+    return AboutAnswer(f"{title}{said} reports: {lead(article.body)} [{cite}]", None)
 
 
 def matching(
