@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from retrieval.answer_check import about_subject, topic_words
+from retrieval.kind_check import about_subject, topic_words
 from retrieval.types import Article, Citation
 from retrieval.words import SENTENCE_BREAK, content_words, stems
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from retrieval import about, extract
-from retrieval.answer_check import AnswerJudge, KindJudge, about_subject, uncite
+from retrieval.answer_check import AnswerJudge, uncite
 from retrieval.choice import ChoiceAnswer, check_choices, score_choices
 from retrieval.confidence import Calibration
 from retrieval.errors import (
@@ -24,6 +24,7 @@ from retrieval.errors import (
 from retrieval.evidence import EvidenceConfig, EvidenceSelector, names_shared, with_mentions
 from retrieval.followup import MAX_HISTORY_TURNS, standalone_question
 from retrieval.generation import CHOICE_SCORES, OPENED_REPLY, TextGenerator, supports
+from retrieval.kind_check import KindJudge, about_subject
 from retrieval.kinds import QuestionType, question_type
 from retrieval.prompt import (
     ABSTAIN_TEXT,

@@ -10,7 +10,7 @@ import pytest
 from index.chunking import ChunkingParams
 from index.ingest import Indexer, open_or_create
 from retrieval import about
-from retrieval.answer_check import about_subject
+from retrieval.kind_check import about_subject
 from retrieval.kinds import QuestionType, question_type
 from retrieval.pipeline import PipelineConfig
 from retrieval.types import Turn

@@ -1,0 +1,295 @@
+"""Judging the answers to questions that are not a quiz item (retrieval.kinds): open
+questions, yes/no and lists, claim by claim and item by item against the cited sources, and
+whether those sources are about the question's subject at all."""
+
+from __future__ import annotations
+
+import re
+
+from retrieval.answer_check import as_sentence, cite_like, reset_checks, uncite
+from retrieval.prompt import (
+    ABSTAIN_TEXT,
+    OFF_TOPIC_TEXT,
+    UNSUPPORTED_TEXT,
+    cited_numbers,
+    clean_citations,
+    is_abstention,
+    parse_answer,
+    strip_citations,
+    tidy_answer,
+)
+from retrieval.types import Answer, Citation
+from retrieval.verify import (
+    CitationVerifier,
+    ClaimCheck,
+    as_shown,
+    claim_text,
+    lexical_support,
+    missing_terms,
+)
+from retrieval.words import SENTENCE_BREAK, capitalised_words, content_words, stems
+
+# Words that frame a question rather than name its subject ("what happened", "tell me about",
+# "the latest news"): left out when checking that an answer's sources are about the subject.
+_FRAME_WORDS = frozenset(
+    (
+        "how many much what which who whom whose when where why happen happened happening "
+        "happens going latest news new tell me explain describe summarize summarise summary "
+        "give brief update recap know main key biggest major point points story article "
+        "report reported week month year today yesterday past last recent recently now "
+        "currently any anything else there true yes is it its s t also just really get gets "
+        "got getting more less most make made take took go goes went come came still"
+    ).split()
+)
+_NEGATED = re.compile(
+    r"\b(?:not|never|no|none|neither|nor|without|left out|instead|rather than|only|"
+    r"denied|denies|rejected|declined|refused)\b|n['’]t\b",
+    re.IGNORECASE,
+)
+_ITEM_SPLIT = re.compile(r"\s*(?:,|;|\band\b)\s*")
+
+
+_CALENDAR = frozenset(
+    (
+        "january february march april may june july august september october november "
+        "december monday tuesday wednesday thursday friday saturday sunday"
+    ).split()
+)
+
+
+def topic_words(question: str) -> tuple[set[str], set[str]]:
+    """The stems of the names (capitalised words after the first; months and weekdays are
+    times, not names) and of the other content words a question is about, without the words
+    that frame it."""
+    names = stems(capitalised_words(question)) - stems(list(_FRAME_WORDS | _CALENDAR))
+    words = {
+        w
+        for w in content_words(question)
+        if w not in _FRAME_WORDS and w not in _CALENDAR and not w.isdigit()
+    }
+    return names, stems(list(words)) - names
+
+
+def about_subject(
+    question: str, texts: list[str], share: float = 0.5, all_names: bool = True
+) -> bool:
+    """Whether texts (an answer's claims and the sources they cite) are about what the
+    question asks: every name it gives occurs (with `all_names` False, as for one sentence,
+    which names "Hernandez" without "Rodolfo", at least half of them), and at least `share`
+    of its other words (a question of names only, or of frame words only, passes on the
+    names)."""
+    names, words = topic_words(question)
+    have = stems(content_words(" ".join(texts)))
+    found = sum(_found(n, have) for n in names)
+    if found < (len(names) if all_names else len(names) / 2):
+        return False
+    return not words or sum(_found(w, have) for w in words) / len(words) >= share
+
+
+def _found(stem: str, have: set[str]) -> bool:
+    """A word's stem among others, a short word also as the start of a longer one ("win" in
+    "winning", whose five-letter stem is "winni")."""
+    if stem in have:
+        return True
+    return 3 <= len(stem) < 5 and any(h.startswith(stem) for h in have)
+
+
+def sentences_of(text: str) -> list[str]:
+    return [s for s in SENTENCE_BREAK.split(text.strip()) if s.strip()]
+
+
+class KindJudge:
+    """Judges the replies to questions that are not a quiz item — open questions, yes/no and
+    lists — claim by claim against the cited sources: what no source supports is dropped or
+    withdrawn, and an answer whose sources are not about the question's subject abstains.
+    These answers carry no calibrated confidence (none has been fitted for them yet), so
+    `confidence` stays None."""
+
+    def __init__(self, verifier: CitationVerifier) -> None:
+        self.verifier = verifier
+
+    def _abstain(
+        self,
+        reason: str,
+        question: str,
+        citations: list[Citation],
+        timings: dict[str, float],
+        draft: str | None = None,
+    ) -> Answer:
+        text = {"model": ABSTAIN_TEXT, "unsupported": UNSUPPORTED_TEXT}.get(reason, OFF_TOPIC_TEXT)
+        uncite(citations)
+        return Answer(text, True, citations, timings, question, abstain_reason=reason, draft=draft)
+
+    def _supported_only(self, text: str, citations: list[Citation]) -> tuple[str, list[ClaimCheck]]:
+        """The answer keeping only its supported sentences (checked again when some were
+        dropped, so that only what is kept is cited). Each sentence is judged on its own
+        words: beside a long question, a short unsupported sentence scores as close to a
+        source as the question does."""
+        out, checks = self.verifier.check("", text, citations)
+        if all(c.supported for c in checks):
+            return out, checks
+        kept = [
+            s
+            for s in sentences_of(out)
+            if content_words(claim_text(s))
+            and any(c.supported and c.text == claim_text(s) for c in checks)
+        ]
+        reset_checks(citations)
+        if not kept:
+            return "", []
+        return self.verifier.check("", " ".join(kept), citations)
+
+    def _on_subject(
+        self, question: str, checks: list[ClaimCheck], citations: list[Citation]
+    ) -> bool:
+        cited = {n for c in checks if c.supported for n in c.cited}
+        texts = [c.text for c in checks if c.supported]
+        texts += [f"{citations[n - 1].hit.title}. {citations[n - 1].hit.text}" for n in cited]
+        return about_subject(question, texts)
+
+    def open(
+        self, question: str, raw: str, citations: list[Citation], timings: dict[str, float]
+    ) -> Answer:
+        """Two to four cited sentences; each one checked, the unsupported ones dropped."""
+        text = " ".join(line.strip() for line in raw.strip().splitlines() if line.strip())
+        text = clean_citations(text, len(citations))
+        if is_abstention(text):
+            return self._abstain("model", question, citations, timings)
+        out, checks = self._supported_only(text, citations)
+        if not checks:
+            return self._abstain("unsupported", question, citations, timings, draft=text)
+        if not self._on_subject(question, checks, citations):
+            return self._abstain("weak_evidence", question, citations, timings, draft=out)
+        answer = Answer(out, False, citations, timings, question)
+        answer.claims = [c.to_dict() for c in checks]
+        return answer
+
+    def yes_no(
+        self, question: str, raw: str, citations: list[Citation], timings: dict[str, float]
+    ) -> Answer:
+        """ "Yes" or "No" and the cited sentence that shows it. The sentence must be supported
+        and about the question's subject; a "No" must rest on a sentence that says so (a
+        negation, "instead", "only"…) — a source that is merely silent is no "No"."""
+        parsed = parse_answer(tidy_answer(raw))
+        short = clean_citations(parsed.short, len(citations))
+        sentence = clean_citations(parsed.sentence, len(citations))
+        if is_abstention(short) or (not sentence and is_abstention(strip_citations(short))):
+            return self._abstain("model", question, citations, timings)
+        words = strip_citations(short).lower().split()
+        verdict = words[0].strip(".,:;!") if words else ""
+        if verdict not in ("yes", "no"):
+            return self._abstain("unsupported", question, citations, timings, draft=short)
+        body = re.sub(r"^(?:yes|no)\b[\s,.:;—-]*", "", sentence, flags=re.IGNORECASE)
+        if not body:
+            return self._abstain("unsupported", question, citations, timings, draft=short)
+        if not cited_numbers(body) and cited_numbers(short):
+            body = cite_like(body, short)
+        out, checks = self._supported_only(as_sentence(body), citations)
+        if not checks:
+            return self._abstain("unsupported", question, citations, timings, draft=body)
+        if not self._on_subject(question, checks, citations):
+            return self._abstain("weak_evidence", question, citations, timings, draft=out)
+        said = [c.text for c in checks if c.supported]
+        said += [c.quote for c in citations if c.cited and c.supported and c.quote]
+        if not about_subject(question, said, all_names=False):
+            # A yes or no must rest on a sentence about what was asked, not on the subject's
+            # source at large ("Will astronauts fly on Artemis I?" — "Yes. Artemis I will
+            # launch on a mission…").
+            return self._abstain("unsupported", question, citations, timings, draft=out)
+        # The verdict the source's own words give: the question and the sentence that
+        # supports the answer agree in polarity ("Yes") or one of them is negated ("No").
+        asked_negated = bool(_NEGATED.search(question))
+        quoted = [
+            (c.id, piece)
+            for c in citations
+            if c.cited and c.supported and c.quote
+            for piece in re.split(r"\s*…\s*|(?<=[.!?])\s+", c.quote)
+            if content_words(piece)
+        ]
+        stated = [q for _, q in quoted] + [c.text for c in checks if c.supported]
+        opposite = any(bool(_NEGATED.search(t)) != asked_negated for t in stated)
+        quoted = [(n, q) for n, q in quoted if bool(_NEGATED.search(q)) != asked_negated]
+        quoted += [
+            (c.cited[0], c.text)
+            for c in checks
+            if c.supported and c.cited and bool(_NEGATED.search(c.text)) != asked_negated
+        ]
+        if verdict == "no" and not opposite:
+            # A "No" rests on a source that states the opposite, never on its silence.
+            return self._abstain("unsupported", question, citations, timings, draft=out)
+        if verdict == "yes" and opposite and quoted:
+            # The reader said "Yes" over a source that says the opposite: the source wins,
+            # in its own words.
+            n, quote = quoted[0]
+            verdict, out = "no", f"{quote.strip().rstrip('.!?')} [{n}]."
+            checks = [ClaimCheck(quote.strip(), [n], 1.0, True)]
+        out = out[0].upper() + out[1:]
+        answer = Answer(
+            f"{verdict.capitalize()}. {out}",
+            False,
+            citations,
+            timings,
+            question,
+            short_answer=verdict,
+        )
+        answer.claims = [c.to_dict() for c in checks]
+        return answer
+
+    def items(
+        self, question: str, raw: str, citations: list[Citation], timings: dict[str, float]
+    ) -> Answer:
+        """Every item the sources give, each checked on its own (an item no shown source
+        contains is dropped), and the sentence when it names them all."""
+        parsed = parse_answer(tidy_answer(raw))
+        short = clean_citations(parsed.short, len(citations))
+        sentence = clean_citations(parsed.sentence, len(citations))
+        if is_abstention(short) or is_abstention(sentence or short):
+            return self._abstain("model", question, citations, timings)
+        shown = [as_shown(c.hit, question) for c in citations]
+        kept: list[tuple[str, list[int]]] = []
+        dropped = False
+        for piece in _ITEM_SPLIT.split(short):
+            item = strip_citations(piece).strip(" .")
+            if not content_words(item):
+                continue
+            cited = [n for n in cited_numbers(piece) if 1 <= n <= len(citations)]
+            order = cited + [j + 1 for j in range(len(citations)) if j + 1 not in cited]
+            found = [n for n in order if item_in(item, shown[n - 1])]
+            if not found:
+                dropped = True
+            elif item.lower() not in (k.lower() for k, _ in kept):
+                kept.append((item, found[:1]))
+        if not kept:
+            return self._abstain("unsupported", question, citations, timings, draft=short)
+        bare = [k for k, _ in kept]
+        body = strip_citations(sentence)
+        if sentence and not dropped and all(item_in(k, body) for k in bare):
+            text = sentence if cited_numbers(sentence) else cite_like(sentence, short)
+        else:
+            listed = [f"{k} [{ns[0]}]" for k, ns in kept]
+            joined = joined_items(listed)
+            text = as_sentence(joined)
+        out, checks = self.verifier.check(question, text, citations)
+        for k, ns in kept:  # an item's own source supports it, whatever the sentence scored
+            c = citations[ns[0] - 1]
+            c.cited, c.supported = True, True
+            c.support = max(c.support or 0.0, self.verifier.threshold)
+            c.quote = c.quote or next((s for s in sentences_of(c.hit.text) if item_in(k, s)), None)
+        if not self._on_subject(
+            question, [ClaimCheck(k, ns, 1.0, True) for k, ns in kept], citations
+        ):
+            return self._abstain("weak_evidence", question, citations, timings, draft=out)
+        answer = Answer(out, False, citations, timings, question, short_answer=joined_items(bare))
+        answer.claims = [ClaimCheck(k, ns, 1.0, True).to_dict() for k, ns in kept]
+        answer.claims += [c.to_dict() for c in checks if not c.supported]
+        return answer
+
+
+def joined_items(items: list[str]) -> str:
+    """ "A", "A and B", "A, B and C"."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def item_in(item: str, source: str) -> bool:
+    """A list item is in a source: most of its words, and every name or number in it."""
+    return lexical_support(item, source) >= 0.5 and not missing_terms(f"x {item}", source)
