@@ -18,7 +18,16 @@ from typing import Any, Literal
 
 from index.chunking import ChunkingParams
 from index.feedback import FEEDBACK_DB, FeedbackStore, Rating
-from index.feeds import Feed, FeedPoller, FeedRegistry, PollResult, fetch_articles
+from index.feeds import (
+    Feed,
+    FeedPoller,
+    FeedRegistry,
+    PollResult,
+    fetch_articles,
+    fetch_page,
+    is_feed,
+    page_article,
+)
 from index.fetch import FetchConfig, Fetcher
 from index.formats import Limits
 from index.ingest import Indexer, IngestReport, manifest_for
@@ -82,6 +91,30 @@ def make_generator(config: CoreConfig) -> TextGenerator:
     from retrieval.generator import Generator
 
     return Generator(config.preset, config.cache_dir, max_new, prompt_lookup=config.prompt_lookup)
+
+
+@dataclass
+class LinkResult:
+    """What `Newsrag.add_link` did with a link: added a page's article, or registered (and
+    polled) a feed."""
+
+    kind: Literal["article", "feed"]
+    report: IngestReport | None = None
+    feed: Feed | None = None
+    created: bool = False
+    poll: PollResult | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        report = self.report or IngestReport()
+        poll = self.poll
+        return {
+            "kind": self.kind,
+            "added": report.added + report.updated + (poll.added if poll else []),
+            "duplicates": report.duplicates + (poll.duplicates if poll else []),
+            "errors": poll.errors if poll else [],
+            "feed": self.feed.to_dict() if self.feed else None,
+            "feed_created": self.created,
+        }
 
 
 @dataclass
@@ -281,6 +314,18 @@ class Newsrag:
         the first page that cannot be fetched or has no article)."""
         self.store.check_writable()  # before fetching anything
         return self.add(fetch_articles(urls, self.feeds.fetcher, self.config.limits))
+
+    def add_link(self, url: str) -> LinkResult:
+        """Add what a link points at, told apart by its content: a feed is registered and
+        polled now; a page's article is added. ParseError (422) says why neither."""
+        self.store.check_writable()  # before fetching anything
+        page = fetch_page(url, self.feeds.fetcher)
+        if not is_feed(page.content):
+            report = self.add([page_article(page, url, self.config.limits)])
+            return LinkResult("article", report=report)
+        feed, created = self.add_feed(url)
+        poll = self.feeds.poll(feed.id)
+        return LinkResult("feed", feed=self.get_feed(feed.id), created=created, poll=poll)
 
     def delete(self, article_id: str) -> int:
         """Delete an article; its chunks leave both indexes. Returns the chunk count."""

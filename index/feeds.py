@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from index.fetch import Fetcher, FetchError, check_url
+from index.fetch import Fetched, Fetcher, FetchError, check_url
 from index.formats import Limits, html_article
 from index.ingest import IngestReport
 from index.parse import ParseError
@@ -319,16 +319,30 @@ class FeedPoller:
         return art
 
 
+def fetch_page(url: str, fetcher: Fetcher) -> Fetched:
+    """One page, or ParseError (422) saying why not (the fetcher checks the URL, and every
+    redirect, before any request)."""
+    try:
+        return fetcher.get(url)
+    except FetchError as exc:
+        raise ParseError(str(exc)) from None
+
+
+def page_article(page: Fetched, asked: str, limits: Limits) -> Article:
+    """The article of a fetched page (ParseError when it has none)."""
+    return html_article(page.content.decode("utf-8", errors="replace"), asked, limits, url=page.url)
+
+
 def fetch_articles(urls: list[str], fetcher: Fetcher, limits: Limits) -> list[Article]:
     """The articles of the given pages, all or nothing: ParseError names the first page
     that cannot be fetched or has no article."""
-    out = []
-    for url in urls:
-        try:  # (the fetcher checks the URL, and every redirect, before any request)
-            page = fetcher.get(url)
-        except FetchError as exc:
-            raise ParseError(str(exc)) from None
-        out.append(
-            html_article(page.content.decode("utf-8", errors="replace"), url, limits, url=page.url)
-        )
-    return out
+    return [page_article(fetch_page(url, fetcher), url, limits) for url in urls]
+
+
+def is_feed(content: bytes) -> bool:
+    """Whether fetched bytes are an RSS or Atom feed with items, rather than a page: what a
+    person pastes may be either, and only the content tells."""
+    import feedparser
+
+    parsed = feedparser.parse(content)
+    return bool(parsed.version) and any(e.get("link") for e in parsed.entries)

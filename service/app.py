@@ -32,6 +32,7 @@ from service.feeds import build_router as feeds_router
 from service.loading import build_models, core_config
 from service.metrics import Metrics, MetricsMiddleware
 from service.openai_api import build_router as openai_router
+from service.overview import build_router as overview_router
 from service.schemas import (
     AskRequest,
     AskResponse,
@@ -162,6 +163,7 @@ def create_app(settings: Settings | None = None, newsrag: Newsrag | None = None)
     app.include_router(build_router())
     app.include_router(feeds_router())
     app.include_router(openai_router())
+    app.include_router(overview_router())
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -127,7 +127,7 @@ def _bearer_ok(request: Request, key: str) -> bool:
 # client without the key get 422s that describe the API).
 PUBLIC_PATHS = frozenset({"/", "/health", "/docs", "/openapi.json"})
 PUBLIC_PREFIXES = ("/static/", "/docs/")
-WRITE_PREFIXES = ("/documents", "/feeds")
+WRITE_PREFIXES = ("/documents", "/feeds", "/links")
 
 
 def access_needed(method: str, path: str) -> Literal["read", "write"] | None:
