@@ -54,17 +54,23 @@ prepare: install-base ## convert the generator once (first run takes up to a min
 run: install-base index prepare ## set up, index seeds/ and serve on http://127.0.0.1:8000
 	$(BIN)/newsrag serve
 
-system: ## install Debian's chromium (browser tests) and haproxy (scale-out test), if missing
-	@if command -v chromium >/dev/null && [ -x /usr/sbin/haproxy ]; then :; else \
+system: ## install Debian's chromium (browser tests), haproxy (scale-out test) and npm, if missing
+	@if command -v chromium >/dev/null && [ -x /usr/sbin/haproxy ] && command -v npm >/dev/null; \
+	  then :; else \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y \
-	  -qq --no-install-recommends chromium haproxy; fi
+	  -qq --no-install-recommends chromium haproxy npm; fi
+
+# axe-core (npm) checks the chat page's accessibility in the browser tests.
+AXE := build/npm/node_modules/axe-core/axe.min.js
+$(AXE): | system
+	npm install --prefix build/npm --no-audit --no-fund --silent axe-core@4.10.3
 
 browser: system
 
 scale-demo: install-base system index ## writer + 2 replicas + llama.cpp server behind HAProxy
 	$(BIN)/python bench/scale_demo.py up
 
-test: $(STAMP) install-small install-base install-extras system lint ## lint, then all tests (unit, integration with real models, browser)
+test: $(STAMP) install-small install-base install-extras system $(AXE) lint ## lint, then all tests (unit, integration with real models, browser)
 	$(BIN)/pytest -q
 
 test-fast: $(STAMP) ## unit tests only

@@ -1,12 +1,15 @@
-"""Screenshot of the chat page answering the seed question (docs/chat.png), in Debian's
-headless Chromium against a live server with the configured preset.
+"""Screenshots of the chat page (docs/chat-*.png) in Debian's headless Chromium, against a live
+server with the configured reader (the default unless NEWSRAG_PRESET says otherwise), at a
+desktop width and a phone's: the empty page, then a suggested question and a factoid answered.
 
-    NEWSRAG_PRESET=small .venv/bin/python -m bench.screenshot [--out docs/chat.png]
+    .venv/bin/python -m bench.screenshot [--out-dir docs]
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import sync_playwright
 
@@ -14,29 +17,42 @@ from service.app import create_app
 from service.live import CHROMIUM_FLAGS, chromium_path, live_server
 from service.settings import Settings
 
+SIZES = {"desktop": (1100, 900), "phone": (390, 844)}
+
+
+def settle(page: Any, i: int) -> None:
+    page.wait_for_function(
+        "i => { const t = document.querySelectorAll('.turn')[i];"
+        " return t && t.dataset.state !== 'pending'; }",
+        arg=i,
+        timeout=300_000,
+    )
+
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default="docs/chat.png")
+    ap.add_argument("--out-dir", type=Path, default=Path("docs"))
     ap.add_argument("--question", default="How many Armenian soldiers were killed?")
-    ap.add_argument("--follow-up", default="And who are its main arms suppliers now?")
     args = ap.parse_args()
     with live_server(create_app(Settings())) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1100, "height": 1000})
-        page.goto(f"{url}/")
-        for i, q in enumerate([args.question, args.follow_up]):
-            page.fill("#question", q)
+        for name, (width, height) in SIZES.items():
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.goto(f"{url}/")
+            page.evaluate("localStorage.clear()")
+            page.reload()
+            page.locator("#suggestions button").first.wait_for(timeout=60_000)
+            page.screenshot(path=args.out_dir / f"chat-{name}-empty.png")
+            page.locator("#suggestions button").first.click()
+            settle(page, 0)
+            page.fill("#question", args.question)
             page.press("#question", "Enter")
-            page.wait_for_function(
-                "i => { const t = document.querySelectorAll('.turn')[i];"
-                " return t && t.dataset.state !== 'pending'; }",
-                arg=i,
-                timeout=300_000,
-            )
-        page.screenshot(path=args.out, full_page=True)
+            settle(page, 1)
+            # A phone shows what fits on its screen: the newest answer above the question box.
+            page.screenshot(path=args.out_dir / f"chat-{name}.png", full_page=name == "desktop")
+            page.close()
         browser.close()
-    print(f"wrote {args.out}")
+    print(f"wrote {args.out_dir}/chat-*.png")
 
 
 if __name__ == "__main__":

@@ -52,6 +52,7 @@ class LinkIn(BaseModel):
 class LinkOut(BaseModel):
     kind: str = Field(description="'article' or 'feed': what the link turned out to be")
     added: list[str]
+    titles: list[str] = Field(description="the titles of the articles added (at most 10)")
     duplicates: list[str]
     errors: list[str] = Field(description="items of a feed that could not be added, and why")
     feed: FeedOut | None
@@ -135,7 +136,8 @@ def build_router() -> APIRouter:
         """Add what a link points at: a feed (RSS or Atom) is registered and polled now; a
         page's article is extracted and added. Only public http(s) addresses unless
         NEWSRAG_ALLOW_PRIVATE_URLS is set."""
-        result = await run_in_threadpool(rag.add_link, body.url)
-        return result.to_dict()
+        out = (await run_in_threadpool(rag.add_link, body.url)).to_dict()
+        out["titles"] = [rag.get(i).article.title for i in out["added"][:10]]
+        return out
 
     return router

@@ -50,25 +50,20 @@ class FakeEmbedder:
         return out
 
 
-class FakeGenerator(BaseGenerator):
-    """Returns a scripted reply and records the prompts it was given; scores choices by how
-    many of their words the prompt contains."""
+class Scripted(BaseGenerator):
+    """Replies by the question's subject (the first key found in it), "I don't know." to
+    anything else; records the prompts it was given."""
 
-    name = "fake-generator"
-    capabilities = frozenset({CHOICE_SCORES})
+    name = "scripted"
 
-    def __init__(self, reply: str = "Four soldiers [1].") -> None:
+    def __init__(self, replies: dict[str, str] | None = None) -> None:
         super().__init__()
-        self.reply = reply
+        self.replies = replies or {}
         self.calls: list[list[dict[str, str]]] = []
 
-    def choice_scores(
-        self, messages: list[dict[str, str]], choices: list[str], prefix: str = ""
-    ) -> list[float]:
-        prompt = set(re.findall(r"\w+", messages[-1]["content"].lower()))
-        return [
-            sum(w in prompt for w in re.findall(r"\w+", c.lower())) / (1 + len(c)) for c in choices
-        ]
+    def reply_for(self, messages: list[dict[str, str]]) -> str:
+        question = messages[-1]["content"].rsplit("Question:", 1)[-1].lower()
+        return next((r for k, r in self.replies.items() if k in question), "I don't know.")
 
     def stream(
         self,
@@ -78,10 +73,33 @@ class FakeGenerator(BaseGenerator):
         opening: str = "",
     ) -> Iterator[str]:
         self.calls.append(messages)
-        for word in re.findall(r"\S+\s*", self.reply):
+        for word in re.findall(r"\S+\s*", self.reply_for(messages)):
             if cancel is not None and cancel.is_set():
                 return
             yield word
+
+
+class FakeGenerator(Scripted):
+    """Returns one scripted reply to everything; scores choices by how many of their words
+    the prompt contains."""
+
+    name = "fake-generator"
+    capabilities = frozenset({CHOICE_SCORES})
+
+    def __init__(self, reply: str = "Four soldiers [1].") -> None:
+        super().__init__()
+        self.reply = reply
+
+    def reply_for(self, messages: list[dict[str, str]]) -> str:
+        return self.reply
+
+    def choice_scores(
+        self, messages: list[dict[str, str]], choices: list[str], prefix: str = ""
+    ) -> list[float]:
+        prompt = set(re.findall(r"\w+", messages[-1]["content"].lower()))
+        return [
+            sum(w in prompt for w in re.findall(r"\w+", c.lower())) / (1 + len(c)) for c in choices
+        ]
 
 
 # Test clients address the app as a local browser or curl would (the default Host,

@@ -6,9 +6,6 @@ page and the answer path around the model (the real reader is in test_kinds_e2e)
 
 from __future__ import annotations
 
-import re
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +13,11 @@ import pytest
 
 from index.chunking import ChunkingParams
 from index.ingest import Indexer, open_or_create
-from retrieval.generation import BaseGenerator
 from retrieval.pipeline import PipelineConfig
 from service.app import create_app
 from service.live import CHROMIUM_FLAGS, chromium_path, live_server
 from service.settings import Settings
-from tests.fakes import make_newsrag
+from tests.fakes import Scripted, make_newsrag
 from tests.fixtures.archive import ARCHIVE
 
 pytestmark = pytest.mark.slow
@@ -36,23 +32,6 @@ REPLIES = {
 }
 
 
-class Scripted(BaseGenerator):
-    """Replies by the question's subject; "I don't know." to anything else."""
-
-    name = "scripted"
-
-    def stream(
-        self,
-        messages: list[dict[str, str]],
-        max_new_tokens: int | None = None,
-        cancel: threading.Event | None = None,
-        opening: str = "",
-    ) -> Iterator[str]:
-        question = messages[-1]["content"].rsplit("Question:", 1)[-1].lower()
-        reply = next((r for k, r in REPLIES.items() if k in question), "I don't know.")
-        yield from re.findall(r"\S+\s*", reply)
-
-
 @pytest.fixture(scope="module")
 def page(tmp_path_factory, embedder):
     chromium = chromium_path()
@@ -62,7 +41,7 @@ def page(tmp_path_factory, embedder):
     store = open_or_create(path, embedder, ChunkingParams())
     Indexer(store, embedder).ingest_articles(ARCHIVE)
     store.close()
-    rag = make_newsrag(path, embedder, Scripted(), PipelineConfig(min_confidence=0.0))
+    rag = make_newsrag(path, embedder, Scripted(REPLIES), PipelineConfig(min_confidence=0.0))
     from playwright.sync_api import sync_playwright
 
     with live_server(create_app(Settings(index_dir=path), rag)) as url, sync_playwright() as p:

@@ -72,6 +72,7 @@ def test_a_link_is_told_apart_by_its_content(client, site):  # noqa: F811
     r = client.post("/links", json={"url": site.url("/bridge.html")})
     assert r.status_code == 200, r.text
     assert r.json()["kind"] == "article" and len(r.json()["added"]) == 1
+    assert r.json()["titles"] == ["Harbour bridge reopens"]
     again = client.post("/links", json={"url": site.url("/bridge.html")}).json()
     assert again["added"] == [] and again["duplicates"] == r.json()["added"]
     # A feed is registered and polled at once: its items are answerable right away.
