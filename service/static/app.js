@@ -318,11 +318,16 @@ drop.addEventListener("drop", (event) => {
   upload([...event.dataTransfer.files]);
 });
 
-libraryToggle.addEventListener("click", () => {
-  library.hidden = !library.hidden;
-  libraryToggle.setAttribute("aria-expanded", String(!library.hidden));
-  if (!library.hidden) $("link").focus();
-});
+function openLibrary(open = true) {
+  library.hidden = !open;
+  libraryToggle.setAttribute("aria-expanded", String(open));
+  if (open) {
+    library.scrollIntoView({ block: "start" });
+    $("link").focus();
+  }
+}
+
+libraryToggle.addEventListener("click", () => openLibrary(library.hidden));
 
 // ---- Answers -------------------------------------------------------------------------------
 
@@ -511,6 +516,12 @@ function finishTurn(parts, question, data) {
       submitQuestion(question, allDates());
     });
     actions.appendChild(wider);
+  }
+  if (data.abstain_reason === "weak_evidence" && !libraryToggle.hidden) {
+    const add = el("button", "wider", "Add an article about this");
+    add.type = "button";
+    add.addEventListener("click", () => openLibrary());
+    actions.appendChild(add);
   }
   if (!data.abstained) actions.appendChild(copyButton(question, data));
   actions.appendChild(feedbackButtons(data.answer_id));

@@ -257,3 +257,36 @@ def test_the_page_works_on_a_phone(browser, server):
     assert page.locator("#question").is_visible() and page.locator("#send").is_visible()
     assert axe_problems(page) == []
     context.close()
+
+
+def test_a_server_with_a_key_asks_for_it_before_adding(browser, embedder, site, tmp_path):
+    path = tmp_path / "index"
+    store = open_or_create(path, embedder, ChunkingParams())
+    Indexer(store, embedder).ingest_articles(ARCHIVE[:1])
+    store.close()
+    rag = make_newsrag(
+        path, embedder, Scripted(REPLIES), fetch=FetchConfig(allow_private=True, host_delay=0)
+    )
+    key = "page-key-" + "x" * 16
+    settings = Settings(index_dir=path, api_key=key, allow_private_urls=True, feed_poll_minutes=0)
+    with live_server(create_app(settings, rag)) as url:
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.goto(url)
+        page.locator("#suggestions button").first.wait_for(timeout=30_000)  # reads are open
+        page.get_by_role("button", name="Add articles & feeds").click()
+        page.fill("#link", site.url("/pelicans.html"))
+        page.get_by_role("button", name="Add", exact=True).click()
+        expect(page.locator("#add-result")).to_contain_text("401")
+        assert page.locator("#key-form").is_visible()
+        assert rag.list_articles()[1] == 1  # nothing was written
+        page.fill("#api-key", key)
+        page.get_by_role("button", name="Use key").click()
+        page.get_by_role("button", name="Add", exact=True).click()
+        expect(page.locator("#add-result")).to_contain_text("Pelicans return to the lake")
+        assert rag.list_articles()[1] == 2
+        # An abstention for want of articles offers to add one.
+        turn = ask(page, "What did the astronomers discover on the far side of the moon?")
+        assert turn.get_attribute("data-state") == "abstained"
+        turn.get_by_role("button", name="Add an article about this").click()
+        assert page.locator("#library").is_visible()
+        page.close()
