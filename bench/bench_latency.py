@@ -93,9 +93,10 @@ def main() -> None:
         rows = read_jsonl(data_dir() / f"{args.realtimeqa_week}_qa.jsonl")
         questions = [r["question_sentence"] for r in rows][: args.limit]
     else:
-        from tests.integration.test_seed_questions import ANSWERABLE, UNANSWERABLE
+        from service.evals.seed import load
 
-        questions = [q for q, _ in ANSWERABLE] + UNANSWERABLE
+        seed = load()[1]["test"]
+        questions = [q for q, _ in seed.answerable] + seed.unanswerable
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     sides = {"ours": ROOT}
     with tempfile.TemporaryDirectory() as tmp:

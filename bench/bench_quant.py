@@ -18,9 +18,9 @@ from pathlib import Path
 
 from retrieval.llamacpp_backend import LlamaCppGenerator
 from retrieval.prompt import build_messages
+from service.evals.seed import load
 from service.loading import core_config, offline, open_newsrag
 from service.settings import Settings
-from tests.integration.test_seed_questions import ANSWERABLE, AS_OF, UNANSWERABLE
 
 
 def main() -> None:
@@ -36,11 +36,12 @@ def main() -> None:
     offline()
     settings = Settings(preset=args.preset, **({"index_dir": args.index} if args.index else {}))
     rag = open_newsrag(settings, with_generator=False)
-    questions = [q for q, _ in ANSWERABLE] + UNANSWERABLE
+    as_of, sets = load()
+    questions = [q for q, _ in sets["test"].answerable] + sets["test"].unanswerable
     questions = questions[:: max(1, len(questions) // args.questions)][: args.questions]
     prompts = []
     for q in questions:
-        _, sources = rag.pipeline.retrieve(q, 5, None, AS_OF)
+        _, sources = rag.pipeline.retrieve(q, 5, None, as_of)
         prompts.append(build_messages(q, sources))
     encodings = args.encodings.split(",")
     cache_dir = core_config(settings).cache_dir

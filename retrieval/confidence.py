@@ -35,7 +35,6 @@ from retrieval.constraints import (
 )
 from retrieval.embedder import TextEncoder
 from retrieval.generation import CHOICE_SCORES, Messages, TextGenerator, supports
-from retrieval.places import with_aliases
 from retrieval.presets import PRESETS
 from retrieval.prompt import (
     ANSWER_LABEL,
@@ -95,7 +94,7 @@ def coverage(question: str, citations: list[Citation]) -> float:
     best = 0.0
     for c in citations:
         for sent in SENTENCE_BREAK.split(as_shown(c.hit, question)):
-            words = with_aliases({w[:5] for w in content_words(sent)})
+            words = {w[:5] for w in content_words(sent)}
             best = max(best, len(asked & words) / len(asked))
     return best
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from retrieval.places import with_aliases
 from retrieval.text import NUMBER_WORDS
 from retrieval.words import (
     SENTENCE_BREAK,
@@ -52,7 +51,7 @@ def _answer_windows(short: str, source: str) -> Iterator[set[str]]:
     """The words around each place the answer occurs, without the answer's own words."""
     answer = stems(content_words(short))
     for _, around in _answer_places(short, source):
-        yield with_aliases(set().union(*around)) - answer
+        yield set().union(*around) - answer
 
 
 _NEGATION = re.compile(r"\b(?:not|never|no|none|neither|nor|without|fail(?:ed|s)?)\b|n't\b")
@@ -124,7 +123,7 @@ def unmet_constraints(short: str, source: str, question: str) -> tuple[bool, boo
         return None
     # Each place: the answer's sentence and the one either side, as text and as word stems.
     texts = [" ".join(raw[max(0, i - 1) : i + 2]) for i in at]
-    words = [with_aliases(set().union(*sents[max(0, i - 1) : i + 2])) for i in at]
+    words = [set().union(*sents[max(0, i - 1) : i + 2]) for i in at]
     number = all(asked - w for w in words)
     # The answer's own sentence must carry the negation: a neighbour's "not" is about
     # something else.

@@ -19,7 +19,6 @@ import numpy as np
 
 from retrieval.bm25 import BM25Index
 from retrieval.metrics import contains_answer
-from retrieval.places import is_country
 from retrieval.text import split_sentences
 from retrieval.types import Hit
 from retrieval.words import capitalised_words, content_words, stems
@@ -80,10 +79,8 @@ def with_mentions(question: str, mentions: Sequence[str]) -> str:
 def names_shared(question: str, hits: Sequence[Hit]) -> bool:
     """Whether the question names someone or something (a capitalised word after its first)
     that a source's title or text names: a question about the sources' people and places is
-    not plainly off-topic, however far from them the embedder puts it. Countries do not
-    count: news names them in passing, and an article about Armenia that names France as
-    an arms supplier is not about "What is the capital of France?"."""
-    names = {n for n in stems(capitalised_words(question)) if not is_country(n)}
+    not plainly off-topic, however far from them the embedder puts it."""
+    names = stems(capitalised_words(question))
     return bool(names) and any(names & stems(content_words(f"{h.title} {h.text}")) for h in hits)
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from service.cli_common import PresetOpt, fail, settings_for
+from service.cli_common import IndexOpt, PresetOpt, fail, settings_for
 
 eval_app = typer.Typer(help="Batch evaluations through the service's pipeline.")
 
@@ -367,3 +367,24 @@ def eval_questions(
 
     typer.echo(markdown(summary["results"]))
     typer.echo(f"{summary['seconds']} s -> {out}/answers.jsonl, summary.json, results.md")
+
+
+@eval_app.command("seed")
+def eval_seed(
+    which: Annotated[str, typer.Option("--set", help="test | fresh")] = "test",
+    index: IndexOpt = None,
+    preset: PresetOpt = None,
+) -> None:
+    """The seed-article question sets: a smoke test that nothing broke (answerable ones right,
+    unanswerable ones abstained, time per question), never a training set."""
+    from service.evals.seed import load, run
+    from service.loading import offline, open_newsrag
+
+    if which not in load()[1]:
+        fail(f"--set must be one of {', '.join(sorted(load()[1]))}; got {which!r}", 2)
+    offline()
+    settings = settings_for(index, preset)
+    rag = open_newsrag(settings)
+    rag.models.load()
+    summary = run(rag, which, typer.echo)
+    typer.echo(json.dumps({"preset": settings.preset, "backend": settings.backend, **summary}))

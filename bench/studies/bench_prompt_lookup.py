@@ -15,7 +15,9 @@ from retrieval.generator import Generator
 from retrieval.prompt import build_messages
 from service.loading import open_newsrag
 from service.settings import Settings
-from tests.integration.test_seed_questions import ANSWERABLE
+from service.evals.seed import load
+
+ANSWERABLE = load()[1]["test"].answerable
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ import argparse
 import json
 from pathlib import Path
 
-from bench.self_check import stored_sources
+from bench.studies.self_check import stored_sources
 from retrieval.metrics import best_over, token_f1
 from retrieval.prompt import build_messages
 from retrieval.types import Citation
