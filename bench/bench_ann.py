@@ -18,7 +18,7 @@ import time
 import faiss
 import numpy as np
 
-from retrieval.ann import build_index
+from retrieval.store.ann import build_index
 
 
 def clustered(

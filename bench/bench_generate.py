@@ -28,8 +28,8 @@ import torch
 from transformers import TextIteratorStreamer
 
 from index.core import Models, Newsrag
-from retrieval.generator import Generator
-from retrieval.prompt import build_messages
+from retrieval.answer.prompt import build_messages
+from retrieval.models.transformers_backend import Generator
 from service.app import create_app
 from service.live import live_server
 from service.loading import core_config, open_newsrag

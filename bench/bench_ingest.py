@@ -17,7 +17,7 @@ from pathlib import Path
 from bench.common import news_articles
 from index.chunking import ChunkingParams
 from index.ingest import Indexer, embedding_text, open_or_create
-from retrieval.embedder import Embedder
+from retrieval.models.embedder import Embedder
 
 
 def main() -> None:

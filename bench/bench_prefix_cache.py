@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import retrieval.generator as generator_module
+import retrieval.models.transformers_backend as generator_module
 from bench.common import data_dir
 from service.evals.realtimeqa import EvalConfig, run
 from service.loading import core_config

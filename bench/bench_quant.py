@@ -16,8 +16,8 @@ import statistics
 import time
 from pathlib import Path
 
-from retrieval.llamacpp_backend import LlamaCppGenerator
-from retrieval.prompt import build_messages
+from retrieval.answer.prompt import build_messages
+from retrieval.models.llamacpp_backend import LlamaCppGenerator
 from service.evals.seed import load
 from service.loading import core_config, offline, open_newsrag
 from service.settings import Settings

@@ -19,7 +19,7 @@ import numpy as np
 
 from bench.common import news_articles, questions, summary
 from index.core import Models, Newsrag
-from retrieval.search import SearchConfig
+from retrieval.find.search import SearchConfig
 from service.app import create_app
 from service.live import live_server
 from service.loading import core_config

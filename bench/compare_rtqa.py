@@ -15,13 +15,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from retrieval.metrics import gold_text, mc_correct, token_f1
 from service.evals.leaderboard import (
     list_weeks,
     read_jsonl,
     score_generation,
     score_mc,
 )
+from service.evals.scoring import gold_text, mc_correct, token_f1
 
 
 def main() -> None:

@@ -42,7 +42,7 @@ QUESTIONS = [
 
 
 def gguf_for(preset: str) -> Path:
-    from retrieval.llamacpp_backend import bf16_gguf
+    from retrieval.models.llamacpp_backend import bf16_gguf
     from service.settings import get_settings
 
     return bf16_gguf(preset, get_settings().cache_dir)

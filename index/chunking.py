@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from retrieval.errors import InvalidInputError
-from retrieval.text import split_sentences
+from retrieval.lang.text import split_sentences
 from retrieval.types import ChunkSpan
 
 TokenCounter = Callable[[list[str]], list[int]]

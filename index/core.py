@@ -31,12 +31,12 @@ from index.feeds import (
 from index.fetch import FetchConfig, Fetcher
 from index.formats import Limits
 from index.ingest import Indexer, IngestReport, manifest_for
-from retrieval.embedder import Embedder, TextEncoder
 from retrieval.errors import IndexNotFoundError
-from retrieval.generation import TextGenerator
+from retrieval.find.search import Retriever, SearchConfig, SearchFilter
+from retrieval.models.base import TextGenerator
+from retrieval.models.embedder import Embedder, TextEncoder
 from retrieval.pipeline import PipelineConfig, RAGPipeline, StreamEvent
-from retrieval.search import Retriever, SearchConfig, SearchFilter
-from retrieval.store import IndexStore, StoredArticle
+from retrieval.store.directory import IndexStore, StoredArticle
 from retrieval.types import Answer, Article, DuplicateText, Hit, Turn
 
 Backend = Literal["transformers", "llamacpp", "openai"]
@@ -50,7 +50,9 @@ class CoreConfig:
     index_dir: Path = Path("data/index")
     preset: str = "base"
     backend: Backend = "llamacpp"
-    weights: str = "bf16"  # llamacpp: the GGUF encoding (retrieval.llamacpp_backend.ENCODINGS)
+    weights: str = (
+        "bf16"  # llamacpp: the GGUF encoding (retrieval.models.llamacpp_backend.ENCODINGS)
+    )
     cache_dir: Path = Path.home() / ".cache" / "newsrag"
     openai_base_url: str = "http://127.0.0.1:8080/v1"
     openai_model: str = "newsrag"
@@ -79,16 +81,16 @@ def make_embedder(config: CoreConfig) -> Embedder:
 def make_generator(config: CoreConfig) -> TextGenerator:
     max_new = config.pipeline.max_new_tokens
     if config.backend == "openai":
-        from retrieval.openai_backend import OpenAIChatGenerator
+        from retrieval.models.openai_backend import OpenAIChatGenerator
 
         return OpenAIChatGenerator(
             config.openai_base_url, config.openai_model, config.openai_api_key, max_new
         )
     if config.backend == "llamacpp":
-        from retrieval.llamacpp_backend import LlamaCppGenerator
+        from retrieval.models.llamacpp_backend import LlamaCppGenerator
 
         return LlamaCppGenerator(config.preset, config.cache_dir, max_new, encoding=config.weights)
-    from retrieval.generator import Generator
+    from retrieval.models.transformers_backend import Generator
 
     return Generator(config.preset, config.cache_dir, max_new, prompt_lookup=config.prompt_lookup)
 

@@ -12,10 +12,10 @@ import numpy as np
 from index.chunking import Chunker, ChunkingParams
 from index.formats import load_articles
 from index.parse import ParseError, discover
-from retrieval.embedder import TextEncoder
 from retrieval.errors import DuplicateTextError, InvalidInputError
-from retrieval.manifest import Manifest
-from retrieval.store import IndexStore, duplicate_message
+from retrieval.models.embedder import TextEncoder
+from retrieval.store.directory import IndexStore, duplicate_message
+from retrieval.store.manifest import Manifest
 from retrieval.types import Article, ChunkSpan, DuplicateText
 
 logger = logging.getLogger(__name__)

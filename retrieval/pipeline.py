@@ -4,45 +4,45 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from contextlib import closing
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from retrieval import about, extract
-from retrieval.answer_check import AnswerJudge, uncite
-from retrieval.choice import ChoiceAnswer, check_choices, score_choices
-from retrieval.confidence import Calibration
+from retrieval.answer import about, articles
+from retrieval.answer.choice import ChoiceAnswer, check_choices, score_choices
+from retrieval.answer.kinds import QuestionType, question_type
+from retrieval.answer.prompt import (
+    ABSTAIN_TEXT,
+    AnswerStream,
+    build_messages,
+)
+from retrieval.answer.reading import extracted, read_reply, reopened
+from retrieval.check.answer_check import AnswerJudge
+from retrieval.check.confidence import Calibration
+from retrieval.check.kind_check import KindJudge
+from retrieval.check.verify import CitationVerifier
 from retrieval.errors import (
-    ArticleNotFoundError,
     GenerationError,
     InvalidInputError,
     UnsupportedError,
 )
-from retrieval.evidence import EvidenceConfig, EvidenceSelector, names_shared, with_mentions
-from retrieval.followup import MAX_HISTORY_TURNS, standalone_question
-from retrieval.generation import CHOICE_SCORES, OPENED_REPLY, TextGenerator, supports
-from retrieval.kind_check import KindJudge, about_subject
-from retrieval.kinds import QuestionType, question_type
-from retrieval.prompt import (
-    ABSTAIN_TEXT,
-    ANSWER_LABEL,
-    AnswerStream,
-    build_messages,
-    cited_numbers,
-    is_abstention,
+from retrieval.find.evidence import (
+    EvidenceConfig,
+    EvidenceSelector,
+    evidence_is_weak,
+    with_mentions,
 )
-from retrieval.search import Retriever, SearchFilter
-from retrieval.timefilter import time_window
-from retrieval.types import Answer, Article, Citation, Hit, Turn
-from retrieval.verify import CitationVerifier
+from retrieval.find.followup import MAX_HISTORY_TURNS, standalone_question
+from retrieval.find.search import Retriever, SearchFilter
+from retrieval.find.timefilter import time_window
+from retrieval.models.base import CHOICE_SCORES, OPENED_REPLY, TextGenerator, supports
+from retrieval.types import Answer, Citation, Hit, Turn
 
 MAX_QUESTION_CHARS = 2000
 MAX_TOP_K = 50
-# Tokens of an open question's reply read to learn whether the reader would decline.
-OPENING_TOKENS = 6
 
 
 @dataclass
@@ -52,13 +52,13 @@ class PipelineConfig:
     # without calling the model when the best chunk scores below `min_score` (off-topic ones
     # < 0.2, paraphrases of an indexed article 0.3+), no evidence sentence reaches
     # `min_sentence_score` in meaning (off-topic questions against the seed article: 99 % below
-    # 0.35) and the question names nothing its sources name (but countries). The calibrated
+    # 0.35) and the question names nothing its sources name. The calibrated
     # confidence decides the rest.
     min_score: float = 0.25
     min_sentence_score: float = 0.40
     max_new_tokens: int = 96
     # An open question's answer is two to four sentences: the sources' own ("extract",
-    # retrieval.extract; the reader only decides whether they answer) or the reader's
+    # retrieval.answer.extract; the reader only decides whether they answer) or the reader's
     # ("write", up to `max_new_tokens_open` tokens). Measured side by side in
     # docs/EVALUATION.md.
     open_answers: Literal["extract", "write"] = "extract"
@@ -68,7 +68,7 @@ class PipelineConfig:
     # What to do with an answer none of whose claims is supported by its sources.
     unsupported: Literal["abstain", "flag"] = "abstain"
     evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
-    # Multiple choice (`retrieval.choice`, chosen on RealTime QA dev, docs/EVALUATION.md):
+    # Multiple choice (`retrieval.answer.choice`, chosen on RealTime QA dev, docs/EVALUATION.md):
     # weight of the closed-book likelihood added to the evidence one, and of the lettered
     # reading of the options added to that (0: not read — on all of dev it moved MC 66.6 →
     # 67.8 for a second prompt a question, twice the evaluation's time).
@@ -107,23 +107,6 @@ def validate_question(question: str, top_k: int) -> str:
     if not 1 <= top_k <= MAX_TOP_K:
         raise InvalidInputError(f"top_k must be between 1 and {MAX_TOP_K}, got {top_k}")
     return q
-
-
-def read_reply(
-    pieces: Iterator[str], reply: AnswerStream, sentence: bool
-) -> Generator[str, None, None]:
-    """Feed the model's pieces to `reply`, yielding the text each makes visible; stop after
-    the short line unless the sentence is wanted. Stopping (or closing this) closes `pieces`,
-    which stops the model at once."""
-    try:
-        for piece in pieces:
-            yield reply.feed(piece)
-            if not sentence and reply.short_done:
-                break
-    finally:
-        close = getattr(pieces, "close", None)
-        if close is not None:
-            close()
 
 
 class RAGPipeline:
@@ -283,7 +266,7 @@ class RAGPipeline:
         used, focus, applied = self.question_filters(query, filters, as_of)
         candidates, sources = self.retrieve(query, top_k, used, as_of, focus)
         if kind is QuestionType.OPEN:
-            sources = [self.with_lead(h) for h in sources]
+            sources = [articles.with_lead(self.retriever, h) for h in sources]
         citations = [Citation(id=i, hit=h) for i, h in enumerate(sources, start=1)]
         t_sources = (time.perf_counter() - t0) * 1000
         timings = {"retrieve": t_sources, "sources": t_sources, "generate": 0.0}
@@ -298,7 +281,7 @@ class RAGPipeline:
         )
         messages = build_messages(standalone, sources, kind)
         if kind is QuestionType.META:
-            answer = self.about_article(standalone, query, citations, timings)
+            answer = articles.about_article(self.retriever, standalone, query, citations, timings)
         elif self.evidence_is_weak(standalone, sources):
             answer = Answer(
                 ABSTAIN_TEXT,
@@ -313,7 +296,18 @@ class RAGPipeline:
             if self.generator is None:
                 raise UnsupportedError("this pipeline has no generator; use search instead")
             t1 = time.perf_counter()
-            answer = self.extracted(standalone, messages, citations, timings, cancel)
+            lead = articles.lead_of(self.retriever, citations[0].hit) if citations else ""
+            answer = extracted(
+                self.generator,
+                self.evidence,
+                self.kinds,
+                lead,
+                standalone,
+                messages,
+                citations,
+                timings,
+                cancel,
+            )
             if cancel is not None and cancel.is_set():
                 return
             timings["generate"] = (time.perf_counter() - t1) * 1000
@@ -356,7 +350,7 @@ class RAGPipeline:
                 and self._may_reopen()
             ):
                 t3 = time.perf_counter()
-                raw = self._reopened(messages, cancel)
+                raw = reopened(self.generator, messages, self.config.max_new_tokens, cancel)
                 if cancel is not None and cancel.is_set():
                     return
                 timings["reopen"] = (time.perf_counter() - t3) * 1000
@@ -364,7 +358,7 @@ class RAGPipeline:
                     self.generator, standalone, raw, citations, timings, messages
                 )
         if answer.abstained and used.dated:
-            self.explain_window(standalone, answer, used, applied, as_of)
+            articles.explain_window(self.retriever, standalone, answer, used, applied, as_of)
         if choices:
             t2 = time.perf_counter()
             answer.choice_detail = self.choose(standalone, choices, sources, messages)
@@ -378,52 +372,6 @@ class RAGPipeline:
         timings["total"] = (time.perf_counter() - t0) * 1000
         yield StreamEvent("done", answer.to_dict(), answer)
 
-    def lead_of(self, hit: Hit) -> str:
-        """The first sentence of a hit's article ("" when the article is gone)."""
-        try:
-            body = self.retriever.store.get_article(hit.article_id).article.body
-        except ArticleNotFoundError:  # deleted since the search
-            return ""
-        return about.lead(body, 1)
-
-    def with_lead(self, hit: Hit) -> Hit:
-        """A source for an open question, opening with its article's first sentence (news
-        states its main point first; the evidence selection chose sentences like the
-        question's words, which "what happened?" has few of)."""
-        first = self.lead_of(hit)
-        if not first or first in hit.text:
-            return hit
-        return replace(hit, text=f"{first} … {hit.text}")
-
-    def extracted(
-        self,
-        question: str,
-        messages: list[dict[str, str]],
-        citations: list[Citation],
-        timings: dict[str, float],
-        cancel: threading.Event | None,
-    ) -> Answer:
-        """An open answer in the sources' own words (retrieval.extract), once the reader's
-        first words show it would answer rather than decline."""
-        assert self.generator is not None
-        reply = AnswerStream()
-        pieces = self.generator.stream(messages, OPENING_TOKENS, cancel)
-        with closing(read_reply(pieces, reply, True)) as reading:
-            for _ in reading:
-                if len(reply.raw.split()) >= 3:
-                    break
-        opening = reply.raw
-        if is_abstention(opening):
-            uncite(citations)
-            return Answer(ABSTAIN_TEXT, True, citations, timings, question, abstain_reason="model")
-        first = self.lead_of(citations[0].hit) if citations else ""
-        chosen = extract.pick(question, citations, self.evidence, first)
-        plain = extract.compose(chosen, citations, attribute=False)
-        answer = self.kinds.open(question, plain, citations, timings)
-        if not answer.abstained and answer.answer == plain:
-            answer.answer = extract.compose(chosen, citations)
-        return answer
-
     @staticmethod
     def kind_of(
         q: str, standalone: str, choices: list[str] | None, sentence: bool = True
@@ -436,116 +384,6 @@ class RAGPipeline:
             return QuestionType.FACTOID
         asked = question_type(q)
         return asked if asked is QuestionType.META else question_type(standalone)
-
-    def about_article(
-        self,
-        question: str,
-        named: str,
-        citations: list[Citation],
-        timings: dict[str, float],
-    ) -> Answer:
-        """An answer from the article's own metadata (`retrieval.about`), citing it; abstains
-        when no source's article is about the subject `named` (the question, or in a
-        conversation the question before it), or when nothing names a subject and the sources
-        are from several articles."""
-        store = self.retriever.store
-        articles: dict[str, Article] = {}
-        for c in citations:
-            if c.hit.article_id not in articles:
-                try:
-                    articles[c.hit.article_id] = store.get_article(c.hit.article_id).article
-                except ArticleNotFoundError:  # deleted since the search
-                    continue
-        found = about.matching(named, citations, articles)
-        if not about.has_subject(named) and len(articles) > 1:
-            found = []
-        if not found:
-            uncite(citations)
-            return Answer(
-                ABSTAIN_TEXT, True, citations, timings, question, abstain_reason="weak_evidence"
-            )
-        # Of several articles on the subject, the best ranked that carries what is asked.
-        best = next(
-            (c for c in found if about.has_field(articles[c.hit.article_id], question)), found[0]
-        )
-        article = articles[best.hit.article_id]
-        outlets: dict[str, int] = {}  # each outlet once, at its best-ranked source
-        for c in found:
-            outlets.setdefault(articles[c.hit.article_id].source or "", c.id)
-        made = about.describe(question, article, best.id, list(outlets.items()))
-        if made.abstain:
-            uncite(citations)
-            return Answer(
-                f"I don't know: {made.text[0].lower()}{made.text[1:]}",
-                True,
-                citations,
-                timings,
-                question,
-                abstain_reason=made.abstain,
-            )
-        cited = set(cited_numbers(made.text))
-        for c in citations:
-            if c.id in cited:
-                c.cited, c.supported, c.support = True, True, 1.0
-        answer = Answer(made.text, False, citations, timings, question, short_answer=made.short)
-        answer.claims = [
-            {"text": made.text, "citations": sorted(cited), "support": 1.0, "supported": True}
-        ]
-        return answer
-
-    def explain_window(
-        self,
-        question: str,
-        answer: Answer,
-        used: SearchFilter,
-        applied: dict[str, Any],
-        as_of: date | None,
-    ) -> None:
-        """When a date window left nothing on the question's subject, say so: the answer
-        becomes `no_articles_in_window`, naming the window and the newest article on the
-        subject outside it (a reader can then search all dates)."""
-        inside = [c.hit for c in answer.citations]
-        if any(about_subject(question, [h.title, h.text]) for h in inside):
-            return  # the window held articles on the subject; they did not answer
-        wider = SearchFilter(sources=used.sources)
-        hits = self.retriever.search(question, 20, wider, as_of=as_of)
-        outside = [
-            h
-            for h in hits
-            if not used.accepts(h.published, h.source)
-            and about_subject(question, [h.title, h.text])
-        ]
-        if not outside:
-            return
-        newest = max(outside, key=lambda h: (h.published or date.min, h.score))
-        start, end = used.published_from, used.published_to
-        span = (
-            f"between {start.isoformat()} and {end.isoformat()}"
-            if start and end
-            else f"after {start.isoformat()}"
-            if start
-            else f"before {end.isoformat() if end else ''}"
-        )
-        words = applied.get("from_question")
-        said = f" (“{words}”)" if words else ""
-        when = newest.published.isoformat() if newest.published else "undated"
-        answer.answer = (
-            f"I don't know: no indexed article published {span}{said} is about this. The "
-            f"newest one that is: “{newest.title}” ({newest.source or 'unknown outlet'}, {when})."
-        )
-        answer.abstain_reason = "no_articles_in_window"
-        answer.window = {
-            "published_from": start.isoformat() if start else None,
-            "published_to": end.isoformat() if end else None,
-            "expression": words,
-            "newest": {
-                "article_id": newest.article_id,
-                "title": newest.title,
-                "published": newest.published.isoformat() if newest.published else None,
-                "source": newest.source,
-                "url": newest.url,
-            },
-        }
 
     def choose_answer(
         self,
@@ -569,19 +407,8 @@ class RAGPipeline:
         return ChoiceAnswer(detail["combined"], detail, candidates, sources)
 
     def evidence_is_weak(self, question: str, hits: list[Hit]) -> bool:
-        """Abstain without calling the model when the question is plainly not about the
-        sources. A 200-token chunk is a poor match for a short question about one of its
-        sentences, and the embedder places rare names poorly ("What happened in Syunik?"
-        scores 0.24 against the article about the attack in Syunik): a close sentence, or a
-        name the question shares with the sources, is enough to ask the model."""
         cfg = self.config
-        if not hits:
-            return True
-        if max(h.score for h in hits) >= cfg.min_score:
-            return False
-        if max(h.scores.get("sentence_dense", 0.0) for h in hits) >= cfg.min_sentence_score:
-            return False
-        return not names_shared(question, hits)
+        return evidence_is_weak(question, hits, cfg.min_score, cfg.min_sentence_score)
 
     def _may_reopen(self) -> bool:
         return (
@@ -590,24 +417,6 @@ class RAGPipeline:
             and supports(self.generator, OPENED_REPLY)
         )
 
-    def _reopened(self, messages: list[dict[str, str]], cancel: threading.Event | None) -> str:
-        """The reply again, made to open with "Answer:" (llama.cpp still holds the prompt in
-        its cache: only the answer is decoded) — its short answer's line only. The sentence a
-        reader writes after a forced answer is seldom about it (over the seed questions, none
-        of nine was: it copied unrelated source sentences for up to 70 tokens, 1–4 s, and the
-        page showed the short answer alone); the evaluations the confidence was fitted on
-        never decoded it either."""
-        assert self.generator is not None
-        reply = AnswerStream()
-        reply.feed(ANSWER_LABEL)
-        pieces = self.generator.stream(
-            messages, self.config.max_new_tokens, cancel, opening=ANSWER_LABEL
-        )
-        with closing(read_reply(pieces, reply, sentence=False)) as reading:
-            for _ in reading:
-                pass
-        return reply.raw
-
     def choose(
         self,
         question: str,
@@ -615,7 +424,7 @@ class RAGPipeline:
         sources: list[Hit],
         messages: list[dict[str, str]],
     ) -> dict[str, list[float]]:
-        """Score each multiple-choice option on the sources (`retrieval.choice`): the model's
+        """Score each multiple-choice option on the sources (`retrieval.answer.choice`): the model's
         likelihood of writing it as the answer with and without them, and, when weighted in,
         its letter with the options read side by side."""
         assert self.generator is not None

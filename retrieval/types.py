@@ -128,7 +128,7 @@ class Answer:
     choice_scores: list[float] | None = None  # multiple-choice scores, when choices were given
     choice_detail: dict[str, list[float]] | None = None  # with and without evidence
     candidates: list[Hit] = field(default_factory=list)  # chunks the sources were chosen from
-    # How likely the answer is right (calibrated, retrieval/confidence.py); None without a
+    # How likely the answer is right (calibrated, retrieval/check/confidence.py); None without a
     # calibration. `features` are the signals it was computed from.
     confidence: float | None = None
     features: dict[str, float] = field(default_factory=dict)
@@ -136,7 +136,7 @@ class Answer:
     filters_applied: dict[str, Any] | None = None
     # Names this answer for feedback (`POST /feedback`).
     answer_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    # What kind of answer the question asked for (retrieval.kinds: factoid, open, yesno,
+    # What kind of answer the question asked for (retrieval.answer.kinds: factoid, open, yesno,
     # list, meta); it chose the prompt, the answer's shape and its checks.
     question_type: str | None = None
     # Each sentence (open, yes/no) or item (list) as the citation check saw it.

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from retrieval.errors import NewsragError
-from retrieval.store import IndexStore
+from retrieval.store.directory import IndexStore
 from service.cli_common import (
     FromOpt,
     IndexOpt,

@@ -13,7 +13,7 @@ from index.core import Newsrag
 from index.formats import ID_PATTERN, Limits, article_from_fields, articles_from_upload
 from index.ingest import IngestReport
 from index.parse import ParseError
-from retrieval.store import StoredArticle
+from retrieval.store.directory import StoredArticle
 from retrieval.types import Article
 from service.deps import NewsragDep
 from service.schemas import describe_errors

@@ -7,10 +7,10 @@ import os
 from index.core import CoreConfig, Models, Newsrag
 from index.fetch import FetchConfig
 from index.formats import Limits
-from retrieval.confidence import calibration_for
-from retrieval.evidence import EvidenceConfig
+from retrieval.check.confidence import calibration_for
+from retrieval.find.evidence import EvidenceConfig
+from retrieval.models.presets import llamacpp_weights
 from retrieval.pipeline import PipelineConfig
-from retrieval.presets import llamacpp_weights
 from service.settings import Settings
 
 

@@ -12,9 +12,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from retrieval.text import split_sentences
+from retrieval.lang.text import split_sentences
+from retrieval.lang.words import STOP_WORDS
 from retrieval.types import Article
-from retrieval.words import STOP_WORDS
 from service.deps import NewsragDep
 from service.feeds import FeedOut
 

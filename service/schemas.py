@@ -9,8 +9,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
 from index.formats import text_problem
+from retrieval.find.search import SearchFilter
 from retrieval.pipeline import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, MAX_TOP_K
-from retrieval.search import SearchFilter
 from retrieval.types import Turn
 
 

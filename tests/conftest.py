@@ -18,7 +18,7 @@ MODEL_CACHE = Path(os.environ.get("NEWSRAG_CACHE_DIR", str(Path.home() / ".cache
 
 @pytest.fixture(scope="session")
 def embedder():
-    from retrieval.embedder import Embedder
+    from retrieval.models.embedder import Embedder
 
     e = Embedder()
     e.load()
@@ -52,7 +52,7 @@ def seed_index_copy(seed_index_dir, tmp_path) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_generator():
-    from retrieval.generator import Generator
+    from retrieval.models.transformers_backend import Generator
 
     g = Generator("tiny", MODEL_CACHE, max_new_tokens=48)
     g.load()

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from index.core import CoreConfig, Models, Newsrag
-from retrieval.generation import CHOICE_SCORES, BaseGenerator, TextGenerator
+from retrieval.models.base import CHOICE_SCORES, BaseGenerator, TextGenerator
 from retrieval.pipeline import PipelineConfig
 
 

@@ -11,8 +11,8 @@ import json
 import time
 from pathlib import Path
 
-from retrieval.generator import Generator
-from retrieval.prompt import build_messages
+from retrieval.models.transformers_backend import Generator
+from retrieval.answer.prompt import build_messages
 from service.loading import open_newsrag
 from service.settings import Settings
 from service.evals.seed import load

@@ -1,6 +1,6 @@
 """The lettered reading of multiple-choice options, measured beside the stored cloze scores of
 an eval run: accuracy of cloze alone, letters alone and their sum at a range of letter weights
-(`retrieval.choice.mc_combine`), on all questions and on those whose answer is (not) in the
+(`retrieval.answer.choice.mc_combine`), on all questions and on those whose answer is (not) in the
 evidence. The sources are retrieved again exactly as the run's answer prompt got them
 (`RAGPipeline.sources_for`); only the lettered prompt is read (one prefill a question), and its
 scores are kept in --cache so an interrupted study resumes.
@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from retrieval.choice import LETTERS, lettered_messages, mc_combine
+from retrieval.answer.choice import LETTERS, lettered_messages, mc_combine
 
 
 def pick(scores: list[float]) -> int:
@@ -38,7 +38,7 @@ def main() -> None:
     mentions = args.options_evidence
     from bench.common import data_dir
     from index.core import Models
-    from retrieval.search import SearchFilter
+    from retrieval.find.search import SearchFilter
     from service.evals.leaderboard import parse_day, read_jsonl
     from service.evals.realtimeqa import eval_core, open_week
     from service.loading import core_config, offline

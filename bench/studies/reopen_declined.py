@@ -14,8 +14,8 @@ import json
 from pathlib import Path
 
 from bench.studies.self_check import stored_sources
-from retrieval.metrics import best_over, token_f1
-from retrieval.prompt import build_messages
+from service.evals.scoring import best_over, token_f1
+from retrieval.answer.prompt import build_messages
 from retrieval.types import Citation
 from service.evals.squad import load
 from service.loading import offline, open_newsrag

@@ -15,10 +15,10 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-import retrieval.constraints as constraints
+import retrieval.check.constraints as constraints
 from retrieval import roles
 from retrieval.places import is_country
-from retrieval.words import capitalised_words, content_words, stems
+from retrieval.lang.words import capitalised_words, content_words, stems
 
 
 def rtqa(data: Path) -> Iterator[tuple[str, str, str]]:

@@ -20,7 +20,7 @@ better than the calibrated confidence does, and by how much does it help it? Mea
         --from-predictions B/… [--check turn --check fresh]
 
 Three checks, each scored as log P("Yes") - log P("No") as the next token:
-- `turn` (the pipeline's `self_check`, retrieval.prompt.check_messages): the answer prompt,
+- `turn` (the pipeline's `self_check`, retrieval.answer.prompt.check_messages): the answer prompt,
   the short answer as the reader's reply, and the check as the next user turn — it extends
   the answer prompt, so with its cache kept it costs a few dozen tokens;
 - `fresh`: a new prompt (a checker's rule, the sources, the question, the proposed answer) — a
@@ -48,10 +48,10 @@ from typing import Any
 import numpy as np
 
 from index.core import Models
-from retrieval.confidence import FEATURES, Calibration, features
-from retrieval.embedder import TextEncoder
-from retrieval.metrics import best_over, token_f1
-from retrieval.prompt import (
+from retrieval.check.confidence import FEATURES, Calibration, features
+from retrieval.models.embedder import TextEncoder
+from service.evals.scoring import best_over, token_f1
+from retrieval.answer.prompt import (
     ANSWER_LABEL,
     FRESH_CHECK_QUESTION,
     YES_NO,

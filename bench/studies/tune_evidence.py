@@ -19,11 +19,11 @@ import numpy as np
 
 from bench.common import data_dir
 from index.core import Models
-from retrieval.evidence import EvidenceConfig, EvidenceSelector, approx_tokens, with_mentions
-from retrieval.metrics import contains_answer, gold_text
-from retrieval.prompt import format_sources
-from retrieval.search import SearchFilter
-from retrieval.store import IndexStore
+from retrieval.find.evidence import EvidenceConfig, EvidenceSelector, approx_tokens, with_mentions
+from service.evals.scoring import contains_answer, gold_text
+from retrieval.answer.prompt import format_sources
+from retrieval.find.search import SearchFilter
+from retrieval.store.directory import IndexStore
 from service.evals.leaderboard import list_weeks, parse_day, read_jsonl
 from service.evals.realtimeqa import eval_core, open_week
 from service.loading import core_config, offline

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from retrieval.choice import mc_combine
+from retrieval.answer.choice import mc_combine
 
 
 def accuracy(rows: list[dict[str, Any]], weight: float, letters: float = 0.0) -> float:

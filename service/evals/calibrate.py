@@ -1,5 +1,5 @@
-"""Fit the answer confidence (retrieval/confidence.py) on evaluation predictions and measure its
-calibration on held-out questions.
+"""Fit the answer confidence (retrieval/check/confidence.py) on evaluation predictions and
+measure its calibration on held-out questions.
 
 Fitting split: half of the SQuAD 2.0 questions and half of the RealTime QA answers (each by a
 hash of its id); report split: the other halves, each reported on its own. A label is 1 when
@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.confidence import FEATURES, SECOND_LOOK, Calibration
-from retrieval.metrics import best_over, loose_f1, token_f1
+from retrieval.check.confidence import FEATURES, SECOND_LOOK, Calibration
+from service.evals.scoring import best_over, loose_f1, token_f1
 
 
 def _half(qid: str) -> int:

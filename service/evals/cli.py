@@ -82,8 +82,8 @@ def eval_realtimeqa(
     Runs what `newsrag ask` runs (backend, preset and embedder from the NEWSRAG_ settings)."""
     from dataclasses import replace
 
-    from retrieval.evidence import EvidenceConfig
-    from retrieval.search import SearchConfig
+    from retrieval.find.evidence import EvidenceConfig
+    from retrieval.find.search import SearchConfig
     from service.evals.realtimeqa import EvalConfig, run
     from service.loading import core_config, offline
 
@@ -267,14 +267,14 @@ def eval_calibrate(
             fail(f"{p} is not a file", 2)
     if not paths:
         fail("give --squad and/or --realtimeqa predictions", 2)
-    from retrieval.confidence import preset_calibration
+    from retrieval.check.confidence import preset_calibration
 
     if out is None:
         try:
             out = preset_calibration(settings_for(preset=preset).preset)
         except ValueError as exc:
             fail(f"{exc}: give --out for its calibration file", 2)
-    from retrieval.confidence import FEATURES, SECOND_LOOK
+    from retrieval.check.confidence import FEATURES, SECOND_LOOK
 
     unknown = sorted(set(without or []) - {*FEATURES, SECOND_LOOK})
     if unknown:

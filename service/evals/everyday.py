@@ -38,7 +38,7 @@ from urllib.parse import urlparse
 from index.core import CoreConfig, Models, Newsrag
 from index.ingest import Indexer
 from index.parse import content_id
-from retrieval.search import SearchFilter
+from retrieval.find.search import SearchFilter
 from retrieval.types import Answer, Article, Turn
 from service.evals.leaderboard import parse_day, read_jsonl
 

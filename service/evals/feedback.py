@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from index.core import Newsrag
-from retrieval.metrics import exact_match, token_f1
+from service.evals.scoring import exact_match, token_f1
 
 
 def read_export(path: Path) -> list[dict[str, Any]]:

@@ -1,7 +1,8 @@
 """RealTime QA data and the leaderboard's scoring rules (proven on the published baselines).
 
-Data layout: ../shared/data/README.md. Scores are computed exactly as the public leaderboard
-does; tests/unit/test_realtimeqa_scorer.py reproduces every published cell with them.
+Data layout: the RealTime QA release (weekly `_qa`, `_qa_nota`, `_gcs` files). Scores are
+computed exactly as the public leaderboard does; tests/unit/test_realtimeqa_scorer.py
+reproduces every published cell with them.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from index.parse import content_id
-from retrieval.metrics import exact_match, gold_text, is_except_question, mc_correct, token_f1
 from retrieval.types import Article
+from service.evals.scoring import exact_match, gold_text, is_except_question, mc_correct, token_f1
 
 BASELINE_CONFIGS = {
     "open_gpt3_gcs": "GPT-3 + Google Custom Search",

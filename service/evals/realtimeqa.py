@@ -18,15 +18,9 @@ from typing import Any
 
 from index.core import CoreConfig, Models, Newsrag
 from index.ingest import Indexer
-from retrieval.evidence import approx_tokens
-from retrieval.metrics import (
-    contains_answer,
-    gold_text,
-    recall_at_k,
-    reciprocal_rank,
-)
-from retrieval.search import SearchFilter
-from retrieval.timefilter import time_window
+from retrieval.find.evidence import approx_tokens
+from retrieval.find.search import SearchFilter
+from retrieval.find.timefilter import time_window
 from retrieval.types import Answer, Hit
 from service.evals.leaderboard import (
     baseline_scores,
@@ -37,6 +31,12 @@ from service.evals.leaderboard import (
     week_articles,
 )
 from service.evals.rtqa_report import chart, markdown_table, summarize
+from service.evals.scoring import (
+    contains_answer,
+    gold_text,
+    recall_at_k,
+    reciprocal_rank,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from typing import Any
 from index.core import CoreConfig, Models, Newsrag
 from index.ingest import Indexer
 from index.parse import content_id
-from retrieval.metrics import best_over, exact_match, token_f1
 from retrieval.types import Article
+from service.evals.scoring import best_over, exact_match, token_f1
 
 
 def load(path: Path) -> tuple[list[Article], list[dict[str, Any]]]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.store import IndexStore
+from retrieval.store.directory import IndexStore
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow

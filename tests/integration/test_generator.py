@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from retrieval.generator import BlankLineStop, newline_tokens
+from retrieval.models.transformers_backend import BlankLineStop, newline_tokens
 
 pytestmark = pytest.mark.slow
 
@@ -79,7 +79,7 @@ def test_int8_embedder_shares_the_vector_space():
     """The int8 ONNX copy must be interchangeable with the fp32 model (same index, same
     neighbours), or choosing it would silently break retrieval."""
     pytest.importorskip("onnxruntime")
-    from retrieval.embedder import Embedder
+    from retrieval.models.embedder import Embedder
 
     texts = [
         "Four Armenian soldiers were killed in a border clash with Azerbaijan.",
@@ -102,7 +102,7 @@ def test_int8_embedder_shares_the_vector_space():
 def test_prompt_prefix_cache_gives_the_same_answers(exact_decoding, seed_index_dir, embedder):
     """The second prompt resumes from the KV cache of the prefix it shares with the first
     (system rule, few-shot examples); answers and choice scores must not change."""
-    from retrieval.prompt import build_messages
+    from retrieval.answer.prompt import build_messages
     from tests.fakes import make_newsrag
 
     rag = make_newsrag(seed_index_dir, embedder, None, readonly=True)
@@ -145,7 +145,7 @@ def test_choice_scores_after_drafted_generation_match_fresh_ones(
     """Prompt-lookup drafting rolls the KV cache back and forth; the prompt cache kept for
     the next call must still be the prompt's (it once was not, and choice scores after an
     answer became garbage)."""
-    from retrieval.prompt import ANSWER_LABEL, build_messages
+    from retrieval.answer.prompt import ANSWER_LABEL, build_messages
     from tests.fakes import make_newsrag
 
     rag = make_newsrag(seed_index_dir, embedder, None, readonly=True)

@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from index.core import Models, Newsrag
+from retrieval.answer.prompt import build_messages
 from retrieval.errors import InvalidInputError
-from retrieval.prompt import build_messages
 from service.app import create_app
 from service.loading import core_config
 from service.settings import Settings
@@ -24,7 +24,7 @@ SEED_Q = "How many Armenian soldiers were killed?"
 
 @pytest.fixture(scope="module")
 def llama_tiny():
-    from retrieval.llamacpp_backend import LlamaCppGenerator
+    from retrieval.models.llamacpp_backend import LlamaCppGenerator
 
     g = LlamaCppGenerator("tiny", MODEL_CACHE, max_new_tokens=48)
     g.load()
@@ -89,7 +89,7 @@ def test_cancel_stops_the_stream(llama_tiny):
 
 
 def test_prompt_longer_than_the_context_is_a_clear_error(tmp_path):
-    from retrieval.llamacpp_backend import LlamaCppGenerator
+    from retrieval.models.llamacpp_backend import LlamaCppGenerator
 
     small_ctx = LlamaCppGenerator("tiny", MODEL_CACHE, n_ctx=64)
     with pytest.raises(InvalidInputError, match="context"):
@@ -113,8 +113,8 @@ def test_service_answers_the_seed_question_with_llamacpp(seed_index_dir, embedde
 def test_packaged_weights_are_served_as_they_are(seed_messages):
     """NEWSRAG_WEIGHTS=original: the packaged GGUF file, copied once into the cache, answers
     the seed question (faster decoding than bf16; docs/BENCHMARKS.md)."""
-    from retrieval.llamacpp_backend import LlamaCppGenerator, encoded_gguf
-    from retrieval.presets import PRESETS
+    from retrieval.models.llamacpp_backend import LlamaCppGenerator, encoded_gguf
+    from retrieval.models.presets import PRESETS
 
     path = encoded_gguf("tiny", MODEL_CACHE, "original")
     folder, name = PRESETS["tiny"].gguf_source(MODEL_CACHE / "unused")

@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from retrieval.llamacpp_backend import bf16_gguf
+from retrieval.models.llamacpp_backend import bf16_gguf
 from service.settings import get_settings
 from service.topology import Topology, haproxy_path
 

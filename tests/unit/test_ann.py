@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from retrieval.ann import build_index, index_kind
+from retrieval.store.ann import build_index, index_kind
 
 
 def _data(n: int, dim: int = 32, seed: int = 0) -> np.ndarray:

@@ -69,8 +69,9 @@ def test_gate_lets_through_a_close_sentence_or_a_shared_name(rag):
     assert not gate("What is the boiling point of water?", [source(0.45)])  # close sentence
     assert not gate("What happened in Syunik?", [source(0.1)])  # a place the source names
     assert gate("What happened in Paris?", [source(0.1)])
-    # A country the source names in passing is not enough (news names them all the time).
-    assert gate("What is the capital of Armenia?", [source(0.1)])
+    # A country the source names counts like any other name (a rule that did not was written
+    # for one seed question and measured to help nothing else: docs/EVALUATION.md).
+    assert not gate("What is the capital of Armenia?", [source(0.1)])
     assert gate("What happened?", [])
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval.confidence import FEATURES, Calibration
+from retrieval.check.confidence import FEATURES, Calibration
 from service.evals.calibrate import calibrate, choose_l2, fit_logistic, load_squad, reliability
 
 
@@ -284,7 +284,7 @@ def test_measure_on_news_answers_whether_it_abstains_where_the_evidence_is_silen
 def test_a_news_label_ignores_the_quotes_the_leaderboard_keeps():
     """The leaderboard's F1 keeps curly quotes (reproducing its cells); whether an answer is
     right, for the calibration, must not hinge on them."""
-    from retrieval.metrics import loose_f1, token_f1
+    from service.evals.scoring import loose_f1, token_f1
 
     assert token_f1("Squid Game", "“Squid Game”") == 0.0
     assert loose_f1("'Squid Game'", "“Squid Game”") == 1.0

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from retrieval.choice import (
+from retrieval.answer.choice import (
     LETTERS,
     PADDING,
     affirmed,

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from index.chunking import Chunker, ChunkingParams
 from index.parse import load_file
-from retrieval.text import split_sentences
+from retrieval.lang.text import split_sentences
 from tests.conftest import SEED_FILE
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval.confidence import (
+from retrieval.answer.prompt import CHECK_QUESTION, NO_ANSWER_OPENINGS, YES_NO
+from retrieval.check.confidence import (
     DEFAULT_PATH,
     FEATURES,
     Calibration,
@@ -17,12 +18,11 @@ from retrieval.confidence import (
     coverage,
     features,
 )
-from retrieval.constraints import unmet_constraints
-from retrieval.generation import CHOICE_SCORES, OPENED_REPLY
+from retrieval.check.constraints import unmet_constraints
+from retrieval.check.verify import as_shown
+from retrieval.models.base import CHOICE_SCORES, OPENED_REPLY
 from retrieval.pipeline import PipelineConfig
-from retrieval.prompt import CHECK_QUESTION, NO_ANSWER_OPENINGS, YES_NO
 from retrieval.types import Citation, Hit
-from retrieval.verify import as_shown
 from tests.fakes import FakeEmbedder, FakeGenerator, make_newsrag
 
 

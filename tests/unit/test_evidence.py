@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from retrieval.evidence import (
+from retrieval.find.evidence import (
     EvidenceConfig,
     EvidenceSelector,
     approx_tokens,

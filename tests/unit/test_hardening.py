@@ -11,7 +11,7 @@ import pytest
 from index.chunking import ChunkingParams
 from index.ingest import Indexer, open_or_create
 from index.parse import parse_text
-from retrieval.store import IndexStore
+from retrieval.store.directory import IndexStore
 from retrieval.types import text_hash
 from tests.fakes import FakeEmbedder
 from tests.unit.test_api import rag  # noqa: F401  (fixture)

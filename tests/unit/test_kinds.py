@@ -9,9 +9,9 @@ import pytest
 
 from index.chunking import ChunkingParams
 from index.ingest import Indexer, open_or_create
-from retrieval import about
-from retrieval.kind_check import about_subject
-from retrieval.kinds import QuestionType, question_type
+from retrieval.answer import about
+from retrieval.answer.kinds import QuestionType, question_type
+from retrieval.check.kind_check import about_subject
 from retrieval.pipeline import PipelineConfig
 from retrieval.types import Turn
 from tests.fakes import FakeEmbedder, FakeGenerator, make_newsrag

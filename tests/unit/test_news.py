@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from retrieval.timefilter import time_window
+from retrieval.find.timefilter import time_window
 from tests.unit.test_api import rag  # noqa: F401  (fixture)
 from tests.unit.test_documents_api import client  # noqa: F401  (fixture)
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from openai import OpenAI
 
-from retrieval.openai_backend import OpenAIChatGenerator
+from retrieval.models.openai_backend import OpenAIChatGenerator
 from service.app import create_app
 from service.live import live_server
 from service.settings import Settings

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from index.parse import parse_text
-from retrieval.kinds import QuestionType, question_type
+from retrieval.answer.kinds import QuestionType, question_type
 from service.app import create_app
 from service.overview import names, suggest_questions
 from service.settings import Settings

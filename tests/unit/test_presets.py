@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from retrieval.errors import ModelLoadError
-from retrieval.presets import display_name, gguf_weights, resolve_model_dir
+from retrieval.models.presets import display_name, gguf_weights, resolve_model_dir
 
 
 def test_unknown_preset_and_empty_folder_are_clear_errors(tmp_path):
@@ -38,7 +38,7 @@ def test_local_gguf_and_presets_name_their_cache_entries(tmp_path):
 def test_unknown_weights_encoding_is_a_clear_error(tmp_path):
     from pydantic import ValidationError
 
-    from retrieval.llamacpp_backend import encoded_gguf
+    from retrieval.models.llamacpp_backend import encoded_gguf
     from service.settings import Settings
 
     with pytest.raises(ModelLoadError, match="unknown GGUF encoding"):

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from retrieval.prompt import cited_numbers, clean_citations, is_abstention, tidy_answer
+from retrieval.answer.prompt import cited_numbers, clean_citations, is_abstention, tidy_answer
 
 
 def test_cited_numbers_in_order():
@@ -27,7 +27,7 @@ def test_tidy_answer_keeps_first_paragraph():
 
 
 def test_parse_two_line_reply():
-    from retrieval.prompt import parse_answer
+    from retrieval.answer.prompt import parse_answer
 
     p = parse_answer("Answer: Ilham Aliyev [1]\nSentence: Ilham Aliyev was re-elected [1].")
     assert p.short == "Ilham Aliyev [1]" and p.sentence == "Ilham Aliyev was re-elected [1]."
@@ -38,7 +38,7 @@ def test_parse_two_line_reply():
 
 
 def test_answer_stream_shows_only_the_sentence_and_knows_when_the_short_line_ends():
-    from retrieval.prompt import AnswerStream
+    from retrieval.answer.prompt import AnswerStream
 
     s = AnswerStream()
     shown = [s.feed(p) for p in ["Ans", "wer: Ilham", " Aliyev [1]"]]
@@ -51,7 +51,7 @@ def test_answer_stream_shows_only_the_sentence_and_knows_when_the_short_line_end
 
 
 def test_closed_book_prompt_shares_the_few_shot_prefix():
-    from retrieval.prompt import build_messages, closed_book_messages
+    from retrieval.answer.prompt import build_messages, closed_book_messages
 
     with_sources = build_messages("Who won?", [])
     closed = closed_book_messages("Who won?")

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from retrieval.embedder import QueryBatcher
+from retrieval.models.embedder import QueryBatcher
 from tests.fakes import FakeEmbedder
 
 
@@ -80,7 +80,7 @@ def test_retriever_with_batching_returns_the_same_hits(tmp_path):
     from index.chunking import ChunkingParams
     from index.ingest import Indexer, open_or_create
     from index.parse import parse_text
-    from retrieval.search import Retriever
+    from retrieval.find.search import Retriever
 
     emb = FakeEmbedder()
     store = open_or_create(tmp_path / "idx", emb, ChunkingParams())

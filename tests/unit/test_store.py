@@ -14,8 +14,8 @@ from retrieval.errors import (
     IndexNotFoundError,
     ReadOnlyError,
 )
-from retrieval.manifest import Manifest
-from retrieval.store import IndexStore
+from retrieval.store.directory import IndexStore
+from retrieval.store.manifest import Manifest
 from tests.fakes import FakeEmbedder
 
 ARTICLES = [
@@ -165,7 +165,7 @@ def test_readonly_replica_sees_the_writers_commits(store):
 def test_hybrid_search_during_a_write_never_fails(store, monkeypatch):
     """BM25 (built from committed rows) can see a chunk before the new vector snapshot is
     published; the search must still answer (found by a real load test)."""
-    from retrieval.search import Retriever
+    from retrieval.find.search import Retriever
 
     _ingest(store, ARTICLES[:2])
     retriever = Retriever(store, FakeEmbedder())
@@ -210,7 +210,7 @@ def test_undated_or_future_dated_articles_never_gain_from_recency(tmp_path):
     """An index of many short undated articles must not bury a strongly relevant dated one."""
     from datetime import date
 
-    from retrieval.search import Retriever, SearchConfig, recency_factor
+    from retrieval.find.search import Retriever, SearchConfig, recency_factor
 
     cfg = SearchConfig()
     today = date(2026, 11, 28)
@@ -300,7 +300,7 @@ def test_a_write_costs_what_it_writes(store):
 
 
 def test_background_merge_folds_the_delta_and_deletions(store, monkeypatch):
-    import retrieval.vectors as vectors
+    import retrieval.store.vectors as vectors
 
     monkeypatch.setattr(vectors, "MERGE_MIN_DELTA", 10)
     report = _ingest(store, _texts(25))

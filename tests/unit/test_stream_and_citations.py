@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from retrieval.check.verify import CitationVerifier, lexical_support
 from retrieval.errors import InvalidInputError
 from retrieval.types import Citation, Hit
-from retrieval.verify import CitationVerifier, lexical_support
 from tests.fakes import FakeEmbedder
 from tests.unit.test_api import client, rag  # noqa: F401  (fixtures)
 
@@ -236,13 +236,13 @@ def test_self_contained_question_is_not_rewritten(client, rag):  # noqa: F811
     ],
 )
 def test_is_follow_up(question, follow_up):
-    from retrieval.followup import is_follow_up
+    from retrieval.find.followup import is_follow_up
 
     assert is_follow_up(question) is follow_up
 
 
 def test_key_terms_are_names_and_numbers_the_question_does_not_give():
-    from retrieval.verify import key_terms, missing_terms, short_is_supported
+    from retrieval.check.verify import key_terms, missing_terms, short_is_supported
 
     assert key_terms("Nikol Pashinyan was re-elected president of Azerbaijan", "Who leads?") == [
         "pashinyan",
@@ -328,7 +328,7 @@ def test_choices_are_scored_with_and_without_evidence(rag):  # noqa: F811
 
 def test_multiple_choice_needs_a_scoring_backend(rag):  # noqa: F811
     from retrieval.errors import UnsupportedError
-    from retrieval.generation import BaseGenerator
+    from retrieval.models.base import BaseGenerator
 
     class TextOnly(BaseGenerator):
         def stream(self, messages, max_new_tokens=None, cancel=None, opening=""):

@@ -8,9 +8,9 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from retrieval.kind_check import about_subject, topic_words
+from retrieval.check.kind_check import about_subject, topic_words
+from retrieval.lang.words import SENTENCE_BREAK, content_words, stems
 from retrieval.types import Article, Citation
-from retrieval.words import SENTENCE_BREAK, content_words, stems
 
 
 class Field(StrEnum):

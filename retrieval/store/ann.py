@@ -1,5 +1,5 @@
 """FAISS indexes: chosen by size (exact while small, IVF when large) and kept on disk as
-snapshots (retrieval/vectors.py decides when).
+snapshots (retrieval/store/vectors.py decides when).
 
 Exact inner-product search is the best choice up to ~100k vectors (a few ms on 2 cores). Beyond
 that an inverted-file index keeps search in milliseconds; IVF, unlike HNSW, supports removing

@@ -3,8 +3,8 @@
 SQLite is the source of truth: articles, chunks, their vectors and their full-text entries are
 committed in one transaction, so a crash can never leave one without the others. Vectors are
 searched from a base snapshot (`vectors.<n>.faiss`, written to a temporary file and renamed)
-plus an in-memory delta of newer chunks (retrieval/vectors.py); both are rebuilt from the stored
-vectors when missing (no re-embedding).
+plus an in-memory delta of newer chunks (vectors.py); both are rebuilt from the stored vectors
+when missing (no re-embedding).
 """
 
 from __future__ import annotations
@@ -21,15 +21,15 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from retrieval import lexical
-from retrieval.ann import IVF_MIN_VECTORS, index_kind, write_snapshot
 from retrieval.errors import (
     ArticleNotFoundError,
     DuplicateTextError,
     ReadOnlyError,
 )
-from retrieval.manifest import MANIFEST, Manifest, read_checked
-from retrieval.schema import (
+from retrieval.store import lexical
+from retrieval.store.ann import IVF_MIN_VECTORS, index_kind, write_snapshot
+from retrieval.store.manifest import MANIFEST, Manifest, read_checked
+from retrieval.store.schema import (
     SCHEMA,
     StoredArticle,
     insert_article,
@@ -40,8 +40,7 @@ from retrieval.schema import (
     select_hits,
     select_vectors,
 )
-from retrieval.types import Article, ChunkSpan, DuplicateText, Hit
-from retrieval.vectors import (
+from retrieval.store.vectors import (
     LiveVectors,
     RowReader,
     VectorState,
@@ -51,6 +50,7 @@ from retrieval.vectors import (
     load_state,
     name_base,
 )
+from retrieval.types import Article, ChunkSpan, DuplicateText, Hit
 
 logger = logging.getLogger(__name__)
 
@@ -380,7 +380,7 @@ class IndexStore:
         return [r[0] for r in rows]
 
     def lexical_search(self, query: str, k: int) -> list[tuple[int, float]]:
-        """Top-k (chunk id, BM25 score) from the full-text index (retrieval/lexical.py)."""
+        """Top-k (chunk id, BM25 score) from the full-text index (retrieval/store/lexical.py)."""
         try:
             return lexical.search(self._db, query, k)
         except sqlite3.OperationalError as exc:  # an old index a replica opened unmigrated

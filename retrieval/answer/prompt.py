@@ -1,6 +1,6 @@
 """The few-shot prompt and the parsing of citations in what the model writes.
 
-The prompt follows what probing the local models showed works best (../shared/MODELS.md): a
+The prompt follows what probing the local models showed works best: a
 system rule, one example turn that abstains and two that cite. The reply has two lines: the
 short answer (what exact-match scores) and a complete sentence (what a person reads).
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from retrieval.kinds import QuestionType
+from retrieval.answer.kinds import QuestionType
 from retrieval.types import Hit, Turn
 
 IDK = "I don't know"
@@ -82,7 +82,7 @@ def build_messages(
     ]
 
 
-# -- the prompts of the other kinds of question (retrieval.kinds) ----------------------------
+# -- the prompts of the other kinds of question (retrieval.answer.kinds) -----------------------
 OPEN_SYSTEM = (
     "You answer questions about news using only the numbered sources. Write two to four "
     "sentences that answer the question with the main points of the sources. End each "
@@ -164,7 +164,7 @@ def _shots(system: str, examples: list[tuple[str, str]]) -> list[dict[str, str]]
     return messages
 
 
-# The reader's check of its own answer, asked as the turn after it (retrieval.confidence).
+# The reader's check of its own answer, asked as the turn after it (retrieval.check.confidence).
 CHECK_QUESTION = "Is that answer stated in the sources? Reply Yes or No."
 YES_NO = ["Yes", "No"]
 

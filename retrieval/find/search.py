@@ -9,9 +9,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from retrieval.embedder import QueryBatcher, TextEncoder
 from retrieval.errors import InvalidInputError
-from retrieval.store import IndexStore
+from retrieval.models.embedder import QueryBatcher, TextEncoder
+from retrieval.store.directory import IndexStore
 from retrieval.types import Hit
 
 Mode = Literal["dense", "bm25", "hybrid"]

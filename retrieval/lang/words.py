@@ -1,12 +1,12 @@
 """Words as the checks compare them: content words with numbers normalised, five-letter
-stems, sentence breaks — shared by the citation check (retrieval.verify), the question's
-constraints (retrieval.constraints) and the confidence signals."""
+stems, sentence breaks — shared by the citation check (retrieval.check.verify), the question's
+constraints (retrieval.check.constraints) and the confidence signals."""
 
 from __future__ import annotations
 
 import re
 
-from retrieval.text import NUMBER_WORDS
+from retrieval.lang.text import NUMBER_WORDS
 
 STOP_WORDS = frozenset(
     (

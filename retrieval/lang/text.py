@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # Spelled-out counts as digits ("four" = "4"), for matching a number however it is written.
 NUMBER_WORDS = {
@@ -118,3 +119,21 @@ def question_sentences(question: str) -> list[str]:
     """A question's sentences; the last is the one that asks (news quizzes set the scene
     first: "Kim Kardashian was accused of damaging a dress. Who designed it?")."""
     return _QUESTION_SENTENCES.split(question.strip())
+
+
+def loose(text: str) -> str:
+    """Lower-case, every Unicode punctuation mark (curly quotes too) turned into a space."""
+    return " ".join(
+        "".join(
+            " " if unicodedata.category(ch).startswith("P") else ch for ch in text.lower()
+        ).split()
+    )
+
+
+def contains_answer(text: str, answer: str) -> bool:
+    """Whether `answer` appears as a whole-token span of `text`, ignoring case and all
+    punctuation (the leaderboard's normaliser keeps curly quotes, which would hide matches)."""
+    a = loose(answer)
+    if not a:
+        return False
+    return f" {a} " in f" {loose(text)} "

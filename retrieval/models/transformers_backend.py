@@ -1,4 +1,4 @@
-"""Local text generation with transformers (bf16), from the weights `retrieval.presets` finds
+"""Local text generation with transformers (bf16), from the weights `retrieval.models.presets` finds
 and converts; greedy answers that stop at the end of their paragraph, streaming, multiple-choice
 scoring, and reuse of the previous prompt's KV cache."""
 
@@ -7,29 +7,23 @@ from __future__ import annotations
 import copy
 import logging
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from retrieval.errors import ModelLoadError
-from retrieval.generation import CHOICE_SCORES, OPENED_REPLY, BaseGenerator, Messages
-from retrieval.presets import display_name, resolve_model_dir
+from retrieval.models.base import (
+    CHOICE_SCORES,
+    OPENED_REPLY,
+    BaseGenerator,
+    Messages,
+    NewlineTokens,
+    ends_paragraph,
+    newline_token_sets,
+)
+from retrieval.models.presets import display_name, resolve_model_dir
 
 logger = logging.getLogger(__name__)
-
-
-NewlineTokens = tuple[frozenset[int], frozenset[int], frozenset[int]]
-
-
-def newline_token_sets(pieces: Iterable[tuple[int, str]]) -> NewlineTokens:
-    """(ids whose text holds a blank line, ids ending in a newline, ids starting with one),
-    from (token id, decoded text) pairs."""
-    texts = dict(pieces)
-    return (
-        frozenset(i for i, t in texts.items() if "\n\n" in t),
-        frozenset(i for i, t in texts.items() if t.endswith("\n")),
-        frozenset(i for i, t in texts.items() if t.startswith("\n")),
-    )
 
 
 def newline_tokens(tokenizer: Any) -> NewlineTokens:
@@ -39,17 +33,6 @@ def newline_tokens(tokenizer: Any) -> NewlineTokens:
     marks = ("\n", "\u010a", "<0x0A>")
     ids = [i for t, i in tokenizer.get_vocab().items() if any(m in t for m in marks)]
     return newline_token_sets((i, tokenizer.decode([i])) for i in ids)
-
-
-def ends_paragraph(newlines: NewlineTokens, generated: list[int]) -> bool:
-    """Whether the answer so far has just reached a blank line (the end of a one-paragraph
-    answer; small models ramble on after it)."""
-    blank, ends, starts = newlines
-    if not generated:
-        return False
-    if generated[-1] in blank:
-        return True
-    return len(generated) >= 2 and generated[-1] in starts and generated[-2] in ends
 
 
 class BlankLineStop:

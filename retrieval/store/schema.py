@@ -9,7 +9,7 @@ from datetime import date
 
 import numpy as np
 
-from retrieval.lexical import migrate_fts
+from retrieval.store.lexical import migrate_fts
 from retrieval.types import Article, Hit, text_hash
 
 TEXT_HASH_VERSION = "body-v2"  # dedup key: text_hash(body)

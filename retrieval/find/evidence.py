@@ -17,11 +17,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from retrieval.bm25 import BM25Index
-from retrieval.metrics import contains_answer
-from retrieval.text import split_sentences
+from retrieval.find.bm25 import BM25Index
+from retrieval.lang.text import contains_answer, split_sentences
+from retrieval.lang.words import capitalised_words, content_words, stems
 from retrieval.types import Hit
-from retrieval.words import capitalised_words, content_words, stems
 
 Order = Literal["score", "date", "best_last"]
 
@@ -82,6 +81,23 @@ def names_shared(question: str, hits: Sequence[Hit]) -> bool:
     not plainly off-topic, however far from them the embedder puts it."""
     names = stems(capitalised_words(question))
     return bool(names) and any(names & stems(content_words(f"{h.title} {h.text}")) for h in hits)
+
+
+def evidence_is_weak(
+    question: str, hits: Sequence[Hit], min_score: float, min_sentence_score: float
+) -> bool:
+    """Abstain without calling the model when the question is plainly not about the
+    sources. A 200-token chunk is a poor match for a short question about one of its
+    sentences, and the embedder places rare names poorly ("What happened in Syunik?"
+    scores 0.24 against the article about the attack in Syunik): a close sentence, or a
+    name the question shares with the sources, is enough to ask the model."""
+    if not hits:
+        return True
+    if max(h.score for h in hits) >= min_score:
+        return False
+    if max(h.scores.get("sentence_dense", 0.0) for h in hits) >= min_sentence_score:
+        return False
+    return not names_shared(question, hits)
 
 
 def approx_tokens(text: str) -> int:

@@ -24,10 +24,15 @@ import re
 import string
 from dataclasses import dataclass
 
+from retrieval.answer.prompt import (
+    ANSWER_LABEL,
+    build_messages,
+    closed_book_messages,
+    format_sources,
+)
 from retrieval.errors import InvalidInputError
-from retrieval.generation import TextGenerator
-from retrieval.prompt import ANSWER_LABEL, build_messages, closed_book_messages, format_sources
-from retrieval.text import question_sentences
+from retrieval.lang.text import question_sentences
+from retrieval.models.base import TextGenerator
 from retrieval.types import Hit
 
 LETTERS = string.ascii_uppercase

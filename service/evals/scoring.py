@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import string
-import unicodedata
 from collections import Counter
 from collections.abc import Sequence
+
+from retrieval.lang.text import contains_answer as contains_answer
+from retrieval.lang.text import loose
 
 _PUNCT = set(string.punctuation)
 
@@ -76,26 +78,8 @@ def reciprocal_rank(ranked_hits: Sequence[bool], k: int = 10) -> float:
     return 0.0
 
 
-def _loose(text: str) -> str:
-    """Lower-case, every Unicode punctuation mark (curly quotes too) turned into a space."""
-    return " ".join(
-        "".join(
-            " " if unicodedata.category(ch).startswith("P") else ch for ch in text.lower()
-        ).split()
-    )
-
-
 def loose_f1(prediction: str, gold: str) -> float:
     """Token F1 ignoring case, articles and every punctuation mark: whether an answer is right
     (a calibration label), where the leaderboard's own scoring keeps curly quotes
     ("“Squid Game”" would not match "Squid Game")."""
-    return token_f1(_loose(prediction), _loose(gold), drop_articles=True)
-
-
-def contains_answer(text: str, answer: str) -> bool:
-    """Whether `answer` appears as a whole-token span of `text`, ignoring case and all
-    punctuation (the leaderboard's normaliser keeps curly quotes, which would hide matches)."""
-    a = _loose(answer)
-    if not a:
-        return False
-    return f" {a} " in f" {_loose(text)} "
+    return token_f1(loose(prediction), loose(gold), drop_articles=True)

@@ -27,7 +27,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from retrieval.ann import build_index, index_kind, read_snapshot_file
+from retrieval.store.ann import build_index, index_kind, read_snapshot_file
 
 logger = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import re
 
-from retrieval.about import CAPTION
-from retrieval.evidence import EvidenceSelector, Sentence, candidate_sentences
+from retrieval.answer.about import CAPTION
+from retrieval.find.evidence import EvidenceSelector, Sentence, candidate_sentences
+from retrieval.lang.words import content_words
 from retrieval.types import Citation
-from retrieval.words import content_words
 
 MAX_SENTENCES = 4
 MIN_WORDS = 6  # content words a sentence needs to state a point ("Here is what we know." does not)

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.constraints import answer_in_context
-from retrieval.prompt import _MARKER
-from retrieval.types import Citation, Hit
-from retrieval.words import (
+from retrieval.answer.prompt import _MARKER
+from retrieval.check.constraints import answer_in_context
+from retrieval.lang.words import (
     SENTENCE_BREAK,
     capitalised_words,
     content_words,
@@ -24,6 +23,7 @@ from retrieval.words import (
     stem,
     stems,
 )
+from retrieval.types import Citation, Hit
 
 
 def key_terms(claim: str, question: str = "") -> list[str]:

@@ -1,5 +1,5 @@
 """BM25 with bm25s over a small fixed set of texts (the sentences evidence selection scores;
-the index's own lexical search is SQLite FTS5, retrieval/lexical.py)."""
+the index's own lexical search is SQLite FTS5, retrieval/store/lexical.py)."""
 
 from __future__ import annotations
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 
-from retrieval.generation import TextGenerator
-from retrieval.prompt import rewrite_messages
+from retrieval.answer.prompt import rewrite_messages
+from retrieval.lang.words import content_words
+from retrieval.models.base import TextGenerator
 from retrieval.types import Turn
-from retrieval.words import content_words
 
 MAX_HISTORY_TURNS = 20
 

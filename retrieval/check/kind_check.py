@@ -1,4 +1,4 @@
-"""Judging the answers to questions that are not a quiz item (retrieval.kinds): open
+"""Judging the answers to questions that are not a quiz item (retrieval.answer.kinds): open
 questions, yes/no and lists, claim by claim and item by item against the cited sources, and
 whether those sources are about the question's subject at all."""
 
@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import re
 
-from retrieval.answer_check import as_sentence, cite_like, reset_checks, uncite
-from retrieval.prompt import (
+from retrieval.answer.prompt import (
     ABSTAIN_TEXT,
     OFF_TOPIC_TEXT,
     UNSUPPORTED_TEXT,
@@ -18,8 +17,8 @@ from retrieval.prompt import (
     strip_citations,
     tidy_answer,
 )
-from retrieval.types import Answer, Citation
-from retrieval.verify import (
+from retrieval.check.answer_check import as_sentence, cite_like, reset_checks, uncite
+from retrieval.check.verify import (
     CitationVerifier,
     ClaimCheck,
     as_shown,
@@ -27,7 +26,8 @@ from retrieval.verify import (
     lexical_support,
     missing_terms,
 )
-from retrieval.words import SENTENCE_BREAK, capitalised_words, content_words, stems
+from retrieval.lang.words import SENTENCE_BREAK, capitalised_words, content_words, stems
+from retrieval.types import Answer, Citation
 
 # Words that frame a question rather than name its subject ("what happened", "tell me about",
 # "the latest news"): left out when checking that an answer's sources are about the subject.

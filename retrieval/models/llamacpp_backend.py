@@ -22,9 +22,15 @@ from typing import Any
 import numpy as np
 
 from retrieval.errors import InvalidInputError, ModelLoadError
-from retrieval.generation import CHOICE_SCORES, OPENED_REPLY, BaseGenerator, Messages
-from retrieval.generator import ends_paragraph, newline_token_sets
-from retrieval.presets import PRESETS, display_name, gguf_weights
+from retrieval.models.base import (
+    CHOICE_SCORES,
+    OPENED_REPLY,
+    BaseGenerator,
+    Messages,
+    ends_paragraph,
+    newline_token_sets,
+)
+from retrieval.models.presets import PRESETS, display_name, gguf_weights
 
 logger = logging.getLogger(__name__)
 

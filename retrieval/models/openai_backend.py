@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from retrieval.errors import GenerationError, InvalidInputError, ModelLoadError, UnsupportedError
-from retrieval.generation import BaseGenerator, Messages
+from retrieval.models.base import BaseGenerator, Messages
 
 
 class OpenAIChatGenerator(BaseGenerator):

@@ -5,7 +5,7 @@ stream, explicit capabilities and usage counters."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar, Protocol, runtime_checkable
 
@@ -92,3 +92,29 @@ class BaseGenerator:
 
 def supports(generator: TextGenerator | None, capability: str) -> bool:
     return generator is not None and capability in generator.capabilities
+
+
+# -- where a one-paragraph answer ends, shared by the local backends --------------------------
+NewlineTokens = tuple[frozenset[int], frozenset[int], frozenset[int]]
+
+
+def newline_token_sets(pieces: Iterable[tuple[int, str]]) -> NewlineTokens:
+    """(ids whose text holds a blank line, ids ending in a newline, ids starting with one),
+    from (token id, decoded text) pairs."""
+    texts = dict(pieces)
+    return (
+        frozenset(i for i, t in texts.items() if "\n\n" in t),
+        frozenset(i for i, t in texts.items() if t.endswith("\n")),
+        frozenset(i for i, t in texts.items() if t.startswith("\n")),
+    )
+
+
+def ends_paragraph(newlines: NewlineTokens, generated: list[int]) -> bool:
+    """Whether the answer so far has just reached a blank line (the end of a one-paragraph
+    answer; small models ramble on after it)."""
+    blank, ends, starts = newlines
+    if not generated:
+        return False
+    if generated[-1] in blank:
+        return True
+    return len(generated) >= 2 and generated[-1] in starts and generated[-2] in ends

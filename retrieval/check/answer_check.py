@@ -6,10 +6,7 @@ from __future__ import annotations
 import time
 from typing import Literal
 
-from retrieval.confidence import SECOND_LOOK, Calibration, features, fresh_check, reader_signals
-from retrieval.embedder import TextEncoder
-from retrieval.generation import CHOICE_SCORES, Messages, TextGenerator, supports
-from retrieval.prompt import (
+from retrieval.answer.prompt import (
     ABSTAIN_TEXT,
     LOW_CONFIDENCE_TEXT,
     UNSUPPORTED_TEXT,
@@ -20,11 +17,20 @@ from retrieval.prompt import (
     strip_citations,
     tidy_answer,
 )
-from retrieval.types import Answer, Citation
-from retrieval.verify import (
+from retrieval.check.confidence import (
+    SECOND_LOOK,
+    Calibration,
+    features,
+    fresh_check,
+    reader_signals,
+)
+from retrieval.check.verify import (
     CitationVerifier,
     lexical_support,
 )
+from retrieval.models.base import CHOICE_SCORES, Messages, TextGenerator, supports
+from retrieval.models.embedder import TextEncoder
+from retrieval.types import Answer, Citation
 
 
 class AnswerJudge:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from retrieval.text import NUMBER_WORDS
-from retrieval.words import (
+from retrieval.lang.text import NUMBER_WORDS
+from retrieval.lang.words import (
     SENTENCE_BREAK,
     WORD_TOKEN,
     capitalised_words,

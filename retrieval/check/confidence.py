@@ -1,22 +1,22 @@
 """How likely an answer is right: one calibrated score in [0, 1] from signals the pipeline
 already has.
 
-No local model abstains by itself (../shared/MODELS.md), and one raw similarity score cannot
-tell a paraphrased question from an on-topic one the sources do not answer. So each answer gets
-a few cheap signals — how similar its best source is, how much of the question the best
-evidence covers, whether the short answer occurs in a cited source next to the question's
-words, whether the passages it occurs in carry the question's numbers, names and negation and
-how close they are to the question in meaning, how strongly its claims are supported, how sure
-the model was of the short answer (its mean token log-probability) and how close it came to
-replying "I don't know" — combined by a logistic regression fitted on held-out data (`newsrag
-eval calibrate`) and kept beside this module, one file per model (`calibration-<preset>.json`):
-the model's own log-probabilities are signals, and each model's are distributed differently.
-The reader's yes/no check of its own answer (`self_check`) is computed only for a calibration
-that uses it; none does (docs/EVALUATION.md). A calibration may carry a second look: for an
-answer whose confidence lies near the operating threshold, the reader judges the answer on a
-checker's prompt of its own (`fresh_check`, one more reading of the sources) and a second
-regression with that signal decides — the cost is paid only where the decision can change.
-"""
+No local model abstains by itself (probed: none says "I don't know" reliably), and one raw
+similarity score cannot tell a paraphrased question from an on-topic one the sources do not
+answer. So each answer gets a few cheap signals — how similar its best source is, how much of
+the question the best evidence covers, whether the short answer occurs in a cited source next
+to the question's words, whether the passages it occurs in carry the question's numbers, names
+and negation and how close they are to the question in meaning, how strongly its claims are
+supported, how sure the model was of the short answer (its mean token log-probability) and how
+close it came to replying "I don't know" — combined by a logistic regression fitted on held-out
+data (`newsrag eval calibrate`) and kept beside this module, one file per model
+(`calibration-<preset>.json`): the model's own log-probabilities are signals, and each model's
+are distributed differently. The reader's yes/no check of its own answer (`self_check`) is
+computed only for a calibration that uses it; none does (docs/EVALUATION.md). A calibration may
+carry a second look: for an answer whose confidence lies near the operating threshold, the
+reader judges the answer on a checker's prompt of its own (`fresh_check`, one more reading of
+the sources) and a second regression with that signal decides — the cost is paid only where the
+decision can change."""
 
 from __future__ import annotations
 
@@ -26,26 +26,26 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from retrieval.constraints import (
-    QUESTION_WORDS,
-    answer_coverage,
-    answer_in_context,
-    answer_sentences,
-    unmet_constraints,
-)
-from retrieval.embedder import TextEncoder
-from retrieval.generation import CHOICE_SCORES, Messages, TextGenerator, supports
-from retrieval.presets import PRESETS
-from retrieval.prompt import (
+from retrieval.answer.prompt import (
     ANSWER_LABEL,
     NO_ANSWER_OPENINGS,
     YES_NO,
     check_messages,
     fresh_check_messages,
 )
+from retrieval.check.constraints import (
+    QUESTION_WORDS,
+    answer_coverage,
+    answer_in_context,
+    answer_sentences,
+    unmet_constraints,
+)
+from retrieval.check.verify import as_shown, short_is_supported
+from retrieval.lang.words import SENTENCE_BREAK, content_words
+from retrieval.models.base import CHOICE_SCORES, Messages, TextGenerator, supports
+from retrieval.models.embedder import TextEncoder
+from retrieval.models.presets import PRESETS
 from retrieval.types import Citation, Hit
-from retrieval.verify import as_shown, short_is_supported
-from retrieval.words import SENTENCE_BREAK, content_words
 
 FEATURES = (
     "top_dense",  # best dense cosine among the sources

@@ -1,0 +1,2 @@
+"""Making an answer: prompts, question kinds, multiple choice, open answers, questions
+about an article itself."""

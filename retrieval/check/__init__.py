@@ -1,0 +1,1 @@
+"""Judging an answer: citations, claims, constraints, the calibrated confidence."""

@@ -1,0 +1,1 @@
+"""Finding the evidence: hybrid search, sentence selection, time windows, follow-ups."""

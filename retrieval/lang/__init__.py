@@ -1,0 +1,1 @@
+"""Language primitives the checks and the search share: sentences, words, stems."""
