@@ -231,7 +231,7 @@ def eval_calibrate(
     preset: PresetOpt = None,
     out: Annotated[
         Path | None,
-        typer.Option(help="calibration file to write [default: the preset's, in retrieval/]"),
+        typer.Option(help="calibration file to write [default: the preset's, in retrieval/check/]"),
     ] = None,
     report: Annotated[Path, typer.Option(help="folder for the report and plot")] = Path(
         "eval-out/calibration"
