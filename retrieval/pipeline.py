@@ -74,6 +74,9 @@ class PipelineConfig:
     # 67.8 for a second prompt a question, twice the evaluation's time).
     mc_closed_book_weight: float = 0.0
     mc_letter_weight: float = 0.0
+    # Read the options closed-book even at weight 0 (the RealTime QA evaluation's NOTA rule
+    # uses that reading; nothing else does, so it is not paid for by default).
+    mc_closed_book_reading: bool = False
     # Answers whose calibrated confidence is below this become "I don't know" (None: the
     # operating point stored with the calibration; 0: never).
     min_confidence: float | None = None
@@ -436,4 +439,5 @@ class RAGPipeline:
             messages,
             self.config.mc_closed_book_weight,
             self.config.mc_letter_weight,
+            self.config.mc_closed_book_reading,
         )

@@ -125,16 +125,23 @@ def score_choices(
     messages: list[dict[str, str]],
     closed_book_weight: float,
     letter_weight: float,
+    closed_book: bool = False,
 ) -> dict[str, list[float]]:
     """Every reading of the options on `sources` (`messages`: the answer prompt over them):
-    cloze with and without the evidence, lettered with it (unless `letter_weight` is 0: it
+    cloze with the evidence, without it (only when weighted in or `closed_book` is asked
+    for: an evaluation's NOTA rule reads it), lettered with it (unless `letter_weight` is 0: it
     costs a second reading of the sources), and their combination. A question asking for
     the exception is also read without its negation ("affirmed", a second prompt over the
     same sources), and its cloze score is minus that reading's."""
     check_choices(choices)
     with_ev = generator.choice_scores(messages, choices, prefix=ANSWER_LABEL)
-    without = generator.choice_scores(closed_book_messages(question), choices, prefix=ANSWER_LABEL)
-    detail = {"evidence": with_ev, "closed_book": without}
+    detail = {"evidence": with_ev}
+    without = [0.0] * len(choices)
+    if closed_book or closed_book_weight:
+        without = generator.choice_scores(
+            closed_book_messages(question), choices, prefix=ANSWER_LABEL
+        )
+        detail["closed_book"] = without
     asked_other_way = affirmed(question)
     if asked_other_way is not None:
         detail["affirmed"] = generator.choice_scores(

@@ -67,12 +67,14 @@ NOTA = "None of the above"
 
 def eval_core(core: CoreConfig) -> CoreConfig:
     """The leaderboard always expects an answer: no retrieval gate and no confidence gate (the
-    confidence is still recorded), a short answer budget."""
+    confidence is still recorded), a short answer budget, and the closed-book reading of the
+    options that the NOTA rule needs."""
     pipe = replace(
         core.pipeline,
         min_score=0.0,
         min_confidence=0.0,
         max_new_tokens=min(core.pipeline.max_new_tokens, 48),
+        mc_closed_book_reading=True,  # the NOTA rule reads it
     )
     return replace(core, pipeline=pipe, query_batching=False, readonly=False)
 

@@ -60,7 +60,7 @@ def test_scoring_reads_the_letters_only_when_they_count():
     hits = [_hit("Four soldiers were killed.")]
     msgs = [{"role": "user", "content": "Four soldiers were killed. Question: How many?"}]
     detail = score_choices(gen, "How many?", ["Four soldiers", "Bananas"], hits, msgs, 0.0, 2.0)
-    assert set(detail) == {"evidence", "closed_book", "letters", "combined"}
+    assert set(detail) == {"evidence", "letters", "combined"}  # closed book: not asked for
     assert len(detail["letters"]) == 2
     detail = score_choices(gen, "How many?", ["Four soldiers", "Bananas"], hits, msgs, 0.0, 0.0)
     assert "letters" not in detail and detail["combined"] == detail["evidence"]

@@ -317,13 +317,20 @@ def test_short_only_stops_reading_the_model(rag):  # noqa: F811
     assert "Sentence:" not in pieces_read
 
 
-def test_choices_are_scored_with_and_without_evidence(rag):  # noqa: F811
+def test_choices_are_scored_on_the_evidence_and_closed_book_only_when_asked(rag):  # noqa: F811
     q = "How many soldiers were killed at the border?"
     answer = rag.ask(q, choices=["Four soldiers", "Bananas"], sentence=False)
     detail = answer.choice_detail
-    assert detail is not None and set(detail) == {"evidence", "closed_book", "combined"}
+    assert detail is not None and set(detail) == {"evidence", "combined"}
     assert answer.choice_scores == detail["combined"]
     assert answer.choice_scores[0] > answer.choice_scores[1]
+    rag.pipeline.config.mc_closed_book_reading = True  # as the RealTime QA evaluation asks
+    try:
+        again = rag.ask(q, choices=["Four soldiers", "Bananas"], sentence=False)
+        assert again.choice_detail is not None and "closed_book" in again.choice_detail
+        assert again.choice_scores == answer.choice_scores  # read, not weighted in
+    finally:
+        rag.pipeline.config.mc_closed_book_reading = False
 
 
 def test_multiple_choice_needs_a_scoring_backend(rag):  # noqa: F811
@@ -393,7 +400,7 @@ def test_multiple_choice_on_its_own_evidence_generates_nothing(rag):  # noqa: F8
     q = "How many soldiers were killed at the border?"
     mc = rag.pipeline.choose_answer(q, ["Four soldiers", "Bananas"])
     assert len(gen.calls) == before  # scored, not generated
-    assert set(mc.detail) == {"evidence", "closed_book", "combined"}
+    assert set(mc.detail) == {"evidence", "combined"}
     assert mc.scores == mc.detail["combined"] and mc.scores[0] > mc.scores[1]
     assert mc.sources and len(mc.sources) <= rag.pipeline.config.top_k
     with pytest.raises(InvalidInputError):
