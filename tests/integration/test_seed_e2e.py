@@ -44,10 +44,15 @@ def test_seed_question_is_answered_with_seed_citation(tiny_client):
     assert body["timings_ms"]["generate"] > 0
 
 
-def test_france_question_abstains(tiny_client):
+def test_off_topic_questions_abstain(tiny_client):
+    # The article names France (an arms supplier): the model is asked, and its answer is not
+    # supported by the sources.
     body = tiny_client.post("/ask", json={"question": "What is the capital of France?"}).json()
     assert body["abstained"] is True
     assert body["answer"].startswith("I don't know")
+    # Nothing the sources name: the gate answers without calling the model.
+    body = tiny_client.post("/ask", json={"question": "Who won the World Cup in 2018?"}).json()
+    assert body["abstained"] is True and body["abstain_reason"] == "weak_evidence"
     assert body["timings_ms"]["generate"] == 0
 
 

@@ -156,29 +156,6 @@ def test_a_question_asking_with_the_opposite_word_is_unmet():
     assert unmet(near, "What is the smallest port?") == met
 
 
-def test_a_capital_or_an_adjective_names_its_country():
-    """News writes "Moscow asked" for "Russia called on", "the French" for France: a question
-    naming one and a source naming the other meet the name constraint and the coverage; a
-    country the source never names, in no form, still does not."""
-    src = "Russia has called on both countries to exercise restraint in Karabakh."
-    moscow = "What has Moscow asked both sides to do?"
-    assert unmet_constraints("exercise restraint", src, moscow) == (False, False, False)
-    kremlin = "What did the Kremlin call for in Karabakh?"
-    assert unmet_constraints("restraint", src, kremlin) == (False, False, False)
-    paris = "What has Paris asked both sides to do?"
-    assert unmet_constraints("exercise restraint", src, paris) == (False, False, True)
-    french = "The French government sent arms to Armenia."
-    assert unmet_constraints("arms", french, "What did France send to Armenia?") == (
-        False,
-        False,
-        False,
-    )
-    wide = features(moscow, "exercise restraint", [_cit(src)], -0.5)
-    narrow = features(paris, "exercise restraint", [_cit(src)], -0.5)
-    assert wide["answer_coverage"] > narrow["answer_coverage"]
-    assert wide["coverage"] > narrow["coverage"]
-
-
 def test_each_preset_uses_its_own_calibration():
     """The model's own log-probability is a feature, so a calibration belongs to one model;
     presets without a fit of their own (tiny, local folders) fall back to small's."""
