@@ -183,6 +183,10 @@ class Newsrag:
         return cls(config, models, open_store(config, models.embedder, create))
 
     # -- reading -------------------------------------------------------------------------------
+    def warm(self) -> bool:
+        """Make the first question as fast as later ones (`RAGPipeline.warm`)."""
+        return self.pipeline.warm()
+
     def ask(
         self,
         question: str,

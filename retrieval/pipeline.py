@@ -38,7 +38,13 @@ from retrieval.find.evidence import (
 from retrieval.find.followup import MAX_HISTORY_TURNS, standalone_question
 from retrieval.find.search import Retriever, SearchFilter
 from retrieval.find.timefilter import time_window
-from retrieval.models.base import CHOICE_SCORES, OPENED_REPLY, TextGenerator, supports
+from retrieval.models.base import (
+    CHOICE_SCORES,
+    OPENED_REPLY,
+    PREFIX_CACHE,
+    TextGenerator,
+    supports,
+)
 from retrieval.types import Answer, Citation, Hit, Turn
 
 MAX_QUESTION_CHARS = 2000
@@ -131,6 +137,16 @@ class RAGPipeline:
             self.config.unsupported,
         )
         self.kinds = KindJudge(self.judge.verifier)
+
+    def warm(self) -> bool:
+        """Run the embedder and the index once and read the answer prompt's common opening
+        (instructions and examples) into the generator's cache, so that the first question
+        costs what later ones do. False when the generator keeps no prompt cache."""
+        self.retriever.search("warm up", 1)
+        if self.generator is None or not supports(self.generator, PREFIX_CACHE):
+            return False
+        self.generator.generate(build_messages("", []), max_new_tokens=1)
+        return True
 
     # -- retrieval -----------------------------------------------------------------------------
     def search(

@@ -76,6 +76,7 @@ class Holder:
         self.newsrag = newsrag
         self.models: Models | None = newsrag.models if newsrag else None
         self.error: NewsragError | None = None
+        self.warming = False
         self._tried = 0.0
         self._lock = threading.Lock()
 
@@ -97,6 +98,19 @@ class Holder:
                 return
             self.models.load()
             self.newsrag, self.error = newsrag, None
+
+    def warm(self) -> None:
+        """Warm the system (`Newsrag.warm`) while /health says "warming"; a failure is logged
+        and the service answers anyway, only the first question slower."""
+        try:
+            rag = self.get()
+            t0 = time.perf_counter()
+            if rag.warm():
+                logger.info("reader warmed in %.1f s", time.perf_counter() - t0)
+        except Exception:
+            logger.exception("warming up failed; the first question will be slower")
+        finally:
+            self.warming = False
 
     def get(self) -> Newsrag:
         if self.newsrag is None:
@@ -135,6 +149,9 @@ def create_app(settings: Settings | None = None, newsrag: Newsrag | None = None)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         holder.load()
+        if settings.warm_up and holder.newsrag is not None:
+            holder.warming = True
+            threading.Thread(target=holder.warm, name="warm-up", daemon=True).start()
         poller = None
         if settings.feed_poll_minutes > 0 and not settings.readonly:
             poller = asyncio.create_task(poll_feeds_forever(holder, settings.feed_poll_minutes))
@@ -250,10 +267,12 @@ def create_app(settings: Settings | None = None, newsrag: Newsrag | None = None)
     @app.get("/health", response_model=HealthResponse, response_model_exclude_none=True)
     def health(rag: NewsragDep, request: Request) -> Any:
         """Index size and the models in use (only the status for a client that may not read)."""
+        status = "warming" if holder.warming else "ok"
         if not may_read(request, settings):
-            return {"status": "ok"}
+            return {"status": status}
         stats = rag.stats()
-        return {"status": "ok", **{k: stats[k] for k in HealthResponse.model_fields if k in stats}}
+        fields = {k: stats[k] for k in HealthResponse.model_fields if k in stats}
+        return {"status": status, **fields}
 
     @app.get("/metrics", include_in_schema=False)
     def prometheus() -> Response:

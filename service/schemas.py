@@ -201,7 +201,10 @@ class SearchResponse(BaseModel):
 class HealthResponse(BaseModel):
     """With NEWSRAG_PROTECT_READS, a client without the key sees only `status`."""
 
-    status: str
+    status: str = Field(
+        description="ok, or warming: the reader is reading its prompt's opening (answers "
+        "work; the first waits until it is done)"
+    )
     articles: int | None = None
     chunks: int | None = None
     embedder: str | None = None

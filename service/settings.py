@@ -100,6 +100,11 @@ class Settings(BaseSettings):
     time_filters: bool = Field(
         True, description="read a date window from the question's words ('last week')"
     )
+    warm_up: bool = Field(
+        True,
+        description="`newsrag serve`: read the prompt's common opening into the reader's cache "
+        "at start (/health says 'warming' until done)",
+    )
     feed_poll_minutes: float = Field(
         30, ge=0, description="poll registered feeds this often in `newsrag serve` (0: never)"
     )

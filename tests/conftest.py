@@ -9,6 +9,9 @@ import pytest
 from service.loading import offline
 
 offline()  # before any model library is imported
+# Servers in tests do not warm their reader in the background (a warm-up call would race with
+# tests that count the generator's calls); tests/unit/test_warm.py turns it on.
+os.environ.setdefault("NEWSRAG_WARM_UP", "false")
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

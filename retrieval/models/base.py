@@ -17,6 +17,9 @@ Messages = list[dict[str, str]]
 CHOICE_SCORES = "choice_scores"
 # Continues a reply made to open with given text (`stream(..., opening=…)`).
 OPENED_REPLY = "opened_reply"
+# Keeps the previous prompt's KV cache and reuses its longest shared prefix: reading the
+# prompts' common opening ahead of time saves the first question that reading.
+PREFIX_CACHE = "prefix_cache"
 
 
 @dataclass

@@ -25,6 +25,7 @@ from retrieval.errors import InvalidInputError, ModelLoadError
 from retrieval.models.base import (
     CHOICE_SCORES,
     OPENED_REPLY,
+    PREFIX_CACHE,
     BaseGenerator,
     Messages,
     ends_paragraph,
@@ -106,7 +107,7 @@ class LlamaCppGenerator(BaseGenerator):
     """The generator contract on llama.cpp; one call at a time (the model holds one KV
     cache, reused for the longest prefix shared with the previous prompt)."""
 
-    capabilities = frozenset({CHOICE_SCORES, OPENED_REPLY})
+    capabilities = frozenset({CHOICE_SCORES, OPENED_REPLY, PREFIX_CACHE})
 
     def __init__(
         self,

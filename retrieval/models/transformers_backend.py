@@ -15,6 +15,7 @@ from retrieval.errors import ModelLoadError
 from retrieval.models.base import (
     CHOICE_SCORES,
     OPENED_REPLY,
+    PREFIX_CACHE,
     BaseGenerator,
     Messages,
     NewlineTokens,
@@ -62,7 +63,7 @@ class Generator(BaseGenerator):
     """A chat model that writes answers; one generation at a time (2 cores cannot do more
     without slowing every request down)."""
 
-    capabilities = frozenset({CHOICE_SCORES, OPENED_REPLY})
+    capabilities = frozenset({CHOICE_SCORES, OPENED_REPLY, PREFIX_CACHE})
 
     def __init__(
         self,

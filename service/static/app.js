@@ -722,6 +722,10 @@ function checkHealth() {
       // Without the key a protected server tells only that it is up.
       else if (b.articles === undefined) askForKey("API key needed");
       else statusEl.textContent = `${plural(b.articles, "article")} · ${plural(b.chunks, "chunk")} · ${b.generator}`;
+      if (ok && b.status === "warming") {
+        statusEl.textContent += " · warming up the reader…";
+        setTimeout(checkHealth, 2000);
+      }
       return ok && b.articles !== undefined;
     })
     .catch(() => {
