@@ -65,6 +65,7 @@ _OPEN = re.compile(
     r"update\s+me|fill\s+me\s+in|walk\s+me\s+through|recap|outline)\b"
     r"|^(?:any|is\s+there\s+any)\s+(?:news|updates?|developments?)\b"
     r"|^what\s+do\s+we\s+know\b"
+    r"|^what(?:'s|\s+is|\s+was|\s+are|\s+were)\s+.+\s+about\s*\??$"
     r"|^what(?:'s|\s+is|\s+was|\s+are|\s+were)\s+in\b"
     r"|^what\s+(?:are|were)\s+the\s+(?:main\s+|key\s+|biggest\s+|major\s+)?"
     r"(?:concerns?|issues?|reasons?|causes?|effects?|consequences?|implications?|risks?|"

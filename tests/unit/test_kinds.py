@@ -49,6 +49,8 @@ K = QuestionType
         ("Who wrote the article about the water limits?", K.META),
         ("Where can I read the article about the glass museum?", K.META),
         ("What is the article about?", K.META),
+        ("What is “Drought forces water limits in Millbrook” about?", K.OPEN),
+        ("What was the council's plan about?", K.OPEN),
         ("Which outlet reported the reservoir figures?", K.META),
     ],
 )
