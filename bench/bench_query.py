@@ -20,6 +20,7 @@ import numpy as np
 from bench.common import news_articles, questions, summary
 from index.core import Models, Newsrag
 from retrieval.find.search import SearchConfig
+from retrieval.store.directory import IndexStore
 from service.app import create_app
 from service.live import live_server
 from service.loading import core_config
@@ -48,8 +49,10 @@ def main() -> None:
         models = Models.build(core, with_generator=False)
         rag = Newsrag.open(core, models, create=True)
         rag.add(news_articles(args.articles))
-        rag.store.merge()  # one base index, as the raw FAISS call has
-        index = rag.store.vector_state.base
+        store = rag.store
+        assert isinstance(store, IndexStore)  # the directory's FAISS index, compared raw
+        store.merge()  # one base index, as the raw FAISS call has
+        index = store.vector_state.base
         model = models.embedder.load()
 
         def raw(q: str) -> None:

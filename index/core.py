@@ -36,6 +36,7 @@ from retrieval.find.search import Retriever, SearchConfig, SearchFilter
 from retrieval.models.base import TextGenerator
 from retrieval.models.embedder import Embedder, TextEncoder
 from retrieval.pipeline import PipelineConfig, RAGPipeline, StreamEvent
+from retrieval.store.base import Store
 from retrieval.store.directory import IndexStore, StoredArticle
 from retrieval.types import Answer, Article, DuplicateText, Hit, Turn
 
@@ -152,7 +153,7 @@ def open_store(config: CoreConfig, embedder: TextEncoder, create: bool = False) 
 class Newsrag:
     """The system behind every door: ask, stream, search, and manage articles."""
 
-    def __init__(self, config: CoreConfig, models: Models, store: IndexStore) -> None:
+    def __init__(self, config: CoreConfig, models: Models, store: Store) -> None:
         self.config = config
         self.models = models
         self.store = store

@@ -14,6 +14,7 @@ from index.formats import load_articles
 from index.parse import ParseError, discover
 from retrieval.errors import DuplicateTextError, InvalidInputError
 from retrieval.models.embedder import TextEncoder
+from retrieval.store.base import Store
 from retrieval.store.directory import IndexStore, duplicate_message
 from retrieval.store.manifest import Manifest
 from retrieval.types import Article, ChunkSpan, DuplicateText
@@ -62,7 +63,7 @@ class Indexer:
     """Adds articles to a store. Articles are committed in batches, each batch in one
     transaction: after a crash every article is either fully searchable or absent."""
 
-    def __init__(self, store: IndexStore, embedder: TextEncoder, batch_articles: int = 32) -> None:
+    def __init__(self, store: Store, embedder: TextEncoder, batch_articles: int = 32) -> None:
         self.store = store
         self.embedder = embedder
         chunking = store.manifest.chunking

@@ -11,7 +11,7 @@ import numpy as np
 
 from retrieval.errors import InvalidInputError
 from retrieval.models.embedder import QueryBatcher, TextEncoder
-from retrieval.store.directory import IndexStore
+from retrieval.store.base import Store
 from retrieval.types import Hit
 
 Mode = Literal["dense", "bm25", "hybrid"]
@@ -91,7 +91,7 @@ def recency_factor(published: date | None, as_of: date, cfg: SearchConfig) -> fl
 class Retriever:
     def __init__(
         self,
-        store: IndexStore,
+        store: Store,
         embedder: TextEncoder,
         config: SearchConfig | None = None,
         batch_queries: bool = False,

@@ -14,7 +14,7 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from retrieval.errors import (
 )
 from retrieval.store import lexical
 from retrieval.store.ann import IVF_MIN_VECTORS, index_kind, write_snapshot
+from retrieval.store.base import WriteResult
 from retrieval.store.manifest import MANIFEST, Manifest, read_checked
 from retrieval.store.schema import (
     SCHEMA,
@@ -64,15 +65,8 @@ def duplicate_message(article_id: str, holder: str) -> str:
     )
 
 
-@dataclass
-class WriteResult:
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    duplicates: list[str] = field(default_factory=list)
-
-
 class IndexStore:
-    """Read and write access to one index directory.
+    """Read and write access to one index directory (the `Store` contract, store/base.py).
 
     Thread-safe within a process: writes are serialised by a lock and go through their own
     SQLite connection; every reading thread has its own connection, so (in WAL mode) it sees
