@@ -51,9 +51,8 @@ class CoreConfig:
     index_dir: Path = Path("data/index")
     preset: str = "base"
     backend: Backend = "llamacpp"
-    weights: str = (
-        "bf16"  # llamacpp: the GGUF encoding (retrieval.models.llamacpp_backend.ENCODINGS)
-    )
+    # llamacpp: the GGUF encoding (retrieval.models.llamacpp_backend.ENCODINGS)
+    weights: str = "bf16"
     cache_dir: Path = Path.home() / ".cache" / "newsrag"
     openai_base_url: str = "http://127.0.0.1:8080/v1"
     openai_model: str = "newsrag"

@@ -22,7 +22,7 @@ NEWEST = 5  # headlines shown on the empty page
 SUGGESTIONS = 4
 TITLE_CHARS = 90  # a suggestion quotes at most this much of a title
 
-# A name: capitalised words in a row ("Azerbaijan", "New York", "Nikol Pashinyan").
+# A name: capitalised words in a row ("Millbrook", "New York", "Dana Whitfield").
 _POSSESSIVE = re.compile(r"['’]s?$")
 _NAME = re.compile(r"\b[A-Z][\w’'-]*[a-z][\w’'-]*(?: [A-Z][\w’'-]*[a-z][\w’'-]*)*")
 

@@ -64,7 +64,7 @@ class HistoryTurn(BaseModel):
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: StrictStr = Field(
-        ..., max_length=MAX_QUESTION_CHARS, examples=["How many Armenian soldiers were killed?"]
+        ..., max_length=MAX_QUESTION_CHARS, examples=["What happened at the border?"]
     )
     top_k: StrictInt | None = Field(None, ge=1, le=MAX_TOP_K, description="sources to retrieve")
     filters: Filters | None = None

@@ -139,8 +139,8 @@ def _asked(question: str, short: str, skip: frozenset[str] = frozenset()) -> set
 
 
 def answer_in_context(short: str, source: str, question: str) -> bool:
-    """Whether the answer occurs near the question's own words ("Azerbaijan" in a sentence
-    about the border does not answer a question about a pelican sanctuary)."""
+    """Whether the answer occurs near the question's own words (a town named in a sentence
+    about a bridge does not answer a question about a pelican sanctuary)."""
     asked = _asked(question, short)
     if not content_words(short) or not asked:
         return True
@@ -151,7 +151,7 @@ def answer_coverage(short: str, source: str, question: str) -> float:
     """How much of the question the answer's own neighbourhood covers (0..1). An on-topic
     question the source does not answer usually differs from it in a word or two ("When did
     OPEC begin?" beside "OPEC was founded in 1960 as…" covers it; "the defence minister"
-    beside "Prime Minister Pashinyan" does not): the one signal retrieval similarity lacks."""
+    beside "the prime minister" does not): the one signal retrieval similarity lacks."""
     asked = _asked(question, short, QUESTION_WORDS)
     if not content_words(short):
         return 0.0

@@ -88,9 +88,9 @@ def evidence_is_weak(
 ) -> bool:
     """Abstain without calling the model when the question is plainly not about the
     sources. A 200-token chunk is a poor match for a short question about one of its
-    sentences, and the embedder places rare names poorly ("What happened in Syunik?"
-    scores 0.24 against the article about the attack in Syunik): a close sentence, or a
-    name the question shares with the sources, is enough to ask the model."""
+    sentences, and the embedder places rare names poorly (a question about a small province
+    scored 0.24 against the article about an attack there): a close sentence, or a name the
+    question shares with the sources, is enough to ask the model."""
     if not hits:
         return True
     if max(h.score for h in hits) >= min_score:
