@@ -9,24 +9,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 from playwright.sync_api import sync_playwright
 
 from service.app import create_app
-from service.live import CHROMIUM_FLAGS, chromium_path, live_server
+from service.live import CHROMIUM_FLAGS, ask_on_page, chromium_path, live_server, settled
 from service.settings import Settings
 
 SIZES = {"desktop": (1100, 900), "phone": (390, 844)}
-
-
-def settle(page: Any, i: int) -> None:
-    page.wait_for_function(
-        "i => { const t = document.querySelectorAll('.turn')[i];"
-        " return t && t.dataset.state !== 'pending'; }",
-        arg=i,
-        timeout=300_000,
-    )
 
 
 def main() -> None:
@@ -44,10 +34,8 @@ def main() -> None:
             page.locator("#suggestions button").first.wait_for(timeout=60_000)
             page.screenshot(path=args.out_dir / f"chat-{name}-empty.png")
             page.locator("#suggestions button").first.click()
-            settle(page, 0)
-            page.fill("#question", args.question)
-            page.press("#question", "Enter")
-            settle(page, 1)
+            settled(page, 0, 300_000)
+            ask_on_page(page, args.question, 300_000)
             # A phone shows what fits on its screen: the newest answer above the question box.
             page.screenshot(path=args.out_dir / f"chat-{name}.png", full_page=name == "desktop")
             page.close()

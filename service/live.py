@@ -49,3 +49,23 @@ CHROMIUM_FLAGS = [
 
 def chromium_path() -> str:
     return shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def settled(page: Any, n: int, timeout_ms: int = 60_000) -> Any:
+    """The chat page's `n`-th turn once its answer is no longer pending (a Playwright page:
+    browser tests and screenshots)."""
+    page.wait_for_function(
+        "n => document.querySelectorAll('.turn').length > n && "
+        "document.querySelectorAll('.turn')[n].dataset.state !== 'pending'",
+        arg=n,
+        timeout=timeout_ms,
+    )
+    return page.locator(".turn").nth(n)
+
+
+def ask_on_page(page: Any, question: str, timeout_ms: int = 60_000) -> Any:
+    """Type a question into the chat page, send it, and return its settled turn."""
+    n = page.locator(".turn").count()
+    page.fill("#question", question)
+    page.press("#question", "Enter")
+    return settled(page, n, timeout_ms)

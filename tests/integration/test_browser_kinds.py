@@ -7,7 +7,6 @@ page and the answer path around the model (the real reader is in test_kinds_e2e)
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -15,7 +14,7 @@ from index.chunking import ChunkingParams
 from index.ingest import Indexer, open_or_create
 from retrieval.pipeline import PipelineConfig
 from service.app import create_app
-from service.live import CHROMIUM_FLAGS, chromium_path, live_server
+from service.live import CHROMIUM_FLAGS, ask_on_page, chromium_path, live_server, settled
 from service.settings import Settings
 from tests.fakes import Scripted, make_newsrag
 from tests.fixtures.archive import ARCHIVE
@@ -52,21 +51,7 @@ def page(tmp_path_factory, embedder):
         browser.close()
 
 
-def ask(page: Any, question: str) -> Any:
-    n = page.locator(".turn").count()
-    page.fill("#question", question)
-    page.press("#question", "Enter")
-    return settled(page, n)
-
-
-def settled(page: Any, n: int) -> Any:
-    page.wait_for_function(
-        "n => document.querySelectorAll('.turn').length > n && "
-        "document.querySelectorAll('.turn')[n].dataset.state !== 'pending'",
-        arg=n,
-        timeout=60_000,
-    )
-    return page.locator(".turn").nth(n)
+ask = ask_on_page
 
 
 def test_open_answer_shows_several_cited_sentences(page):

@@ -20,7 +20,7 @@ from index.fetch import FetchConfig
 from index.ingest import Indexer, open_or_create
 from retrieval.pipeline import PipelineConfig
 from service.app import create_app
-from service.live import CHROMIUM_FLAGS, chromium_path, live_server
+from service.live import CHROMIUM_FLAGS, ask_on_page, chromium_path, live_server, settled
 from service.settings import Settings
 from tests.fakes import Scripted, make_newsrag
 from tests.fixtures.archive import ARCHIVE
@@ -98,21 +98,7 @@ def page(browser, server) -> Iterator[Any]:
     context.close()
 
 
-def settled(page: Any, n: int) -> Any:
-    page.wait_for_function(
-        "n => document.querySelectorAll('.turn').length > n && "
-        "document.querySelectorAll('.turn')[n].dataset.state !== 'pending'",
-        arg=n,
-        timeout=60_000,
-    )
-    return page.locator(".turn").nth(n)
-
-
-def ask(page: Any, question: str) -> Any:
-    n = page.locator(".turn").count()
-    page.fill("#question", question)
-    page.press("#question", "Enter")
-    return settled(page, n)
+ask = ask_on_page
 
 
 def axe_problems(page: Any) -> list[str]:
