@@ -330,7 +330,7 @@ class Newsrag:
             report = self.add([page_article(page, url, self.config.limits)])
             return LinkResult("article", report=report)
         feed, created = self.add_feed(url)
-        poll = self.feeds.poll(feed.id)
+        poll = self.feeds.poll(feed.id, page)  # what was just fetched is not fetched again
         return LinkResult("feed", feed=self.get_feed(feed.id), created=created, poll=poll)
 
     def delete(self, article_id: str) -> int:

@@ -247,28 +247,30 @@ class FeedPoller:
     def poll_all(self) -> list[PollResult]:
         return [self.poll(f.id) for f in self.registry.all()]
 
-    def poll(self, feed_id: str) -> PollResult:
+    def poll(self, feed_id: str, fetched: Fetched | None = None) -> PollResult:
+        """Poll one feed; `fetched`: its content, already fetched (a link just added)."""
         self.registry.check_writable()
         with self._lock:
             feed = self.registry.get(feed_id)
             result = PollResult(feed.id, None)
             try:
-                self._poll(feed, result)
+                self._poll(feed, result, fetched)
             except Exception as exc:  # a feed must never take the poller down
                 logger.exception("polling %s failed", feed.url)
                 result.errors.append(f"{feed.url}: {type(exc).__name__}: {exc}")
             self.registry.record(feed, result)
             return result
 
-    def _poll(self, feed: Feed, result: PollResult) -> None:
+    def _poll(self, feed: Feed, result: PollResult, got: Fetched | None = None) -> None:
         import feedparser
 
-        try:
-            got = self.fetcher.get(feed.url, feed.etag, feed.last_modified)
-        except (FetchError, InvalidInputError) as exc:
-            result.errors.append(str(exc))
-            result.status = exc.status if isinstance(exc, FetchError) else None
-            return
+        if got is None:
+            try:
+                got = self.fetcher.get(feed.url, feed.etag, feed.last_modified)
+            except (FetchError, InvalidInputError) as exc:
+                result.errors.append(str(exc))
+                result.status = exc.status if isinstance(exc, FetchError) else None
+                return
         result.status = got.status
         if got.status == 304:
             return

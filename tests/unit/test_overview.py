@@ -82,6 +82,7 @@ def test_a_link_is_told_apart_by_its_content(client, site):  # noqa: F811
     assert any("gone.html" in e for e in feed["errors"])
     assert client.get("/documents").json()["total"] == before + 2
     assert feed["feed"]["title"] == "City Gazette"
+    assert [p for p, _ in site.log].count("/city.rss") == 1  # fetched once, not again to poll
 
 
 @pytest.mark.parametrize(
