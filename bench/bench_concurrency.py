@@ -57,7 +57,7 @@ def main() -> None:
     ap.add_argument("--articles", type=int, default=300)
     ap.add_argument("--requests", type=int, default=48, help="per round and concurrency level")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--dtype", default="bfloat16", choices=["float32", "bfloat16", "int8"])
+    ap.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "int8"])
     args = ap.parse_args()
     qs = questions(400)
     with tempfile.TemporaryDirectory() as tmp:

@@ -40,7 +40,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--articles", type=int, default=1000)
     ap.add_argument("--queries", type=int, default=200)
-    ap.add_argument("--dtype", default="bfloat16", choices=["float32", "bfloat16", "int8"])
+    ap.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "int8"])
     args = ap.parse_args()
     qs = questions(args.queries)
     with tempfile.TemporaryDirectory() as tmp:

@@ -34,14 +34,13 @@ from index.ingest import Indexer, IngestReport, manifest_for
 from retrieval.errors import IndexNotFoundError
 from retrieval.find.search import Retriever, SearchConfig, SearchFilter
 from retrieval.models.base import TextGenerator
-from retrieval.models.embedder import Embedder, TextEncoder
+from retrieval.models.embedder import Embedder, EmbedDtype, TextEncoder
 from retrieval.pipeline import PipelineConfig, RAGPipeline, StreamEvent
 from retrieval.store.base import Store
 from retrieval.store.directory import IndexStore, StoredArticle
 from retrieval.types import Answer, Article, DuplicateText, Hit, Turn
 
 Backend = Literal["transformers", "llamacpp", "openai"]
-EmbedDtype = Literal["float32", "bfloat16", "int8"]
 
 
 @dataclass(frozen=True)
@@ -57,7 +56,7 @@ class CoreConfig:
     openai_base_url: str = "http://127.0.0.1:8080/v1"
     openai_model: str = "newsrag"
     openai_api_key: str | None = None
-    embed_dtype: EmbedDtype = "bfloat16"
+    embed_dtype: EmbedDtype = "auto"
     query_batching: bool = False
     chunk_tokens: int = 200
     chunk_overlap: int = 40

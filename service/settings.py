@@ -38,9 +38,11 @@ class Settings(BaseSettings):
     openai_base_url: str = Field("http://127.0.0.1:8080/v1", description="for backend=openai")
     openai_model: str = Field("newsrag", description="model name for backend=openai")
     openai_api_key: SecretStr | None = None
-    # bf16 embeds 2.7x faster on this CPU (AVX512-BF16) with identical RealTime QA retrieval metrics
-    # (docs/BENCHMARKS.md); float32 for CPUs without fast bf16.
-    embed_dtype: Literal["float32", "bfloat16", "int8"] = "bfloat16"
+    embed_dtype: Literal["auto", "float32", "bfloat16", "int8"] = Field(
+        "auto",
+        description="embedder precision; auto: bfloat16 on CPUs with AMX or AVX512-BF16 (2.7x "
+        "faster there), float32 elsewhere (bf16 is emulated and ~5x slower); same retrieval",
+    )
     query_batching: bool = Field(
         True, description="encode the queries of concurrent requests in one forward pass"
     )

@@ -22,7 +22,32 @@ logger = logging.getLogger(__name__)
 DEFAULT_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
 
 
-EmbedDtype = Literal["float32", "bfloat16", "int8"]
+EmbedDtype = Literal["auto", "float32", "bfloat16", "int8"]
+
+# CPU flags that make bf16 matmuls fast; without them torch emulates bf16 and the embedder is
+# about 5x slower than in float32 (docs/BENCHMARKS.md, AMD EPYC without AVX512-BF16).
+FAST_BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
+
+
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
+    """The CPU's feature flags (empty where /proc/cpuinfo does not exist)."""
+    try:
+        text = cpuinfo.read_text(errors="replace")
+    except OSError:
+        return frozenset()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            return frozenset(value.split())
+    return frozenset()
+
+
+def resolve_dtype(dtype: EmbedDtype, flags: frozenset[str] | None = None) -> EmbedDtype:
+    """auto: bf16 where the CPU computes it natively, float32 elsewhere (same vectors to 0.998)."""
+    if dtype != "auto":
+        return dtype
+    have = cpu_flags() if flags is None else flags
+    return "bfloat16" if have & FAST_BF16_FLAGS else "float32"
 
 
 @runtime_checkable
@@ -127,12 +152,12 @@ class Embedder:
         self,
         model_path: str | Path | None = None,
         name: str | None = None,
-        dtype: EmbedDtype = "bfloat16",
+        dtype: EmbedDtype = "auto",
         batch_size: int = 32,
     ) -> None:
         self.model_path = Path(model_path) if model_path else None
         self.name = name or (DEFAULT_EMBEDDER if model_path is None else Path(model_path).name)
-        self.dtype = dtype
+        self.dtype = resolve_dtype(dtype)
         self.batch_size = batch_size
         self._model: SentenceTransformer | OnnxSentenceEncoder | None = None
         self._lock = threading.Lock()

@@ -21,6 +21,7 @@ from index.ingest import Indexer
 from retrieval.find.evidence import approx_tokens
 from retrieval.find.search import SearchFilter
 from retrieval.find.timefilter import time_window
+from retrieval.models.embedder import resolve_dtype
 from retrieval.types import Answer, Hit
 from service.evals.leaderboard import (
     baseline_scores,
@@ -338,7 +339,7 @@ def describe(core: CoreConfig) -> dict[str, Any]:
     return {
         "preset": core.preset,
         "backend": core.backend,
-        "embed_dtype": core.embed_dtype,
+        "embed_dtype": resolve_dtype(core.embed_dtype),
         "chunk_tokens": core.chunk_tokens,
         "chunk_overlap": core.chunk_overlap,
         "top_k": core.pipeline.top_k,
