@@ -71,7 +71,7 @@ def article_text(rng: random.Random, n: int, chunks: int = 3) -> str:
 
 def open_system(index: Path, create: bool) -> Any:
     from index.core import CoreConfig, Models, Newsrag
-    from retrieval.pipeline import PipelineConfig
+    from retrieval.options import PipelineConfig
 
     core = CoreConfig(index_dir=index, pipeline=PipelineConfig(min_confidence=0.0))
     return Newsrag.open(core, Models(HashEmbedder(), None), create=create)

@@ -35,10 +35,11 @@ from retrieval.errors import IndexNotFoundError
 from retrieval.find.search import Retriever, SearchConfig, SearchFilter
 from retrieval.models.base import TextGenerator
 from retrieval.models.embedder import Embedder, EmbedDtype, TextEncoder
-from retrieval.pipeline import PipelineConfig, RAGPipeline, StreamEvent
+from retrieval.options import AskOptions, PipelineConfig, StreamEvent
+from retrieval.pipeline import RAGPipeline
 from retrieval.store.base import Store
 from retrieval.store.directory import IndexStore, StoredArticle
-from retrieval.types import Answer, Article, DuplicateText, Hit, Turn
+from retrieval.types import Answer, Article, DuplicateText, Hit
 
 Backend = Literal["transformers", "llamacpp", "openai"]
 
@@ -186,31 +187,21 @@ class Newsrag:
         """Make the first question as fast as later ones (`RAGPipeline.warm`)."""
         return self.pipeline.warm()
 
-    def ask(
-        self,
-        question: str,
-        top_k: int | None = None,
-        filters: SearchFilter | None = None,
-        as_of: date | None = None,
-        history: list[Turn] | None = None,
-        choices: list[str] | None = None,
-        sentence: bool = True,
-    ) -> Answer:
-        answer = self.pipeline.ask(question, top_k, filters, as_of, history, choices, sentence)
+    def ask(self, question: str, options: AskOptions | None = None) -> Answer:
+        answer = self.pipeline.ask(question, options)
+        as_of = options.as_of if options else None
         self.feedback.remember(answer, as_of.isoformat() if as_of else None)
         return answer
 
     def ask_stream(
         self,
         question: str,
-        top_k: int | None = None,
-        filters: SearchFilter | None = None,
-        as_of: date | None = None,
-        history: list[Turn] | None = None,
+        options: AskOptions | None = None,
         cancel: threading.Event | None = None,
     ) -> Iterator[StreamEvent]:
-        events = self.pipeline.ask_stream(question, top_k, filters, as_of, history, cancel)
-        return self._remembered(events, as_of)  # (validation above has already run)
+        events = self.pipeline.ask_stream(question, options, cancel)
+        # (validation has already run: a bad question raised above, before any event)
+        return self._remembered(events, options.as_of if options else None)
 
     def _remembered(
         self, events: Iterator[StreamEvent], as_of: date | None

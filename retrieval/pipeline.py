@@ -6,10 +6,9 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import date
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from retrieval.answer import about, articles
 from retrieval.answer.choice import ChoiceAnswer, check_choices, score_choices
@@ -26,11 +25,9 @@ from retrieval.check.kind_check import KindJudge
 from retrieval.check.verify import CitationVerifier
 from retrieval.errors import (
     GenerationError,
-    InvalidInputError,
     UnsupportedError,
 )
 from retrieval.find.evidence import (
-    EvidenceConfig,
     EvidenceSelector,
     evidence_is_weak,
     with_mentions,
@@ -45,77 +42,13 @@ from retrieval.models.base import (
     TextGenerator,
     supports,
 )
-from retrieval.types import Answer, Citation, Hit, Turn
-
-MAX_QUESTION_CHARS = 2000
-MAX_TOP_K = 50
-
-
-@dataclass
-class PipelineConfig:
-    top_k: int = 5
-    # The cheap first cut for questions the index is plainly not about: the pipeline abstains
-    # without calling the model when the best chunk scores below `min_score` (off-topic ones
-    # < 0.2, paraphrases of an indexed article 0.3+), no evidence sentence reaches
-    # `min_sentence_score` in meaning (off-topic questions against the seed article: 99 % below
-    # 0.35) and the question names nothing its sources name. The calibrated
-    # confidence decides the rest.
-    min_score: float = 0.25
-    min_sentence_score: float = 0.40
-    max_new_tokens: int = 96
-    # An open question's answer is two to four sentences: the sources' own ("extract",
-    # retrieval.answer.extract; the reader only decides whether they answer) or the reader's
-    # ("write", up to `max_new_tokens_open` tokens). Measured side by side in
-    # docs/EVALUATION.md.
-    open_answers: Literal["extract", "write"] = "extract"
-    max_new_tokens_open: int = 192
-    # Citation check: a claim is supported when its support reaches this value.
-    support_threshold: float = 0.5
-    # What to do with an answer none of whose claims is supported by its sources.
-    unsupported: Literal["abstain", "flag"] = "abstain"
-    evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
-    # Multiple choice (`retrieval.answer.choice`, chosen on RealTime QA dev, docs/EVALUATION.md):
-    # weight of the closed-book likelihood added to the evidence one, and of the lettered
-    # reading of the options added to that (0: not read — on all of dev it moved MC 66.6 →
-    # 67.8 for a second prompt a question, twice the evaluation's time).
-    mc_closed_book_weight: float = 0.0
-    mc_letter_weight: float = 0.0
-    # Read the options closed-book even at weight 0 (the RealTime QA evaluation's NOTA rule
-    # uses that reading; nothing else does, so it is not paid for by default).
-    mc_closed_book_reading: bool = False
-    # Answers whose calibrated confidence is below this become "I don't know" (None: the
-    # operating point stored with the calibration; 0: never).
-    min_confidence: float | None = None
-    calibration_path: Path | None = None  # default: small's (confidence.calibration_for)
-    # Read a publication window from the question's own words ("last week", "in May 2024");
-    # explicit filters win on the bounds they set.
-    time_filters: bool = True
-    # When the reader declines ("I don't know") though the evidence passed the gate, make its
-    # reply open "Answer:" and let the calibrated confidence decide (with a calibration, the
-    # confidence gate on, and a backend that can open a reply): the reader sometimes declines
-    # with the answer in its first source, and its forced answers to questions the sources do
-    # not answer score low (docs/EVALUATION.md).
-    reopen_declined: bool = True
-
-
-@dataclass
-class StreamEvent:
-    event: Literal["sources", "token", "done", "error"]
-    data: dict[str, Any] = field(default_factory=dict)
-    answer: Answer | None = None  # on `done`: the answer itself, for in-process callers
-
-
-def validate_question(question: str, top_k: int) -> str:
-    q = question.strip() if isinstance(question, str) else ""
-    if not q:
-        raise InvalidInputError("question must not be empty")
-    if len(q) > MAX_QUESTION_CHARS:
-        raise InvalidInputError(
-            f"question must be at most {MAX_QUESTION_CHARS} characters, got {len(q)}"
-        )
-    if not 1 <= top_k <= MAX_TOP_K:
-        raise InvalidInputError(f"top_k must be between 1 and {MAX_TOP_K}, got {top_k}")
-    return q
+from retrieval.options import (
+    AskOptions,
+    PipelineConfig,
+    StreamEvent,
+    validate_question,
+)
+from retrieval.types import Answer, Citation, Hit
 
 
 class RAGPipeline:
@@ -220,20 +153,9 @@ class RAGPipeline:
         candidates, sources = self.retrieve(question, top_k, used, as_of, focus, mentions)
         return candidates, sources, applied
 
-    def ask(
-        self,
-        question: str,
-        top_k: int | None = None,
-        filters: SearchFilter | None = None,
-        as_of: date | None = None,
-        history: list[Turn] | None = None,
-        choices: list[str] | None = None,
-        sentence: bool = True,
-    ) -> Answer:
+    def ask(self, question: str, options: AskOptions | None = None) -> Answer:
         """The streaming path, drained: the same answer as `ask_stream`'s `done` event."""
-        for event in self.ask_stream(
-            question, top_k, filters, as_of, history, None, choices, sentence
-        ):
+        for event in self.ask_stream(question, options):
             if event.answer is not None:
                 return event.answer
         raise GenerationError("the answer stream ended without an answer")
@@ -241,49 +163,36 @@ class RAGPipeline:
     def ask_stream(
         self,
         question: str,
-        top_k: int | None = None,
-        filters: SearchFilter | None = None,
-        as_of: date | None = None,
-        history: list[Turn] | None = None,
+        options: AskOptions | None = None,
         cancel: threading.Event | None = None,
-        choices: list[str] | None = None,
-        sentence: bool = True,
     ) -> Iterator[StreamEvent]:
         """`sources`, then `token`s of the answer sentence as the model writes it, then
         `done` with the final answer. Input is validated here, before any event; setting
         `cancel` stops generation. With `choices`, also score them (multiple choice); with
         `sentence=False`, stop after the short answer (evaluation: exact match scores it)."""
-        top_k = top_k or self.config.top_k
+        o = options or AskOptions()
+        top_k = o.top_k or self.config.top_k
         q = validate_question(question, top_k)
-        if history and len(history) > MAX_HISTORY_TURNS:
-            history = history[-MAX_HISTORY_TURNS:]
-        if choices is not None and not supports(self.generator, CHOICE_SCORES):
+        history = o.history[-MAX_HISTORY_TURNS:] if o.history else o.history
+        if o.choices is not None and not supports(self.generator, CHOICE_SCORES):
             raise UnsupportedError("multiple choice needs a generator that scores options")
-        if choices is not None:
-            check_choices(choices)
-        return self._run(q, top_k, filters, as_of, history, cancel, choices, sentence)
+        if o.choices is not None:
+            check_choices(o.choices)
+        return self._run(q, replace(o, top_k=top_k, history=history), cancel)
 
-    def _run(
-        self,
-        q: str,
-        top_k: int,
-        filters: SearchFilter | None,
-        as_of: date | None,
-        history: list[Turn] | None,
-        cancel: threading.Event | None,
-        choices: list[str] | None,
-        sentence: bool,
-    ) -> Iterator[StreamEvent]:
+    def _run(self, q: str, o: AskOptions, cancel: threading.Event | None) -> Iterator[StreamEvent]:
+        """`ask_stream` past validation (`o.top_k` set, `o.history` trimmed)."""
         t0 = time.perf_counter()
-        standalone = standalone_question(self.generator, q, history)
-        kind = self.kind_of(q, standalone, choices, sentence)
+        top_k = o.top_k or self.config.top_k
+        standalone = standalone_question(self.generator, q, o.history)
+        kind = self.kind_of(q, standalone, o.choices, o.sentence)
         query = standalone
-        if kind is QuestionType.META and history and not about.has_subject(standalone):
+        if kind is QuestionType.META and o.history and not about.has_subject(standalone):
             # "What is the article about?" in a conversation: the article being discussed.
-            previous = [t.content for t in history if t.role == "user" and t.content.strip()]
+            previous = [t.content for t in o.history if t.role == "user" and t.content.strip()]
             query = f"{previous[-1]} {standalone}" if previous else standalone
-        used, focus, applied = self.question_filters(query, filters, as_of)
-        candidates, sources = self.retrieve(query, top_k, used, as_of, focus)
+        used, focus, applied = self.question_filters(query, o.filters, o.as_of)
+        candidates, sources = self.retrieve(query, top_k, used, o.as_of, focus)
         if kind is QuestionType.OPEN:
             sources = [articles.with_lead(self.retriever, h) for h in sources]
         citations = [Citation(id=i, hit=h) for i, h in enumerate(sources, start=1)]
@@ -293,7 +202,7 @@ class RAGPipeline:
             "sources",
             {
                 "citations": [c.to_dict() for c in citations],
-                "standalone_question": standalone if history else None,
+                "standalone_question": standalone if o.history else None,
                 "filters_applied": applied,
                 "question_type": kind.value,
             },
@@ -342,7 +251,7 @@ class RAGPipeline:
                 if kind is QuestionType.OPEN
                 else self.config.max_new_tokens
             )
-            whole = sentence or kind is not QuestionType.FACTOID
+            whole = o.sentence or kind is not QuestionType.FACTOID
             pieces = self.generator.stream(messages, budget, cancel)
             with closing(read_reply(pieces, reply, whole)) as reading:
                 for shown in reading:
@@ -377,15 +286,15 @@ class RAGPipeline:
                     self.generator, standalone, raw, citations, timings, messages
                 )
         if answer.abstained and used.dated:
-            articles.explain_window(self.retriever, standalone, answer, used, applied, as_of)
-        if choices:
+            articles.explain_window(self.retriever, standalone, answer, used, applied, o.as_of)
+        if o.choices:
             t2 = time.perf_counter()
-            answer.choice_detail = self.choose(standalone, choices, sources, messages)
+            answer.choice_detail = self.choose(standalone, o.choices, sources, messages)
             answer.choice_scores = answer.choice_detail["combined"]
             timings["choose"] = (time.perf_counter() - t2) * 1000
         answer.question = q
         answer.question_type = kind.value
-        answer.standalone_question = standalone if history else None
+        answer.standalone_question = standalone if o.history else None
         answer.candidates = candidates
         answer.filters_applied = applied
         timings["total"] = (time.perf_counter() - t0) * 1000
@@ -444,8 +353,7 @@ class RAGPipeline:
         messages: list[dict[str, str]],
     ) -> dict[str, list[float]]:
         """Score each multiple-choice option on the sources (`retrieval.answer.choice`): the model's
-        likelihood of writing it as the answer with and without them, and, when weighted in,
-        its letter with the options read side by side."""
+        likelihood of writing it as the answer with and without them."""
         assert self.generator is not None
         return score_choices(
             self.generator,
@@ -454,6 +362,5 @@ class RAGPipeline:
             sources,
             messages,
             self.config.mc_closed_book_weight,
-            self.config.mc_letter_weight,
             self.config.mc_closed_book_reading,
         )

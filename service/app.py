@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index.core import Models, Newsrag
 from retrieval.errors import IndexMismatchError, IndexNotFoundError, NewsragError
-from retrieval.pipeline import StreamEvent
+from retrieval.options import StreamEvent
 from service.deps import NewsragDep
 from service.documents import build_router
 from service.feeds import build_router as feeds_router
@@ -221,8 +221,7 @@ def create_app(settings: Settings | None = None, newsrag: Newsrag | None = None)
     )
     def ask(body: AskRequest, rag: NewsragDep) -> Any:
         """Answer a question from the indexed articles, citing its sources as [n]."""
-        filters = body.filters.to_core() if body.filters else None
-        answer = rag.ask(body.question, body.top_k, filters, body.as_of, body.core_history())
+        answer = rag.ask(body.question, body.options())
         metrics.observe_timings(answer.timings_ms)
         return answer.to_dict()
 
@@ -238,11 +237,8 @@ def create_app(settings: Settings | None = None, newsrag: Newsrag | None = None)
 
         Retrieval runs before the response starts, so bad input and a missing index still get
         a plain 4xx/5xx; a client that disconnects stops the generation."""
-        filters = body.filters.to_core() if body.filters else None
         cancel = threading.Event()
-        events = rag.ask_stream(
-            body.question, body.top_k, filters, body.as_of, body.core_history(), cancel=cancel
-        )
+        events = rag.ask_stream(body.question, body.options(), cancel)
         return await sse_response(events, request, cancel, _sse_frame, metrics)
 
     @app.post(

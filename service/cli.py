@@ -82,12 +82,14 @@ def ask(
     preset: PresetOpt = None,
 ) -> None:
     """Answer a question from the index, with numbered sources."""
+    from retrieval.options import AskOptions
     from service.loading import open_newsrag
 
     settings = settings_for(index_dir, preset)
     filters = date_filter(date_from, date_to, source)
     as_of_day = day(as_of, "--as-of")
-    answer = open_newsrag(settings).ask(question, top_k, filters, as_of_day)
+    options = AskOptions(top_k=top_k, filters=filters, as_of=as_of_day)
+    answer = open_newsrag(settings).ask(question, options)
     if as_json:
         typer.echo(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
         return

@@ -10,7 +10,7 @@ from index.formats import Limits
 from retrieval.check.confidence import calibration_for
 from retrieval.find.evidence import EvidenceConfig
 from retrieval.models.presets import llamacpp_weights
-from retrieval.pipeline import PipelineConfig
+from retrieval.options import PipelineConfig
 from service.settings import Settings
 
 

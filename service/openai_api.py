@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from index.formats import text_problem
-from retrieval.pipeline import StreamEvent
+from retrieval.options import AskOptions, StreamEvent
 from retrieval.types import Turn
 from service.deps import NewsragDep
 from service.streaming import sse_response
@@ -94,7 +94,7 @@ def build_router() -> APIRouter:
         cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         created = int(time.time())
         if not body.stream:
-            answer = await run_in_threadpool(rag.ask, question, None, None, None, history)
+            answer = await run_in_threadpool(rag.ask, question, AskOptions(history=history))
             data = answer.to_dict()
             return {
                 "id": cid,
@@ -112,7 +112,7 @@ def build_router() -> APIRouter:
                 **_extras(data),
             }
         cancel = threading.Event()
-        events = rag.ask_stream(question, None, None, None, history, cancel=cancel)
+        events = rag.ask_stream(question, AskOptions(history=history), cancel)
         streamed = ""
 
         def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:

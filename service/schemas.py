@@ -9,8 +9,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
 from index.formats import text_problem
+from retrieval.find.followup import MAX_HISTORY_TURNS
 from retrieval.find.search import SearchFilter
-from retrieval.pipeline import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, MAX_TOP_K
+from retrieval.options import MAX_QUESTION_CHARS, MAX_TOP_K, AskOptions
 from retrieval.types import Turn
 
 
@@ -81,8 +82,13 @@ class AskRequest(BaseModel):
 
     _strip = field_validator("question")(_clean_text)
 
-    def core_history(self) -> list[Turn]:
-        return [t.to_core() for t in self.history]
+    def options(self) -> AskOptions:
+        return AskOptions(
+            top_k=self.top_k,
+            filters=self.filters.to_core() if self.filters else None,
+            as_of=self.as_of,
+            history=[t.to_core() for t in self.history],
+        )
 
 
 class SearchRequest(BaseModel):

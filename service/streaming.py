@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
 from retrieval.errors import NewsragError
-from retrieval.pipeline import StreamEvent
+from retrieval.options import StreamEvent
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from index.core import CoreConfig, Models, Newsrag
 from retrieval.models.base import CHOICE_SCORES, BaseGenerator, TextGenerator
-from retrieval.pipeline import PipelineConfig
+from retrieval.options import PipelineConfig
 
 
 class FakeEmbedder:

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from retrieval.check.kind_check import about_subject, topic_words
-from retrieval.lang.words import SENTENCE_BREAK, content_words, stems
+from retrieval.lang.text import sentences as split
+from retrieval.lang.words import content_words, stems
 from retrieval.types import Article, Citation
 
 
@@ -106,7 +107,7 @@ def lead(body: str, sentences: int = 2) -> str:
         )
         text = re.sub(r"^\((?:CNN|AP|Reuters|AFP)\)\s*", "", text)
         if len(content_words(text)) >= 10 and text[-1:] in ".!?”\"'" and not CAPTION.search(text):
-            return " ".join(SENTENCE_BREAK.split(text)[:sentences])
+            return " ".join(split(text)[:sentences])
     return " ".join(body.split())[:300]
 
 

@@ -1,14 +1,9 @@
 """Multiple choice: which of a question's options the evidence supports.
 
-Two readings of the same evidence, which fail differently:
-- cloze (always): the model's mean log-likelihood of writing each option as the answer, with
-  the sources (and, weighted, without them) — it never sees the other options side by side;
-- lettered (when `letter_weight` > 0): the options are listed with letters after the question
-  and the model's probability of each letter as the first word of its reply is read.
-On all 329 RealTime QA dev questions (docs/EVALUATION.md, `bench/mc_letters.py`) their sum,
-each normalised over the options, picks right on 67.8 % against 66.6 % for cloze alone and
-65.0 % for letters alone — four questions, for a second ~550-token prompt a question — so
-the lettered reading is off by default.
+The reading is cloze: the model's mean log-likelihood of writing each option as the answer,
+with the sources (and, weighted or when an evaluation asks, without them). Listing the options
+with letters and reading the letter's probability was measured and not adopted (+1.2 points on
+329 RealTime QA dev questions for a second ~550-token prompt each: docs/EVALUATION.md).
 
 A question asking for the exception ("Which of these celebs was not invited…?", "She
 appeared in all these films except:") is scored the other way round: a small model's
@@ -19,35 +14,23 @@ pick.
 
 from __future__ import annotations
 
-import math
 import re
-import string
 from dataclasses import dataclass
 
-from retrieval.answer.prompt import (
-    ANSWER_LABEL,
-    build_messages,
-    closed_book_messages,
-    format_sources,
-)
+from retrieval.answer.prompt import ANSWER_LABEL, build_messages, closed_book_messages
 from retrieval.errors import InvalidInputError
 from retrieval.lang.text import question_sentences
 from retrieval.models.base import TextGenerator
 from retrieval.types import Hit
 
-LETTERS = string.ascii_uppercase
-MC_SYSTEM = (
-    "You answer multiple-choice questions about news using the numbered sources. "
-    "Reply with the letter of the correct option."
-)
-MC_ASK = "Answer with the letter of the correct option."
+MAX_CHOICES = 26
 PADDING = -1e9  # an empty option's score: below any real one, and a number JSON can carry
 
 
 @dataclass
 class ChoiceAnswer:
     scores: list[float]  # one per option, higher is more likely; the pick is the argmax
-    detail: dict[str, list[float]]  # "evidence", "closed_book", "letters", "combined"
+    detail: dict[str, list[float]]  # "evidence", "closed_book", "affirmed", "combined"
     candidates: list[Hit]
     sources: list[Hit]  # the evidence the options were scored on
 
@@ -55,18 +38,8 @@ class ChoiceAnswer:
 def check_choices(choices: list[str]) -> None:
     if not choices:
         raise InvalidInputError("choices must be a non-empty list of options")
-    if len(choices) > len(LETTERS):
-        raise InvalidInputError(f"at most {len(LETTERS)} choices can be scored")
-
-
-def lettered_messages(
-    question: str, sources: list[Hit], choices: list[str]
-) -> list[dict[str, str]]:
-    """The sources, the question and its options, each after a letter."""
-    options = "\n".join(f"{LETTERS[i]}. {c.strip()}" for i, c in enumerate(choices))
-    context = f"{format_sources(sources)}\n\n" if sources else ""
-    user = f"{context}Question: {question}\n{options}\n{MC_ASK}"
-    return [{"role": "system", "content": MC_SYSTEM}, {"role": "user", "content": user}]
+    if len(choices) > MAX_CHOICES:
+        raise InvalidInputError(f"at most {MAX_CHOICES} choices can be scored")
 
 
 # The asking sentence names the options as a set ("which of these", "all of the following")
@@ -93,28 +66,9 @@ def affirmed(question: str) -> str | None:
     return " ".join([*before, s])
 
 
-def log_softmax(xs: list[float]) -> list[float]:
-    top = max(xs)
-    z = top + math.log(sum(math.exp(x - top) for x in xs))
-    return [x - z for x in xs]
-
-
-def mc_combine(
-    evidence: list[float],
-    closed_book: list[float],
-    weight: float,
-    letters: list[float] | None = None,
-    letter_weight: float = 0.0,
-) -> list[float]:
-    """The cloze score (evidence log-likelihood plus `weight` × the closed-book one, both
-    per-token means); with `letters`, that score plus `letter_weight` × the letters'
-    log-probabilities, each normalised over the options."""
-    cloze = [a + weight * b for a, b in zip(evidence, closed_book, strict=True)]
-    if letters is None or not letter_weight:
-        return cloze
-    return [
-        a + letter_weight * b for a, b in zip(log_softmax(cloze), log_softmax(letters), strict=True)
-    ]
+def mc_combine(evidence: list[float], closed_book: list[float], weight: float) -> list[float]:
+    """The evidence log-likelihood plus `weight` × the closed-book one (per-token means)."""
+    return [a + weight * b for a, b in zip(evidence, closed_book, strict=True)]
 
 
 def score_choices(
@@ -124,13 +78,11 @@ def score_choices(
     sources: list[Hit],
     messages: list[dict[str, str]],
     closed_book_weight: float,
-    letter_weight: float,
     closed_book: bool = False,
 ) -> dict[str, list[float]]:
     """Every reading of the options on `sources` (`messages`: the answer prompt over them):
     cloze with the evidence, without it (only when weighted in or `closed_book` is asked
-    for: an evaluation's NOTA rule reads it), lettered with it (unless `letter_weight` is 0: it
-    costs a second reading of the sources), and their combination. A question asking for
+    for: an evaluation's NOTA rule reads it), and their combination. A question asking for
     the exception is also read without its negation ("affirmed", a second prompt over the
     same sources), and its cloze score is minus that reading's."""
     check_choices(choices)
@@ -150,13 +102,7 @@ def score_choices(
         # The exception is the option the evidence supports least.
         with_ev = [-a for a in detail["affirmed"]]
         without = [0.0] * len(choices)
-    letters = None
-    if letter_weight:
-        letters = generator.choice_scores(
-            lettered_messages(question, sources, choices), list(LETTERS[: len(choices)])
-        )
-        detail["letters"] = letters
-    combined = mc_combine(with_ev, without, closed_book_weight, letters, letter_weight)
+    combined = mc_combine(with_ev, without, closed_book_weight)
     # An empty option pads some quizzes' lists; it is never the answer.
     detail["combined"] = [
         x if c.strip() else PADDING for x, c in zip(combined, choices, strict=True)

@@ -164,43 +164,6 @@ def _shots(system: str, examples: list[tuple[str, str]]) -> list[dict[str, str]]
     return messages
 
 
-# The reader's check of its own answer, asked as the turn after it (retrieval.check.confidence).
-CHECK_QUESTION = "Is that answer stated in the sources? Reply Yes or No."
-YES_NO = ["Yes", "No"]
-
-
-def check_messages(messages: list[dict[str, str]], short: str, cited: int) -> list[dict[str, str]]:
-    """The answer prompt, the short answer as the reader's reply, and the check as the next
-    turn: it extends the prompt the answer was written from, so a backend that keeps its KV
-    cache reads only a few dozen new tokens (a fresh checker prompt reads the sources again:
-    ~5 s more with base here; docs/EVALUATION.md compares the two)."""
-    return [
-        *messages,
-        {"role": "assistant", "content": f"{ANSWER_LABEL} {short} [{cited}]"},
-        {"role": "user", "content": CHECK_QUESTION},
-    ]
-
-
-FRESH_CHECK_RULE = "You check answers against news sources. Reply Yes or No."
-FRESH_CHECK_QUESTION = (
-    "Do the sources say that this is the answer to the question? Reply Yes or No."
-)
-
-
-def fresh_check_messages(question: str, hits: list[Hit], short: str) -> list[dict[str, str]]:
-    """A checker's prompt of its own (a rule, the sources, the question and the proposed
-    answer): the reader judges the answer without its answering rules, at the price of
-    reading the sources again (docs/EVALUATION.md)."""
-    return [
-        {"role": "system", "content": FRESH_CHECK_RULE},
-        {
-            "role": "user",
-            "content": f"{format_sources(hits)}\n\nQuestion: {question}\n"
-            f"Proposed answer: {short}\n\n{FRESH_CHECK_QUESTION}",
-        },
-    ]
-
-
 def closed_book_messages(question: str) -> list[dict[str, str]]:
     """The same prompt with no sources: what the model believes without evidence (the
     multiple-choice calibration compares each option's likelihood with and without it)."""

@@ -3,7 +3,6 @@ check, the calibrated confidence, and the decision to abstain."""
 
 from __future__ import annotations
 
-import time
 from typing import Literal
 
 from retrieval.answer.prompt import (
@@ -17,18 +16,12 @@ from retrieval.answer.prompt import (
     strip_citations,
     tidy_answer,
 )
-from retrieval.check.confidence import (
-    SECOND_LOOK,
-    Calibration,
-    features,
-    fresh_check,
-    reader_signals,
-)
+from retrieval.check.confidence import Calibration, features, reader_signals
 from retrieval.check.verify import (
     CitationVerifier,
     lexical_support,
 )
-from retrieval.models.base import CHOICE_SCORES, Messages, TextGenerator, supports
+from retrieval.models.base import Messages, TextGenerator
 from retrieval.models.embedder import TextEncoder
 from retrieval.types import Answer, Citation
 
@@ -94,52 +87,16 @@ class AnswerJudge:
             timings,
         )
         bare = answer.short_answer or ""
-        cited = next((c.id for c in citations if c.cited), 1)
-        check = self.calibration is not None and self.calibration.uses("self_check")
-        signals = reader_signals(reader, messages, bare, cited, check)
+        signals = reader_signals(reader, messages, bare)
         feats = features(question, bare, citations, **signals, embedder=self.embedder)
         answer.features = feats
         if self.calibration is not None:
-            # An answer already withdrawn (unsupported) has nothing left to decide.
-            looked = "" if answer.abstained else bare
-            score = self.confidence(reader, question, looked, citations, feats, timings)
-            answer.confidence = round(score, 4)
+            answer.confidence = round(self.calibration.score(feats), 4)
             if not answer.abstained and answer.confidence < self.min_confidence:
                 answer.draft, answer.answer = answer.answer, LOW_CONFIDENCE_TEXT
                 answer.abstained, answer.abstain_reason = True, "low_confidence"
                 uncite(citations)
         return answer
-
-    def confidence(
-        self,
-        reader: TextGenerator | None,
-        question: str,
-        short: str,
-        citations: list[Citation],
-        feats: dict[str, float],
-        timings: dict[str, float],
-    ) -> float:
-        """The calibrated confidence; near the threshold, the second look's when the
-        calibration has one (the reader's check of `short` joins `feats`). With the gate
-        lifted (threshold 0, as evaluations run) nothing is near it, and an empty `short` has
-        nothing to check: no second look."""
-        cal = self.calibration
-        assert cal is not None
-        score = cal.score(feats)
-        if (
-            cal.second is not None
-            and short
-            and self.min_confidence > 0
-            and cal.looks_again(score, self.min_confidence)
-            and reader is not None
-            and supports(reader, CHOICE_SCORES)
-        ):
-            t = time.perf_counter()
-            hits = [c.hit for c in citations]
-            feats[SECOND_LOOK] = fresh_check(reader, question, hits, short)
-            score = cal.second.score(feats)
-            timings["second_look"] = (time.perf_counter() - t) * 1000
-        return score
 
 
 def checked_answer(

@@ -11,12 +11,8 @@ supported, how sure the model was of the short answer (its mean token log-probab
 close it came to replying "I don't know" — combined by a logistic regression fitted on held-out
 data (`newsrag eval calibrate`) and kept beside this module, one file per model
 (`calibration-<preset>.json`): the model's own log-probabilities are signals, and each model's
-are distributed differently. The reader's yes/no check of its own answer (`self_check`) is
-computed only for a calibration that uses it; none does (docs/EVALUATION.md). A calibration may
-carry a second look: for an answer whose confidence lies near the operating threshold, the
-reader judges the answer on a checker's prompt of its own (`fresh_check`, one more reading of
-the sources) and a second regression with that signal decides — the cost is paid only where the
-decision can change."""
+are distributed differently. (The reader's yes/no check of its own answer, and a second look
+near the threshold, were measured and not adopted: docs/EVALUATION.md.)"""
 
 from __future__ import annotations
 
@@ -26,13 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from retrieval.answer.prompt import (
-    ANSWER_LABEL,
-    NO_ANSWER_OPENINGS,
-    YES_NO,
-    check_messages,
-    fresh_check_messages,
-)
+from retrieval.answer.prompt import ANSWER_LABEL, NO_ANSWER_OPENINGS
 from retrieval.check.constraints import (
     QUESTION_WORDS,
     answer_coverage,
@@ -41,11 +31,12 @@ from retrieval.check.constraints import (
     unmet_constraints,
 )
 from retrieval.check.verify import as_shown, short_is_supported
-from retrieval.lang.words import SENTENCE_BREAK, content_words
+from retrieval.lang.text import sentences
+from retrieval.lang.words import content_words, stem
 from retrieval.models.base import CHOICE_SCORES, Messages, TextGenerator, supports
 from retrieval.models.embedder import TextEncoder
 from retrieval.models.presets import PRESETS
-from retrieval.types import Citation, Hit
+from retrieval.types import Citation
 
 FEATURES = (
     "top_dense",  # best dense cosine among the sources
@@ -58,7 +49,6 @@ FEATURES = (
     "answer_logprob",  # the model's mean token log-probability of its short answer
     "answer_tokens",  # log(1 + words in the short answer)
     "no_answer_margin",  # log P(reply opens "I") - log P(reply opens "Answer") on the prompt
-    "self_check",  # log P("Yes") - log P("No"), asked next whether the sources state it
     "number_unmet",  # the answer's passages lack a number the question names (1/0)
     "negation_unmet",  # the question is negated, the answer's sentences are not, or it asks
     # with the opposite of its passages' word ("smallest" beside "largest") (1/0)
@@ -88,13 +78,13 @@ def calibration_for(preset: str) -> Path:
 
 def coverage(question: str, citations: list[Citation]) -> float:
     """Share of the question's content words found in its best-matching source sentence."""
-    asked = {w[:5] for w in content_words(question) if len(w) > 2 and w not in QUESTION_WORDS}
+    asked = {stem(w) for w in content_words(question) if len(w) > 2 and w not in QUESTION_WORDS}
     if not asked:
         return 0.0
     best = 0.0
     for c in citations:
-        for sent in SENTENCE_BREAK.split(as_shown(c.hit, question)):
-            words = {w[:5] for w in content_words(sent)}
+        for sent in sentences(as_shown(c.hit, question)):
+            words = {stem(w) for w in content_words(sent)}
             best = max(best, len(asked & words) / len(asked))
     return best
 
@@ -105,7 +95,6 @@ def features(
     citations: list[Citation],
     answer_logprob: float | None = None,
     no_answer_margin: float | None = None,
-    self_check: float | None = None,
     embedder: TextEncoder | None = None,
 ) -> dict[str, float]:
     """The signals of one answer. A signal the backend cannot give (the reader's own, without
@@ -131,8 +120,6 @@ def features(
         feats["place_similarity"], feats["statement_similarity"] = place, statement
     if no_answer_margin is not None:
         feats["no_answer_margin"] = no_answer_margin
-    if self_check is not None:
-        feats["self_check"] = self_check
     return feats
 
 
@@ -158,14 +145,11 @@ def reader_signals(
     generator: TextGenerator | None,
     messages: Messages | None,
     short: str,
-    cited: int,
-    check: bool,
 ) -> dict[str, float | None]:
     """The reader's own signals of one answer, scored on the prompt it answered from (still
     in the generator's cache, so each costs a few tokens): its mean token log-probability of
-    the short answer, how much more it wanted to open with "I don't know" than "Answer:", and
-    with `check`, whether — asked next — it says the sources state the answer. A backend
-    that cannot score gives none."""
+    the short answer and how much more it wanted to open with "I don't know" than "Answer:".
+    A backend that cannot score gives none."""
     if not messages or not supports(generator, CHOICE_SCORES):
         return {}
     assert generator is not None
@@ -174,28 +158,13 @@ def reader_signals(
         out["answer_logprob"] = generator.choice_scores(messages, [short], prefix=ANSWER_LABEL)[0]
     idk, answer = generator.choice_scores(messages, NO_ANSWER_OPENINGS)
     out["no_answer_margin"] = idk - answer
-    if check and short:
-        yes, no = generator.choice_scores(check_messages(messages, short, cited), YES_NO)
-        out["self_check"] = yes - no
     return out
-
-
-SECOND_LOOK = "fresh_check"  # the signal only a calibration's second look uses
-
-
-def fresh_check(generator: TextGenerator, question: str, hits: list[Hit], short: str) -> float:
-    """log P("Yes") - log P("No") of the reader asked, on a checker's prompt, whether the
-    sources say `short` answers the question."""
-    yes, no = generator.choice_scores(fresh_check_messages(question, hits, short), YES_NO)
-    return yes - no
 
 
 @dataclass
 class Calibration:
     """A logistic regression over `FEATURES` (standardised), then isotonic-free: the fitted
-    probabilities are checked for calibration on held-out data (docs/EVALUATION.md). With
-    `second`, an answer whose score is within `second_margin` of the operating threshold is
-    scored again by `second`, whose signals add `fresh_check`."""
+    probabilities are checked for calibration on held-out data (docs/EVALUATION.md)."""
 
     coef: list[float]
     intercept: float
@@ -205,15 +174,9 @@ class Calibration:
     version: int = 1
     fitted_on: str = ""
     threshold: float = 0.5  # the operating point chosen on held-out data
-    second: Calibration | None = None
-    second_margin: float = 0.0
 
     def uses(self, signal: str) -> bool:
         return signal in self.features
-
-    def looks_again(self, confidence: float, threshold: float) -> bool:
-        """Whether an answer scored `confidence` gets the second look at this threshold."""
-        return self.second is not None and abs(confidence - threshold) < self.second_margin
 
     def score(self, feats: dict[str, float]) -> float:
         z = self.intercept
@@ -234,6 +197,4 @@ class Calibration:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Calibration:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        if isinstance(known.get("second"), dict):
-            known["second"] = cls.from_dict(known["second"])
         return cls(**known)

@@ -7,9 +7,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from retrieval.lang.text import NUMBER_WORDS
+from retrieval.lang.text import NUMBER_WORDS, asking_sentence, sentences
 from retrieval.lang.words import (
-    SENTENCE_BREAK,
     WORD_TOKEN,
     capitalised_words,
     content_words,
@@ -24,7 +23,7 @@ QUESTION_WORDS = frozenset("how many much what which who whom whose when where w
 def _answer_at(short: str, source: str) -> tuple[list[str], list[set[str]], list[int]]:
     """The source's sentences, their word stems, and the indexes of those the answer is in."""
     answer = stems(content_words(short))
-    raw = SENTENCE_BREAK.split(source)
+    raw = sentences(source)
     sents = [stems(content_words(s)) for s in raw]
     at = [i for i, w in enumerate(sents) if answer <= w or (answer & w and len(answer) > 2)]
     return raw, sents, at
@@ -113,7 +112,7 @@ def unmet_constraints(short: str, source: str, question: str) -> tuple[bool, boo
     Kardashian was accused of damaging a Marilyn Monroe dress. Who designed it?" is answered by
     "It was based on a sketch by Bob Mackie"). Number words ("which one") are not numbers it
     names."""
-    asking = SENTENCE_BREAK.split(question.strip())[-1]
+    asking = asking_sentence(question)
     asked = {w for w in content_words(_SMALL_NUMBER.sub(" ", asking.lower())) if is_number(w)}
     names = stems([n for n in capitalised_words(asking) if n not in QUESTION_WORDS])
     names -= stems(content_words(short))

@@ -26,7 +26,8 @@ from retrieval.check.verify import (
     lexical_support,
     missing_terms,
 )
-from retrieval.lang.words import SENTENCE_BREAK, capitalised_words, content_words, stems
+from retrieval.lang.text import sentences
+from retrieval.lang.words import capitalised_words, content_words, stems
 from retrieval.types import Answer, Citation
 
 # Words that frame a question rather than name its subject ("what happened", "tell me about",
@@ -95,7 +96,17 @@ def _found(stem: str, have: set[str]) -> bool:
 
 
 def sentences_of(text: str) -> list[str]:
-    return [s for s in SENTENCE_BREAK.split(text.strip()) if s.strip()]
+    return sentences(text.strip())
+
+
+def with_previous(quote: str, text: str) -> str:
+    """A quoted sentence with the one before it in its source: a sentence often names its
+    subject only there ("Bayline cancelled all crossings. The company did not offer…")."""
+    parts = sentences_of(text)
+    for i, sent in enumerate(parts):
+        if i and quote.strip().startswith(sent[:40]):
+            return f"{parts[i - 1]} {quote}"
+    return quote
 
 
 class KindJudge:
@@ -190,7 +201,11 @@ class KindJudge:
         if not self._on_subject(question, checks, citations):
             return self._abstain("weak_evidence", question, citations, timings, draft=out)
         said = [c.text for c in checks if c.supported]
-        said += [c.quote for c in citations if c.cited and c.supported and c.quote]
+        said += [
+            with_previous(c.quote, c.hit.text)
+            for c in citations
+            if c.cited and c.supported and c.quote
+        ]
         if not about_subject(question, said, all_names=False):
             # A yes or no must rest on a sentence about what was asked, not on the subject's
             # source at large ("Will astronauts fly on Artemis I?" — "Yes. Artemis I will

@@ -15,8 +15,8 @@ import numpy as np
 
 from retrieval.answer.prompt import _MARKER
 from retrieval.check.constraints import answer_in_context
+from retrieval.lang.text import sentences
 from retrieval.lang.words import (
-    SENTENCE_BREAK,
     capitalised_words,
     content_words,
     is_number,
@@ -89,7 +89,7 @@ class CitationVerifier:
 
     def claims(self, answer: str) -> list[tuple[str, list[int]]]:
         out = []
-        for sent in SENTENCE_BREAK.split(answer.strip()):
+        for sent in sentences(answer.strip()):
             nums = [int(n) for m in _MARKER.finditer(sent) for n in m.group(1).split(",")]
             text = claim_text(sent)
             if content_words(text):
@@ -107,7 +107,7 @@ class CitationVerifier:
         owner: list[int] = []
         quotable: list[bool] = []  # a quote is a sentence of the text, not of the header
         for j, c in enumerate(citations):
-            for s in SENTENCE_BREAK.split(shown[j]):
+            for s in sentences(shown[j]):
                 src_sents.append(s)
                 owner.append(j)
                 quotable.append(s in c.hit.text)
@@ -211,10 +211,10 @@ def _quote(best: str, short: str, source: str, question: str) -> str:
     """The sentence a reader should see: the one that states the short answer (near the
     question's words) when there is one, else the one closest to the claim."""
     if short and content_words(short) and not short_is_supported(short, best, ""):
-        for sent in SENTENCE_BREAK.split(source):
+        for sent in sentences(source):
             if short_is_supported(short, sent, "") and answer_in_context(short, sent, question):
                 return sent
-        for sent in SENTENCE_BREAK.split(source):
+        for sent in sentences(source):
             if short_is_supported(short, sent, ""):
                 return sent
     return best

@@ -1,4 +1,5 @@
-"""Sentence splitting shared by chunking (index/) and evidence selection (retrieval/)."""
+"""The one sentence splitter — chunking (index/), evidence selection, the checks and the
+question's asking sentence all split with it — and loose text matching."""
 
 from __future__ import annotations
 
@@ -112,13 +113,19 @@ def _append_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) 
         spans.append((start + lead, end - trail))
 
 
-_QUESTION_SENTENCES = re.compile(r"(?<=[.!?])\s+(?=\S)")
+def sentences(text: str) -> list[str]:
+    """The sentences of `text`, each a substring of it (`split_sentences`' spans)."""
+    return [text[a:b] for a, b in split_sentences(text)]
 
 
 def question_sentences(question: str) -> list[str]:
     """A question's sentences; the last is the one that asks (news quizzes set the scene
     first: "Kim Kardashian was accused of damaging a dress. Who designed it?")."""
-    return _QUESTION_SENTENCES.split(question.strip())
+    return sentences(question.strip()) or [question.strip()]
+
+
+def asking_sentence(question: str) -> str:
+    return question_sentences(question)[-1]
 
 
 def loose(text: str) -> str:

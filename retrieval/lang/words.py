@@ -1,5 +1,5 @@
 """Words as the checks compare them: content words with numbers normalised, five-letter
-stems, sentence breaks — shared by the citation check (retrieval.check.verify), the question's
+stems — shared by the citation check (retrieval.check.verify), the question's
 constraints (retrieval.check.constraints) and the confidence signals."""
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ STOP_WORDS = frozenset(
         "she his her we our you your i"
     ).split()
 )
-SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“'])")
 
 
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000, "billion": 1_000_000_000}

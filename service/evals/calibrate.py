@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.check.confidence import FEATURES, SECOND_LOOK, Calibration
+from retrieval.check.confidence import FEATURES, Calibration
 from service.evals.scoring import best_over, loose_f1, token_f1
 
 
@@ -204,75 +204,9 @@ def fit_regression(fit: list[dict[str, Any]], features: Sequence[str]) -> Calibr
     )
 
 
-def fit_second_look(
-    cal: Calibration,
-    fit: list[dict[str, Any]],
-    squad_fit: list[dict[str, Any]],
-    features: Sequence[str],
-) -> None:
-    """A second regression with the reader's check of the answer on a prompt of its own
-    (`fresh_check`) added, fitted on the answers that carry it (all, or — `bench/self_check
-    --near-threshold W` — those near the threshold, where it will be used); the margin
-    around the threshold within which it is asked, the one that reaches 90 % of the fitting
-    half's answers whose decision it changes (the check costs a second reading of the
-    sources, so only where it can matter); and its own operating point, chosen on the
-    fitting half by the first's rule (the best balance of answering answerable and
-    abstaining on unanswerable questions), folded into its intercept so that one threshold
-    decides both."""
-    second = fit_regression(fit, [*features, SECOND_LOOK])
-    second.fitted_on = f"{len(fit)} answers; {second.fitted_on}"
-    t = cal.threshold
-    checked = [
-        (r, cal.score(r["features"]), second.score(r["features"]))
-        for r in squad_fit
-        if not r["abstained_before"] and not r["gated"] and SECOND_LOOK in r["features"]
-    ]
-
-    def margin(t2: float) -> float:
-        changed = sorted(abs(c1 - t) for _, c1, c2 in checked if (c1 >= t) != (c2 >= t2))
-        return changed[int(0.9 * (len(changed) - 1))] + 0.001 if changed else 0.0
-
-    def balance(t2: float) -> float:
-        cal.second, cal.second_margin = second, margin(t2)
-        scores = [final_score(cal, r, t2) for r in squad_fit]
-        rt = rates(squad_fit, decisions(squad_fit, scores, t))
-        return min(rt["answered_answerable"], rt["abstained_unanswerable"])
-
-    grid = [round(t + d / 100, 2) for d in range(-15, 16) if 0 < t + d / 100 < 1]
-    best = max(grid, key=lambda t2: (balance(t2), -abs(t2 - t)))
-    cal.second, cal.second_margin = None, 0.0
-    if not checked or margin(best) == 0.0:
-        return
-    second.intercept = round(second.intercept + _logit(t) - _logit(best), 6)
-    second.threshold = t
-    second.fitted_on += f"; its operating point {best:.2f} folded into the intercept"
-    cal.second, cal.second_margin = second, round(margin(best), 3)
-
-
-def _logit(p: float) -> float:
-    return math.log(p / (1 - p))
-
-
-def final_score(cal: Calibration, row: dict[str, Any], second_at: float | None = None) -> float:
-    """The confidence the pipeline gives an answer at the calibration's threshold: the second
-    look's near it (the row carries the check), the first's elsewhere. `second_at`: the
-    second look's own operating point while it is being chosen (its score is then moved so
-    that this point falls on the threshold, as the fitted file does by its intercept)."""
-    if row["abstained_before"]:
-        return 0.0
-    feats = row["features"]
-    score = cal.score(feats)
-    if (
-        cal.second is not None
-        and not row["gated"]  # withdrawn as unsupported: nothing left to decide
-        and SECOND_LOOK in feats
-        and cal.looks_again(score, cal.threshold)
-    ):
-        score = cal.second.score(feats)
-        if second_at is not None:
-            z = _logit(min(max(score, 1e-9), 1 - 1e-9)) + _logit(cal.threshold) - _logit(second_at)
-            score = 1.0 / (1.0 + math.exp(-z))
-    return score
+def final_score(cal: Calibration, row: dict[str, Any]) -> float:
+    """The confidence the pipeline gives an answer (0 for one it withdrew before scoring)."""
+    return 0.0 if row["abstained_before"] else cal.score(row["features"])
 
 
 def calibrate(
@@ -316,9 +250,6 @@ def calibrate(
             ),
         )
         cal.threshold = round(best, 2)
-    checked = [r for r in fit if SECOND_LOOK in r["features"]]
-    if SECOND_LOOK not in skip and len(checked) >= 20 and len({r["label"] for r in checked}) == 2:
-        fit_second_look(cal, checked, squad_fit, features)
     cal.save(out)
     return held_out_report(cal, out, rows, report_dir)
 
@@ -335,10 +266,8 @@ def measure_file(
     squad: list[Path], path: Path, report_dir: Path, realtimeqa: Sequence[Path] = ()
 ) -> dict[str, Any]:
     """A calibration file measured on the held-out half of other answers, unfitted: whether
-    a shipped file still holds for the answers the pipeline gives after a change. A second
-    look decides only for answers that carry its check (`bench/self_check --check fresh`);
-    the others are scored by the first, as an evaluation run (gate lifted) answers them.
-    RealTime QA answers are reported on the same half a refit would hold out."""
+    a shipped file still holds for the answers the pipeline gives after a change. RealTime QA
+    answers are reported on the same half a refit would hold out."""
     cal = Calibration.load(path)
     if cal is None:
         raise ValueError(f"{path}: no calibration file")
@@ -398,16 +327,6 @@ def held_out_report(
         seen = measured(hold, scores, cal.threshold)
         report["holdout_questions"] = len(hold)
         report["holdout"] = seen["at_threshold"]
-        if cal.second is not None:
-            first = [cal.score(r["features"]) if not r["abstained_before"] else 0.0 for r in hold]
-            report["holdout_first_look"] = rates(hold, decisions(hold, first, cal.threshold))
-            looked = [
-                cal.looks_again(f, cal.threshold)
-                for f, r in zip(first, hold, strict=True)
-                if not r["abstained_before"] and not r["gated"]
-            ]
-            report["second_look_margin"] = cal.second_margin
-            report["second_look_share"] = 100 * statistics.fmean(looked) if looked else 0.0
         report["holdout_without_confidence"] = seen["without_confidence"]
         report.update({k: seen[k] for k in ("ece", "reliability", "curve")})
         # The retrieval gate (NEWSRAG_MIN_SCORE) in front of the confidence: what each value

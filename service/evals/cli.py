@@ -58,10 +58,6 @@ def eval_realtimeqa(
     mc_closed_book: Annotated[
         float, typer.Option(help="weight of the closed-book choice likelihood")
     ] = 0.0,
-    mc_letters: Annotated[
-        float,
-        typer.Option(help="weight of the lettered reading of the options (0: not read)"),
-    ] = 0.0,
     nota_gain: Annotated[
         float,
         typer.Option(help="NOTA when evidence lifts no option's likelihood by more than this"),
@@ -113,7 +109,6 @@ def eval_realtimeqa(
             base.pipeline,
             top_k=top_k,
             mc_closed_book_weight=mc_closed_book,
-            mc_letter_weight=mc_letters,
             time_filters=base.pipeline.time_filters if time_filters is None else time_filters,
             evidence=EvidenceConfig(
                 enabled=evidence,
@@ -238,10 +233,7 @@ def eval_calibrate(
     ),
     without: Annotated[
         list[str] | None,
-        typer.Option(
-            help="a signal to leave out of the fit (to measure its worth; fresh_check: no "
-            "second look); repeatable"
-        ),
+        typer.Option(help="a signal to leave out of the fit (to measure its worth); repeatable"),
     ] = None,
     measure: Annotated[
         bool,
@@ -255,9 +247,7 @@ def eval_calibrate(
 ) -> None:
     """Fit the answer confidence on evaluation predictions; report calibration on held-out
     SQuAD questions (reliability table, ECE, answer/abstain rates at the chosen threshold).
-    Every signal all fitting answers carry is fitted, except those named by --without; when
-    every fitting answer also carries the reader's check on a prompt of its own
-    (`fresh_check`, bench/self_check.py), a second look near the threshold is fitted too.
+    Every signal all fitting answers carry is fitted, except those named by --without.
     With --measure, a shipped file is checked against a new run's answers instead."""
     from service.evals.calibrate import calibrate, measure_file
 
@@ -274,9 +264,9 @@ def eval_calibrate(
             out = preset_calibration(settings_for(preset=preset).preset)
         except ValueError as exc:
             fail(f"{exc}: give --out for its calibration file", 2)
-    from retrieval.check.confidence import FEATURES, SECOND_LOOK
+    from retrieval.check.confidence import FEATURES
 
-    unknown = sorted(set(without or []) - {*FEATURES, SECOND_LOOK})
+    unknown = sorted(set(without or []) - set(FEATURES))
     if unknown:
         fail(f"--without {', '.join(unknown)}: not a signal ({', '.join(FEATURES)})", 2)
     try:

@@ -39,6 +39,8 @@ from index.core import CoreConfig, Models, Newsrag
 from index.ingest import Indexer
 from index.parse import content_id
 from retrieval.find.search import SearchFilter
+from retrieval.lang.words import stem
+from retrieval.options import AskOptions
 from retrieval.types import Answer, Article, Turn
 from service.evals.leaderboard import parse_day, read_jsonl
 
@@ -142,14 +144,10 @@ def has_phrase(phrase: str, text: str) -> bool:
     return n > 0 and any(have[i : i + n] == want for i in range(len(have) - n + 1))
 
 
-def _stem(word: str) -> str:
-    return word[:5]
-
-
 def covers(point: list[str], text: str) -> bool:
     """A key point is covered when every word of one of its alternatives is in the text."""
-    have = {_stem(w) for w in tokens(text)}
-    return any(tokens(alt) and all(_stem(w) in have for w in tokens(alt)) for alt in point)
+    have = {stem(w) for w in tokens(text)}
+    return any(tokens(alt) and all(stem(w) in have for w in tokens(alt)) for alt in point)
 
 
 def yes_or_no(answer: Answer) -> str | None:
@@ -220,9 +218,10 @@ def ask(rag: Newsrag, q: dict[str, Any], default_as_of: date) -> Answer:
     if q.get("as_of"):
         as_of = date.fromisoformat(q["as_of"])
         return rag.ask(
-            q["question"], as_of=as_of, history=history, filters=SearchFilter(published_to=as_of)
+            q["question"],
+            AskOptions(as_of=as_of, history=history, filters=SearchFilter(published_to=as_of)),
         )
-    return rag.ask(q["question"], as_of=default_as_of, history=history)
+    return rag.ask(q["question"], AskOptions(as_of=default_as_of, history=history))
 
 
 def record(q: dict[str, Any], a: Answer, seconds: float, newest: dict[str, str]) -> dict[str, Any]:

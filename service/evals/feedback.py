@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from index.core import Newsrag
+from retrieval.options import AskOptions
 from service.evals.scoring import exact_match, token_f1
 
 
@@ -51,7 +52,7 @@ def replay(
     rows = []
     for i, rec in enumerate(records, start=1):
         as_of = date.fromisoformat(rec["as_of"]) if rec.get("as_of") else None
-        answer = rag.ask(rec["question"], as_of=as_of).to_dict()
+        answer = rag.ask(rec["question"], AskOptions(as_of=as_of)).to_dict()
         same = _same(rec, answer)
         rows.append(
             {

@@ -22,6 +22,7 @@ from retrieval.find.evidence import approx_tokens
 from retrieval.find.search import SearchFilter
 from retrieval.find.timefilter import time_window
 from retrieval.models.embedder import resolve_dtype
+from retrieval.options import AskOptions
 from retrieval.types import Answer, Hit
 from service.evals.leaderboard import (
     baseline_scores,
@@ -125,10 +126,12 @@ def evaluate_question(
     if gen or (mc and same_prompt):
         ans = rag.ask(
             question,
-            filters=filters,
-            as_of=qdate,
-            choices=q["choices"] if mc and same_prompt else None,
-            sentence=False,
+            AskOptions(
+                filters=filters,
+                as_of=qdate,
+                choices=q["choices"] if mc and same_prompt else None,
+                sentence=False,
+            ),
         )
         candidates, sources = ans.candidates, [c.hit for c in ans.citations]
         timings.update(ans.timings_ms)
@@ -166,7 +169,7 @@ def nota_record(
     options = [i for i, c in enumerate(nota_q["choices"]) if c.strip().lower() != NOTA.lower()]
     nota_index = next(i for i in range(len(nota_q["choices"])) if i not in options)
     where = [q["choices"].index(nota_q["choices"][i]) for i in options]
-    kinds = [k for k in ("evidence", "closed_book", "letters") if f"choice_scores_{k}" in rec]
+    kinds = [k for k in ("evidence", "closed_book") if f"choice_scores_{k}" in rec]
     detail = {k: [rec[f"choice_scores_{k}"][w] for w in where] for k in kinds}
     scores = [rec["choice_scores"][w] for w in where]
     best = max(range(len(scores)), key=lambda i: scores[i])
@@ -345,7 +348,6 @@ def describe(core: CoreConfig) -> dict[str, Any]:
         "top_k": core.pipeline.top_k,
         "time_filters": core.pipeline.time_filters,
         "mc_closed_book_weight": core.pipeline.mc_closed_book_weight,
-        "mc_letter_weight": core.pipeline.mc_letter_weight,
         "evidence": asdict(core.pipeline.evidence),
         "search": asdict(core.search),
     }

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from index.core import Newsrag
+from retrieval.options import AskOptions
 from retrieval.types import Answer
 
 SEED_QUESTIONS = Path(__file__).parent / "questions" / "seed.json"
@@ -67,7 +68,7 @@ def run(rag: Newsrag, which: str, echo: Callable[[str], Any] = print) -> dict[st
     ]
     for question, expected in asked:
         t = time.perf_counter()
-        a = rag.ask(question, as_of=as_of)
+        a = rag.ask(question, AskOptions(as_of=as_of))
         times.append(time.perf_counter() - t)
         ok = a.abstained if expected is None else is_right(a, expected)
         if expected is None:

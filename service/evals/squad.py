@@ -19,6 +19,7 @@ from typing import Any
 from index.core import CoreConfig, Models, Newsrag
 from index.ingest import Indexer
 from index.parse import content_id
+from retrieval.options import AskOptions
 from retrieval.types import Article
 from service.evals.scoring import best_over, exact_match, token_f1
 
@@ -99,7 +100,7 @@ def run(
     with open(out / "predictions.jsonl", "w", encoding="utf-8") as fh:
         for i, q in enumerate(chosen, start=1):
             if generate:
-                ans = rag.ask(q["question"], sentence=False)
+                ans = rag.ask(q["question"], AskOptions(sentence=False))
                 candidates, sources = ans.candidates, [c.hit for c in ans.citations]
             else:
                 candidates, sources = rag.pipeline.retrieve(q["question"], core.pipeline.top_k)

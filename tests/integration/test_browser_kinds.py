@@ -12,7 +12,7 @@ import pytest
 
 from index.chunking import ChunkingParams
 from index.ingest import Indexer, open_or_create
-from retrieval.pipeline import PipelineConfig
+from retrieval.options import PipelineConfig
 from service.app import create_app
 from service.live import CHROMIUM_FLAGS, ask_on_page, chromium_path, live_server, settled
 from service.settings import Settings

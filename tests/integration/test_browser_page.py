@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from index.chunking import ChunkingParams
 from index.fetch import FetchConfig
 from index.ingest import Indexer, open_or_create
-from retrieval.pipeline import PipelineConfig
+from retrieval.options import PipelineConfig
 from service.app import create_app
 from service.live import CHROMIUM_FLAGS, ask_on_page, chromium_path, live_server, settled
 from service.settings import Settings

@@ -9,6 +9,7 @@ from datetime import date
 
 import pytest
 
+from retrieval.options import AskOptions
 from tests.conftest import MODEL_CACHE
 from tests.fakes import make_newsrag
 from tests.fixtures.archive import ARCHIVE
@@ -37,7 +38,7 @@ def rag(tmp_path_factory, embedder):
 
 
 def test_open_question_gets_several_cited_supported_sentences(rag):
-    a = rag.ask("What is happening with the water supply in Millbrook?", as_of=AS_OF)
+    a = rag.ask("What is happening with the water supply in Millbrook?", AskOptions(as_of=AS_OF))
     assert a.question_type == "open"
     assert not a.abstained, a.answer
     assert a.short_answer is None
@@ -48,7 +49,7 @@ def test_open_question_gets_several_cited_supported_sentences(rag):
 
 
 def test_yes_no_question_answered_yes_with_its_sentence(rag):
-    a = rag.ask("Is admission to the glass museum free for children?", as_of=AS_OF)
+    a = rag.ask("Is admission to the glass museum free for children?", AskOptions(as_of=AS_OF))
     assert a.question_type == "yesno"
     assert not a.abstained, a.answer
     assert a.short_answer == "yes" and a.answer.startswith("Yes. ")
@@ -57,22 +58,24 @@ def test_yes_no_question_answered_yes_with_its_sentence(rag):
 
 
 def test_yes_no_question_the_sources_are_silent_on_abstains(rag):
-    a = rag.ask("Did the glass museum receive money from a private bank?", as_of=AS_OF)
+    a = rag.ask("Did the glass museum receive money from a private bank?", AskOptions(as_of=AS_OF))
     assert a.question_type == "yesno"
     assert a.abstained, a.answer
 
 
 def test_empty_time_window_names_the_newest_article_on_the_subject(rag):
-    a = rag.ask("What happened with the Clearwater reservoir this week?", as_of=date(2025, 6, 2))
+    a = rag.ask(
+        "What happened with the Clearwater reservoir this week?", AskOptions(as_of=date(2025, 6, 2))
+    )
     assert a.abstained and a.abstain_reason == "no_articles_in_window", a.answer
     assert a.window is not None and a.window["newest"]["article_id"] == "water-courier"
     assert "Millbrook reservoir keeps falling despite limits" in a.answer
 
 
 def test_question_about_the_article_itself(rag):
-    a = rag.ask("When was the article about the ferry strike published?", as_of=AS_OF)
+    a = rag.ask("When was the article about the ferry strike published?", AskOptions(as_of=AS_OF))
     assert a.question_type == "meta" and not a.abstained
     assert a.short_answer == "February 11, 2025"
     assert any(c.cited and c.hit.article_id == "ferry-strike" for c in a.citations)
-    a = rag.ask("Which outlet published the story about the glass museum?", as_of=AS_OF)
+    a = rag.ask("Which outlet published the story about the glass museum?", AskOptions(as_of=AS_OF))
     assert a.short_answer == "courier.example"

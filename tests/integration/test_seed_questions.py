@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pytest
 
+from retrieval.options import AskOptions
 from service.evals.seed import is_right, load
 from tests.conftest import MODEL_CACHE
 from tests.fakes import make_newsrag
@@ -50,8 +51,10 @@ def test_seed_questions_answered_right_and_unanswerable_ones_abstained(rag):
     from service.settings import Settings
 
     preset = Settings().preset
-    right = [q for q, expected in ANSWERABLE if is_right(rag.ask(q, as_of=AS_OF), expected)]
-    abstained = [q for q in UNANSWERABLE if rag.ask(q, as_of=AS_OF).abstained]
+    right = [
+        q for q, expected in ANSWERABLE if is_right(rag.ask(q, AskOptions(as_of=AS_OF)), expected)
+    ]
+    abstained = [q for q in UNANSWERABLE if rag.ask(q, AskOptions(as_of=AS_OF)).abstained]
     assert len(right) >= MIN_RIGHT.get(preset, 0), sorted(
         set(q for q, _ in ANSWERABLE) - set(right)
     )

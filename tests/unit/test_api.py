@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from index.chunking import ChunkingParams
 from index.ingest import Indexer, open_or_create
 from index.parse import parse_text
-from retrieval.pipeline import PipelineConfig
+from retrieval.options import PipelineConfig
 from retrieval.types import Hit
 from service.app import create_app
 from service.settings import Settings

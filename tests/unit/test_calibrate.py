@@ -1,5 +1,5 @@
 """`newsrag eval calibrate`: the fit (a penalised logistic regression), its split, the
-signals it fits, the second look and the command's errors — on synthetic predictions."""
+signals it fits and the command's errors — on synthetic predictions."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def test_calibrate_writes_a_file_the_pipeline_loads(tmp_path):
 
 
 def test_calibrate_measures_a_candidate_signal(tmp_path):
-    """A signal the pipeline does not compute yet (bench/self_check.py) is fitted by name: the
+    """A signal the pipeline does not compute yet is fitted by name: the
     file lists it, and an answer is scored on it."""
     _squad_rows(tmp_path / "squad.jsonl", 400)
     rows = [json.loads(line) for line in (tmp_path / "squad.jsonl").read_text().splitlines()]
@@ -97,13 +97,13 @@ def test_calibrate_fits_the_signals_every_answer_carries(tmp_path):
     zero); once every fitting answer carries it, it is fitted."""
     _squad_rows(tmp_path / "squad.jsonl", 200)
     rows = [json.loads(line) for line in (tmp_path / "squad.jsonl").read_text().splitlines()]
-    rows[0]["features"].pop("self_check")
+    rows[0]["features"].pop("place_similarity")
     (tmp_path / "old.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     old = calibrate([tmp_path / "old.jsonl"], [], tmp_path / "old.json", tmp_path / "r1")
-    assert "self_check" not in old["features"] and "answer_logprob" in old["features"]
+    assert "place_similarity" not in old["features"] and "answer_logprob" in old["features"]
     new = calibrate([tmp_path / "squad.jsonl"], [], tmp_path / "new.json", tmp_path / "r2")
     cal = Calibration.load(tmp_path / "new.json")
-    assert cal is not None and cal.uses("self_check") and new["features"] == list(FEATURES)
+    assert cal is not None and cal.uses("place_similarity") and new["features"] == list(FEATURES)
 
 
 def test_squad_runs_pool_with_each_question_once(tmp_path):
@@ -121,46 +121,6 @@ def test_squad_runs_pool_with_each_question_once(tmp_path):
     assert len(pooled) == 500
 
 
-def test_calibrate_fits_a_second_look_when_the_answers_carry_the_check(tmp_path):
-    """Answers whose first signals leave them undecided but whose check tells them apart: the
-    fit keeps a second regression with the check and a margin around the threshold, and the
-    held-out half is scored as the pipeline would score it."""
-    _squad_rows(tmp_path / "squad.jsonl", 600)
-    rng = np.random.default_rng(7)
-    rows = [json.loads(line) for line in (tmp_path / "squad.jsonl").read_text().splitlines()]
-    for r in rows:
-        right = not r["impossible"] and r["draft"] == "Paris"
-        r["features"]["fresh_check"] = float(rng.normal(2.0 if right else -2.0, 0.7))
-    (tmp_path / "squad.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    out = tmp_path / "cal.json"
-    report = calibrate([tmp_path / "squad.jsonl"], [], out, tmp_path / "rep")
-    cal = Calibration.load(out)
-    assert cal is not None and cal.second is not None and 0 < cal.second_margin < 1
-    assert "fresh_check" not in cal.features and "fresh_check" in cal.second.features
-    assert 0 < report["second_look_share"] < 100
-    first, final = report["holdout_first_look"], report["holdout"]
-    assert final["abstained_unanswerable"] + final["answered_answerable"] > (
-        first["abstained_unanswerable"] + first["answered_answerable"]
-    )
-    # Checked only near the threshold (`bench/self_check --near-threshold`): fitted there.
-    near = [
-        {**r, "features": {k: v for k, v in r["features"].items() if k != "fresh_check"}}
-        if abs(r["features"]["answer_logprob"] + 1.2) > 0.6
-        else r
-        for r in rows
-    ]
-    (tmp_path / "near.jsonl").write_text("\n".join(json.dumps(r) for r in near) + "\n")
-    calibrate([tmp_path / "near.jsonl"], [], out, tmp_path / "rep")
-    assert (local := Calibration.load(out)) is not None and local.second is not None
-    # Left out by name (`--without fresh_check`), or missing from an answer: no second look.
-    calibrate([tmp_path / "squad.jsonl"], [], out, tmp_path / "rep", skip={"fresh_check"})
-    assert (left_out := Calibration.load(out)) is not None and left_out.second is None
-    _squad_rows(tmp_path / "plain.jsonl", 400)
-    calibrate([tmp_path / "plain.jsonl"], [], out, tmp_path / "rep")
-    plain = Calibration.load(out)
-    assert plain is not None and plain.second is None
-
-
 def test_calibrate_command_leaves_out_a_named_signal(tmp_path):
     """`newsrag eval calibrate --without S` fits every other signal (measuring S's worth, or
     shipping without a signal that costs more than it buys); a name that is no signal and
@@ -173,10 +133,10 @@ def test_calibrate_command_leaves_out_a_named_signal(tmp_path):
     out = tmp_path / "cal.json"
     args = ["eval", "calibrate", "--squad", str(tmp_path / "squad.jsonl"), "--out", str(out)]
     args += ["--report", str(tmp_path / "report")]
-    result = CliRunner().invoke(app, [*args, "--without", "self_check"])
+    result = CliRunner().invoke(app, [*args, "--without", "support"])
     assert result.exit_code == 0, result.output
     cal = Calibration.load(out)
-    assert cal is not None and not cal.uses("self_check") and cal.uses("answer_logprob")
+    assert cal is not None and not cal.uses("support") and cal.uses("answer_logprob")
     bad = CliRunner().invoke(app, [*args, "--without", "shoe_size"])
     assert bad.exit_code == 2 and "shoe_size" in bad.output
     _squad_rows(tmp_path / "few.jsonl", 10)
@@ -214,7 +174,7 @@ def test_measure_checks_a_shipped_file_on_new_answers_without_refitting(tmp_path
     older = [*args[:3], str(tmp_path / "older.jsonl"), *args[4:], "--measure"]
     refused = CliRunner().invoke(app, older)
     assert refused.exit_code == 2 and "answer_logprob" in refused.output
-    mixed = CliRunner().invoke(app, [*args, "--measure", "--without", "self_check"])
+    mixed = CliRunner().invoke(app, [*args, "--measure", "--without", "support"])
     assert mixed.exit_code == 2 and "--without" in mixed.output
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from retrieval.answer.prompt import CHECK_QUESTION, NO_ANSWER_OPENINGS, YES_NO
+from retrieval.answer.prompt import NO_ANSWER_OPENINGS
 from retrieval.check.confidence import (
     DEFAULT_PATH,
     FEATURES,
@@ -21,7 +20,7 @@ from retrieval.check.confidence import (
 from retrieval.check.constraints import unmet_constraints
 from retrieval.check.verify import as_shown
 from retrieval.models.base import CHOICE_SCORES, OPENED_REPLY
-from retrieval.pipeline import PipelineConfig
+from retrieval.options import PipelineConfig
 from retrieval.types import Citation, Hit
 from tests.fakes import FakeEmbedder, FakeGenerator, make_newsrag
 
@@ -33,8 +32,8 @@ def _cit(text: str, score: float = 0.6) -> Citation:
 def test_features_describe_the_answer_and_its_evidence():
     src = "Armenia has reported that four soldiers were killed at the border."
     emb = FakeEmbedder()
-    f = features("How many soldiers were killed?", "four", [_cit(src)], -0.3, -2.5, 1.5, emb)
-    assert set(f) == set(FEATURES) and f["no_answer_margin"] == -2.5 and f["self_check"] == 1.5
+    f = features("How many soldiers were killed?", "four", [_cit(src)], -0.3, -2.5, emb)
+    assert set(f) == set(FEATURES) and f["no_answer_margin"] == -2.5
     assert f["top_dense"] == 0.6 and f["top_evidence"] == 0.8
     assert f["short_in_source"] == 1.0 and f["in_context"] == 1.0
     assert f["coverage"] == 1.0 and f["answer_logprob"] == -0.3
@@ -250,74 +249,6 @@ def test_the_readers_own_doubt_is_a_signal(tmp_path):
         coef=[-1.0], intercept=0.0, mean=[-2.0], scale=[1.0], features=["no_answer_margin"]
     )
     assert cal.score({}) == 0.5 < cal.score({"no_answer_margin": -3.0})
-
-
-def test_the_reader_checks_its_answer_when_the_calibration_uses_it(tmp_path):
-    """Asked as the turn after its answer, on the prompt the answer was written from (so a
-    backend's cache serves it); computed only for a calibration that uses the signal."""
-    emb = _index(tmp_path / "idx")
-    reply = "Answer: Four [1]\nSentence: Four soldiers were killed [1]."
-    gen = _Scripted(reply, {tuple(YES_NO): [-0.1, -2.6]})  # says Yes
-    path = tmp_path / "cal.json"
-    Calibration(coef=[1.0], intercept=0.0, mean=[0.0], scale=[1.0], features=["self_check"]).save(
-        path
-    )
-    rag = make_newsrag(
-        tmp_path / "idx", emb, gen, PipelineConfig(calibration_path=path, min_confidence=0.0)
-    )
-    answer = rag.ask("How many soldiers were killed at the border?")
-    assert answer.features["self_check"] == pytest.approx(2.5)
-    assert answer.confidence == pytest.approx(1 / (1 + np.exp(-2.5)), abs=1e-4)
-    assert gen.asked[tuple(YES_NO)] == [
-        *gen.calls[-1],
-        {"role": "assistant", "content": "Answer: Four [1]"},
-        {"role": "user", "content": CHECK_QUESTION},
-    ]
-    gen.asked.clear()
-    rag.pipeline.judge.calibration = Calibration(
-        coef=[1.0], intercept=0.0, mean=[0.0], scale=[1.0], features=["answer_logprob"]
-    )
-    answer = rag.ask("How many soldiers were killed at the border?")
-    assert "self_check" not in answer.features and tuple(YES_NO) not in gen.asked
-
-
-def test_an_answer_near_the_threshold_gets_a_second_look(tmp_path):
-    """Near the operating threshold the reader checks its answer on a checker's prompt of its
-    own (the sources, the question, the proposed answer) and the second regression decides;
-    far from it, or with the gate lifted, nothing more is asked."""
-    emb = _index(tmp_path / "idx")
-    reply = "Answer: Four [1]\nSentence: Four soldiers were killed [1]."
-    gen = _Scripted(reply, {tuple(YES_NO): [-0.1, -3.1]})  # says Yes: +3
-    second = Calibration(
-        coef=[1.0], intercept=0.0, mean=[0.0], scale=[1.0], features=["fresh_check"]
-    )
-    cal = Calibration(
-        coef=[0.0], intercept=-0.2, mean=[0.0], scale=[1.0], features=["answer_logprob"],
-        second=second, second_margin=0.1,
-    )  # fmt: skip
-    path = tmp_path / "cal.json"
-    cal.save(path)
-    assert Calibration.load(path) == cal  # the second look survives the file
-    first = 1 / (1 + np.exp(0.2))  # 0.45
-    config = PipelineConfig(calibration_path=path, min_confidence=0.5)
-    rag = make_newsrag(tmp_path / "idx", emb, gen, config)
-    answer = rag.ask("How many soldiers were killed at the border?")
-    assert answer.features["fresh_check"] == pytest.approx(3.0)
-    assert answer.confidence == pytest.approx(1 / (1 + np.exp(-3.0)), abs=1e-4)
-    assert not answer.abstained and "second_look" in answer.timings_ms
-    checked = gen.asked[tuple(YES_NO)]
-    assert checked[0]["role"] == "system" and "Proposed answer: Four" in checked[-1]["content"]
-    assert "Four soldiers were killed" in checked[-1]["content"]  # the sources, read again
-    # Far from the threshold (0.45 against 0.8): the first confidence stands.
-    gen.asked.clear()
-    rag.pipeline.judge.min_confidence = 0.8
-    answer = rag.ask("How many soldiers were killed at the border?")
-    assert "fresh_check" not in answer.features and tuple(YES_NO) not in gen.asked
-    assert answer.confidence == pytest.approx(first, abs=1e-4) and answer.abstained
-    # The gate lifted, as evaluations run it: no second look.
-    rag.pipeline.judge.min_confidence = 0.0
-    answer = rag.ask("How many soldiers were killed at the border?")
-    assert "fresh_check" not in answer.features
 
 
 class _Declining(FakeGenerator):

@@ -10,7 +10,7 @@ from index.chunking import ChunkingParams
 from index.fetch import FetchConfig, Fetcher, UnsafeURLError
 from index.ingest import Indexer, open_or_create
 from index.parse import parse_text
-from retrieval.pipeline import PipelineConfig
+from retrieval.options import PipelineConfig
 from service.app import create_app
 from service.settings import Settings
 from tests.fakes import LOCAL, FakeEmbedder, FakeGenerator, make_newsrag

@@ -12,7 +12,7 @@ from index.ingest import Indexer, open_or_create
 from retrieval.answer import about
 from retrieval.answer.kinds import QuestionType, question_type
 from retrieval.check.kind_check import about_subject
-from retrieval.pipeline import PipelineConfig
+from retrieval.options import AskOptions, PipelineConfig
 from retrieval.types import Turn
 from tests.fakes import FakeEmbedder, FakeGenerator, make_newsrag
 from tests.fixtures.archive import ARCHIVE
@@ -105,7 +105,7 @@ AS_OF = date(2025, 3, 25)
 
 def test_open_answer_in_the_sources_own_words_says_who_reported_what_and_when(archive):
     rag, gen = open_with(archive, "The council limited watering [1].")
-    a = rag.ask("What is happening with the Millbrook water supply?", as_of=AS_OF)
+    a = rag.ask("What is happening with the Millbrook water supply?", AskOptions(as_of=AS_OF))
     assert a.question_type == "open" and not a.abstained, a.answer
     assert a.short_answer is None
     assert 2 <= len(a.claims) <= 4 and all(c["supported"] for c in a.claims)
@@ -118,7 +118,7 @@ def test_open_answer_in_the_sources_own_words_says_who_reported_what_and_when(ar
 
 def test_open_question_the_reader_declines_abstains(archive):
     rag, _ = open_with(archive, "I don't know.")
-    a = rag.ask("What is happening with the Millbrook water supply?", as_of=AS_OF)
+    a = rag.ask("What is happening with the Millbrook water supply?", AskOptions(as_of=AS_OF))
     assert a.abstained and a.abstain_reason == "model"
 
 
@@ -130,7 +130,7 @@ def test_written_open_answer_drops_an_unsupported_sentence(archive):
         "declared a state of emergency in Riverton [1]."
     )
     rag, gen = open_with(archive, reply, open_answers="write")
-    a = rag.ask("What is happening with the Millbrook water supply?", as_of=AS_OF)
+    a = rag.ask("What is happening with the Millbrook water supply?", AskOptions(as_of=AS_OF))
     assert a.question_type == "open" and not a.abstained
     assert a.short_answer is None
     assert "Riverton" not in a.answer  # no source supports it: dropped
@@ -144,7 +144,7 @@ def test_written_open_answer_drops_an_unsupported_sentence(archive):
 def test_open_answer_about_another_subject_abstains(archive):
     reply = "Ferry crews walked off the job after pay talks collapsed [1]."
     rag, _ = open_with(archive, reply, open_answers="write")
-    a = rag.ask("What is happening with the Millbrook water supply?", as_of=AS_OF)
+    a = rag.ask("What is happening with the Millbrook water supply?", AskOptions(as_of=AS_OF))
     assert a.abstained and a.abstain_reason == "weak_evidence"
     assert not any(c.cited for c in a.citations)
 
@@ -152,7 +152,7 @@ def test_open_answer_about_another_subject_abstains(archive):
 def test_yes_answer_with_its_sentence(archive):
     reply = "Answer: Yes [1]\nSentence: Admission is free for children under 12 [1]."
     rag, gen = open_with(archive, reply)
-    a = rag.ask("Is the glass museum free for children?", as_of=AS_OF)
+    a = rag.ask("Is the glass museum free for children?", AskOptions(as_of=AS_OF))
     assert a.question_type == "yesno" and not a.abstained, a
     assert a.short_answer == "yes"
     assert a.answer.startswith("Yes. Admission is free for children under 12 [")
@@ -162,11 +162,13 @@ def test_yes_answer_with_its_sentence(archive):
 def test_no_needs_a_source_that_says_so(archive):
     silent = "Answer: No [1]\nSentence: The museum opened in the former rail depot [1]."
     rag, _ = open_with(archive, silent)
-    a = rag.ask("Did the glass museum open in the former rail depot late?", as_of=AS_OF)
+    a = rag.ask("Did the glass museum open in the former rail depot late?", AskOptions(as_of=AS_OF))
     assert a.abstained  # nothing in the sentence says "not"
     stated = "Answer: No [1]\nSentence: The company did not offer a new date for talks [1]."
     rag, _ = open_with(archive, stated)
-    a = rag.ask("Did Bayline offer a new date for talks with the ferry crews?", as_of=AS_OF)
+    a = rag.ask(
+        "Did Bayline offer a new date for talks with the ferry crews?", AskOptions(as_of=AS_OF)
+    )
     assert not a.abstained and a.short_answer == "no"
 
 
@@ -176,7 +178,7 @@ def test_list_keeps_only_items_a_source_names(archive):
         "Sentence: Water limits were set in Millbrook and Riverton [1]."
     )
     rag, _ = open_with(archive, reply)
-    a = rag.ask("Which towns set water limits during the drought?", as_of=AS_OF)
+    a = rag.ask("Which towns set water limits during the drought?", AskOptions(as_of=AS_OF))
     assert a.question_type == "list" and not a.abstained
     assert a.short_answer == "Millbrook"
     assert "Riverton" not in a.answer
@@ -184,18 +186,18 @@ def test_list_keeps_only_items_a_source_names(archive):
 
 def test_metadata_question_is_answered_from_the_article_without_the_model(archive):
     rag, gen = open_with(archive, "should not be asked")
-    a = rag.ask("When was the article about the ferry strike published?", as_of=AS_OF)
+    a = rag.ask("When was the article about the ferry strike published?", AskOptions(as_of=AS_OF))
     assert a.question_type == "meta" and not a.abstained
     assert a.short_answer == "February 11, 2025"
     assert "“Harbor ferry crews strike over pay”" in a.answer
     assert not gen.calls
     cited = [c for c in a.citations if c.cited]
     assert cited and cited[0].hit.article_id == "ferry-strike" and cited[0].supported
-    a = rag.ask("Who wrote the article about the Millbrook water limits?", as_of=AS_OF)
+    a = rag.ask("Who wrote the article about the Millbrook water limits?", AskOptions(as_of=AS_OF))
     assert a.short_answer == "Sam Ortiz"
-    a = rag.ask("Who wrote the article about the glass museum?", as_of=AS_OF)
+    a = rag.ask("Who wrote the article about the glass museum?", AskOptions(as_of=AS_OF))
     assert a.abstained and "does not name its author" in a.answer
-    a = rag.ask("When was the article about the moon landing published?", as_of=AS_OF)
+    a = rag.ask("When was the article about the moon landing published?", AskOptions(as_of=AS_OF))
     assert a.abstained
 
 
@@ -205,17 +207,19 @@ def test_what_is_this_article_about_follows_the_conversation(archive):
         Turn("user", "Why are the Port Avalon ferry crews striking?"),
         Turn("assistant", "Pay talks with Bayline collapsed [1]."),
     ]
-    a = rag.ask("What is the article about?", as_of=AS_OF, history=history)
+    a = rag.ask("What is the article about?", AskOptions(as_of=AS_OF, history=history))
     assert not a.abstained
     assert "Harbor ferry crews strike over pay" in a.answer
     assert "Ferry crews in Port Avalon walked off the job" in a.answer
     # without a conversation, over several articles, "the article" names none
-    assert rag.ask("What is the article about?", as_of=AS_OF).abstained
+    assert rag.ask("What is the article about?", AskOptions(as_of=AS_OF)).abstained
 
 
 def test_empty_time_window_names_the_newest_article_outside_it(archive):
     rag, _gen = open_with(archive, "I don't know.")
-    a = rag.ask("What happened with the Millbrook reservoir this week?", as_of=date(2025, 6, 2))
+    a = rag.ask(
+        "What happened with the Millbrook reservoir this week?", AskOptions(as_of=date(2025, 6, 2))
+    )
     assert a.abstained and a.abstain_reason == "no_articles_in_window"
     assert a.window is not None
     assert a.window["published_from"] == "2025-05-27"
@@ -226,14 +230,16 @@ def test_empty_time_window_names_the_newest_article_outside_it(archive):
     # the same subject asked about when it was covered is answered normally
     reply = "The reservoir dropped to 27 percent of capacity [1]."
     rag, _ = open_with(archive, reply)
-    a = rag.ask("What happened with the Millbrook reservoir this week?", as_of=AS_OF)
+    a = rag.ask("What happened with the Millbrook reservoir this week?", AskOptions(as_of=AS_OF))
     assert not a.abstained and a.window is None
 
 
 def test_a_yes_over_a_source_that_says_the_opposite_becomes_its_no(archive):
     reply = "Answer: Yes [1]\nSentence: Bayline offered a new date for talks [1]."
     rag, _ = open_with(archive, reply)
-    a = rag.ask("Did Bayline offer a new date for talks with the ferry crews?", as_of=AS_OF)
+    a = rag.ask(
+        "Did Bayline offer a new date for talks with the ferry crews?", AskOptions(as_of=AS_OF)
+    )
     assert not a.abstained and a.short_answer == "no"
     assert a.answer.startswith("No. The company did not offer a new date for talks [")
 
@@ -241,5 +247,7 @@ def test_a_yes_over_a_source_that_says_the_opposite_becomes_its_no(archive):
 def test_a_curly_apostrophe_negates_too(archive):
     reply = "Answer: No [1]\nSentence: The company didn’t offer a new date for talks [1]."
     rag, _ = open_with(archive, reply)
-    a = rag.ask("Did Bayline offer a new date for talks with the ferry crews?", as_of=AS_OF)
+    a = rag.ask(
+        "Did Bayline offer a new date for talks with the ferry crews?", AskOptions(as_of=AS_OF)
+    )
     assert not a.abstained and a.short_answer == "no"

@@ -8,6 +8,7 @@ import pytest
 
 from retrieval.check.verify import CitationVerifier, lexical_support
 from retrieval.errors import InvalidInputError
+from retrieval.options import AskOptions
 from retrieval.types import Citation, Hit
 from tests.fakes import FakeEmbedder
 from tests.unit.test_api import client, rag  # noqa: F401  (fixtures)
@@ -312,21 +313,21 @@ def test_short_only_stops_reading_the_model(rag):  # noqa: F811
             yield piece
 
     gen.stream = counting
-    answer = rag.ask("How many soldiers were killed at the border?", sentence=False)
+    answer = rag.ask("How many soldiers were killed at the border?", AskOptions(sentence=False))
     assert answer.short_answer == "Four" and answer.answer == "Four [1]."
     assert "Sentence:" not in pieces_read
 
 
 def test_choices_are_scored_on_the_evidence_and_closed_book_only_when_asked(rag):  # noqa: F811
     q = "How many soldiers were killed at the border?"
-    answer = rag.ask(q, choices=["Four soldiers", "Bananas"], sentence=False)
+    answer = rag.ask(q, AskOptions(choices=["Four soldiers", "Bananas"], sentence=False))
     detail = answer.choice_detail
     assert detail is not None and set(detail) == {"evidence", "combined"}
     assert answer.choice_scores == detail["combined"]
     assert answer.choice_scores[0] > answer.choice_scores[1]
     rag.pipeline.config.mc_closed_book_reading = True  # as the RealTime QA evaluation asks
     try:
-        again = rag.ask(q, choices=["Four soldiers", "Bananas"], sentence=False)
+        again = rag.ask(q, AskOptions(choices=["Four soldiers", "Bananas"], sentence=False))
         assert again.choice_detail is not None and "closed_book" in again.choice_detail
         assert again.choice_scores == answer.choice_scores  # read, not weighted in
     finally:
@@ -343,7 +344,7 @@ def test_multiple_choice_needs_a_scoring_backend(rag):  # noqa: F811
 
     rag.pipeline.generator = TextOnly()
     with pytest.raises(UnsupportedError) as err:
-        rag.ask("How many soldiers?", choices=["a", "b"])
+        rag.ask("How many soldiers?", AskOptions(choices=["a", "b"]))
     assert err.value.status == 501
 
 
