@@ -49,6 +49,9 @@ class CoreConfig:
     """Everything that decides what newsrag computes (the doors fill it from their settings)."""
 
     index_dir: Path = Path("data/index")
+    # postgresql://…: the index in that database (retrieval/store/postgres.py) instead of the
+    # directory; feeds and ratings stay in files under `index_dir`.
+    store_url: str | None = None
     preset: str = "base"
     backend: Backend = "llamacpp"
     # llamacpp: the GGUF encoding (retrieval.models.llamacpp_backend.ENCODINGS)
@@ -138,13 +141,24 @@ class Models:
 
 
 def index_exists(config: CoreConfig) -> bool:
+    if config.store_url:
+        from retrieval.store.postgres import index_in_database
+
+        return index_in_database(config.store_url)
     return (Path(config.index_dir) / "manifest.json").exists()
 
 
-def open_store(config: CoreConfig, embedder: TextEncoder, create: bool = False) -> IndexStore:
-    """The configured index, refusing one built with another embedder or chunking."""
-    expect = manifest_for(embedder, config.chunking)
-    if create and not config.readonly:
+def open_store(config: CoreConfig, embedder: TextEncoder | None, create: bool = False) -> Store:
+    """The configured index — the directory, or with `store_url` the database — refusing one
+    built with another embedder or chunking (`embedder` None: open it as it is)."""
+    expect = manifest_for(embedder, config.chunking) if embedder is not None else None
+    if config.store_url:
+        from retrieval.store.postgres import PostgresStore
+
+        if create and not config.readonly and expect is not None:
+            return PostgresStore.create(config.store_url, expect)
+        return PostgresStore.open(config.store_url, expect=expect, readonly=config.readonly)
+    if create and not config.readonly and expect is not None:
         return IndexStore.create(config.index_dir, expect)
     return IndexStore.open(config.index_dir, expect=expect, readonly=config.readonly)
 

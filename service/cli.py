@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from retrieval.errors import NewsragError
-from retrieval.store.directory import IndexStore
+from retrieval.store.base import Store
 from service.cli_common import (
     FromOpt,
     IndexOpt,
@@ -182,9 +182,12 @@ docs_app = typer.Typer(help="List, show and delete indexed articles.", no_args_i
 app.add_typer(docs_app, name="docs")
 
 
-def _store(index_dir: Path | None) -> IndexStore:
-    """The index's SQLite store, opened without loading any model."""
-    return IndexStore.open(settings_for(index_dir).index_dir)
+def _store(index_dir: Path | None) -> Store:
+    """The configured index (directory or database), opened without loading any model."""
+    from index.core import open_store
+    from service.loading import core_config
+
+    return open_store(core_config(settings_for(index_dir)), None)
 
 
 @docs_app.command("list")

@@ -38,6 +38,7 @@ def core_config(settings: Settings) -> CoreConfig:
     )
     return CoreConfig(
         index_dir=settings.index_dir,
+        store_url=settings.store_url.get_secret_value() if settings.store_url else None,
         preset=settings.preset,
         backend=settings.backend,
         weights=llamacpp_weights(settings.preset, settings.weights),

@@ -20,6 +20,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSRAG_", extra="ignore")
 
     index_dir: Path = Field(Path("data/index"), description="index directory")
+    store_url: SecretStr | None = Field(
+        None,
+        description="postgresql://user:password@host/db: keep the index in PostgreSQL + pgvector "
+        "(several hosts, several writers) instead of the index directory",
+    )
     # base on llama.cpp: the reader that gets answers right, at about the time small takes on
     # transformers (docs/EVALUATION.md, "Choosing the reader").
     preset: str = Field("base", description="generator: tiny|small|base or a model folder")

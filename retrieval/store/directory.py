@@ -28,7 +28,7 @@ from retrieval.errors import (
 )
 from retrieval.store import lexical
 from retrieval.store.ann import IVF_MIN_VECTORS, index_kind, write_snapshot
-from retrieval.store.base import WriteResult
+from retrieval.store.base import WriteResult, duplicate_message
 from retrieval.store.manifest import MANIFEST, Manifest, read_checked
 from retrieval.store.schema import (
     SCHEMA,
@@ -56,13 +56,6 @@ from retrieval.types import Article, ChunkSpan, DuplicateText, Hit
 logger = logging.getLogger(__name__)
 
 DB = "store.sqlite"
-
-
-def duplicate_message(article_id: str, holder: str) -> str:
-    return (
-        f"{article_id}: its text is already stored as article {holder!r}; "
-        "change the text, or delete or replace that article"
-    )
 
 
 class IndexStore:

@@ -1,0 +1,574 @@
+"""The index in PostgreSQL + pgvector: the `Store` contract (store/base.py) on an existing
+database engine, for deployments past one host — several serving processes and several ingest
+workers on any machines, read replicas as plain streaming standbys.
+
+One database holds what the index directory holds: articles (a unique body-text hash makes
+dedup a constraint, not a race), chunks with their vectors (`vector(d)`, an HNSW index for
+inner product) and a `tsvector` of "title\\ntext" (GIN index), and the manifest (refusing a
+database built with another embedder, as a directory does). Lexical ranking is BM25 computed in
+SQL from a term-statistics table kept in the writing transaction — Postgres' own `ts_rank`
+has no corpus-wide IDF — with the same cap on very common words the directory's FTS5 search
+uses. A write is one transaction: a killed worker leaves no partial article. Writers lock the
+ids and text hashes they write (advisory locks, taken in one sorted order, so two writers never
+deadlock) before looking them up, so the same article sent to two workers at once is stored
+once. A process connected to a standby (`pg_is_in_recovery()`) serves reads and refuses writes
+with the read-only error the directory's replicas give.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import date
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+
+from retrieval.errors import (
+    ArticleNotFoundError,
+    DuplicateTextError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    ReadOnlyError,
+)
+from retrieval.store.base import WriteResult, duplicate_message
+from retrieval.store.lexical import MAX_POSTINGS, MAX_TERMS
+from retrieval.store.manifest import FORMAT_VERSION, Manifest
+from retrieval.store.schema import StoredArticle
+from retrieval.types import Article, ChunkSpan, DuplicateText, Hit
+
+logger = logging.getLogger(__name__)
+
+# BM25 as SQLite's FTS5 computes it (k1, b, and an IDF floor for words in most chunks).
+K1, B, MIN_IDF = 1.2, 0.75, 1e-6
+TS_CONFIG = "english"  # Snowball stemming and English stop words, as FTS5's porter tokenizer
+SCHEMA_LOCK = 7_331_001  # advisory lock key: one process creates the tables at a time
+
+SCHEMA = """
+CREATE EXTENSION IF NOT EXISTS vector;
+CREATE TABLE IF NOT EXISTS newsrag_meta (key text PRIMARY KEY, value text NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    id text PRIMARY KEY,
+    title text NOT NULL,
+    published date,
+    image text,
+    source text,
+    url text,
+    path text,
+    author text,
+    body text NOT NULL,
+    added_at double precision NOT NULL,
+    content_hash text NOT NULL UNIQUE
+);
+CREATE INDEX IF NOT EXISTS articles_published ON articles (published);
+CREATE INDEX IF NOT EXISTS articles_source ON articles (source);
+CREATE TABLE IF NOT EXISTS chunks (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    article_id text NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+    ord integer NOT NULL,
+    start_at integer NOT NULL,
+    end_at integer NOT NULL,
+    text text NOT NULL,
+    embedding vector({dim}) NOT NULL,
+    tsv tsvector NOT NULL,
+    n_terms integer NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_article ON chunks (article_id);
+CREATE INDEX IF NOT EXISTS chunks_tsv ON chunks USING gin (tsv);
+CREATE INDEX IF NOT EXISTS chunks_embedding ON chunks USING hnsw (embedding vector_ip_ops);
+CREATE TABLE IF NOT EXISTS term_stats (term text PRIMARY KEY, df bigint NOT NULL);
+CREATE TABLE IF NOT EXISTS corpus_stats (
+    id integer PRIMARY KEY CHECK (id = 1),
+    chunks bigint NOT NULL,
+    terms bigint NOT NULL
+);
+INSERT INTO corpus_stats VALUES (1, 0, 0) ON CONFLICT DO NOTHING;
+"""
+
+ARTICLE_COLUMNS = "a.id, a.title, a.published, a.image, a.source, a.url, a.path, a.author, a.body"
+
+
+def redacted(url: str) -> str:
+    """A connection URL fit for a message: no password."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def is_store_url(value: str | None) -> bool:
+    return bool(value) and str(value).startswith(("postgresql://", "postgres://"))
+
+
+def tsquery(terms: Iterable[str]) -> str:
+    """An OR query of lexemes, each quoted (no user syntax reaches the parser)."""
+    return " | ".join("'" + t.replace("'", "''") + "'" for t in terms)
+
+
+class PostgresStore:
+    """The `Store` contract on PostgreSQL + pgvector. Thread-safe: every thread reads through
+    its own autocommit connection; writes go through one connection under a lock (other
+    processes write concurrently through their own)."""
+
+    def __init__(self, url: str, manifest: Manifest, readonly: bool = False) -> None:
+        self.url = url
+        self.manifest = manifest
+        self._local = threading.local()
+        self._conns: list[Any] = []
+        self._conns_lock = threading.Lock()
+        self._write_lock = threading.RLock()
+        self.readonly = readonly or self._in_recovery()
+        self._writer: Any = None
+
+    # -- opening -------------------------------------------------------------------------------
+    @classmethod
+    def create(cls, url: str, manifest: Manifest) -> PostgresStore:
+        """The index in this database, creating its tables and manifest when it has none."""
+        conn = _connect(url, register=False)
+        try:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+                conn.execute(SCHEMA.format(dim=int(manifest.dimension)))
+                conn.execute(
+                    "INSERT INTO newsrag_meta VALUES ('manifest', %s) ON CONFLICT DO NOTHING",
+                    (json.dumps(asdict(manifest), sort_keys=True),),
+                )
+        finally:
+            conn.close()
+        return cls.open(url, expect=manifest)
+
+    @classmethod
+    def open(
+        cls, url: str, expect: Manifest | None = None, readonly: bool = False
+    ) -> PostgresStore:
+        return cls(url, read_manifest(url, expect), readonly=readonly)
+
+    def _in_recovery(self) -> bool:
+        return bool(self._db.execute("SELECT pg_is_in_recovery()").fetchone()[0])
+
+    @property
+    def _db(self) -> Any:
+        """This thread's reading connection (autocommit: every statement sees the last
+        committed writes of every process)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            conn = _connect(self.url)
+            self._local.conn = conn
+            with self._conns_lock:
+                self._conns.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self._conns_lock:
+            for conn in self._conns:
+                conn.close()
+            self._conns.clear()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self._local = threading.local()
+
+    def refresh(self) -> bool:
+        """Nothing to catch up: every read sees what other processes have committed."""
+        return False
+
+    # -- writing -------------------------------------------------------------------------------
+    def check_writable(self) -> None:
+        if self.readonly:
+            raise ReadOnlyError(
+                "this index is served read-only (a standby of the database): send writes to "
+                "a process connected to the primary"
+            )
+
+    def find_content(self, content_hash: str) -> str | None:
+        row = self._db.execute(
+            "SELECT id FROM articles WHERE content_hash = %s", (content_hash,)
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        with self._write_lock:
+            if self._writer is None or self._writer.closed:
+                self._writer = _connect(self.url, autocommit=False)
+            with self._writer.transaction():
+                yield self._writer
+
+    def write_articles(
+        self,
+        items: Sequence[tuple[Article, Sequence[ChunkSpan], np.ndarray]],
+        on_duplicate_text: DuplicateText = DuplicateText.SKIP,
+    ) -> WriteResult:
+        """Add or replace articles with their chunks and vectors in one transaction (the
+        directory's semantics: an existing id with new text is replaced, stored text under
+        another id is a duplicate, skipped or — REFUSE — refused)."""
+        self.check_writable()
+        for article, spans, vecs in items:
+            if len(spans) != len(vecs):
+                raise ValueError(f"{article.id}: {len(spans)} chunks, {len(vecs)} vectors")
+        result = WriteResult()
+        with self._transaction() as db:
+            # The ids and texts written, locked in one order by every writer (no deadlock).
+            for key in sorted({k for a, _, _ in items for k in _lock_keys(a)}):
+                db.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
+            df: Counter[str] = Counter()
+            chunks = terms = 0
+            for article, spans, vecs in items:
+                digest = article.content_hash
+                same = db.execute(
+                    "SELECT id FROM articles WHERE content_hash = %s", (digest,)
+                ).fetchone()
+                if same and same[0] != article.id and on_duplicate_text is DuplicateText.REFUSE:
+                    raise DuplicateTextError(duplicate_message(article.id, same[0]))
+                if same:
+                    result.duplicates.append(same[0])
+                    continue
+                removed = self._remove(db, article.id, df)
+                if removed is not None:
+                    chunks -= removed[0]
+                    terms -= removed[1]
+                    result.updated.append(article.id)
+                else:
+                    result.added.append(article.id)
+                _insert_article(db, article, digest)
+                for span, vec in zip(spans, vecs, strict=True):
+                    db.execute(
+                        "INSERT INTO chunks (article_id, ord, start_at, end_at, text, embedding, "
+                        "tsv, n_terms) SELECT %s, %s, %s, %s, %s, %s, v.tsv, "
+                        "(SELECT coalesce(sum(coalesce(array_length(u.positions, 1), 1)), 0) "
+                        "FROM unnest(v.tsv) u) "
+                        f"FROM (SELECT to_tsvector('{TS_CONFIG}', %s) AS tsv) v",
+                        (
+                            article.id,
+                            span.ord,
+                            span.start,
+                            span.end,
+                            span.text,
+                            np.asarray(vec, dtype=np.float32),
+                            f"{article.title}\n{span.text}",
+                        ),
+                    )
+                added = _chunk_stats(db, article.id)
+                df.update(added[2])
+                chunks += added[0]
+                terms += added[1]
+            _apply_stats(db, df, chunks, terms)
+        return result
+
+    @staticmethod
+    def _remove(db: Any, article_id: str, df: Counter[str]) -> tuple[int, int] | None:
+        """Delete an article (its chunks cascade), taking its chunks out of the term
+        statistics; (chunks, terms) removed, or None when there was no such article."""
+        if db.execute("SELECT 1 FROM articles WHERE id = %s", (article_id,)).fetchone() is None:
+            return None
+        n, total, lexemes = _chunk_stats(db, article_id)
+        df.subtract(lexemes)
+        db.execute("DELETE FROM articles WHERE id = %s", (article_id,))
+        return n, total
+
+    def delete_article(self, article_id: str) -> int:
+        self.check_writable()
+        with self._transaction() as db:
+            db.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"id:{article_id}",)
+            )
+            df: Counter[str] = Counter()
+            removed = self._remove(db, article_id, df)
+            if removed is None:
+                raise ArticleNotFoundError(f"no article with id {article_id!r}")
+            _apply_stats(db, df, -removed[0], -removed[1])
+            return removed[0]
+
+    # -- reading -------------------------------------------------------------------------------
+    def chunk_count(self) -> int:
+        return int(self._db.execute("SELECT chunks FROM corpus_stats").fetchone()[0])
+
+    def article_count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM articles").fetchone()[0])
+
+    def dense_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """Top-k (chunk id, inner product) from the HNSW index (its candidate list widened
+        to `k` when k is larger than pgvector's default 40)."""
+        if k <= 0:
+            return []
+        db = self._db
+        db.execute(f"SET hnsw.ef_search = {max(40, min(int(k), 1000))}")
+        rows = db.execute(
+            "SELECT id, -(embedding <#> %s) FROM chunks ORDER BY embedding <#> %s LIMIT %s",
+            (np.asarray(query, dtype=np.float32),) * 2 + (k,),
+        )
+        return [(int(cid), float(s)) for cid, s in rows]
+
+    def lexical_search(self, query: str, k: int) -> list[tuple[int, float]]:
+        """Top-k (chunk id, BM25) over the chunks' lexemes; the query's most common words are
+        dropped when together they match more than `MAX_POSTINGS` chunks (as the directory's
+        FTS5 search does)."""
+        if k <= 0:
+            return []
+        db = self._db
+        lexemes = [
+            r[0]
+            for r in db.execute(
+                f"SELECT lexeme FROM unnest(to_tsvector('{TS_CONFIG}', %s)) ORDER BY lexeme",
+                (query[:10_000],),
+            )
+        ][:MAX_TERMS]
+        if not lexemes:
+            return []
+        df = dict(
+            db.execute(
+                "SELECT term, df FROM term_stats WHERE term = ANY(%s) AND df > 0", (lexemes,)
+            ).fetchall()
+        )
+        n_chunks, n_terms = db.execute("SELECT chunks, terms FROM corpus_stats").fetchone()
+        if not df or not n_chunks:
+            return []
+        kept: list[str] = []
+        postings = 0
+        for term in sorted(df, key=lambda t: (df[t], t)):
+            postings += df[term]
+            if kept and postings > MAX_POSTINGS:
+                break
+            kept.append(term)
+        idf = [max(MIN_IDF, math.log((n_chunks - df[t] + 0.5) / (df[t] + 0.5))) for t in kept]
+        avgdl = max(n_terms / n_chunks, 1e-9)
+        rows = db.execute(
+            "WITH q(term, idf) AS (SELECT * FROM unnest(%s::text[], %s::float8[])) "
+            "SELECT c.id, sum(q.idf * (u.tf * %s) / (u.tf + %s * (1 - %s + %s * c.n_terms / %s)))"
+            " AS s FROM chunks c CROSS JOIN LATERAL ("
+            "  SELECT lexeme, coalesce(array_length(positions, 1), 1) AS tf FROM unnest(c.tsv)"
+            ") u JOIN q ON q.term = u.lexeme "
+            "WHERE c.tsv @@ %s::tsquery GROUP BY c.id ORDER BY s DESC, c.id LIMIT %s",
+            (kept, idf, K1 + 1, K1, B, B, avgdl, tsquery(kept), k),
+        )
+        return [(int(cid), float(s)) for cid, s in rows]
+
+    def vectors(self, chunk_ids: list[int]) -> dict[int, np.ndarray]:
+        if not chunk_ids:
+            return {}
+        rows = self._db.execute(
+            "SELECT id, embedding FROM chunks WHERE id = ANY(%s)", (list(chunk_ids),)
+        )
+        return {int(cid): np.asarray(v.to_numpy(), dtype=np.float32) for cid, v in rows}
+
+    def hits(self, scored: Iterable[tuple[int, float]]) -> list[Hit]:
+        scored = list(scored)
+        if not scored:
+            return []
+        rows = {
+            r[0]: r
+            for r in self._db.execute(
+                "SELECT c.id, c.article_id, c.text, a.title, a.published, a.url, a.source "
+                "FROM chunks c JOIN articles a ON a.id = c.article_id WHERE c.id = ANY(%s)",
+                ([cid for cid, _ in scored],),
+            )
+        }
+        return [
+            Hit(
+                chunk_id=cid,
+                article_id=rows[cid][1],
+                title=rows[cid][3],
+                published=rows[cid][4],
+                url=rows[cid][5],
+                source=rows[cid][6],
+                text=rows[cid][2],
+                score=score,
+            )
+            for cid, score in scored
+            if cid in rows
+        ]
+
+    def get_article(self, article_id: str) -> StoredArticle:
+        row = self._db.execute(
+            f"SELECT {ARTICLE_COLUMNS}, a.content_hash, a.added_at, "
+            "(SELECT count(*) FROM chunks c WHERE c.article_id = a.id) "
+            "FROM articles a WHERE a.id = %s",
+            (article_id,),
+        ).fetchone()
+        if row is None:
+            raise ArticleNotFoundError(f"no article with id {article_id!r}")
+        return _stored(row)
+
+    def list_articles(
+        self,
+        limit: int = 50,
+        offset: int = 0,
+        published_from: date | None = None,
+        published_to: date | None = None,
+        source: str | None = None,
+    ) -> tuple[list[StoredArticle], int]:
+        where: list[str] = ["TRUE"]
+        args: list[Any] = []
+        if published_from:
+            where.append("a.published >= %s")
+            args.append(published_from)
+        if published_to:
+            where.append("a.published <= %s")
+            args.append(published_to)
+        if source:
+            where.append("a.source = %s")
+            args.append(source)
+        cond = " AND ".join(where)
+        db = self._db
+        total = db.execute(f"SELECT count(*) FROM articles a WHERE {cond}", args).fetchone()[0]
+        rows = db.execute(
+            f"SELECT {ARTICLE_COLUMNS}, a.content_hash, a.added_at, "
+            "(SELECT count(*) FROM chunks c WHERE c.article_id = a.id) "
+            f"FROM articles a WHERE {cond} "
+            "ORDER BY a.published IS NULL, a.published DESC, a.added_at DESC, a.id "
+            "LIMIT %s OFFSET %s",
+            [*args, limit, offset],
+        )
+        return [_stored(r) for r in rows], int(total)
+
+
+def _connect(url: str, autocommit: bool = True, register: bool = True) -> Any:
+    try:
+        import psycopg
+    except ImportError as exc:  # pragma: no cover - the extra is part of the dev install
+        raise IndexNotFoundError(
+            "NEWSRAG_STORE_URL names PostgreSQL, but psycopg is not installed: "
+            'pip install "newsrag[postgres]"'
+        ) from exc
+    try:
+        conn = psycopg.connect(url, autocommit=autocommit, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        raise IndexNotFoundError(
+            f"cannot connect to the index database {redacted(url)}: {str(exc).strip()}"
+        ) from exc
+    if register:
+        from pgvector.psycopg import register_vector
+
+        register_vector(conn)
+    return conn
+
+
+def read_manifest(url: str, expect: Manifest | None = None) -> Manifest:
+    """The database's manifest, refusing a database with no index or one built with another
+    embedder (the directory's messages)."""
+    conn = _connect(url, register=False)
+    try:
+        exists = conn.execute("SELECT to_regclass('newsrag_meta') IS NOT NULL").fetchone()[0]
+        row = (
+            conn.execute("SELECT value FROM newsrag_meta WHERE key = 'manifest'").fetchone()
+            if exists
+            else None
+        )
+    finally:
+        conn.close()
+    where = redacted(url)
+    if row is None:
+        raise IndexNotFoundError(
+            f"no index in the database {where}. Build one with: newsrag ingest seeds/"
+        )
+    data = json.loads(row[0])
+    manifest = Manifest(**{k: v for k, v in data.items() if k in Manifest.__dataclass_fields__})
+    rebuild = "Rebuild it: use another database and run `newsrag ingest <your articles>`."
+    if manifest.format_version != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"index in {where} has format version {manifest.format_version}, this newsrag "
+            f"reads version {FORMAT_VERSION}. {rebuild}"
+        )
+    if expect is not None and (
+        manifest.embedder != expect.embedder or manifest.dimension != expect.dimension
+    ):
+        raise IndexMismatchError(
+            f"index in {where} was built with embedder {manifest.embedder} "
+            f"({manifest.dimension}-d) but this newsrag uses {expect.embedder} "
+            f"({expect.dimension}-d). {rebuild}"
+        )
+    return manifest
+
+
+def index_in_database(url: str) -> bool:
+    try:
+        read_manifest(url)
+    except IndexNotFoundError:
+        return False
+    return True
+
+
+def _lock_keys(a: Article) -> tuple[str, str]:
+    """What a writer of this article locks: its id and its text."""
+    return f"id:{a.id}", f"text:{a.content_hash}"
+
+
+def _insert_article(db: Any, a: Article, digest: str) -> None:
+    db.execute(
+        "INSERT INTO articles (id, title, published, image, source, url, path, author, body, "
+        "added_at, content_hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (
+            a.id,
+            a.title,
+            a.published,
+            a.image,
+            a.source,
+            a.url,
+            a.path,
+            a.author,
+            a.body,
+            time.time(),
+            digest,
+        ),
+    )
+
+
+def _chunk_stats(db: Any, article_id: str) -> tuple[int, int, Counter[str]]:
+    """An article's chunk count, total terms, and in how many of its chunks each lexeme is."""
+    n, total = db.execute(
+        "SELECT count(*), coalesce(sum(n_terms), 0) FROM chunks WHERE article_id = %s",
+        (article_id,),
+    ).fetchone()
+    rows = db.execute(
+        "SELECT u.lexeme, count(*) FROM chunks c, unnest(c.tsv) u WHERE c.article_id = %s "
+        "GROUP BY u.lexeme",
+        (article_id,),
+    )
+    return int(n), int(total), Counter({t: int(c) for t, c in rows})
+
+
+def _apply_stats(db: Any, df: Counter[str], chunks: int, terms: int) -> None:
+    """Fold a write's changes into the term and corpus statistics, in term order (two
+    writers lock shared terms in the same order: neither waits for the other in a cycle)."""
+    changed = sorted((t, d) for t, d in df.items() if d)
+    if changed:
+        db.execute(
+            "INSERT INTO term_stats (term, df) SELECT t, d FROM unnest(%s::text[], %s::bigint[]) "
+            "AS x(t, d) ORDER BY t ON CONFLICT (term) DO UPDATE SET df = term_stats.df + "
+            "excluded.df",
+            ([t for t, _ in changed], [d for _, d in changed]),
+        )
+        db.execute(
+            "DELETE FROM term_stats WHERE term = ANY(%s) AND df <= 0",
+            ([t for t, d in changed if d < 0],),
+        )
+    if chunks or terms:
+        db.execute(
+            "UPDATE corpus_stats SET chunks = chunks + %s, terms = terms + %s", (chunks, terms)
+        )
+
+
+def _stored(r: Sequence[Any]) -> StoredArticle:
+    art = Article(
+        id=r[0],
+        title=r[1],
+        published=r[2],
+        image=r[3],
+        source=r[4],
+        url=r[5],
+        path=r[6],
+        author=r[7],
+        body=r[8],
+        content_hash=r[9] or "",
+    )
+    return StoredArticle(article=art, chunk_count=int(r[11]), added_at=float(r[10]))
