@@ -23,6 +23,7 @@ from service.cli_common import (
     day,
     fail,
     settings_for,
+    where,
 )
 from service.cli_feeds import feedback_app, feeds_app, watch
 from service.evals.cli import eval_app
@@ -61,10 +62,32 @@ def ingest(
     typer.echo(
         f"added {len(report.added)} articles ({report.chunks} chunks), "
         f"{len(report.duplicates)} already indexed, {len(report.failed)} skipped "
-        f"-> {settings.index_dir}"
+        f"-> {where(settings)}"
     )
     if report.failed and not report.added and not report.duplicates:
         raise typer.Exit(1)
+
+
+@app.command("copy-index")
+def copy_index(
+    url: Annotated[str, typer.Argument(help="postgresql://user:password@host/database")],
+    index_dir: IndexOpt = None,
+) -> None:
+    """Copy the index directory (articles, chunks and their vectors) into PostgreSQL +
+    pgvector, embedding nothing again; run it again to finish an interrupted copy."""
+    from index.transfer import copy_index as copy
+    from retrieval.store.directory import IndexStore
+    from retrieval.store.postgres import PostgresStore, is_store_url, redacted
+
+    if not is_store_url(url):
+        fail(f"{url!r} is not a postgresql:// URL", 2)
+    source = IndexStore.open(settings_for(index_dir).index_dir, readonly=True)
+    target = PostgresStore.create(url, source.manifest)
+    report = copy(source, target)
+    typer.echo(
+        f"copied {len(report.added) + len(report.updated)} articles ({report.chunks} chunks), "
+        f"{len(report.duplicates)} already there -> {redacted(url)}"
+    )
 
 
 @app.command()

@@ -54,3 +54,12 @@ def date_filter(
     date_from: str | None, date_to: str | None, sources: list[str] | None = None
 ) -> SearchFilter:
     return SearchFilter(day(date_from, "--from"), day(date_to, "--to"), tuple(sources or ()))
+
+
+def where(settings: Settings) -> str:
+    """Where the index is, fit for a message (a database URL without its password)."""
+    if settings.store_url is not None:
+        from retrieval.store.postgres import redacted
+
+        return redacted(settings.store_url.get_secret_value())
+    return str(settings.index_dir)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import threading
 import time
 from collections import Counter
@@ -572,3 +573,38 @@ def _stored(r: Sequence[Any]) -> StoredArticle:
         content_hash=r[9] or "",
     )
     return StoredArticle(article=art, chunk_count=int(r[11]), added_at=float(r[10]))
+
+
+def database_url(url: str, name: str) -> str:
+    """The URL of database `name` on the server `url` points at."""
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def create_database(url: str, name: str, replace: bool = False) -> str:
+    """Create database `name` on `url`'s server (dropping it first with `replace`); its URL.
+    For evaluations that keep one index per week, as the directory keeps one folder."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
+        raise ValueError(f"{name!r} is not a plain database name")
+    conn = _connect(url, register=False)
+    try:
+        if replace:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(f"CREATE DATABASE {name}")
+    finally:
+        conn.close()
+    return database_url(url, name)
+
+
+def rename_database(url: str, old: str, new: str) -> str:
+    for name in (old, new):
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
+            raise ValueError(f"{name!r} is not a plain database name")
+    conn = _connect(url, register=False)
+    try:
+        conn.execute(f"DROP DATABASE IF EXISTS {new} WITH (FORCE)")
+        conn.execute(f"ALTER DATABASE {old} RENAME TO {new}")
+    finally:
+        conn.close()
+    return database_url(url, new)

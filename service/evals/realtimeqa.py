@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 import time
 from collections.abc import Callable
@@ -16,8 +17,9 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from index.core import CoreConfig, Models, Newsrag
+from index.core import CoreConfig, Models, Newsrag, index_exists
 from index.ingest import Indexer
+from index.transfer import copy_index
 from retrieval.find.evidence import approx_tokens
 from retrieval.find.search import SearchFilter
 from retrieval.find.timefilter import time_window
@@ -82,9 +84,13 @@ def eval_core(core: CoreConfig) -> CoreConfig:
 
 
 def open_week(data: Path, week: str, cache: Path, core: CoreConfig, models: Models) -> Newsrag:
-    """The week's index (built once from its article pool, then reused from `cache`)."""
+    """The week's index (built once from its article pool, then reused from `cache`); with a
+    store URL, a database of its own on that server (copied from `cache` when the week's
+    directory is there: the same vectors, nothing embedded again)."""
     tag = f"{week}-{core.chunk_tokens}-{core.chunk_overlap}-{models.embedder.dtype}"
     path = cache / tag
+    if core.store_url:
+        return open_week_database(data, week, path, core, models)
     if not (path / "manifest.json").exists():
         tmp = path.with_name(path.name + ".building")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -95,6 +101,31 @@ def open_week(data: Path, week: str, cache: Path, core: CoreConfig, models: Mode
         building.close()
         tmp.rename(path)
     return Newsrag.open(replace(core, index_dir=path), models)
+
+
+def open_week_database(
+    data: Path, week: str, path: Path, core: CoreConfig, models: Models
+) -> Newsrag:
+    from retrieval.store.directory import IndexStore
+    from retrieval.store.postgres import create_database, database_url, rename_database
+
+    assert core.store_url is not None
+    name = "newsrag_rtqa_" + re.sub(r"[^a-z0-9]+", "_", path.name.lower())
+    url = database_url(core.store_url, name)
+    if not index_exists(replace(core, store_url=url)):
+        building_url = create_database(core.store_url, f"{name}_building", replace=True)
+        building = Newsrag.open(replace(core, store_url=building_url), models, create=True)
+        if (path / "manifest.json").exists():
+            source = IndexStore.open(path, readonly=True)
+            copy_index(source, building.store)
+            source.close()
+        else:
+            Indexer(building.store, models.embedder, batch_articles=64).ingest_articles(
+                week_articles(data, week)
+            )
+        building.close()
+        rename_database(core.store_url, f"{name}_building", name)
+    return Newsrag.open(replace(core, store_url=url), models)
 
 
 def evaluate_question(

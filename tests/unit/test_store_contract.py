@@ -288,3 +288,35 @@ def test_the_system_answers_alike_on_either_backend(config):
         assert cited and cited[0].hit.title == "Border clash" and cited[0].supported
     finally:
         rag.close()
+
+
+def test_an_index_directory_copies_into_postgres_without_embedding(tmp_path, pg_url):
+    """`newsrag copy-index URL`: the same articles, chunks and vectors — so the same dense
+    neighbours — and a second run finds everything there already; a URL that is not
+    PostgreSQL is a usage error."""
+    from typer.testing import CliRunner
+
+    from retrieval.store.postgres import PostgresStore
+    from service.cli import app
+
+    cfg = CoreConfig(index_dir=tmp_path / "idx", chunk_tokens=32, chunk_overlap=8)
+    source = open_store(cfg, FakeEmbedder(), create=True)
+    _ingest(source, ARTICLES)
+    source.close()
+    args = ["copy-index", pg_url, "--index", str(tmp_path / "idx")]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "copied 3 articles (3 chunks)" in first.output and "postgres:***@" in first.output
+    again = CliRunner().invoke(app, args)
+    assert "copied 0 articles" in again.output and "3 already there" in again.output
+    target = PostgresStore.open(pg_url, expect=manifest_for(FakeEmbedder(), PARAMS))
+    source = open_store(cfg, FakeEmbedder())
+    try:
+        q = FakeEmbedder().encode(["central bank interest rates"])[0]
+        ids = [[h.article_id for h in s.hits(s.dense_search(q, 3))] for s in (source, target)]
+        assert ids[0] == ids[1] and target.chunk_count() == 3
+    finally:
+        target.close()
+        source.close()
+    bad = CliRunner().invoke(app, ["copy-index", "sqlite:///x", "--index", str(tmp_path)])
+    assert bad.exit_code == 2 and "postgresql://" in bad.output
