@@ -49,8 +49,8 @@ class CoreConfig:
     """Everything that decides what newsrag computes (the doors fill it from their settings)."""
 
     index_dir: Path = Path("data/index")
-    # postgresql://…: the index in that database (retrieval/store/postgres.py) instead of the
-    # directory; feeds and ratings stay in files under `index_dir`.
+    # postgresql://…: the index, its feeds and its ratings in that database
+    # (retrieval/store/postgres.py) instead of the directory.
     store_url: str | None = None
     preset: str = "base"
     backend: Backend = "llamacpp"
@@ -177,7 +177,10 @@ class Newsrag:
         self._indexer: Indexer | None = None
         self._indexer_lock = threading.Lock()
         self._feeds: FeedPoller | None = None
-        self.feedback = FeedbackStore(config.feedback_path or Path(config.index_dir) / FEEDBACK_DB)
+        self.feedback = FeedbackStore(
+            config.feedback_path or Path(config.index_dir) / FEEDBACK_DB,
+            store_url=config.store_url,
+        )
 
     @classmethod
     def open(
@@ -294,7 +297,9 @@ class Newsrag:
     def feeds(self) -> FeedPoller:
         with self._indexer_lock:
             if self._feeds is None:
-                registry = FeedRegistry(Path(self.config.index_dir), self.store.readonly)
+                registry = FeedRegistry(
+                    Path(self.config.index_dir), self.store.readonly, self.config.store_url
+                )
                 self._feeds = FeedPoller(
                     registry, Fetcher(self.config.fetch), self.add, self.config.limits
                 )

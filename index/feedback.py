@@ -1,24 +1,25 @@
 """Feedback that is kept: thumbs up/down on answers, stored with what was answered.
 
 The system remembers its recent answers (question, date, answer, citations with their quotes,
-confidence, filters) in the same SQLite file, so a rating sent to any replica behind a load
-balancer finds the answer another one gave; a rating names an answer by `answer_id` and is
-stored with that snapshot, so an export is a self-contained regression set (`newsrag eval
-feedback` replays it). Rating the same answer again replaces the earlier rating. If the file
-cannot be written (a read-only directory), answers are remembered in memory only.
+confidence, filters) in the same SQLite file (or, with a store URL, the index's database), so
+a rating sent to any replica behind a load balancer finds the answer another one gave; a
+rating names an answer by `answer_id` and is stored with that snapshot, so an export is a
+self-contained regression set (`newsrag eval feedback` replays it). Rating the same answer
+again replaces the earlier rating. If the file cannot be written (a read-only directory),
+answers are remembered in memory only.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Literal
 
+from index.sql import SideDb
 from retrieval.errors import NotFoundError
 from retrieval.types import Answer
 
@@ -72,25 +73,36 @@ def snapshot(answer: Answer, as_of: str | None) -> dict[str, Any]:
 
 
 class FeedbackStore:
-    def __init__(self, path: Path, keep: int = RECENT_ANSWERS) -> None:
+    """Recent answers and their ratings: a SQLite file beside the index, or with a store URL,
+    tables in the index's database (a rating sent to any host finds any host's answer)."""
+
+    def __init__(
+        self, path: Path, keep: int = RECENT_ANSWERS, store_url: str | None = None
+    ) -> None:
         self.path = path
         self.keep = keep
+        self.store_url = store_url
         self._recent: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._lock = threading.Lock()
-        self._db: sqlite3.Connection | None = None
+        self._db: SideDb | None = None
         self._persist = True
         self._since_prune = 0
 
-    def _conn(self) -> sqlite3.Connection:
+    def _conn(self) -> SideDb:
         if self._db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            db.execute("PRAGMA busy_timeout = 10000")
-            db.execute("PRAGMA journal_mode = WAL")  # replicas share the file
-            db.execute("PRAGMA synchronous = NORMAL")
-            db.executescript(_SCHEMA)
+            if self.store_url:
+                db = SideDb.connect(self.store_url)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                db = SideDb.sqlite(self.path)
+                db.execute("PRAGMA journal_mode = WAL")  # replicas share the file
+                db.execute("PRAGMA synchronous = NORMAL")
+            db.script(_SCHEMA)
             self._db = db
         return self._db
+
+    def _exists(self) -> bool:
+        return self._db is not None or bool(self.store_url) or self.path.exists()
 
     def remember(self, answer: Answer, as_of: str | None) -> None:
         snap = snapshot(answer, as_of)
@@ -99,7 +111,8 @@ class FeedbackStore:
                 try:
                     db = self._conn()
                     db.execute(
-                        "INSERT OR REPLACE INTO answers VALUES (?, ?, ?)",
+                        "INSERT INTO answers VALUES (?, ?, ?) ON CONFLICT (answer_id) DO UPDATE "
+                        "SET created_at = excluded.created_at, answer = excluded.answer",
                         (
                             answer.answer_id,
                             snap["answered_at"],
@@ -115,7 +128,7 @@ class FeedbackStore:
                             (self.keep,),
                         )
                     return
-                except (sqlite3.Error, OSError) as exc:
+                except Exception as exc:  # sqlite3 / psycopg errors, an unwritable path
                     logger.warning("answers kept in memory only (%s: %s)", self.path, exc)
                     self._persist = False
             self._recent[answer.answer_id] = snap
@@ -133,7 +146,7 @@ class FeedbackStore:
                 .fetchone()
             )
             if row is not None:
-                return dict(json.loads(row[0]))
+                return dict(json.loads(row["answer"]))
         return None
 
     def rate(self, answer_id: str, rating: Rating, comment: str | None) -> dict[str, Any]:
@@ -145,22 +158,26 @@ class FeedbackStore:
                     f"{self.keep} answers this service gave"
                 )
             self._conn().execute(
-                "INSERT OR REPLACE INTO feedback VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO feedback VALUES (?, ?, ?, ?, ?) ON CONFLICT (answer_id) DO UPDATE "
+                "SET rating = excluded.rating, comment = excluded.comment, "
+                "rated_at = excluded.rated_at, answer = excluded.answer",
                 (answer_id, rating, comment, time.time(), json.dumps(snap, ensure_ascii=False)),
             )
         return {"answer_id": answer_id, "rating": rating, "stored": True}
 
     def counts(self) -> dict[str, int]:
-        if self._db is None and not self.path.exists():
+        if not self._exists():
             return {"up": 0, "down": 0}
         with self._lock:
-            rows = self._conn().execute("SELECT rating, COUNT(*) FROM feedback GROUP BY rating")
-            found = dict(rows.fetchall())
+            rows = self._conn().execute(
+                "SELECT rating, COUNT(*) AS n FROM feedback GROUP BY rating"
+            )
+            found = {r["rating"]: r["n"] for r in rows.fetchall()}
         return {"up": int(found.get("up", 0)), "down": int(found.get("down", 0))}
 
     def export(self) -> list[dict[str, Any]]:
         """Every rating with its answer, oldest first."""
-        if self._db is None and not self.path.exists():
+        if not self._exists():
             return []
         with self._lock:
             rows = (
@@ -169,8 +186,13 @@ class FeedbackStore:
                 .fetchall()
             )
         return [
-            {**json.loads(answer), "rating": rating, "comment": comment, "rated_at": rated_at}
-            for rating, comment, rated_at, answer in rows
+            {
+                **json.loads(r["answer"]),
+                "rating": r["rating"],
+                "comment": r["comment"],
+                "rated_at": r["rated_at"],
+            }
+            for r in rows
         ]
 
     def close(self) -> None:

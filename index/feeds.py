@@ -17,6 +17,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -27,6 +28,7 @@ from index.fetch import Fetched, Fetcher, FetchError, check_url
 from index.formats import Limits, html_article
 from index.ingest import IngestReport
 from index.parse import ParseError
+from index.sql import SideDb
 from retrieval.errors import FeedNotFoundError, InvalidInputError, ReadOnlyError
 from retrieval.types import Article
 
@@ -111,23 +113,28 @@ class PollResult:
 
 
 class FeedRegistry:
-    """The registered feeds and the items already taken from them."""
+    """The registered feeds and the items already taken from them: a SQLite file beside the
+    index, or with a store URL, tables in the index's database (shared by every host)."""
 
-    def __init__(self, index_dir: Path, readonly: bool = False) -> None:
+    def __init__(
+        self, index_dir: Path, readonly: bool = False, store_url: str | None = None
+    ) -> None:
         self.path = index_dir / FEEDS_DB
         self.readonly = readonly
         self._lock = threading.Lock()
-        if readonly and not self.path.exists():
+        if store_url:
+            self._db = SideDb.connect(store_url)
+        elif readonly and not self.path.exists():
             # A replica never creates files in the shared index directory.
-            self._db = sqlite3.connect(":memory:", check_same_thread=False)
+            self._db = SideDb.sqlite(":memory:")
         else:
-            uri = f"{self.path.resolve().as_uri()}{'?mode=ro' if readonly else ''}"
-            self._db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA foreign_keys = ON")
-        self._db.execute("PRAGMA busy_timeout = 10000")
-        if not readonly or not self.path.exists():
-            self._db.executescript(_SCHEMA)
+            self._db = SideDb.sqlite(self.path, readonly)
+        if not readonly or store_url or not self.path.exists():
+            self._db.script(_SCHEMA)
+
+    def polling(self, feed_id: str) -> AbstractContextManager[bool]:
+        """Whether this process may poll the feed now (no other process on any host is)."""
+        return self._db.exclusive(f"feed:{feed_id}")
 
     def close(self) -> None:
         self._db.close()
@@ -177,19 +184,20 @@ class FeedRegistry:
 
     def seen(self, feed_id: str, items: list[str]) -> set[str]:
         with self._lock:
+            wanted = set(items)
             return {
-                r[0]
+                r["item"]
                 for r in self._db.execute(
                     "SELECT item FROM feed_items WHERE feed_id = ?", (feed_id,)
                 )
-                if r[0] in set(items)
+                if r["item"] in wanted
             }
 
     def mark_seen(self, feed_id: str, items: list[str]) -> None:
         now = time.time()
         with self._lock:
             self._db.executemany(
-                "INSERT OR IGNORE INTO feed_items VALUES (?, ?, ?)",
+                "INSERT INTO feed_items VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 [(feed_id, item, now) for item in items],
             )
 
@@ -250,9 +258,12 @@ class FeedPoller:
     def poll(self, feed_id: str, fetched: Fetched | None = None) -> PollResult:
         """Poll one feed; `fetched`: its content, already fetched (a link just added)."""
         self.registry.check_writable()
-        with self._lock:
+        with self._lock, self.registry.polling(feed_id) as ours:
             feed = self.registry.get(feed_id)
             result = PollResult(feed.id, None)
+            if not ours:
+                result.errors.append("skipped: another newsrag process is polling this feed")
+                return result
             try:
                 self._poll(feed, result, fetched)
             except Exception as exc:  # a feed must never take the poller down

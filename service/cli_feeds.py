@@ -107,7 +107,8 @@ def feedback_export(
     from index.feedback import FEEDBACK_DB, FeedbackStore
 
     settings = settings_for(index_dir)
-    store = FeedbackStore(settings.feedback_path or settings.index_dir / FEEDBACK_DB)
+    url = settings.store_url.get_secret_value() if settings.store_url else None
+    store = FeedbackStore(settings.feedback_path or settings.index_dir / FEEDBACK_DB, store_url=url)
     lines = [json.dumps(r, ensure_ascii=False) for r in store.export()]
     text = "".join(line + "\n" for line in lines)
     if out is None:

@@ -33,6 +33,7 @@ from retrieval.store.base import Store
 from retrieval.store.manifest import Manifest
 from retrieval.types import ChunkSpan, DuplicateText
 from tests.fakes import FakeEmbedder, FakeGenerator
+from tests.unit import test_feeds
 
 ARTICLES = [
     "2024-09-20\n\nBorder clash\n\nFour soldiers were killed at the border.",
@@ -40,6 +41,7 @@ ARTICLES = [
     "2024-09-22\n\nRates decision\n\nThe central bank kept interest rates unchanged on Thursday.",
 ]
 PARAMS = ChunkingParams(max_tokens=32, overlap_tokens=8)
+web_site = test_feeds.site  # the fixture `site`: a local web server with feeds and pages
 
 
 @pytest.fixture(params=["directory", "postgres"])
@@ -320,3 +322,47 @@ def test_an_index_directory_copies_into_postgres_without_embedding(tmp_path, pg_
         source.close()
     bad = CliRunner().invoke(app, ["copy-index", "sqlite:///x", "--index", str(tmp_path)])
     assert bad.exit_code == 2 and "postgresql://" in bad.output
+
+
+def test_feeds_and_ratings_live_in_the_database_every_host_shares(tmp_path, pg_url, web_site):
+    """Two processes on the index's database (two hosts, each with its own directory): a feed
+    one registers the other lists; while one polls a feed the other skips it; items one took
+    the other does not take again; an answer one gave the other can rate. No SQLite file is
+    written anywhere."""
+    from index.fetch import FetchConfig
+
+    emb = FakeEmbedder()
+    cfg = CoreConfig(
+        index_dir=tmp_path / "a",
+        store_url=pg_url,
+        chunk_tokens=32,
+        chunk_overlap=8,
+        pipeline=PipelineConfig(min_score=0.3, min_confidence=0.0),
+        fetch=FetchConfig(allow_private=True, host_delay=0),
+    )
+    other = replace(cfg, index_dir=tmp_path / "b")
+    reply = "Answer: Two hundred [1]\nSentence: Two hundred pelicans returned to the lake [1]."
+    a = Newsrag(cfg, Models(emb, FakeGenerator(reply)), open_store(cfg, emb, create=True))
+    b = Newsrag(other, Models(emb, FakeGenerator(reply)), open_store(other, emb))
+    try:
+        feed, created = a.add_feed(web_site.url("/city.rss"))
+        assert created and [f.id for f in b.list_feeds()] == [feed.id]
+        with b.feeds.registry.polling(feed.id) as ours:
+            assert ours
+            busy = a.poll_feeds(feed.id)[0]
+        assert not busy.added and "another newsrag process" in busy.errors[0]
+        polled = a.poll_feeds(feed.id)[0]
+        assert len(polled.added) == 1
+        assert b.poll_feeds(feed.id)[0].added == []  # seen items are shared
+        assert b.list_feeds()[0].items_added == 1
+        answer = a.ask("How many pelicans returned to the city lake?")
+        assert not answer.abstained, answer.answer
+        assert b.rate_answer(answer.answer_id, "up")["stored"]
+        assert a.feedback.counts() == {"up": 1, "down": 0}
+        assert [r["answer_id"] for r in b.feedback.export()] == [answer.answer_id]
+        b.remove_feed(feed.id)
+        assert a.list_feeds() == []
+    finally:
+        a.close()
+        b.close()
+    assert not list(tmp_path.rglob("*.sqlite"))
