@@ -63,10 +63,11 @@ def start_standby(server: Any) -> Iterator[Path]:
     if user is not None:
         os.chown(root, pwd.getpwnam(user).pw_uid, pwd.getpwnam(user).pw_gid)
     run = {"bin_path": server.bin_path, "user": user, "timeout": 60}
-    pgexec("pg_basebackup", ("-D", str(data), "-R", "-X", "stream", "-c", "fast", "-h", str(info.socket_path.parent),
-                             "-U", "postgres"), **run)  # fmt: skip
-    pgexec("pg_ctl", ("-w", "-o", f'-h "" -k {sock}', "-l", str(root / "log"), "-D", str(data),
-                      "start"), **run)  # fmt: skip
+    primary = str(info.socket_path.parent)
+    backup = ("-D", str(data), "-R", "-X", "stream", "-c", "fast", "-h", primary, "-U", "postgres")
+    pgexec("pg_basebackup", backup, **run)
+    start = ("-w", "-o", f'-h "" -k {sock}', "-l", str(root / "log"), "-D", str(data), "start")
+    pgexec("pg_ctl", start, **run)
     try:
         yield sock
     finally:
