@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from index.chunking import ChunkingParams
-from index.ingest import Indexer, open_or_create
+from index.core import CoreConfig, open_store
+from index.ingest import Indexer
 from index.parse import parse_text
 from retrieval.options import PipelineConfig
 from retrieval.types import Hit
@@ -16,15 +16,25 @@ from tests.fakes import LOCAL, FakeEmbedder, FakeGenerator, make_newsrag
 from tests.unit.test_store import ARTICLES
 
 
-@pytest.fixture
-def rag(tmp_path):
+@pytest.fixture(params=["directory", "postgres"])
+def rag(request, tmp_path):
+    """The system over three articles, on each backend: every door's tests that use it run
+    against the index directory and against PostgreSQL + pgvector."""
     emb = FakeEmbedder()
-    store = open_or_create(tmp_path / "idx", emb, ChunkingParams(max_tokens=32, overlap_tokens=8))
+    url = request.getfixturevalue("pg_url") if request.param == "postgres" else None
+    core = CoreConfig(index_dir=tmp_path / "idx", store_url=url, chunk_tokens=32, chunk_overlap=8)
+    store = open_store(core, emb, create=True)
     Indexer(store, emb).ingest_articles(parse_text(t) for t in ARTICLES)
     store.close()
-    return make_newsrag(
-        tmp_path / "idx", emb, FakeGenerator(), PipelineConfig(min_score=0.3, min_confidence=0.0)
+    system = make_newsrag(
+        tmp_path / "idx",
+        emb,
+        FakeGenerator(),
+        PipelineConfig(min_score=0.3, min_confidence=0.0),
+        store_url=url,
     )
+    yield system
+    system.close()
 
 
 @pytest.fixture

@@ -177,7 +177,12 @@ def test_metrics_report_query_batching(rag, tmp_path):  # noqa: F811
     from tests.fakes import make_newsrag
 
     batching = make_newsrag(
-        rag.config.index_dir, rag.models.embedder, None, rag.config.pipeline, query_batching=True
+        rag.config.index_dir,
+        rag.models.embedder,
+        None,
+        rag.config.pipeline,
+        query_batching=True,
+        store_url=rag.config.store_url,
     )
     with make_client(batching, tmp_path) as c:
         for q in ("border soldiers", "harvest festival"):

@@ -156,9 +156,14 @@ def test_feedback_is_kept_with_its_answer_and_exported(client, rag, tmp_path):  
     assert 'newsrag_feedback_total{rating="down"} 1.0' in metrics
 
     out = tmp_path / "ratings.jsonl"
+    from service.settings import get_settings
+
+    url = {"NEWSRAG_STORE_URL": rag.config.store_url} if rag.config.store_url else {}
+    get_settings.cache_clear()  # the CLI reads its settings (the store URL) from the environment
     result = CliRunner().invoke(
-        app, ["feedback", "export", "--out", str(out), "--index", str(tmp_path / "idx")]
+        app, ["feedback", "export", "--out", str(out), "--index", str(tmp_path / "idx")], env=url
     )
+    get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     records = read_export(out)
     assert [r["rating"] for r in records] == ["up", "down"]

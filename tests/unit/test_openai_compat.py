@@ -68,7 +68,13 @@ def test_openai_backend_against_newsrag_server(server, rag):  # noqa: F811
     gen = OpenAIChatGenerator(server, "newsrag")
     gen.load()
     rag.pipeline.generator.reply = "Four soldiers [1]."
-    remote = make_newsrag(rag.config.index_dir, rag.models.embedder, gen, rag.config.pipeline)
+    remote = make_newsrag(
+        rag.config.index_dir,
+        rag.models.embedder,
+        gen,
+        rag.config.pipeline,
+        store_url=rag.config.store_url,
+    )
     # The remote server answers the prompt's last user message: sources + question.
     answer = remote.ask("How many soldiers were killed at the border?")
     assert answer.answer.startswith("Four soldiers")

@@ -368,20 +368,24 @@ def test_feeds_and_ratings_live_in_the_database_every_host_shares(tmp_path, pg_u
     assert not list(tmp_path.rglob("*.sqlite"))
 
 
-def test_a_process_on_a_streaming_standby_reads_and_refuses_writes(pg_server, pg_url):
+def test_a_process_on_a_streaming_standby_reads_and_refuses_writes():
     """A read replica is a plain Postgres standby (`pg_basebackup -R`): newsrag pointed at it
     serves searches, refuses writes with the read-only error (HTTP 409), and sees an article
     written on the primary within seconds."""
     import time
 
     from retrieval.store.postgres import PostgresStore
-    from tests.pg import start_standby
+    from tests.pg import fresh_database, start_server, start_standby
 
+    # A server of its own: the base backup copies every database the session made.
+    running = start_server()
+    server = next(running)
+    pg_url = fresh_database(server)
     expect = manifest_for(FakeEmbedder(), PARAMS)
     primary = PostgresStore.create(pg_url, expect)
     _ingest(primary, ARTICLES[:2])
     database = urlsplit(pg_url).path.lstrip("/")
-    for sock in start_standby(pg_server):
+    for sock in start_standby(server):
         standby = PostgresStore.open(f"postgresql://postgres@/{database}?host={sock}", expect)
         try:
             assert standby.readonly and standby.article_count() == 2
@@ -397,3 +401,4 @@ def test_a_process_on_a_streaming_standby_reads_and_refuses_writes(pg_server, pg
         finally:
             standby.close()
     primary.close()
+    running.close()  # stops the server and removes its directory
