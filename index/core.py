@@ -142,7 +142,7 @@ class Models:
 
 def index_exists(config: CoreConfig) -> bool:
     if config.store_url:
-        from retrieval.store.postgres import index_in_database
+        from retrieval.store.pg_schema import index_in_database
 
         return index_in_database(config.store_url)
     return (Path(config.index_dir) / "manifest.json").exists()

@@ -35,7 +35,7 @@ class SideDb:
         from psycopg.rows import dict_row
 
         from retrieval.errors import IndexNotFoundError
-        from retrieval.store.postgres import redacted
+        from retrieval.store.pg_schema import redacted
 
         try:
             conn = psycopg.connect(url, autocommit=True, row_factory=dict_row, connect_timeout=10)

@@ -77,7 +77,8 @@ def copy_index(
     pgvector, embedding nothing again; run it again to finish an interrupted copy."""
     from index.transfer import copy_index as copy
     from retrieval.store.directory import IndexStore
-    from retrieval.store.postgres import PostgresStore, is_store_url, redacted
+    from retrieval.store.pg_schema import is_store_url, redacted
+    from retrieval.store.postgres import PostgresStore
 
     if not is_store_url(url):
         fail(f"{url!r} is not a postgresql:// URL", 2)

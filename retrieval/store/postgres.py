@@ -20,29 +20,36 @@ from __future__ import annotations
 import json
 import logging
 import math
-import re
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
 from retrieval.errors import (
     ArticleNotFoundError,
     DuplicateTextError,
-    IndexMismatchError,
-    IndexNotFoundError,
     ReadOnlyError,
 )
 from retrieval.store.base import WriteResult, duplicate_message
 from retrieval.store.lexical import MAX_POSTINGS, MAX_TERMS
-from retrieval.store.manifest import FORMAT_VERSION, Manifest
+from retrieval.store.manifest import Manifest
+from retrieval.store.pg_schema import (
+    ARTICLE_COLUMNS,
+    SCHEMA,
+    SCHEMA_LOCK,
+    TS_CONFIG,
+    apply_stats,
+    chunk_stats,
+    connect,
+    insert_article,
+    read_manifest,
+    stored_article,
+)
 from retrieval.store.schema import StoredArticle
 from retrieval.types import Article, ChunkSpan, DuplicateText, Hit
 
@@ -50,65 +57,6 @@ logger = logging.getLogger(__name__)
 
 # BM25 as SQLite's FTS5 computes it (k1, b, and an IDF floor for words in most chunks).
 K1, B, MIN_IDF = 1.2, 0.75, 1e-6
-TS_CONFIG = "english"  # Snowball stemming and English stop words, as FTS5's porter tokenizer
-SCHEMA_LOCK = 7_331_001  # advisory lock key: one process creates the tables at a time
-
-SCHEMA = """
-CREATE EXTENSION IF NOT EXISTS vector;
-CREATE TABLE IF NOT EXISTS newsrag_meta (key text PRIMARY KEY, value text NOT NULL);
-CREATE TABLE IF NOT EXISTS articles (
-    id text PRIMARY KEY,
-    title text NOT NULL,
-    published date,
-    image text,
-    source text,
-    url text,
-    path text,
-    author text,
-    body text NOT NULL,
-    added_at double precision NOT NULL,
-    content_hash text NOT NULL UNIQUE
-);
-CREATE INDEX IF NOT EXISTS articles_published ON articles (published);
-CREATE INDEX IF NOT EXISTS articles_source ON articles (source);
-CREATE TABLE IF NOT EXISTS chunks (
-    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    article_id text NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
-    ord integer NOT NULL,
-    start_at integer NOT NULL,
-    end_at integer NOT NULL,
-    text text NOT NULL,
-    embedding vector({dim}) NOT NULL,
-    tsv tsvector NOT NULL,
-    n_terms integer NOT NULL
-);
-CREATE INDEX IF NOT EXISTS chunks_article ON chunks (article_id);
-CREATE INDEX IF NOT EXISTS chunks_tsv ON chunks USING gin (tsv);
-CREATE INDEX IF NOT EXISTS chunks_embedding ON chunks USING hnsw (embedding vector_ip_ops);
-CREATE TABLE IF NOT EXISTS term_stats (term text PRIMARY KEY, df bigint NOT NULL);
-CREATE TABLE IF NOT EXISTS corpus_stats (
-    id integer PRIMARY KEY CHECK (id = 1),
-    chunks bigint NOT NULL,
-    terms bigint NOT NULL
-);
-INSERT INTO corpus_stats VALUES (1, 0, 0) ON CONFLICT DO NOTHING;
-"""
-
-ARTICLE_COLUMNS = "a.id, a.title, a.published, a.image, a.source, a.url, a.path, a.author, a.body"
-
-
-def redacted(url: str) -> str:
-    """A connection URL fit for a message: no password."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
-def is_store_url(value: str | None) -> bool:
-    return bool(value) and str(value).startswith(("postgresql://", "postgres://"))
 
 
 def tsquery(terms: Iterable[str]) -> str:
@@ -135,7 +83,7 @@ class PostgresStore:
     @classmethod
     def create(cls, url: str, manifest: Manifest) -> PostgresStore:
         """The index in this database, creating its tables and manifest when it has none."""
-        conn = _connect(url, register=False)
+        conn = connect(url, register=False)
         try:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
@@ -163,7 +111,7 @@ class PostgresStore:
         committed writes of every process)."""
         conn = getattr(self._local, "conn", None)
         if conn is None or conn.closed:
-            conn = _connect(self.url)
+            conn = connect(self.url)
             self._local.conn = conn
             with self._conns_lock:
                 self._conns.append(conn)
@@ -201,7 +149,7 @@ class PostgresStore:
     def _transaction(self) -> Iterator[Any]:
         with self._write_lock:
             if self._writer is None or self._writer.closed:
-                self._writer = _connect(self.url, autocommit=False)
+                self._writer = connect(self.url, autocommit=False)
             with self._writer.transaction():
                 yield self._writer
 
@@ -241,7 +189,7 @@ class PostgresStore:
                     result.updated.append(article.id)
                 else:
                     result.added.append(article.id)
-                _insert_article(db, article, digest)
+                insert_article(db, article, digest)
                 for span, vec in zip(spans, vecs, strict=True):
                     db.execute(
                         "INSERT INTO chunks (article_id, ord, start_at, end_at, text, embedding, "
@@ -259,11 +207,11 @@ class PostgresStore:
                             f"{article.title}\n{span.text}",
                         ),
                     )
-                added = _chunk_stats(db, article.id)
+                added = chunk_stats(db, article.id)
                 df.update(added[2])
                 chunks += added[0]
                 terms += added[1]
-            _apply_stats(db, df, chunks, terms)
+            apply_stats(db, df, chunks, terms)
         return result
 
     @staticmethod
@@ -272,7 +220,7 @@ class PostgresStore:
         statistics; (chunks, terms) removed, or None when there was no such article."""
         if db.execute("SELECT 1 FROM articles WHERE id = %s", (article_id,)).fetchone() is None:
             return None
-        n, total, lexemes = _chunk_stats(db, article_id)
+        n, total, lexemes = chunk_stats(db, article_id)
         df.subtract(lexemes)
         db.execute("DELETE FROM articles WHERE id = %s", (article_id,))
         return n, total
@@ -287,7 +235,7 @@ class PostgresStore:
             removed = self._remove(db, article_id, df)
             if removed is None:
                 raise ArticleNotFoundError(f"no article with id {article_id!r}")
-            _apply_stats(db, df, -removed[0], -removed[1])
+            apply_stats(db, df, -removed[0], -removed[1])
             return removed[0]
 
     # -- reading -------------------------------------------------------------------------------
@@ -398,7 +346,7 @@ class PostgresStore:
         ).fetchone()
         if row is None:
             raise ArticleNotFoundError(f"no article with id {article_id!r}")
-        return _stored(row)
+        return stored_article(row)
 
     def list_articles(
         self,
@@ -430,181 +378,9 @@ class PostgresStore:
             "LIMIT %s OFFSET %s",
             [*args, limit, offset],
         )
-        return [_stored(r) for r in rows], int(total)
-
-
-def _connect(url: str, autocommit: bool = True, register: bool = True) -> Any:
-    try:
-        import psycopg
-    except ImportError as exc:  # pragma: no cover - the extra is part of the dev install
-        raise IndexNotFoundError(
-            "NEWSRAG_STORE_URL names PostgreSQL, but psycopg is not installed: "
-            'pip install "newsrag[postgres]"'
-        ) from exc
-    try:
-        conn = psycopg.connect(url, autocommit=autocommit, connect_timeout=10)
-    except psycopg.OperationalError as exc:
-        raise IndexNotFoundError(
-            f"cannot connect to the index database {redacted(url)}: {str(exc).strip()}"
-        ) from exc
-    if register:
-        from pgvector.psycopg import register_vector
-
-        register_vector(conn)
-    return conn
-
-
-def read_manifest(url: str, expect: Manifest | None = None) -> Manifest:
-    """The database's manifest, refusing a database with no index or one built with another
-    embedder (the directory's messages)."""
-    conn = _connect(url, register=False)
-    try:
-        exists = conn.execute("SELECT to_regclass('newsrag_meta') IS NOT NULL").fetchone()[0]
-        row = (
-            conn.execute("SELECT value FROM newsrag_meta WHERE key = 'manifest'").fetchone()
-            if exists
-            else None
-        )
-    finally:
-        conn.close()
-    where = redacted(url)
-    if row is None:
-        raise IndexNotFoundError(
-            f"no index in the database {where}. Build one with: newsrag ingest seeds/"
-        )
-    data = json.loads(row[0])
-    manifest = Manifest(**{k: v for k, v in data.items() if k in Manifest.__dataclass_fields__})
-    rebuild = "Rebuild it: use another database and run `newsrag ingest <your articles>`."
-    if manifest.format_version != FORMAT_VERSION:
-        raise IndexMismatchError(
-            f"index in {where} has format version {manifest.format_version}, this newsrag "
-            f"reads version {FORMAT_VERSION}. {rebuild}"
-        )
-    if expect is not None and (
-        manifest.embedder != expect.embedder or manifest.dimension != expect.dimension
-    ):
-        raise IndexMismatchError(
-            f"index in {where} was built with embedder {manifest.embedder} "
-            f"({manifest.dimension}-d) but this newsrag uses {expect.embedder} "
-            f"({expect.dimension}-d). {rebuild}"
-        )
-    return manifest
-
-
-def index_in_database(url: str) -> bool:
-    try:
-        read_manifest(url)
-    except IndexNotFoundError:
-        return False
-    return True
+        return [stored_article(r) for r in rows], int(total)
 
 
 def _lock_keys(a: Article) -> tuple[str, str]:
     """What a writer of this article locks: its id and its text."""
     return f"id:{a.id}", f"text:{a.content_hash}"
-
-
-def _insert_article(db: Any, a: Article, digest: str) -> None:
-    db.execute(
-        "INSERT INTO articles (id, title, published, image, source, url, path, author, body, "
-        "added_at, content_hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (
-            a.id,
-            a.title,
-            a.published,
-            a.image,
-            a.source,
-            a.url,
-            a.path,
-            a.author,
-            a.body,
-            time.time(),
-            digest,
-        ),
-    )
-
-
-def _chunk_stats(db: Any, article_id: str) -> tuple[int, int, Counter[str]]:
-    """An article's chunk count, total terms, and in how many of its chunks each lexeme is."""
-    n, total = db.execute(
-        "SELECT count(*), coalesce(sum(n_terms), 0) FROM chunks WHERE article_id = %s",
-        (article_id,),
-    ).fetchone()
-    rows = db.execute(
-        "SELECT u.lexeme, count(*) FROM chunks c, unnest(c.tsv) u WHERE c.article_id = %s "
-        "GROUP BY u.lexeme",
-        (article_id,),
-    )
-    return int(n), int(total), Counter({t: int(c) for t, c in rows})
-
-
-def _apply_stats(db: Any, df: Counter[str], chunks: int, terms: int) -> None:
-    """Fold a write's changes into the term and corpus statistics, in term order (two
-    writers lock shared terms in the same order: neither waits for the other in a cycle)."""
-    changed = sorted((t, d) for t, d in df.items() if d)
-    if changed:
-        db.execute(
-            "INSERT INTO term_stats (term, df) SELECT t, d FROM unnest(%s::text[], %s::bigint[]) "
-            "AS x(t, d) ORDER BY t ON CONFLICT (term) DO UPDATE SET df = term_stats.df + "
-            "excluded.df",
-            ([t for t, _ in changed], [d for _, d in changed]),
-        )
-        db.execute(
-            "DELETE FROM term_stats WHERE term = ANY(%s) AND df <= 0",
-            ([t for t, d in changed if d < 0],),
-        )
-    if chunks or terms:
-        db.execute(
-            "UPDATE corpus_stats SET chunks = chunks + %s, terms = terms + %s", (chunks, terms)
-        )
-
-
-def _stored(r: Sequence[Any]) -> StoredArticle:
-    art = Article(
-        id=r[0],
-        title=r[1],
-        published=r[2],
-        image=r[3],
-        source=r[4],
-        url=r[5],
-        path=r[6],
-        author=r[7],
-        body=r[8],
-        content_hash=r[9] or "",
-    )
-    return StoredArticle(article=art, chunk_count=int(r[11]), added_at=float(r[10]))
-
-
-def database_url(url: str, name: str) -> str:
-    """The URL of database `name` on the server `url` points at."""
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-
-
-def create_database(url: str, name: str, replace: bool = False) -> str:
-    """Create database `name` on `url`'s server (dropping it first with `replace`); its URL.
-    For evaluations that keep one index per week, as the directory keeps one folder."""
-    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
-        raise ValueError(f"{name!r} is not a plain database name")
-    conn = _connect(url, register=False)
-    try:
-        if replace:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if not exists:
-            conn.execute(f"CREATE DATABASE {name}")
-    finally:
-        conn.close()
-    return database_url(url, name)
-
-
-def rename_database(url: str, old: str, new: str) -> str:
-    for name in (old, new):
-        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
-            raise ValueError(f"{name!r} is not a plain database name")
-    conn = _connect(url, register=False)
-    try:
-        conn.execute(f"DROP DATABASE IF EXISTS {new} WITH (FORCE)")
-        conn.execute(f"ALTER DATABASE {old} RENAME TO {new}")
-    finally:
-        conn.close()
-    return database_url(url, new)

@@ -107,7 +107,7 @@ def open_week_database(
     data: Path, week: str, path: Path, core: CoreConfig, models: Models
 ) -> Newsrag:
     from retrieval.store.directory import IndexStore
-    from retrieval.store.postgres import create_database, database_url, rename_database
+    from retrieval.store.pg_schema import create_database, database_url, rename_database
 
     assert core.store_url is not None
     name = "newsrag_rtqa_" + re.sub(r"[^a-z0-9]+", "_", path.name.lower())

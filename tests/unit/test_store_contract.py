@@ -257,7 +257,7 @@ def test_a_writer_killed_mid_write_leaves_nothing(config, store):
         def die(*args, **kwargs):
             os._exit(9)  # killed after the rows went in, before the commit
 
-        pg._apply_stats = die
+        pg.apply_stats = die
         config = CoreConfig(store_url={config.store_url!r}, chunk_tokens=32, chunk_overlap=8)
         store = open_store(config, FakeEmbedder())
         Indexer(store, FakeEmbedder()).ingest_articles(
