@@ -32,14 +32,14 @@ from index.fetch import FetchConfig, Fetcher
 from index.formats import Limits
 from index.ingest import Indexer, IngestReport, manifest_for
 from retrieval.errors import IndexNotFoundError
-from retrieval.find.search import Retriever, SearchConfig, SearchFilter
+from retrieval.find.search import Retriever, SearchConfig
 from retrieval.models.base import TextGenerator
 from retrieval.models.embedder import Embedder, EmbedDtype, TextEncoder
 from retrieval.options import AskOptions, PipelineConfig, StreamEvent
 from retrieval.pipeline import RAGPipeline
 from retrieval.store.base import Store
 from retrieval.store.directory import IndexStore, StoredArticle
-from retrieval.types import Answer, Article, DuplicateText, Hit
+from retrieval.types import Answer, Article, DuplicateText, Hit, SearchFilter
 
 Backend = Literal["transformers", "llamacpp", "openai"]
 

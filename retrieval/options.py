@@ -11,8 +11,7 @@ from typing import Any, Literal
 
 from retrieval.errors import InvalidInputError
 from retrieval.find.evidence import EvidenceConfig
-from retrieval.find.search import SearchFilter
-from retrieval.types import Answer, Turn
+from retrieval.types import Answer, SearchFilter, Turn
 
 MAX_QUESTION_CHARS = 2000
 MAX_TOP_K = 50

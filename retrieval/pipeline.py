@@ -33,7 +33,7 @@ from retrieval.find.evidence import (
     with_mentions,
 )
 from retrieval.find.followup import MAX_HISTORY_TURNS, standalone_question
-from retrieval.find.search import Retriever, SearchFilter
+from retrieval.find.search import Retriever
 from retrieval.find.timefilter import time_window
 from retrieval.models.base import (
     CHOICE_SCORES,
@@ -48,7 +48,7 @@ from retrieval.options import (
     StreamEvent,
     validate_question,
 )
-from retrieval.types import Answer, Citation, Hit
+from retrieval.types import Answer, Citation, Hit, SearchFilter
 
 
 class RAGPipeline:

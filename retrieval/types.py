@@ -10,6 +10,8 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, Literal
 
+from retrieval.errors import InvalidInputError
+
 
 def text_hash(body: str) -> str:
     """Dedup key of an article: a hash of its normalised body text (case, whitespace and
@@ -160,4 +162,50 @@ class Answer:
             "question_type": self.question_type,
             "claims": [] if self.abstained else self.claims,
             "window": self.window,
+        }
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    """Which articles may answer: an inclusive publication-date range and a set of outlets.
+    Undated articles never match a bounded range unless `include_undated` (set for a window
+    the question's own words imply: an undated article may still be about that time)."""
+
+    published_from: date | None = None
+    published_to: date | None = None
+    sources: tuple[str, ...] = ()
+    include_undated: bool = False
+
+    def __post_init__(self) -> None:
+        if self.published_from and self.published_to and self.published_from > self.published_to:
+            raise InvalidInputError(
+                f"filters.published_from ({self.published_from}) is after "
+                f"filters.published_to ({self.published_to})"
+            )
+        object.__setattr__(self, "sources", tuple(s.strip().lower() for s in self.sources))
+
+    @property
+    def dated(self) -> bool:
+        return self.published_from is not None or self.published_to is not None
+
+    @property
+    def active(self) -> bool:
+        return self.dated or bool(self.sources)
+
+    def accepts(self, published: date | None, source: str | None = None) -> bool:
+        if self.sources and (source or "").strip().lower() not in self.sources:
+            return False
+        if not self.dated:
+            return True
+        if published is None:
+            return self.include_undated
+        if self.published_from and published < self.published_from:
+            return False
+        return not (self.published_to and published > self.published_to)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "published_from": self.published_from.isoformat() if self.published_from else None,
+            "published_to": self.published_to.isoformat() if self.published_to else None,
+            "sources": list(self.sources),
         }

@@ -8,7 +8,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from retrieval.find.search import SearchFilter
+from retrieval.types import SearchFilter
 from service.settings import Settings, get_settings
 
 

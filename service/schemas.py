@@ -10,9 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_v
 
 from index.formats import text_problem
 from retrieval.find.followup import MAX_HISTORY_TURNS
-from retrieval.find.search import SearchFilter
 from retrieval.options import MAX_QUESTION_CHARS, MAX_TOP_K, AskOptions
-from retrieval.types import Turn
+from retrieval.types import SearchFilter, Turn
 
 
 def describe_errors(errors: Sequence[Any]) -> tuple[str, list[dict[str, str]]]:

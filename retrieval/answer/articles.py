@@ -13,8 +13,8 @@ from retrieval.answer.prompt import ABSTAIN_TEXT, cited_numbers
 from retrieval.check.answer_check import uncite
 from retrieval.check.kind_check import about_subject
 from retrieval.errors import ArticleNotFoundError
-from retrieval.find.search import Retriever, SearchFilter
-from retrieval.types import Answer, Article, Citation, Hit
+from retrieval.find.search import Retriever
+from retrieval.types import Answer, Article, Citation, Hit, SearchFilter
 
 
 def lead_of(retriever: Retriever, hit: Hit) -> str:

@@ -5,62 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
 from retrieval.errors import InvalidInputError
 from retrieval.models.embedder import QueryBatcher, TextEncoder
 from retrieval.store.base import Store
-from retrieval.types import Hit
+from retrieval.types import Hit, SearchFilter
 
 Mode = Literal["dense", "bm25", "hybrid"]
-
-
-@dataclass(frozen=True)
-class SearchFilter:
-    """Which articles may answer: an inclusive publication-date range and a set of outlets.
-    Undated articles never match a bounded range unless `include_undated` (set for a window
-    the question's own words imply: an undated article may still be about that time)."""
-
-    published_from: date | None = None
-    published_to: date | None = None
-    sources: tuple[str, ...] = ()
-    include_undated: bool = False
-
-    def __post_init__(self) -> None:
-        if self.published_from and self.published_to and self.published_from > self.published_to:
-            raise InvalidInputError(
-                f"filters.published_from ({self.published_from}) is after "
-                f"filters.published_to ({self.published_to})"
-            )
-        object.__setattr__(self, "sources", tuple(s.strip().lower() for s in self.sources))
-
-    @property
-    def dated(self) -> bool:
-        return self.published_from is not None or self.published_to is not None
-
-    @property
-    def active(self) -> bool:
-        return self.dated or bool(self.sources)
-
-    def accepts(self, published: date | None, source: str | None = None) -> bool:
-        if self.sources and (source or "").strip().lower() not in self.sources:
-            return False
-        if not self.dated:
-            return True
-        if published is None:
-            return self.include_undated
-        if self.published_from and published < self.published_from:
-            return False
-        return not (self.published_to and published > self.published_to)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "published_from": self.published_from.isoformat() if self.published_from else None,
-            "published_to": self.published_to.isoformat() if self.published_to else None,
-            "sources": list(self.sources),
-        }
 
 
 @dataclass
@@ -132,18 +86,25 @@ class Retriever:
         if filters.active:
             n *= 8
         while True:
-            hits = self._fused(query, qvec, min(n, total), mode, focus or as_of)
+            hits = self._fused(query, qvec, min(n, total), mode, focus or as_of, filters)
             hits = [h for h in hits if filters.accepts(h.published, h.source)]
             if len(hits) >= top_k or n >= total or not filters.active:
                 return hits[:top_k]
             n *= 4
 
     def _fused(
-        self, query: str, qvec: np.ndarray, n: int, mode: Mode, as_of: date | None
+        self,
+        query: str,
+        qvec: np.ndarray,
+        n: int,
+        mode: Mode,
+        as_of: date | None,
+        filters: SearchFilter | None = None,
     ) -> list[Hit]:
         cfg = self.config
-        dense = self.store.dense_search(qvec, n) if mode != "bm25" else []
-        lexical = self.store.lexical_search(query, n) if mode != "dense" else []
+        pushed = filters if filters is not None and filters.active else None
+        dense = self.store.dense_search(qvec, n, pushed) if mode != "bm25" else []
+        lexical = self.store.lexical_search(query, n, pushed) if mode != "dense" else []
         fused: dict[int, float] = {}
         for rank, (cid, _) in enumerate(dense):
             fused[cid] = fused.get(cid, 0.0) + cfg.dense_weight / (cfg.rrf_k + rank + 1)

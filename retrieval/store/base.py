@@ -1,7 +1,8 @@
 """The store contract: what the search, the indexer and the core call on an index, whatever
 holds it. `IndexStore` (directory.py: SQLite + FTS5 + FAISS in one directory) is the embedded
-implementation; another engine implements the same methods (issue #30: PostgreSQL +
-pgvector). Fusion, recency and evidence selection stay above the store, shared by all."""
+implementation; `PostgresStore` (postgres.py: PostgreSQL + pgvector) the one past one host.
+Fusion, recency and evidence selection stay above the store, shared by both; date and outlet
+filters are pushed down where the engine can apply them."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import numpy as np
 
 from retrieval.store.manifest import Manifest
 from retrieval.store.schema import StoredArticle
-from retrieval.types import Article, ChunkSpan, DuplicateText, Hit
+from retrieval.types import Article, ChunkSpan, DuplicateText, Hit, SearchFilter
 
 
 @dataclass
@@ -46,12 +47,19 @@ class Store(Protocol):
 
     def article_count(self) -> int: ...
 
-    def dense_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """(chunk id, inner product) of the `k` nearest chunk vectors."""
+    def dense_search(
+        self, query: np.ndarray, k: int, filters: SearchFilter | None = None
+    ) -> list[tuple[int, float]]:
+        """(chunk id, inner product) of the `k` nearest chunk vectors. An engine that can
+        applies `filters` itself (only matching chunks come back); one that cannot ignores
+        them — the search filters the hits either way."""
         ...
 
-    def lexical_search(self, query: str, k: int) -> list[tuple[int, float]]:
-        """(chunk id, BM25 score, higher is better) of the `k` best full-text matches."""
+    def lexical_search(
+        self, query: str, k: int, filters: SearchFilter | None = None
+    ) -> list[tuple[int, float]]:
+        """(chunk id, BM25 score, higher is better) of the `k` best full-text matches
+        (`filters` as for `dense_search`)."""
         ...
 
     def vectors(self, chunk_ids: list[int]) -> dict[int, np.ndarray]: ...

@@ -51,7 +51,7 @@ from retrieval.store.vectors import (
     load_state,
     name_base,
 )
-from retrieval.types import Article, ChunkSpan, DuplicateText, Hit
+from retrieval.types import Article, ChunkSpan, DuplicateText, Hit, SearchFilter
 
 logger = logging.getLogger(__name__)
 
@@ -345,8 +345,11 @@ class IndexStore:
         """The vectors searches use now (base snapshot, delta, deletions)."""
         return self._vectors.state
 
-    def dense_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """Top-k (chunk id, cosine) for one normalised query vector."""
+    def dense_search(
+        self, query: np.ndarray, k: int, filters: SearchFilter | None = None
+    ) -> list[tuple[int, float]]:
+        """Top-k (chunk id, cosine) for one normalised query vector (FAISS cannot filter:
+        `filters` are applied by the search above)."""
         return self._vectors.search(query, k)
 
     def vectors(self, chunk_ids: list[int]) -> dict[int, np.ndarray]:
@@ -366,7 +369,9 @@ class IndexStore:
         )
         return [r[0] for r in rows]
 
-    def lexical_search(self, query: str, k: int) -> list[tuple[int, float]]:
+    def lexical_search(
+        self, query: str, k: int, filters: SearchFilter | None = None
+    ) -> list[tuple[int, float]]:
         """Top-k (chunk id, BM25 score) from the full-text index (retrieval/store/lexical.py)."""
         try:
             return lexical.search(self._db, query, k)

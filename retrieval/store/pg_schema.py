@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 from retrieval.errors import IndexMismatchError, IndexNotFoundError
 from retrieval.store.manifest import FORMAT_VERSION, Manifest
 from retrieval.store.schema import StoredArticle
-from retrieval.types import Article
+from retrieval.types import Article, SearchFilter
 
 TS_CONFIG = "english"  # Snowball stemming and English stop words, as FTS5's porter tokenizer
 
@@ -252,3 +252,26 @@ def rename_database(url: str, old: str, new: str) -> str:
     finally:
         conn.close()
     return database_url(url, new)
+
+
+def filter_sql(filters: SearchFilter | None) -> tuple[str, list[Any]]:
+    """`SearchFilter.accepts` as SQL over the articles table `a`: " AND …" and its arguments
+    ("" when nothing is filtered)."""
+    if filters is None or not filters.active:
+        return "", []
+    where: list[str] = []
+    args: list[Any] = []
+    if filters.sources:
+        where.append("lower(trim(coalesce(a.source, ''))) = ANY(%s)")
+        args.append(list(filters.sources))
+    if filters.dated:
+        bounds = ["TRUE"]
+        if filters.published_from:
+            bounds.append("a.published >= %s")
+            args.append(filters.published_from)
+        if filters.published_to:
+            bounds.append("a.published <= %s")
+            args.append(filters.published_to)
+        undated = "TRUE" if filters.include_undated else "FALSE"
+        where.append(f"(({' AND '.join(bounds)}) OR (a.published IS NULL AND {undated}))")
+    return "".join(f" AND {w}" for w in where), args

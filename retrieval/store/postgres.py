@@ -46,12 +46,13 @@ from retrieval.store.pg_schema import (
     apply_stats,
     chunk_stats,
     connect,
+    filter_sql,
     insert_article,
     read_manifest,
     stored_article,
 )
 from retrieval.store.schema import StoredArticle
-from retrieval.types import Article, ChunkSpan, DuplicateText, Hit
+from retrieval.types import Article, ChunkSpan, DuplicateText, Hit, SearchFilter
 
 logger = logging.getLogger(__name__)
 
@@ -245,20 +246,30 @@ class PostgresStore:
     def article_count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM articles").fetchone()[0])
 
-    def dense_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+    def dense_search(
+        self, query: np.ndarray, k: int, filters: SearchFilter | None = None
+    ) -> list[tuple[int, float]]:
         """Top-k (chunk id, inner product) from the HNSW index (its candidate list widened
-        to `k` when k is larger than pgvector's default 40)."""
+        to `k` when k is larger than pgvector's default 40). With filters, the index is scanned
+        on until `k` matching chunks are found (pgvector's iterative scan)."""
         if k <= 0:
             return []
         db = self._db
         db.execute(f"SET hnsw.ef_search = {max(40, min(int(k), 1000))}")
+        where, args = filter_sql(filters)
+        db.execute(f"SET hnsw.iterative_scan = {'strict_order' if where else 'off'}")
+        vec = np.asarray(query, dtype=np.float32)
+        join = "JOIN articles a ON a.id = c.article_id " if where else ""
         rows = db.execute(
-            "SELECT id, -(embedding <#> %s) FROM chunks ORDER BY embedding <#> %s LIMIT %s",
-            (np.asarray(query, dtype=np.float32),) * 2 + (k,),
+            f"SELECT c.id, -(c.embedding <#> %s) FROM chunks c {join}"
+            f"WHERE TRUE{where} ORDER BY c.embedding <#> %s LIMIT %s",
+            (vec, *args, vec, k),
         )
         return [(int(cid), float(s)) for cid, s in rows]
 
-    def lexical_search(self, query: str, k: int) -> list[tuple[int, float]]:
+    def lexical_search(
+        self, query: str, k: int, filters: SearchFilter | None = None
+    ) -> list[tuple[int, float]]:
         """Top-k (chunk id, BM25) over the chunks' lexemes; the query's most common words are
         dropped when together they match more than `MAX_POSTINGS` chunks (as the directory's
         FTS5 search does)."""
@@ -291,14 +302,16 @@ class PostgresStore:
             kept.append(term)
         idf = [max(MIN_IDF, math.log((n_chunks - df[t] + 0.5) / (df[t] + 0.5))) for t in kept]
         avgdl = max(n_terms / n_chunks, 1e-9)
+        where, args = filter_sql(filters)
+        join = "JOIN articles a ON a.id = c.article_id " if where else ""
         rows = db.execute(
             "WITH q(term, idf) AS (SELECT * FROM unnest(%s::text[], %s::float8[])) "
             "SELECT c.id, sum(q.idf * (u.tf * %s) / (u.tf + %s * (1 - %s + %s * c.n_terms / %s)))"
-            " AS s FROM chunks c CROSS JOIN LATERAL ("
+            f" AS s FROM chunks c {join}CROSS JOIN LATERAL ("
             "  SELECT lexeme, coalesce(array_length(positions, 1), 1) AS tf FROM unnest(c.tsv)"
             ") u JOIN q ON q.term = u.lexeme "
-            "WHERE c.tsv @@ %s::tsquery GROUP BY c.id ORDER BY s DESC, c.id LIMIT %s",
-            (kept, idf, K1 + 1, K1, B, B, avgdl, tsquery(kept), k),
+            f"WHERE c.tsv @@ %s::tsquery{where} GROUP BY c.id ORDER BY s DESC, c.id LIMIT %s",
+            (kept, idf, K1 + 1, K1, B, B, avgdl, tsquery(kept), *args, k),
         )
         return [(int(cid), float(s)) for cid, s in rows]
 

@@ -38,10 +38,9 @@ from urllib.parse import urlparse
 from index.core import CoreConfig, Models, Newsrag
 from index.ingest import Indexer
 from index.parse import content_id
-from retrieval.find.search import SearchFilter
 from retrieval.lang.words import stem
 from retrieval.options import AskOptions
-from retrieval.types import Answer, Article, Turn
+from retrieval.types import Answer, Article, SearchFilter, Turn
 from service.evals.leaderboard import parse_day, read_jsonl
 
 DEFAULT_SET = Path(__file__).with_name("questions") / "everyday.json"

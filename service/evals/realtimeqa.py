@@ -21,11 +21,10 @@ from index.core import CoreConfig, Models, Newsrag, index_exists
 from index.ingest import Indexer
 from index.transfer import copy_index
 from retrieval.find.evidence import approx_tokens
-from retrieval.find.search import SearchFilter
 from retrieval.find.timefilter import time_window
 from retrieval.models.embedder import resolve_dtype
 from retrieval.options import AskOptions
-from retrieval.types import Answer, Hit
+from retrieval.types import Answer, Hit, SearchFilter
 from service.evals.leaderboard import (
     baseline_scores,
     gold_urls,

@@ -402,3 +402,34 @@ def test_a_process_on_a_streaming_standby_reads_and_refuses_writes():
             standby.close()
     primary.close()
     running.close()  # stops the server and removes its directory
+
+
+def test_filtered_search_finds_only_matching_articles_on_either_backend(store):
+    """Date windows, outlets and the undated rule: the search returns only articles that
+    match (PostgreSQL applies them inside its index scans; the directory's results are
+    filtered above the store) — the same hits either way."""
+    from retrieval.find.search import Retriever
+    from retrieval.types import SearchFilter
+
+    arts = [parse_text(t) for t in ARTICLES]
+    arts[2] = replace(arts[2], source="Ledger.example ")
+    undated = parse_text("Undated note\n\nThe central bank may change interest rates soon.")
+    assert undated.published is None
+    emb = FakeEmbedder()
+    Indexer(store, emb).ingest_articles([*arts, undated])
+    search = Retriever(store, emb).search
+    q = "central bank interest rates harvest soldiers"
+    window = SearchFilter(published_from=date(2024, 9, 21), published_to=date(2024, 9, 22))
+    assert {h.title for h in search(q, 5, window)} == {"Harvest festival", "Rates decision"}
+    with_undated = replace(window, include_undated=True)
+    assert "Undated note" in {h.title for h in search(q, 5, with_undated)}
+    outlet = SearchFilter(sources=("ledger.example",))
+    assert [h.title for h in search(q, 5, outlet)] == ["Rates decision"]
+    none = SearchFilter(published_to=date(2020, 1, 1))
+    assert search(q, 5, none) == []
+    qv = emb.encode([q])[0]
+    if getattr(store, "url", None):  # PostgreSQL: the store itself returns only matches
+        ids = [cid for cid, _ in store.dense_search(qv, 10, outlet)]
+        assert [h.title for h in store.hits((i, 0.0) for i in ids)] == ["Rates decision"]
+        lexical = [cid for cid, _ in store.lexical_search("central bank rates", 10, window)]
+        assert {h.title for h in store.hits((i, 0.0) for i in lexical)} == {"Rates decision"}
