@@ -111,7 +111,7 @@ class PostgresStore:
         """This thread's reading connection (autocommit: every statement sees the last
         committed writes of every process)."""
         conn = getattr(self._local, "conn", None)
-        if conn is None or conn.closed:
+        if conn is None or conn.closed or conn.broken:  # (a server restart: connect again)
             conn = connect(self.url)
             self._local.conn = conn
             with self._conns_lock:
@@ -149,7 +149,7 @@ class PostgresStore:
     @contextmanager
     def _transaction(self) -> Iterator[Any]:
         with self._write_lock:
-            if self._writer is None or self._writer.closed:
+            if self._writer is None or self._writer.closed or self._writer.broken:
                 self._writer = connect(self.url, autocommit=False)
             with self._writer.transaction():
                 yield self._writer
