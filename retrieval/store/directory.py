@@ -38,6 +38,7 @@ from retrieval.store.schema import (
     migrate,
     select_article,
     select_articles,
+    select_export,
     select_hits,
     select_vectors,
 )
@@ -403,23 +404,8 @@ class IndexStore:
         another store needs to hold this index without embedding anything again."""
         ids = [r[0] for r in self._db.execute("SELECT id FROM articles ORDER BY added_at, id")]
         for i in range(0, len(ids), batch):
-            out = []
-            for article_id in ids[i : i + batch]:
-                stored = select_article(self._db, article_id)
-                if stored is None:  # deleted meanwhile
-                    continue
-                rows = self._db.execute(
-                    "SELECT ord, start, end, text, embedding FROM chunks WHERE article_id = ? "
-                    "ORDER BY ord",
-                    (article_id,),
-                ).fetchall()
-                spans = [ChunkSpan(r[0], r[1], r[2], r[3]) for r in rows]
-                dim = self.manifest.dimension
-                vecs = np.array(
-                    [np.frombuffer(r[4], dtype=np.float32) for r in rows], dtype=np.float32
-                ).reshape(len(rows), dim)
-                out.append((stored.article, spans, vecs))
-            yield out
+            rows = (select_export(self._db, a, self.manifest.dimension) for a in ids[i : i + batch])
+            yield [row for row in rows if row is not None]  # (one deleted meanwhile: gone)
 
     def check_consistency(self) -> dict[str, int]:
         """Counts that must agree: rows, vectors, full-text entries, and ids present on one

@@ -10,7 +10,7 @@ from datetime import date
 import numpy as np
 
 from retrieval.store.lexical import migrate_fts
-from retrieval.types import Article, Hit, text_hash
+from retrieval.types import Article, ChunkSpan, Hit, text_hash
 
 TEXT_HASH_VERSION = "body-v2"  # dedup key: text_hash(body)
 
@@ -218,3 +218,19 @@ def log_deletions(db: sqlite3.Connection, chunk_ids: list[int]) -> None:
     db.executemany(
         "INSERT OR REPLACE INTO deleted_chunks VALUES (?, ?)", [(i, int(gen)) for i in chunk_ids]
     )
+
+
+def select_export(
+    db: sqlite3.Connection, article_id: str, dim: int
+) -> tuple[Article, list[ChunkSpan], np.ndarray] | None:
+    """An article with its chunks and their stored vectors, in order (None: no such article)."""
+    stored = select_article(db, article_id)
+    if stored is None:
+        return None
+    rows = db.execute(
+        "SELECT ord, start, end, text, embedding FROM chunks WHERE article_id = ? ORDER BY ord",
+        (article_id,),
+    ).fetchall()
+    spans = [ChunkSpan(r[0], r[1], r[2], r[3]) for r in rows]
+    vecs = np.array([np.frombuffer(r[4], dtype=np.float32) for r in rows], dtype=np.float32)
+    return stored.article, spans, vecs.reshape(len(rows), dim)
