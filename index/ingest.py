@@ -14,8 +14,8 @@ from index.formats import load_articles
 from index.parse import ParseError, discover
 from retrieval.errors import DuplicateTextError, InvalidInputError
 from retrieval.models.embedder import TextEncoder
-from retrieval.store.base import Store
-from retrieval.store.directory import IndexStore, duplicate_message
+from retrieval.store.base import Store, duplicate_message
+from retrieval.store.directory import IndexStore
 from retrieval.store.manifest import Manifest
 from retrieval.types import Article, ChunkSpan, DuplicateText
 

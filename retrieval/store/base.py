@@ -13,6 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
+from retrieval.errors import DuplicateTextError
 from retrieval.store.manifest import Manifest
 from retrieval.store.schema import StoredArticle
 from retrieval.types import Article, ChunkSpan, DuplicateText, Hit, SearchFilter
@@ -23,6 +24,18 @@ class WriteResult:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
+
+    def skips_duplicate(
+        self, holder: str | None, article: Article, on_duplicate_text: DuplicateText
+    ) -> bool:
+        """Whether `article` is skipped because article `holder` stores its text (reported
+        in `duplicates`); under another id with REFUSE, DuplicateTextError ends the write."""
+        if holder is None:
+            return False
+        if holder != article.id and on_duplicate_text is DuplicateText.REFUSE:
+            raise DuplicateTextError(duplicate_message(article.id, holder))
+        self.duplicates.append(holder)
+        return True
 
 
 def duplicate_message(article_id: str, holder: str) -> str:

@@ -23,12 +23,11 @@ import numpy as np
 
 from retrieval.errors import (
     ArticleNotFoundError,
-    DuplicateTextError,
     ReadOnlyError,
 )
 from retrieval.store import lexical
 from retrieval.store.ann import IVF_MIN_VECTORS, index_kind, write_snapshot
-from retrieval.store.base import WriteResult, duplicate_message
+from retrieval.store.base import WriteResult
 from retrieval.store.manifest import MANIFEST, Manifest, read_checked
 from retrieval.store.schema import (
     SCHEMA,
@@ -258,10 +257,7 @@ class IndexStore:
                     same = db.execute(
                         "SELECT id FROM articles WHERE content_hash = ?", (digest,)
                     ).fetchone()
-                    if same and same[0] != article.id and on_duplicate_text is DuplicateText.REFUSE:
-                        raise DuplicateTextError(duplicate_message(article.id, same[0]))
-                    if same:
-                        result.duplicates.append(same[0])
+                    if result.skips_duplicate(same and same[0], article, on_duplicate_text):
                         continue
                     exists = db.execute(
                         "SELECT 1 FROM articles WHERE id = ?", (article.id,)

@@ -31,9 +31,12 @@ class Manifest:
 
     @classmethod
     def read(cls, path: Path) -> Manifest:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
+        return cls.from_json(path.read_text(encoding="utf-8"))
+
+    @classmethod
+    def from_json(cls, text: str) -> Manifest:
+        data = json.loads(text)
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
     def write(self, path: Path) -> None:
         atomic_write_text(path, json.dumps(asdict(self), indent=2, sort_keys=True))
@@ -58,16 +61,22 @@ def read_checked(path: Path, expect: Manifest | None = None) -> Manifest:
         )
     manifest = Manifest.read(path / MANIFEST)
     rebuild = f"Rebuild it: move {path} away and run `newsrag ingest <your articles>`."
+    return checked(manifest, expect, f"index at {path}", rebuild)
+
+
+def checked(manifest: Manifest, expect: Manifest | None, where: str, rebuild: str) -> Manifest:
+    """`manifest`, unless it is another format version or (given `expect`) another embedder:
+    IndexMismatchError says which, and `rebuild` says what to do."""
     if manifest.format_version != FORMAT_VERSION:
         raise IndexMismatchError(
-            f"index at {path} has format version {manifest.format_version}, this newsrag "
+            f"{where} has format version {manifest.format_version}, this newsrag "
             f"reads version {FORMAT_VERSION}. {rebuild}"
         )
     if expect is not None and (
         manifest.embedder != expect.embedder or manifest.dimension != expect.dimension
     ):
         raise IndexMismatchError(
-            f"index at {path} was built with embedder {manifest.embedder} "
+            f"{where} was built with embedder {manifest.embedder} "
             f"({manifest.dimension}-d) but this newsrag uses {expect.embedder} "
             f"({expect.dimension}-d). {rebuild}"
         )

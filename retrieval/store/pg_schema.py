@@ -4,7 +4,6 @@ evaluations."""
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections import Counter
@@ -12,8 +11,8 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from retrieval.errors import IndexMismatchError, IndexNotFoundError
-from retrieval.store.manifest import FORMAT_VERSION, Manifest
+from retrieval.errors import IndexNotFoundError
+from retrieval.store.manifest import Manifest, checked
 from retrieval.store.schema import StoredArticle
 from retrieval.types import Article, SearchFilter
 
@@ -121,23 +120,8 @@ def read_manifest(url: str, expect: Manifest | None = None) -> Manifest:
         raise IndexNotFoundError(
             f"no index in the database {where}. Build one with: newsrag ingest seeds/"
         )
-    data = json.loads(row[0])
-    manifest = Manifest(**{k: v for k, v in data.items() if k in Manifest.__dataclass_fields__})
     rebuild = "Rebuild it: use another database and run `newsrag ingest <your articles>`."
-    if manifest.format_version != FORMAT_VERSION:
-        raise IndexMismatchError(
-            f"index in {where} has format version {manifest.format_version}, this newsrag "
-            f"reads version {FORMAT_VERSION}. {rebuild}"
-        )
-    if expect is not None and (
-        manifest.embedder != expect.embedder or manifest.dimension != expect.dimension
-    ):
-        raise IndexMismatchError(
-            f"index in {where} was built with embedder {manifest.embedder} "
-            f"({manifest.dimension}-d) but this newsrag uses {expect.embedder} "
-            f"({expect.dimension}-d). {rebuild}"
-        )
-    return manifest
+    return checked(Manifest.from_json(row[0]), expect, f"index in {where}", rebuild)
 
 
 def index_in_database(url: str) -> bool:

@@ -32,10 +32,9 @@ import numpy as np
 
 from retrieval.errors import (
     ArticleNotFoundError,
-    DuplicateTextError,
     ReadOnlyError,
 )
-from retrieval.store.base import WriteResult, duplicate_message
+from retrieval.store.base import WriteResult
 from retrieval.store.lexical import MAX_POSTINGS, MAX_TERMS
 from retrieval.store.manifest import Manifest
 from retrieval.store.pg_schema import (
@@ -178,10 +177,7 @@ class PostgresStore:
                 same = db.execute(
                     "SELECT id FROM articles WHERE content_hash = %s", (digest,)
                 ).fetchone()
-                if same and same[0] != article.id and on_duplicate_text is DuplicateText.REFUSE:
-                    raise DuplicateTextError(duplicate_message(article.id, same[0]))
-                if same:
-                    result.duplicates.append(same[0])
+                if result.skips_duplicate(same and same[0], article, on_duplicate_text):
                     continue
                 removed = self._remove(db, article.id, df)
                 if removed is not None:
