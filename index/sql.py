@@ -13,6 +13,8 @@ from typing import Any
 
 
 class SideDb:
+    """A SQLite or PostgreSQL connection (autocommit) that runs the side tables' queries."""
+
     def __init__(self, conn: Any, postgres: bool) -> None:
         self.conn = conn
         self.postgres = postgres
@@ -31,16 +33,12 @@ class SideDb:
 
     @classmethod
     def connect(cls, url: str) -> SideDb:
-        import psycopg
         from psycopg.rows import dict_row
 
-        from retrieval.errors import IndexNotFoundError
-        from retrieval.store.pg_schema import redacted
+        from retrieval.store.pg_schema import connect
 
-        try:
-            conn = psycopg.connect(url, autocommit=True, row_factory=dict_row, connect_timeout=10)
-        except psycopg.OperationalError as exc:
-            raise IndexNotFoundError(f"cannot connect to {redacted(url)}: {exc}") from exc
+        conn = connect(url, register=False)
+        conn.row_factory = dict_row
         return cls(conn, postgres=True)
 
     def _sql(self, sql: str) -> str:
