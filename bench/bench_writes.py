@@ -5,6 +5,8 @@ older ones have), with synthetic vectors and real-sized chunk texts (no model).
     python bench/bench_writes.py build --chunks 100000 --dir /tmp/w100k
     python bench/bench_writes.py measure --dir /tmp/w100k      # this revision
     PYTHONPATH=/path/to/old/checkout python bench/bench_writes.py measure --dir COPY  # older
+    python bench/bench_writes.py build --chunks 100000 --dir /tmp/x --store-url postgresql://…
+    python bench/bench_writes.py measure --dir /tmp/x --store-url postgresql://…  # PostgreSQL
 
 `build` uses this revision (bulk load, then one merge, as a running service would have);
 `measure` only uses `Newsrag.open/add/search`, so an older revision can measure a copy of the
@@ -69,22 +71,28 @@ def article_text(rng: random.Random, n: int, chunks: int = 3) -> str:
     return f"2024-09-{1 + n % 28:02d}\n\nStory {n} {rng.choice(_VOCAB)}\n\n" + " ".join(sentences)
 
 
-def open_system(index: Path, create: bool) -> Any:
+def open_system(index: Path, create: bool, store_url: str | None = None) -> Any:
     from index.core import CoreConfig, Models, Newsrag
     from retrieval.options import PipelineConfig
 
     core = CoreConfig(index_dir=index, pipeline=PipelineConfig(min_confidence=0.0))
+    if store_url:  # (older revisions have no store URL: only pass it when asked)
+        core = CoreConfig(
+            index_dir=index, store_url=store_url, pipeline=PipelineConfig(min_confidence=0.0)
+        )
     return Newsrag.open(core, Models(HashEmbedder(), None), create=create)
 
 
-def build(index: Path, chunks: int) -> None:
+def build(index: Path, chunks: int, store_url: str | None = None) -> None:
     from index.parse import parse_text
 
-    rag = open_system(index, create=True)
+    rag = open_system(index, create=True, store_url=store_url)
     rng = random.Random(0)
     t = time.perf_counter()
     n = 0
-    rag.store.merge_automatically = False  # one merge at the end (a bulk load)
+    directory = hasattr(rag.store, "merge")
+    if directory:
+        rag.store.merge_automatically = False  # one merge at the end (a bulk load)
     have = rag.store.chunk_count()
     while have < chunks:
         batch = [parse_text(article_text(rng, n + i)) for i in range(2000)]
@@ -92,16 +100,28 @@ def build(index: Path, chunks: int) -> None:
         rag.add(batch)
         have = rag.store.chunk_count()  # (once a batch: counting is O(N))
         print(f"{have} chunks, {time.perf_counter() - t:.0f} s", flush=True)
-    rag.store.merge()
+    if directory:
+        rag.store.merge()
     print(json.dumps({"chunks": rag.store.chunk_count(), "build_s": time.perf_counter() - t}))
     rag.close()
 
 
-def measure(index: Path, writes: int, queries: int) -> dict[str, float]:
+def p50_p95(times: list[float]) -> tuple[float, float]:
+    ordered = sorted(times)
+    return round(statistics.median(times), 4), round(ordered[int(0.95 * (len(times) - 1))], 4)
+
+
+def measure(
+    index: Path, writes: int, queries: int, store_url: str | None = None
+) -> dict[str, float]:
+    import resource
+    from datetime import date
+
     from index.parse import parse_text
+    from retrieval.types import SearchFilter
 
     t = time.perf_counter()
-    rag = open_system(index, create=False)
+    rag = open_system(index, create=False, store_url=store_url)
     rag.search("warm up the lexical index", 5)
     opened = time.perf_counter() - t
     rng = random.Random(42)
@@ -111,6 +131,17 @@ def measure(index: Path, writes: int, queries: int) -> dict[str, float]:
         t = time.perf_counter()
         rag.search(q, 5)
         search_times.append(time.perf_counter() - t)
+    window = SearchFilter(published_from=date(2024, 9, 10), published_to=date(2024, 9, 12))
+    channels: dict[str, list[float]] = {"dense": [], "bm25": [], "hybrid_dated": []}
+    for q in qs:
+        for name, mode, filters in (
+            ("dense", "dense", None),
+            ("bm25", "bm25", None),
+            ("hybrid_dated", "hybrid", window),
+        ):
+            t = time.perf_counter()
+            rag.retriever.search(q, 5, filters, mode=mode)
+            channels[name].append(time.perf_counter() - t)
     write_times, first_search = [], []
     for i in range(writes):
         n = 10_000_000 + time.time_ns() % 10**9 + i  # a new article on every run
@@ -131,6 +162,9 @@ def measure(index: Path, writes: int, queries: int) -> dict[str, float]:
         "first_search_after_write_s_max": round(max(first_search), 4),
         "search_p50_s": round(statistics.median(search_times), 4),
         "search_p95_s": round(sorted(search_times)[int(0.95 * (len(search_times) - 1))], 4),
+        **{f"{name}_p50_p95_s": p50_p95(times) for name, times in channels.items()},
+        # the serving process's own peak memory (PostgreSQL's is in its server processes)
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     rag.close()
     return result
@@ -143,11 +177,12 @@ def main() -> None:
     ap.add_argument("--chunks", type=int, default=10_000)
     ap.add_argument("--writes", type=int, default=5)
     ap.add_argument("--queries", type=int, default=50)
+    ap.add_argument("--store-url", help="postgresql://…: the index in that database")
     args = ap.parse_args()
     if args.what == "build":
-        build(args.dir, args.chunks)
+        build(args.dir, args.chunks, args.store_url)
     else:
-        print(json.dumps(measure(args.dir, args.writes, args.queries)))
+        print(json.dumps(measure(args.dir, args.writes, args.queries, args.store_url)))
 
 
 if __name__ == "__main__":
