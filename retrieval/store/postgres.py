@@ -112,6 +112,9 @@ class PostgresStore:
         conn = getattr(self._local, "conn", None)
         if conn is None or conn.closed or conn.broken:  # (a server restart: connect again)
             conn = connect(self.url)
+            # Filtered searches scan the HNSW index on until enough rows match (no effect
+            # without a filter), set once per connection rather than per query.
+            conn.execute("SET hnsw.iterative_scan = strict_order")
             self._local.conn = conn
             with self._conns_lock:
                 self._conns.append(conn)
@@ -253,7 +256,6 @@ class PostgresStore:
         db = self._db
         db.execute(f"SET hnsw.ef_search = {max(40, min(int(k), 1000))}")
         where, args = filter_sql(filters)
-        db.execute(f"SET hnsw.iterative_scan = {'strict_order' if where else 'off'}")
         vec = np.asarray(query, dtype=np.float32)
         join = "JOIN articles a ON a.id = c.article_id " if where else ""
         rows = db.execute(

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 
@@ -35,18 +33,6 @@ def store(tmp_path):
 
 def _ingest(store, texts):
     return Indexer(store, FakeEmbedder()).ingest_articles(parse_text(t) for t in texts)
-
-
-def test_add_search_and_dedup(store):
-    report = _ingest(store, ARTICLES)
-    assert len(report.added) == 3 and not report.duplicates
-    again = _ingest(store, ARTICLES)
-    assert again.added == [] and len(again.duplicates) == 3
-    assert store.article_count() == 3
-    q = FakeEmbedder().encode(["interest rates central bank"])[0]
-    hits = store.hits(store.dense_search(q, 2))
-    assert hits[0].title == "Rates decision"
-    assert hits[0].published.isoformat() == "2024-09-22"
 
 
 def test_reopen_uses_snapshot_and_rebuilds_when_missing(store, tmp_path):
@@ -225,33 +211,6 @@ def test_undated_or_future_dated_articles_never_gain_from_recency(tmp_path):
     hits = Retriever(store, emb, cfg).search("Four soldiers were killed at the border", 3)
     assert hits[0].title == "Border clash"
     store.close()
-
-
-def test_lexical_index_follows_every_write_in_its_transaction(store):
-    """The full-text index is written with the rows: a search right after a write sees it,
-    a replaced text's old words are gone, a deleted article is not found, and no rebuild
-    of the whole index ever happens."""
-    _ingest(store, ARTICLES)
-    assert store.lexical_search("apple harvest", 5)
-    emb = FakeEmbedder()
-    art = parse_text("2024-09-23\n\nPelicans\n\nTwo hundred pelicans returned to the lake.")
-    Indexer(store, emb).ingest_articles([art])
-    (top, _), *_ = store.lexical_search("pelicans lake", 5)
-    assert store.hits([(top, 1.0)])[0].article_id == art.id
-    new = replace(art, body="Flamingos crowd the city lake now.", content_hash="")
-    Indexer(store, emb).ingest_articles([new])  # same id, new text: replaced
-    assert store.lexical_search("returned hundred", 5) == []  # (the title stays)
-    assert store.lexical_search("flamingos", 5)
-    store.delete_article(art.id)
-    assert store.lexical_search("flamingos", 5) == []
-
-
-@pytest.mark.parametrize(
-    "query", ['"unbalanced', "NEAR(a b", "title:x", "a AND OR NOT", "*", "-", "the of and", ""]
-)
-def test_lexical_query_syntax_from_users_is_inert(store, query):
-    _ingest(store, ARTICLES)
-    assert isinstance(store.lexical_search(query, 5), list)
 
 
 def test_indexes_without_a_full_text_table_get_one(tmp_path):
