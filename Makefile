@@ -67,7 +67,7 @@ $(AXE): | system
 
 browser: system
 
-scale-demo: install-base system index ## writer + 2 replicas + llama.cpp server behind HAProxy
+scale-demo: install-base system index ## PostgreSQL primary + standby, 3 newsrag processes, llama.cpp server, HAProxy
 	$(BIN)/python bench/scale_demo.py up
 
 test: $(STAMP) install-small install-base install-extras system $(AXE) lint ## lint, then all tests (unit, integration with real models, browser)

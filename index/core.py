@@ -232,6 +232,8 @@ class Newsrag:
         self, answer_id: str, rating: Rating, comment: str | None = None
     ) -> dict[str, Any]:
         """Keep a thumbs up/down on one of the recent answers, with that answer."""
+        if self.config.store_url and self.store.readonly:  # (a directory replica may: the
+            self.store.check_writable()  # ratings file is its own; a standby cannot write)
         return self.feedback.rate(answer_id, rating, comment)
 
     def search(

@@ -153,7 +153,8 @@ def create_app(settings: Settings | None = None, newsrag: Newsrag | None = None)
             holder.warming = True
             threading.Thread(target=holder.warm, name="warm-up", daemon=True).start()
         poller = None
-        if settings.feed_poll_minutes > 0 and not settings.readonly:
+        standby = holder.newsrag is not None and holder.newsrag.store.readonly
+        if settings.feed_poll_minutes > 0 and not settings.readonly and not standby:
             poller = asyncio.create_task(poll_feeds_forever(holder, settings.feed_poll_minutes))
         yield
         if poller is not None:

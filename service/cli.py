@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -83,8 +84,10 @@ def copy_index(
     if not is_store_url(url):
         fail(f"{url!r} is not a postgresql:// URL", 2)
     source = IndexStore.open(settings_for(index_dir).index_dir, readonly=True)
-    target = PostgresStore.create(url, source.manifest)
-    report = copy(source, target)
+    target = PostgresStore.create(url, source.manifest)  # (re)creates any missing index
+    # Into an empty database: the search indexes are built once at the end.
+    with target.bulk_load() if target.chunk_count() == 0 else contextlib.nullcontext():
+        report = copy(source, target)
     typer.echo(
         f"copied {len(report.added) + len(report.updated)} articles ({report.chunks} chunks), "
         f"{len(report.duplicates)} already there -> {redacted(url)}"

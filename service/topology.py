@@ -1,7 +1,12 @@
 """Past one process, with existing engines only: llama.cpp's own OpenAI-compatible server for
-generation, one writer and N read-only replicas of `newsrag serve` on one index directory, and
-HAProxy (Debian's) in front — health-checking `/health`, sending writes to the writer and
-everything else round-robin to the replicas.
+generation, several `newsrag serve` processes, and HAProxy (Debian's) in front — health-checking
+`/health`, sending writes to the processes that may write and the rest round robin.
+
+Two shapes of the index:
+- **PostgreSQL** (`store_url`): every process on the primary reads *and* writes (no writer to
+  single out); a process on a streaming standby (`standby_url`) serves reads only and is the
+  balancer's backup for reads when no primary process answers.
+- **the index directory** (single host): one writer and N read-only replicas on one directory.
 
 `Topology` starts and stops the whole thing (the scale demo, its benchmark and the integration
 test use it); every piece is a separate OS process, as in production.
@@ -31,27 +36,29 @@ defaults
     timeout client 300s
     timeout server 300s
     timeout http-request 30s
-    # A request whose connection a dead replica refused goes to another one.
+    # A request whose connection a dead process refused goes to another one.
     retries 3
     option redispatch
 frontend newsrag
     bind 127.0.0.1:{lb}
     acl write_method method POST PUT DELETE PATCH
-    acl write_path path_beg /documents /feeds
-    use_backend writer if write_method write_path
-    default_backend replicas
-backend replicas
+    acl write_path path_beg /documents /feeds /feedback
+    use_backend writers if write_method write_path
+    default_backend readers
+backend readers
     balance roundrobin
     option httpchk
     http-check send meth GET uri /health ver HTTP/1.1 hdr Host localhost
     http-check expect status 200
     default-server inter 300ms fall 2 rise 2
-{replicas}
-backend writer
+{readers}
+backend writers
+    balance roundrobin
     option httpchk
     http-check send meth GET uri /health ver HTTP/1.1 hdr Host localhost
     http-check expect status 200
-    server writer 127.0.0.1:{writer} check inter 1s
+    default-server inter 300ms fall 2 rise 2
+{writers}
 """
 
 
@@ -85,13 +92,19 @@ def haproxy_path() -> str:
 
 @dataclass
 class Topology:
-    index_dir: Path
+    index_dir: Path | None
     gguf: Path
-    replicas: int = 2
+    replicas: int = 2  # directory: read-only replicas beside the writer; PostgreSQL: processes
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="newsrag-scale-")))
     env: dict[str, str] = field(default_factory=dict)  # extra NEWSRAG_* settings
+    store_url: str | None = None  # the primary database: every process reads and writes
+    standby_url: str | None = None  # the same database on a streaming standby: one more process
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if (self.index_dir is None) == (self.store_url is None):
+            raise ValueError("a topology runs on an index directory or on a store URL")
 
     @property
     def url(self) -> str:
@@ -99,6 +112,17 @@ class Topology:
 
     def server_url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
+
+    @property
+    def newsrag_processes(self) -> list[str]:
+        """Names of the `newsrag serve` processes, writers first."""
+        if self.store_url:
+            nodes = [f"node{i}" for i in range(1, self.replicas + 1)]
+            return [*nodes, "standby"] if self.standby_url else nodes
+        return ["writer", *[f"replica{i}" for i in range(1, self.replicas + 1)]]
+
+    def writes(self, name: str) -> bool:
+        return name.startswith("node") or name == "writer"
 
     # -- pieces ----------------------------------------------------------------------------------
     def _spawn(self, name: str, cmd: list[str], env: dict[str, str] | None = None) -> None:
@@ -135,45 +159,64 @@ class Topology:
         )
         self._wait(f"http://127.0.0.1:{port}/v1/models", "generator", timeout=180)
 
-    def _newsrag(self, name: str, readonly: bool) -> None:
+    def start_newsrag(self, name: str) -> None:
         port = self.ports.setdefault(name, free_port())
+        writes = self.writes(name)
         env = {
-            "NEWSRAG_INDEX_DIR": str(self.index_dir),
             "NEWSRAG_BACKEND": "openai",
             "NEWSRAG_OPENAI_BASE_URL": f"http://127.0.0.1:{self.ports['generator']}/v1",
             "NEWSRAG_OPENAI_MODEL": "newsrag",
-            "NEWSRAG_READONLY": "true" if readonly else "false",
-            "NEWSRAG_FEEDBACK_PATH": str(self.workdir / "feedback.sqlite"),
-            "NEWSRAG_FEED_POLL_MINUTES": "0" if readonly else "30",
+            "NEWSRAG_READONLY": "false" if writes else "true",
+            "NEWSRAG_FEED_POLL_MINUTES": "30" if writes else "0",
             "NEWSRAG_ALLOWED_HOSTS": '["127.0.0.1", "localhost"]',
             "HF_HUB_OFFLINE": "1",
-            **self.env,
         }
+        if self.store_url:  # feeds and ratings are in the database too
+            url = self.store_url if writes else self.standby_url
+            assert url is not None
+            env |= {"NEWSRAG_STORE_URL": url, "NEWSRAG_INDEX_DIR": str(self.workdir / name)}
+        else:
+            env |= {
+                "NEWSRAG_INDEX_DIR": str(self.index_dir),
+                "NEWSRAG_FEEDBACK_PATH": str(self.workdir / "feedback.sqlite"),
+            }
         cmd = [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1"]
-        self._spawn(name, [*cmd, "--port", str(port)], env)
+        self._spawn(name, [*cmd, "--port", str(port)], env | self.env)
 
     def start_balancer(self) -> None:
         lb = self.ports.setdefault("lb", free_port())
-        lines = [
-            f"    server {n} 127.0.0.1:{self.ports[n]} check"
-            for n in self.ports
-            if n.startswith("replica")
-        ]
+        names = self.newsrag_processes
+        writers = [n for n in names if self.writes(n)]
+        # Directory: reads go to the replicas. PostgreSQL: to every process on the primary, and
+        # to the standby's only when none of them answers (it lags, and cannot keep answers
+        # for ratings).
+        readers = [n for n in names if n not in writers] if not self.store_url else names
+
+        def lines(servers: list[str], backup: bool = False) -> str:
+            return "\n".join(
+                f"    server {n} 127.0.0.1:{self.ports[n]} check"
+                + (" backup" if backup and not self.writes(n) else "")
+                for n in servers
+            )
+
         cfg = self.workdir / "haproxy.cfg"
         cfg.write_text(
-            HAPROXY_CONFIG.format(lb=lb, replicas="\n".join(lines), writer=self.ports["writer"])
+            HAPROXY_CONFIG.format(
+                lb=lb,
+                readers=lines(readers, backup=bool(self.store_url)),
+                writers=lines(writers),
+            )
         )
         self._spawn("haproxy", [haproxy_path(), "-f", str(cfg), "-db"])
         self._wait(f"{self.url}/health", "haproxy", timeout=30)
 
     def up(self) -> Topology:
-        """Generator, writer, replicas (in parallel), then the balancer once they answer."""
+        """Generator, the newsrag processes (in parallel), then the balancer once they answer."""
         try:
             self.start_generator()
-            self._newsrag("writer", readonly=False)
-            for i in range(1, self.replicas + 1):
-                self._newsrag(f"replica{i}", readonly=True)
-            for name in ["writer", *[f"replica{i}" for i in range(1, self.replicas + 1)]]:
+            for name in self.newsrag_processes:
+                self.start_newsrag(name)
+            for name in self.newsrag_processes:
                 self._wait(f"{self.server_url(name)}/health", name, timeout=180)
             self.start_balancer()
         except BaseException:

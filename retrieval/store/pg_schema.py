@@ -22,6 +22,12 @@ TS_CONFIG = "english"  # Snowball stemming and English stop words, as FTS5's por
 SCHEMA_LOCK = 7_331_001  # advisory lock key: one process creates the tables at a time
 
 
+# The search indexes: a bulk load builds them once at its end (`PostgresStore.bulk_load`).
+SEARCH_INDEXES = """\
+CREATE INDEX IF NOT EXISTS chunks_tsv ON chunks USING gin (tsv);
+CREATE INDEX IF NOT EXISTS chunks_embedding ON chunks USING hnsw (embedding vector_ip_ops);"""
+
+
 SCHEMA = """
 CREATE EXTENSION IF NOT EXISTS vector;
 CREATE TABLE IF NOT EXISTS newsrag_meta (key text PRIMARY KEY, value text NOT NULL);
@@ -52,8 +58,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     n_terms integer NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_article ON chunks (article_id);
-CREATE INDEX IF NOT EXISTS chunks_tsv ON chunks USING gin (tsv);
-CREATE INDEX IF NOT EXISTS chunks_embedding ON chunks USING hnsw (embedding vector_ip_ops);
+{search_indexes}
 CREATE TABLE IF NOT EXISTS term_stats (term text PRIMARY KEY, df bigint NOT NULL);
 CREATE TABLE IF NOT EXISTS corpus_stats (
     id integer PRIMARY KEY CHECK (id = 1),

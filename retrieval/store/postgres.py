@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -41,6 +42,7 @@ from retrieval.store.pg_schema import (
     ARTICLE_COLUMNS,
     SCHEMA,
     SCHEMA_LOCK,
+    SEARCH_INDEXES,
     TS_CONFIG,
     apply_stats,
     chunk_stats,
@@ -87,7 +89,9 @@ class PostgresStore:
         try:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-                conn.execute(SCHEMA.format(dim=int(manifest.dimension)))
+                conn.execute(
+                    SCHEMA.format(dim=int(manifest.dimension), search_indexes=SEARCH_INDEXES)
+                )
                 conn.execute(
                     "INSERT INTO newsrag_meta VALUES ('manifest', %s) ON CONFLICT DO NOTHING",
                     (json.dumps(asdict(manifest), sort_keys=True),),
@@ -135,6 +139,29 @@ class PostgresStore:
         return False
 
     # -- writing -------------------------------------------------------------------------------
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Load many articles into a database nobody searches yet, faster: the vector and
+        full-text indexes are dropped and built once at the end, with several workers —
+        pgvector's own advice ("create the index after loading your initial data"). Searches
+        during the load scan whole tables, so not for a database in service."""
+        self.check_writable()
+        with self._transaction() as db:
+            db.execute("DROP INDEX IF EXISTS chunks_embedding")
+            db.execute("DROP INDEX IF EXISTS chunks_tsv")
+        try:
+            yield
+        finally:
+            with self._write_lock:
+                conn = connect(self.url, register=False)
+                try:
+                    conn.execute("SET maintenance_work_mem = '1GB'")
+                    workers = max(1, (os.cpu_count() or 2) - 1)
+                    conn.execute(f"SET max_parallel_maintenance_workers = {workers}")
+                    conn.execute(SEARCH_INDEXES)
+                finally:
+                    conn.close()
+
     def check_writable(self) -> None:
         if self.readonly:
             raise ReadOnlyError(

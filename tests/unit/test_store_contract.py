@@ -294,8 +294,8 @@ def test_the_system_answers_alike_on_either_backend(config):
 
 def test_an_index_directory_copies_into_postgres_without_embedding(tmp_path, pg_url):
     """`newsrag copy-index URL`: the same articles, chunks and vectors — so the same dense
-    neighbours — and a second run finds everything there already; a URL that is not
-    PostgreSQL is a usage error."""
+    neighbours — with the search indexes built; a second run finds everything there already;
+    a URL that is not PostgreSQL is a usage error."""
     from typer.testing import CliRunner
 
     from retrieval.store.postgres import PostgresStore
@@ -317,6 +317,9 @@ def test_an_index_directory_copies_into_postgres_without_embedding(tmp_path, pg_
         q = FakeEmbedder().encode(["central bank interest rates"])[0]
         ids = [[h.article_id for h in s.hits(s.dense_search(q, 3))] for s in (source, target)]
         assert ids[0] == ids[1] and target.chunk_count() == 3
+        # Into an empty database the search indexes were dropped and built once at the end.
+        rows = target._db.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'chunks'")
+        assert {"chunks_embedding", "chunks_tsv"} <= {r[0] for r in rows}
     finally:
         target.close()
         source.close()
@@ -375,7 +378,7 @@ def test_a_process_on_a_streaming_standby_reads_and_refuses_writes():
     import time
 
     from retrieval.store.postgres import PostgresStore
-    from tests.pg import fresh_database, start_server, start_standby
+    from tests.pg import fresh_database, local_standby, on_standby, start_server
 
     # A server of its own: the base backup copies every database the session made.
     running = start_server()
@@ -384,9 +387,8 @@ def test_a_process_on_a_streaming_standby_reads_and_refuses_writes():
     expect = manifest_for(FakeEmbedder(), PARAMS)
     primary = PostgresStore.create(pg_url, expect)
     _ingest(primary, ARTICLES[:2])
-    database = urlsplit(pg_url).path.lstrip("/")
-    for sock in start_standby(server):
-        standby = PostgresStore.open(f"postgresql://postgres@/{database}?host={sock}", expect)
+    with local_standby(server) as sock:
+        standby = PostgresStore.open(on_standby(pg_url, sock), expect)
         try:
             assert standby.readonly and standby.article_count() == 2
             with pytest.raises(ReadOnlyError, match="standby"):
