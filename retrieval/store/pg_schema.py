@@ -23,9 +23,13 @@ SCHEMA_LOCK = 7_331_001  # advisory lock key: one process creates the tables at 
 
 
 # The search indexes: a bulk load builds them once at its end (`PostgresStore.bulk_load`).
+# BM25 reads the postings of the query's terms from `chunk_terms_term` alone (an index-only
+# scan: term, chunk, term frequency, chunk length), never a chunk's whole tsvector.
 SEARCH_INDEXES = """\
-CREATE INDEX IF NOT EXISTS chunks_tsv ON chunks USING gin (tsv);
+CREATE UNIQUE INDEX IF NOT EXISTS chunk_terms_term ON chunk_terms (term, chunk_id) INCLUDE (tf, dl);
 CREATE INDEX IF NOT EXISTS chunks_embedding ON chunks USING hnsw (embedding vector_ip_ops);"""
+SEARCH_INDEX_NAMES = ("chunk_terms_term", "chunks_embedding")
+LEXICAL_VERSION = "postings-1"  # newsrag_meta 'lexical': the postings table is filled
 
 
 SCHEMA = """
@@ -58,6 +62,12 @@ CREATE TABLE IF NOT EXISTS chunks (
     n_terms integer NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_article ON chunks (article_id);
+CREATE TABLE IF NOT EXISTS chunk_terms (
+    term text NOT NULL,
+    chunk_id bigint NOT NULL,
+    tf integer NOT NULL,
+    dl integer NOT NULL
+);
 {search_indexes}
 CREATE TABLE IF NOT EXISTS term_stats (term text PRIMARY KEY, df bigint NOT NULL);
 CREATE TABLE IF NOT EXISTS corpus_stats (
@@ -154,6 +164,43 @@ def insert_article(db: Any, a: Article, digest: str) -> None:
             time.time(),
             digest,
         ),
+    )
+
+
+def insert_postings(db: Any, article_id: str) -> None:
+    """The postings of an article's chunks (written in the same transaction as the chunks)."""
+    db.execute(
+        "INSERT INTO chunk_terms (term, chunk_id, tf, dl) SELECT u.lexeme, c.id, "
+        "coalesce(array_length(u.positions, 1), 1), c.n_terms FROM chunks c, unnest(c.tsv) u "
+        "WHERE c.article_id = %s",
+        (article_id,),
+    )
+
+
+def delete_postings(db: Any, article_id: str) -> None:
+    db.execute(
+        "DELETE FROM chunk_terms p USING (SELECT u.lexeme, c.id FROM chunks c, unnest(c.tsv) u "
+        "WHERE c.article_id = %s) d WHERE p.term = d.lexeme AND p.chunk_id = d.id",
+        (article_id,),
+    )
+
+
+def fill_postings(db: Any) -> None:
+    """A database written before the postings table existed: fill it once from the chunks,
+    and drop the GIN index that searched it before."""
+    done = db.execute("SELECT value FROM newsrag_meta WHERE key = 'lexical'").fetchone()
+    if done and done[0] == LEXICAL_VERSION:
+        return
+    db.execute("TRUNCATE chunk_terms")
+    db.execute(
+        "INSERT INTO chunk_terms (term, chunk_id, tf, dl) SELECT u.lexeme, c.id, "
+        "coalesce(array_length(u.positions, 1), 1), c.n_terms FROM chunks c, unnest(c.tsv) u"
+    )
+    db.execute("DROP INDEX IF EXISTS chunks_tsv")
+    db.execute(
+        "INSERT INTO newsrag_meta VALUES ('lexical', %s) ON CONFLICT (key) DO UPDATE "
+        "SET value = excluded.value",
+        (LEXICAL_VERSION,),
     )
 
 

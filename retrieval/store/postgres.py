@@ -4,15 +4,17 @@ workers on any machines, read replicas as plain streaming standbys.
 
 One database holds what the index directory holds: articles (a unique body-text hash makes
 dedup a constraint, not a race), chunks with their vectors (`vector(d)`, an HNSW index for
-inner product) and a `tsvector` of "title\\ntext" (GIN index), and the manifest (refusing a
-database built with another embedder, as a directory does). Lexical ranking is BM25 computed in
-SQL from a term-statistics table kept in the writing transaction — Postgres' own `ts_rank`
-has no corpus-wide IDF — with the same cap on very common words the directory's FTS5 search
-uses. A write is one transaction: a killed worker leaves no partial article. Writers lock the
-ids and text hashes they write (advisory locks, taken in one sorted order, so two writers never
-deadlock) before looking them up, so the same article sent to two workers at once is stored
-once. A process connected to a standby (`pg_is_in_recovery()`) serves reads and refuses writes
-with the read-only error the directory's replicas give.
+inner product), the postings of their terms (term, chunk, term frequency, chunk length, from
+a `tsvector` of "title\\ntext") and the manifest (refusing a database built with another
+embedder, as a directory does). Lexical ranking is BM25 computed in SQL from the postings of
+the query's terms (one index-only scan) and a term-statistics table kept in the writing
+transaction — Postgres' own `ts_rank` has no corpus-wide IDF — with the same cap on very
+common words the directory's FTS5 search uses. A write is one transaction: a killed worker
+leaves no partial article. Writers lock the ids and text hashes they write (advisory locks,
+taken in one sorted order, so two writers never deadlock) before looking them up, so the same
+article sent to two workers at once is stored once. A process connected to a standby
+(`pg_is_in_recovery()`) serves reads and refuses writes with the read-only error the
+directory's replicas give.
 """
 
 from __future__ import annotations
@@ -40,15 +42,20 @@ from retrieval.store.lexical import MAX_POSTINGS, MAX_TERMS
 from retrieval.store.manifest import Manifest
 from retrieval.store.pg_schema import (
     ARTICLE_COLUMNS,
+    LEXICAL_VERSION,
     SCHEMA,
     SCHEMA_LOCK,
+    SEARCH_INDEX_NAMES,
     SEARCH_INDEXES,
     TS_CONFIG,
     apply_stats,
     chunk_stats,
     connect,
+    delete_postings,
+    fill_postings,
     filter_sql,
     insert_article,
+    insert_postings,
     read_manifest,
     stored_article,
 )
@@ -59,11 +66,6 @@ logger = logging.getLogger(__name__)
 
 # BM25 as SQLite's FTS5 computes it (k1, b, and an IDF floor for words in most chunks).
 K1, B, MIN_IDF = 1.2, 0.75, 1e-6
-
-
-def tsquery(terms: Iterable[str]) -> str:
-    """An OR query of lexemes, each quoted (no user syntax reaches the parser)."""
-    return " | ".join("'" + t.replace("'", "''") + "'" for t in terms)
 
 
 class PostgresStore:
@@ -80,6 +82,8 @@ class PostgresStore:
         self._write_lock = threading.RLock()
         self.readonly = readonly or self._in_recovery()
         self._writer: Any = None
+        if not self.readonly:
+            self._upgrade()
 
     # -- opening -------------------------------------------------------------------------------
     @classmethod
@@ -96,6 +100,7 @@ class PostgresStore:
                     "INSERT INTO newsrag_meta VALUES ('manifest', %s) ON CONFLICT DO NOTHING",
                     (json.dumps(asdict(manifest), sort_keys=True),),
                 )
+                fill_postings(conn)  # (a new database: only marks it)
         finally:
             conn.close()
         return cls.open(url, expect=manifest)
@@ -105,6 +110,20 @@ class PostgresStore:
         cls, url: str, expect: Manifest | None = None, readonly: bool = False
     ) -> PostgresStore:
         return cls(url, read_manifest(url, expect), readonly=readonly)
+
+    def _upgrade(self) -> None:
+        """Bring a database an earlier revision wrote to this one's layout (once; one process
+        at a time): missing tables and indexes, the postings of its chunks."""
+        lexical = self._db.execute("SELECT value FROM newsrag_meta WHERE key = 'lexical'")
+        row = lexical.fetchone()
+        if row is not None and row[0] == LEXICAL_VERSION:
+            return
+        with self._transaction() as db:
+            db.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+            db.execute(
+                SCHEMA.format(dim=int(self.manifest.dimension), search_indexes=SEARCH_INDEXES)
+            )
+            fill_postings(db)
 
     def _in_recovery(self) -> bool:
         return bool(self._db.execute("SELECT pg_is_in_recovery()").fetchone()[0])
@@ -147,8 +166,8 @@ class PostgresStore:
         during the load scan whole tables, so not for a database in service."""
         self.check_writable()
         with self._transaction() as db:
-            db.execute("DROP INDEX IF EXISTS chunks_embedding")
-            db.execute("DROP INDEX IF EXISTS chunks_tsv")
+            for name in SEARCH_INDEX_NAMES:
+                db.execute(f"DROP INDEX IF EXISTS {name}")
         try:
             yield
         finally:
@@ -159,6 +178,8 @@ class PostgresStore:
                     workers = max(1, (os.cpu_count() or 2) - 1)
                     conn.execute(f"SET max_parallel_maintenance_workers = {workers}")
                     conn.execute(SEARCH_INDEXES)
+                    conn.execute("VACUUM ANALYZE chunk_terms")  # index-only scans from now on
+                    conn.execute("ANALYZE chunks")
                 finally:
                     conn.close()
 
@@ -234,6 +255,7 @@ class PostgresStore:
                             f"{article.title}\n{span.text}",
                         ),
                     )
+                insert_postings(db, article.id)
                 added = chunk_stats(db, article.id)
                 df.update(added[2])
                 chunks += added[0]
@@ -249,6 +271,7 @@ class PostgresStore:
             return None
         n, total, lexemes = chunk_stats(db, article_id)
         df.subtract(lexemes)
+        delete_postings(db, article_id)
         db.execute("DELETE FROM articles WHERE id = %s", (article_id,))
         return n, total
 
@@ -328,23 +351,30 @@ class PostgresStore:
         idf = [max(MIN_IDF, math.log((n_chunks - df[t] + 0.5) / (df[t] + 0.5))) for t in kept]
         avgdl = max(n_terms / n_chunks, 1e-9)
         where, args = filter_sql(filters)
-        join = "JOIN articles a ON a.id = c.article_id " if where else ""
+        scored = (
+            "WITH q(term, idf) AS (SELECT * FROM unnest(%s::text[], %s::float8[])), "
+            "s AS (SELECT p.chunk_id AS id, "
+            "sum(q.idf * (p.tf * %s) / (p.tf + %s * (1 - %s + %s * p.dl / %s))) AS s "
+            "FROM q JOIN chunk_terms p ON p.term = q.term GROUP BY p.chunk_id) "
+        )
+        if where:
+            scored += (
+                "SELECT s.id, s.s FROM s JOIN chunks c ON c.id = s.id "
+                f"JOIN articles a ON a.id = c.article_id WHERE TRUE{where} "
+            )
+        else:
+            scored += "SELECT s.id, s.s FROM s "
         rows = db.execute(
-            "WITH q(term, idf) AS (SELECT * FROM unnest(%s::text[], %s::float8[])) "
-            "SELECT c.id, sum(q.idf * (u.tf * %s) / (u.tf + %s * (1 - %s + %s * c.n_terms / %s)))"
-            f" AS s FROM chunks c {join}CROSS JOIN LATERAL ("
-            "  SELECT lexeme, coalesce(array_length(positions, 1), 1) AS tf FROM unnest(c.tsv)"
-            ") u JOIN q ON q.term = u.lexeme "
-            f"WHERE c.tsv @@ %s::tsquery{where} GROUP BY c.id ORDER BY s DESC, c.id LIMIT %s",
-            (kept, idf, K1 + 1, K1, B, B, avgdl, tsquery(kept), *args, k),
+            scored + "ORDER BY s.s DESC, s.id LIMIT %s",
+            (kept, idf, K1 + 1, K1, B, B, avgdl, *args, k),
         )
         return [(int(cid), float(s)) for cid, s in rows]
 
     def vectors(self, chunk_ids: list[int]) -> dict[int, np.ndarray]:
         if not chunk_ids:
             return {}
-        rows = self._db.execute(
-            "SELECT id, embedding FROM chunks WHERE id = ANY(%s)", (list(chunk_ids),)
+        rows = self._db.execute(  # (binary: parsing vectors as text cost more than the query)
+            "SELECT id, embedding FROM chunks WHERE id = ANY(%s)", (list(chunk_ids),), binary=True
         )
         return {int(cid): np.asarray(v.to_numpy(), dtype=np.float32) for cid, v in rows}
 

@@ -318,8 +318,9 @@ def test_an_index_directory_copies_into_postgres_without_embedding(tmp_path, pg_
         ids = [[h.article_id for h in s.hits(s.dense_search(q, 3))] for s in (source, target)]
         assert ids[0] == ids[1] and target.chunk_count() == 3
         # Into an empty database the search indexes were dropped and built once at the end.
-        rows = target._db.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'chunks'")
-        assert {"chunks_embedding", "chunks_tsv"} <= {r[0] for r in rows}
+        rows = target._db.execute("SELECT indexname FROM pg_indexes")
+        assert {"chunks_embedding", "chunk_terms_term"} <= {r[0] for r in rows}
+        assert target.hits(target.lexical_search("central bank", 1))[0].title == "Rates decision"
     finally:
         target.close()
         source.close()
@@ -435,3 +436,24 @@ def test_filtered_search_finds_only_matching_articles_on_either_backend(store):
         assert [h.title for h in store.hits((i, 0.0) for i in ids)] == ["Rates decision"]
         lexical = [cid for cid, _ in store.lexical_search("central bank rates", 10, window)]
         assert {h.title for h in store.hits((i, 0.0) for i in lexical)} == {"Rates decision"}
+
+
+def test_a_database_from_before_the_postings_table_is_filled_once(pg_url):
+    """A database the previous revision wrote (chunks, no postings) gets its postings when a
+    process that may write opens it: lexical search finds what it found before."""
+    from retrieval.store.postgres import PostgresStore
+
+    expect = manifest_for(FakeEmbedder(), PARAMS)
+    store = PostgresStore.create(pg_url, expect)
+    _ingest(store, ARTICLES)
+    with store._transaction() as db:  # what the previous revision left
+        db.execute("TRUNCATE chunk_terms")
+        db.execute("DELETE FROM newsrag_meta WHERE key = 'lexical'")
+    assert store.lexical_search("central bank interest rates", 3) == []
+    store.close()
+    store = PostgresStore.open(pg_url, expect)
+    try:
+        (top, _), *_ = store.lexical_search("central bank interest rates", 3)
+        assert store.hits([(top, 1.0)])[0].title == "Rates decision"
+    finally:
+        store.close()
