@@ -3,6 +3,7 @@ search after it, and the search p50 — through `Newsrag` (the public API both t
 older ones have), with synthetic vectors and real-sized chunk texts (no model).
 
     python bench/bench_writes.py build --chunks 100000 --dir /tmp/w100k
+    python bench/bench_writes.py outlets --dir /tmp/w100k      # five outlets to filter on
     python bench/bench_writes.py measure --dir /tmp/w100k      # this revision
     PYTHONPATH=/path/to/old/checkout python bench/bench_writes.py measure --dir COPY  # older
     python bench/bench_writes.py build --chunks 100000 --dir /tmp/x --store-url postgresql://…
@@ -138,12 +139,20 @@ def measure(
         rag.search(q, 5)
         search_times.append(time.perf_counter() - t)
     window = SearchFilter(published_from=date(2024, 9, 10), published_to=date(2024, 9, 12))
-    channels: dict[str, list[float]] = {"dense": [], "bm25": [], "hybrid_dated": []}
+    # (an outlet matches only where articles have one: `outlets` gives a built store five)
+    outlet = SearchFilter(window.published_from, window.published_to, ("outlet3.example",))
+    channels: dict[str, list[float]] = {
+        "dense": [],
+        "bm25": [],
+        "hybrid_dated": [],
+        "hybrid_dated_outlet": [],
+    }
     for q in qs:
         for name, mode, filters in (
             ("dense", "dense", None),
             ("bm25", "bm25", None),
             ("hybrid_dated", "hybrid", window),
+            ("hybrid_dated_outlet", "hybrid", outlet),
         ):
             t = time.perf_counter()
             rag.retriever.search(q, 5, filters, mode=mode)
@@ -174,6 +183,35 @@ def measure(
     }
     rag.close()
     return result
+
+
+def outlet_of(article_id: str) -> str:
+    return f"outlet{int(hashlib.md5(article_id.encode()).hexdigest()[:8], 16) % 5}.example"
+
+
+def assign_outlets(index: Path, store_url: str | None = None) -> None:
+    """Give a built store's articles one of five outlets (by id, the same on both backends),
+    so that an outlet filter has something to select."""
+    if store_url:
+        import psycopg
+
+        with psycopg.connect(store_url) as pg, pg.cursor() as cur:
+            ids = [r[0] for r in cur.execute("SELECT id FROM articles")]
+            cur.execute("CREATE TEMP TABLE o (id text, source text)")
+            with cur.copy("COPY o FROM STDIN") as cp:
+                for i in ids:
+                    cp.write_row((i, outlet_of(i)))
+            cur.execute("UPDATE articles a SET source = o.source FROM o WHERE o.id = a.id")
+        return
+    import sqlite3
+
+    con = sqlite3.connect(index / "store.sqlite")
+    with con:
+        ids = [r[0] for r in con.execute("SELECT id FROM articles")]
+        con.executemany(
+            "UPDATE articles SET source = ? WHERE id = ?", [(outlet_of(i), i) for i in ids]
+        )
+    con.close()
 
 
 def _ingest_worker(
@@ -225,7 +263,7 @@ def ingest(
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("what", choices=["build", "measure", "ingest"])
+    ap.add_argument("what", choices=["build", "outlets", "measure", "ingest"])
     ap.add_argument("--dir", type=Path, required=True)
     ap.add_argument("--chunks", type=int, default=10_000)
     ap.add_argument("--writes", type=int, default=5)
@@ -237,6 +275,8 @@ def main() -> None:
     args = ap.parse_args()
     if args.what == "build":
         build(args.dir, args.chunks, args.store_url)
+    elif args.what == "outlets":
+        assign_outlets(args.dir, args.store_url)
     elif args.what == "ingest":
         print(json.dumps(ingest(args.dir, args.workers, args.articles, args.batch, args.store_url)))
     else:
