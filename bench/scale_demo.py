@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -133,6 +134,10 @@ def single_process(index: Path, preset: str, clients: int, questions: int) -> di
         proc.wait()
 
 
+def _stop(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("what", choices=["up", "bench"])
@@ -146,6 +151,7 @@ def main() -> None:
         "--directory", action="store_true", help="up: writer + replicas on one index directory"
     )
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, _stop)  # a kill stops every process as Ctrl-C does
     ensure_index(args.index)
     gguf = gguf_for(args.preset)
     if args.what == "up":
@@ -158,7 +164,7 @@ def main() -> None:
             for name in ("generator", *topo.newsrag_processes):
                 print(f"{name:10} {topo.server_url(name)}")
             if topo.store_url:
-                print(f"database   {topo.store_url}\nstandby    {topo.standby_url}")
+                print(f"primary db {topo.store_url}\nstandby db {topo.standby_url}")
             print(f"logs       {topo.workdir}\nCtrl-C stops everything.", flush=True)
             try:
                 while True:
