@@ -28,8 +28,13 @@ SCHEMA_LOCK = 7_331_001  # advisory lock key: one process creates the tables at 
 SEARCH_INDEXES = """\
 CREATE UNIQUE INDEX IF NOT EXISTS chunk_terms_term ON chunk_terms (term, chunk_id) INCLUDE (tf, dl);
 CREATE INDEX IF NOT EXISTS chunks_embedding ON chunks USING hnsw (embedding vector_ip_ops);"""
-SEARCH_INDEX_NAMES = ("chunk_terms_term", "chunks_embedding")
+SEARCH_INDEX_NAMES = tuple(re.findall(r"IF NOT EXISTS (\w+)", SEARCH_INDEXES))
 LEXICAL_VERSION = "postings-1"  # newsrag_meta 'lexical': the postings table is filled
+# Every chunk's postings (term, chunk, term frequency, chunk length), from its tsvector.
+_POSTINGS = (
+    "SELECT u.lexeme, c.id, coalesce(array_length(u.positions, 1), 1), c.n_terms "
+    "FROM chunks c, unnest(c.tsv) u"
+)
 
 
 SCHEMA = """
@@ -170,32 +175,35 @@ def insert_article(db: Any, a: Article, digest: str) -> None:
 def insert_postings(db: Any, article_id: str) -> None:
     """The postings of an article's chunks (written in the same transaction as the chunks)."""
     db.execute(
-        "INSERT INTO chunk_terms (term, chunk_id, tf, dl) SELECT u.lexeme, c.id, "
-        "coalesce(array_length(u.positions, 1), 1), c.n_terms FROM chunks c, unnest(c.tsv) u "
-        "WHERE c.article_id = %s",
+        f"INSERT INTO chunk_terms (term, chunk_id, tf, dl) {_POSTINGS} WHERE c.article_id = %s",
         (article_id,),
     )
 
 
 def delete_postings(db: Any, article_id: str) -> None:
     db.execute(
-        "DELETE FROM chunk_terms p USING (SELECT u.lexeme, c.id FROM chunks c, unnest(c.tsv) u "
-        "WHERE c.article_id = %s) d WHERE p.term = d.lexeme AND p.chunk_id = d.id",
+        f"DELETE FROM chunk_terms p USING ({_POSTINGS} WHERE c.article_id = %s) "
+        "AS d(term, chunk_id, tf, dl) WHERE p.term = d.term AND p.chunk_id = d.chunk_id",
         (article_id,),
     )
 
 
-def fill_postings(db: Any) -> None:
-    """A database written before the postings table existed: fill it once from the chunks,
-    and drop the GIN index that searched it before."""
-    done = db.execute("SELECT value FROM newsrag_meta WHERE key = 'lexical'").fetchone()
-    if done and done[0] == LEXICAL_VERSION:
+def lexical_current(db: Any) -> bool:
+    """Whether the database's postings are this revision's (nothing to fill)."""
+    row = db.execute("SELECT value FROM newsrag_meta WHERE key = 'lexical'").fetchone()
+    return row is not None and row[0] == LEXICAL_VERSION
+
+
+def ensure_schema(db: Any, dimension: int) -> None:
+    """In a writing transaction, one process at a time: the tables and indexes this revision
+    needs, and — for a database written before the postings table existed — its postings,
+    filled once from the chunks (the GIN index that searched them before is dropped)."""
+    db.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+    db.execute(SCHEMA.format(dim=int(dimension), search_indexes=SEARCH_INDEXES))
+    if lexical_current(db):
         return
     db.execute("TRUNCATE chunk_terms")
-    db.execute(
-        "INSERT INTO chunk_terms (term, chunk_id, tf, dl) SELECT u.lexeme, c.id, "
-        "coalesce(array_length(u.positions, 1), 1), c.n_terms FROM chunks c, unnest(c.tsv) u"
-    )
+    db.execute(f"INSERT INTO chunk_terms (term, chunk_id, tf, dl) {_POSTINGS}")
     db.execute("DROP INDEX IF EXISTS chunks_tsv")
     db.execute(
         "INSERT INTO newsrag_meta VALUES ('lexical', %s) ON CONFLICT (key) DO UPDATE "

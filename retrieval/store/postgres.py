@@ -42,9 +42,6 @@ from retrieval.store.lexical import MAX_POSTINGS, MAX_TERMS
 from retrieval.store.manifest import Manifest
 from retrieval.store.pg_schema import (
     ARTICLE_COLUMNS,
-    LEXICAL_VERSION,
-    SCHEMA,
-    SCHEMA_LOCK,
     SEARCH_INDEX_NAMES,
     SEARCH_INDEXES,
     TS_CONFIG,
@@ -52,10 +49,11 @@ from retrieval.store.pg_schema import (
     chunk_stats,
     connect,
     delete_postings,
-    fill_postings,
+    ensure_schema,
     filter_sql,
     insert_article,
     insert_postings,
+    lexical_current,
     read_manifest,
     stored_article,
 )
@@ -92,15 +90,11 @@ class PostgresStore:
         conn = connect(url, register=False)
         try:
             with conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-                conn.execute(
-                    SCHEMA.format(dim=int(manifest.dimension), search_indexes=SEARCH_INDEXES)
-                )
+                ensure_schema(conn, manifest.dimension)
                 conn.execute(
                     "INSERT INTO newsrag_meta VALUES ('manifest', %s) ON CONFLICT DO NOTHING",
                     (json.dumps(asdict(manifest), sort_keys=True),),
                 )
-                fill_postings(conn)  # (a new database: only marks it)
         finally:
             conn.close()
         return cls.open(url, expect=manifest)
@@ -114,16 +108,10 @@ class PostgresStore:
     def _upgrade(self) -> None:
         """Bring a database an earlier revision wrote to this one's layout (once; one process
         at a time): missing tables and indexes, the postings of its chunks."""
-        lexical = self._db.execute("SELECT value FROM newsrag_meta WHERE key = 'lexical'")
-        row = lexical.fetchone()
-        if row is not None and row[0] == LEXICAL_VERSION:
+        if lexical_current(self._db):  # (the common case: one read, no write transaction)
             return
         with self._transaction() as db:
-            db.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-            db.execute(
-                SCHEMA.format(dim=int(self.manifest.dimension), search_indexes=SEARCH_INDEXES)
-            )
-            fill_postings(db)
+            ensure_schema(db, self.manifest.dimension)
 
     def _in_recovery(self) -> bool:
         return bool(self._db.execute("SELECT pg_is_in_recovery()").fetchone()[0])

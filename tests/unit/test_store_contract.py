@@ -457,3 +457,30 @@ def test_a_database_from_before_the_postings_table_is_filled_once(pg_url):
         assert store.hits([(top, 1.0)])[0].title == "Rates decision"
     finally:
         store.close()
+
+
+def test_postings_follow_their_chunks_on_replace_and_delete(pg_url):
+    """PostgreSQL's BM25 reads a postings table beside the chunks: replacing or deleting an
+    article leaves none of its old postings, and lexical search stops finding it."""
+    from retrieval.store.postgres import PostgresStore
+
+    store = PostgresStore.create(pg_url, manifest_for(FakeEmbedder(), PARAMS))
+    orphans = (
+        "SELECT count(*) FROM chunk_terms p WHERE NOT EXISTS "
+        "(SELECT 1 FROM chunks c WHERE c.id = p.chunk_id)"
+    )
+    try:
+        _ingest(store, ARTICLES)
+        rates = next(
+            s.article.id for s in store.list_articles()[0] if s.article.title == "Rates decision"
+        )
+        new_text = "2024-09-22\n\nRates decision\n\nThe harbour reopened on Monday."
+        replaced = replace(parse_text(new_text), id=rates)
+        Indexer(store, FakeEmbedder()).ingest_articles([replaced])
+        assert store._db.execute(orphans).fetchone()[0] == 0
+        assert store.lexical_search("central bank interest", 3) == []
+        store.delete_article(rates)
+        assert store._db.execute(orphans).fetchone()[0] == 0
+        assert store.lexical_search("harbour reopened", 3) == []
+    finally:
+        store.close()
