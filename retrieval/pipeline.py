@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from retrieval.answer import about, articles
+from retrieval.answer import about, articles, extract
 from retrieval.answer.choice import ChoiceAnswer, check_choices, score_choices
 from retrieval.answer.kinds import QuestionType, question_type
 from retrieval.answer.prompt import (
@@ -18,7 +18,7 @@ from retrieval.answer.prompt import (
     AnswerStream,
     build_messages,
 )
-from retrieval.answer.reading import extracted, read_reply, reopened
+from retrieval.answer.reading import extracted, read_reply, reopened, verdict_line
 from retrieval.check.answer_check import AnswerJudge
 from retrieval.check.confidence import Calibration
 from retrieval.check.kind_check import KindJudge
@@ -193,7 +193,9 @@ class RAGPipeline:
             query = f"{previous[-1]} {standalone}" if previous else standalone
         used, focus, applied = self.question_filters(query, o.filters, o.as_of)
         candidates, sources = self.retrieve(query, top_k, used, o.as_of, focus)
-        if kind is QuestionType.OPEN:
+        if kind is QuestionType.OPEN and self.config.open_answers == "extract":
+            sources = extract.open_sources(query, sources, self.retriever, self.evidence)
+        elif kind is QuestionType.OPEN:
             sources = [articles.with_lead(self.retriever, h) for h in sources]
         citations = [Citation(id=i, hit=h) for i, h in enumerate(sources, start=1)]
         t_sources = (time.perf_counter() - t0) * 1000
@@ -265,7 +267,8 @@ class RAGPipeline:
             if kind is QuestionType.OPEN:
                 answer = self.kinds.open(standalone, reply.raw, citations, timings)
             elif kind is QuestionType.YESNO:
-                answer = self.kinds.yes_no(standalone, reply.raw, citations, timings)
+                raw = verdict_line(self.generator, messages, reply.raw, cancel)
+                answer = self.kinds.yes_no(standalone, raw, citations, timings)
             elif kind is QuestionType.LIST:
                 answer = self.kinds.items(standalone, reply.raw, citations, timings)
             else:

@@ -13,13 +13,20 @@ decides whether the sources answer the question at all (its first words, retriev
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
-from retrieval.answer.about import CAPTION
-from retrieval.find.evidence import EvidenceSelector, Sentence, candidate_sentences
+from retrieval.answer.about import CAPTION, lead
+from retrieval.check.kind_check import about_subject
+from retrieval.errors import ArticleNotFoundError
+from retrieval.find.evidence import EvidenceSelector, Sentence, candidate_sentences, is_boilerplate
+from retrieval.find.search import Retriever
+from retrieval.lang.text import sentences
 from retrieval.lang.words import content_words
-from retrieval.types import Citation
+from retrieval.types import Citation, Hit
 
 MAX_SENTENCES = 4
+_POSITION = 0.2
+MAX_ARTICLES = 2  # articles an open answer reads whole: the best two the search found
 MIN_WORDS = 6  # content words a sentence needs to state a point ("Here is what we know." does not)
 _SAME = 0.6  # share of words two sentences may share before one is a repeat of the other
 
@@ -42,6 +49,9 @@ _RUN_IN = re.compile(
 _QUOTATION = re.compile(r"^[“\"']")
 # Photo captions and credits, and sentences that announce the article's own structure.
 _ANNOUNCES = re.compile(r"^Here (?:is|are|'s)\b|^(?:Read|Watch|Listen|Related|More):", re.I)
+# A link to another story run into the text: a capitalised label and a colon ("BUDGET AIRLINE
+# BONANZA: What …"), or a headline's colon with no space after it ("… in 40 years:New level").
+_LINK = re.compile(r"^[A-Z][A-Z0-9 '’&-]{3,}:|[a-z0-9]:[A-Z]")
 # What a "why" question's answer says: a cause.
 _CAUSE = re.compile(
     r"\b(?:because|due to|reasons?|driven by|caused|causing|blam\w+|factors?|result of|thanks to|"
@@ -59,6 +69,7 @@ def usable(sentence: str) -> bool:
         and not sentence.rstrip(" …").endswith("?")
         and not CAPTION.search(sentence)
         and not _ANNOUNCES.search(sentence.strip())
+        and not _LINK.search(sentence.strip())
     )
 
 
@@ -115,3 +126,73 @@ def compose(chosen: list[Sentence], citations: list[Citation], attribute: bool =
         end = m.start() if m else len(text)
         parts.append(f"{text[:end]}{cite}{text[end:]}")
     return " ".join(parts)
+
+
+def _paragraph_sentences(body: str) -> list[str]:
+    """An article's sentences, paragraph by paragraph: a heading (a line that states no
+    point) is left out rather than run into the sentence after it."""
+    out: list[str] = []
+    for para in re.split(r"\n\s*\n|\n(?=[A-Z‘“\"'])", body):
+        text = " ".join(para.split())
+        if len(content_words(text)) >= MIN_WORDS:
+            out += [t for t in sentences(text) if usable(t) and not is_boilerplate(t)]
+    return out
+
+
+def open_sources(
+    question: str, sources: list[Hit], retriever: Retriever, selector: EvidenceSelector
+) -> list[Hit]:
+    """The sources of an open question's answer: the best articles the search found, read
+    whole — the evidence selection packs the sentences most like the question's words into
+    a small budget, and "what happened?" or "what's in the deal?" has few such words, so
+    the points a summary needs are mostly elsewhere in the article. Each source holds the
+    article's opening sentence and the sentences that answer best (question match, with a
+    prior for news's most important first), a few, no point made twice."""
+    articles: list[tuple[Hit, str]] = []
+    for h in sources:
+        if h.article_id in (a.article_id for a, _ in articles):
+            continue
+        try:
+            body = retriever.store.get_article(h.article_id).article.body
+        except ArticleNotFoundError:  # deleted since the search
+            continue
+        if articles and not about_subject(question, [h.title, body]):
+            continue  # a second article on another subject adds nothing to this answer
+        articles.append((h, body))
+        if len(articles) == MAX_ARTICLES:
+            break
+    pool: list[Sentence] = []
+    openings: list[Sentence] = []
+    for i, (_, body) in enumerate(articles):
+        first = lead(body, 1)
+        sents = _paragraph_sentences(body)
+        for pos, text in enumerate(sents):
+            if first and text.endswith(first.strip(" …")):
+                text = first  # past a dateline ("Washington CNN — …")
+            s = Sentence(i, pos, text)
+            pool.append(s)
+            if i == 0 and not openings and text == first:
+                openings.append(s)
+    if not pool:
+        return sources
+    selector.score(question, [h for h, _ in articles], pool, embed_all=True)
+    why = bool(re.match(r"\s*why\b", question, re.IGNORECASE))
+    for s in pool:
+        s.score += _POSITION / (1.0 + s.pos / 10.0) + (
+            0.3 * bool(_CAUSE.search(s.text)) if why else 0.0
+        )
+    chosen: list[Sentence] = list(openings)
+    for s in sorted(pool, key=lambda s: -s.score):
+        if len(chosen) == MAX_SENTENCES:
+            break
+        if s in chosen or any(_overlap(s.text, c.text) >= _SAME for c in chosen):
+            continue
+        chosen.append(s)
+    out: list[Hit] = []
+    for i, (h, _) in enumerate(articles):
+        mine = sorted((s for s in chosen if s.hit == i), key=lambda s: s.pos)
+        if mine:
+            text = " … ".join(_clean(s.text) for s in mine)
+            best = max(s.score for s in mine)
+            out.append(replace(h, text=text, scores={**h.scores, "evidence": best}))
+    return out or sources

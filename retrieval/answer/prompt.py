@@ -91,12 +91,14 @@ OPEN_SYSTEM = (
     "when; when they disagree, say so and cite both. If the sources do not answer the "
     f"question, reply exactly: {IDK}."
 )
+# Evidence first: the reader quotes the sentence that decides the question before it says yes
+# or no (said first, the verdict was a guess the sentence then had to fit: docs/EVALUATION.md).
 YESNO_SYSTEM = (
     "You answer yes/no questions about news using only the numbered sources. Reply in two "
-    "lines. First line: 'Answer:' and Yes or No with its source number in square brackets, "
-    "like [1]. Second line: 'Sentence:' and one sentence of the sources' facts that shows it, "
-    "citing the source. Answer No only when a source states the opposite. If the sources do "
-    f"not say, reply exactly: {IDK}."
+    "lines. First line: 'Sentence:' the sentence of the sources that answers the question, "
+    "copied word for word, with its source number in square brackets, like [1]. Second line: "
+    "'Answer:' Yes or No: Yes only if that sentence says so, No only if it states the "
+    f"opposite. If no sentence of the sources answers the question, reply exactly: {IDK}."
 )
 LIST_SYSTEM = (
     "You answer questions about news using only the numbered sources. Reply in two lines. "
@@ -129,13 +131,12 @@ _OPEN_SHOTS = [
 _YESNO_SHOTS = [
     (
         f"{_PARK}\n\nQuestion: Did the council cut the parks budget?",
-        "Answer: No [1]\nSentence: The council approved a new budget for parks that adds "
-        "two playgrounds [1].",
+        "Sentence: The city council approved a new budget for parks on Tuesday, adding two "
+        "playgrounds [1].\nAnswer: No",
     ),
     (
         f"{_STRIKE}\n\nQuestion: Is the union asking for higher pay?",
-        "Answer: Yes [1]\nSentence: The drivers struck after wage talks broke down, and the "
-        "union says pay has not kept up with rents [1].",
+        "Sentence: The union says pay has not kept up with rents [1].\nAnswer: Yes",
     ),
     (f"{_STRIKE}\n\nQuestion: Did the bus company hire new drivers?", f"{IDK}."),
 ]
@@ -177,9 +178,14 @@ class ParsedAnswer:
 
 
 def parse_answer(raw: str) -> ParsedAnswer:
-    """Split the model's two-line reply. A reply without labels counts as the short answer
-    (and the sentence is left empty)."""
+    """Split the model's two-line reply, in either order (a yes/no reply quotes its sentence
+    first). A reply without labels counts as the short answer (and the sentence is left
+    empty)."""
     text = raw.strip()
+    if text.startswith(SENTENCE_LABEL):
+        sentence, _, rest = text[len(SENTENCE_LABEL) :].partition(ANSWER_LABEL)
+        short = rest.strip().split("\n", 1)[0].strip()
+        return ParsedAnswer(short, sentence.strip().split("\n", 1)[0].strip())
     short, sentence = text, ""
     pos = text.find(SENTENCE_LABEL)
     if pos >= 0:
@@ -203,8 +209,10 @@ class AnswerStream:
 
     def visible(self) -> str:
         text = self.raw.lstrip()
-        if len(text) < len(ANSWER_LABEL) and ANSWER_LABEL.startswith(text):
+        if any(len(text) < len(x) and x.startswith(text) for x in (ANSWER_LABEL, SENTENCE_LABEL)):
             return ""  # too early to tell whether the reply is labelled
+        if text.startswith(SENTENCE_LABEL):  # the sentence first: shown until its line ends
+            return text[len(SENTENCE_LABEL) :].lstrip().split("\n", 1)[0]
         if not text.startswith(ANSWER_LABEL):
             return text
         pos = text.find(SENTENCE_LABEL)

@@ -9,11 +9,17 @@ from collections.abc import Generator, Iterator
 from contextlib import closing
 
 from retrieval.answer import extract
-from retrieval.answer.prompt import ABSTAIN_TEXT, ANSWER_LABEL, AnswerStream, is_abstention
+from retrieval.answer.prompt import (
+    ABSTAIN_TEXT,
+    ANSWER_LABEL,
+    AnswerStream,
+    is_abstention,
+    parse_answer,
+)
 from retrieval.check.answer_check import uncite
 from retrieval.check.kind_check import KindJudge
 from retrieval.find.evidence import EvidenceSelector
-from retrieval.models.base import TextGenerator
+from retrieval.models.base import OPENED_REPLY, TextGenerator, supports
 from retrieval.types import Answer, Citation
 
 # Tokens of an open question's reply read to learn whether the reader would decline.
@@ -67,6 +73,24 @@ def extracted(
     if not answer.abstained and answer.answer == plain:
         answer.answer = extract.compose(chosen, citations)
     return answer
+
+
+def verdict_line(
+    generator: TextGenerator,
+    messages: list[dict[str, str]],
+    raw: str,
+    cancel: threading.Event | None,
+) -> str:
+    """A yes/no reply whose quoted sentence used up the token budget before its "Answer:"
+    line, with that line written (the prompt and the reply are still in llama.cpp's cache:
+    only a few tokens are decoded). The reply unchanged when it has its verdict, declined, or
+    the generator cannot continue a given opening."""
+    parsed = parse_answer(raw)
+    if parsed.short or not parsed.sentence or not supports(generator, OPENED_REPLY):
+        return raw
+    opening = f"{raw.rstrip()}\n{ANSWER_LABEL}"
+    verdict = "".join(generator.stream(messages, 3, cancel, opening=opening))
+    return f"{opening} {verdict.strip()}"
 
 
 def reopened(

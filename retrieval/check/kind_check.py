@@ -27,7 +27,14 @@ from retrieval.check.verify import (
     missing_terms,
 )
 from retrieval.lang.text import sentences
-from retrieval.lang.words import capitalised_words, content_words, stems
+from retrieval.lang.words import (
+    STOP_WORDS,
+    WORD_TOKEN,
+    capitalised_words,
+    content_words,
+    stem,
+    stems,
+)
 from retrieval.types import Answer, Citation
 
 # Words that frame a question rather than name its subject ("what happened", "tell me about",
@@ -47,6 +54,13 @@ _NEGATED = re.compile(
     r"denied|denies|rejected|declined|refused)\b|n['’]t\b",
     re.IGNORECASE,
 )
+# A statement of what may happen rather than of what did: a forecast, a possibility, a plan.
+_HEDGED = re.compile(
+    r"\b(?:could|might|may|would|likely|possibly|perhaps|expected\s+to|forecast\s+to|"
+    r"predicted\s+to|plans?\s+to|hopes?\s+to|aims?\s+to|set\s+to)\b",
+    re.IGNORECASE,
+)
+_CITE_AFTER_STOP = re.compile(r"([.!?])([”\"']?)\s*((?:\[\d+(?:,\s*\d+)*\]\s*)+)$")
 _ITEM_SPLIT = re.compile(r"\s*(?:,|;|\band\b)\s*")
 
 
@@ -71,18 +85,38 @@ def topic_words(question: str) -> tuple[set[str], set[str]]:
     return names, stems(list(words)) - names
 
 
+def name_runs(question: str) -> list[set[str]]:
+    """The names a question gives, one set of stems per name: runs of capitalised words after
+    the first word, a run broken by anything but a space ("Rodolfo Hernandez" is one name,
+    "the JetBlue-Spirit deal" two); months, weekdays and frame words are not names."""
+    skip = stems(list(_FRAME_WORDS | _CALENDAR))
+    runs: list[set[str]] = []
+    last_end = -2
+    for i, m in enumerate(WORD_TOKEN.finditer(question)):
+        tok = m.group()
+        low = tok.lower()
+        name = i > 0 and tok[0].isupper() and low not in STOP_WORDS and stem(low) not in skip
+        if name and runs and question[last_end : m.start()] == " ":
+            runs[-1].add(stem(low))
+        elif name:
+            runs.append({stem(low)})
+        last_end = m.end() if name else -2
+    return runs
+
+
 def about_subject(
     question: str, texts: list[str], share: float = 0.5, all_names: bool = True
 ) -> bool:
     """Whether texts (an answer's claims and the sources they cite) are about what the
     question asks: every name it gives occurs (with `all_names` False, as for one sentence,
-    which names "Hernandez" without "Rodolfo", at least half of them), and at least `share`
+    which names "Hernandez" without "Rodolfo", one word of each name), and at least `share`
     of its other words (a question of names only, or of frame words only, passes on the
     names)."""
     names, words = topic_words(question)
     have = stems(content_words(" ".join(texts)))
-    found = sum(_found(n, have) for n in names)
-    if found < (len(names) if all_names else len(names) / 2):
+    if all_names and not all(_found(n, have) for n in names):
+        return False
+    if not all_names and not all(any(_found(n, have) for n in run) for run in name_runs(question)):
         return False
     return not words or sum(_found(w, have) for w in words) / len(words) >= share
 
@@ -191,6 +225,8 @@ class KindJudge:
         if verdict not in ("yes", "no"):
             return self._abstain("unsupported", question, citations, timings, draft=short)
         body = re.sub(r"^(?:yes|no)\b[\s,.:;—-]*", "", sentence, flags=re.IGNORECASE)
+        # "… on Sunday. [1]" (a quote copied with its full stop) cites inside the sentence.
+        body = _CITE_AFTER_STOP.sub(lambda m: f"{m[2]} {m[3].strip()}{m[1]}", body.strip())
         if not body:
             return self._abstain("unsupported", question, citations, timings, draft=short)
         if not cited_numbers(body) and cited_numbers(short):
@@ -222,20 +258,27 @@ class KindJudge:
             if content_words(piece)
         ]
         stated = [q for _, q in quoted] + [c.text for c in checks if c.supported]
-        opposite = any(bool(_NEGATED.search(t)) != asked_negated for t in stated)
-        quoted = [(n, q) for n, q in quoted if bool(_NEGATED.search(q)) != asked_negated]
-        quoted += [
-            (c.cited[0], c.text)
-            for c in checks
-            if c.supported and c.cited and bool(_NEGATED.search(c.text)) != asked_negated
-        ]
-        if verdict == "no" and not opposite:
+        if verdict == "no" and not any(_turned(t, asked_negated) for t in stated):
             # A "No" rests on a source that states the opposite, never on its silence.
             return self._abstain("unsupported", question, citations, timings, draft=out)
-        if verdict == "yes" and opposite and quoted:
+        # The source's own words that are closest to the question decide against a "Yes"
+        # (not any negation nearby: "…, rather than a developing one" beside "Sri Lanka is
+        # bankrupt" is no "No").
+        pieces = quoted or [(c.cited[0], c.text) for c in checks if c.supported and c.cited]
+        asked = stems(content_words(question))
+        closest = max(pieces, key=lambda p: len(asked & stems(content_words(p[1]))), default=None)
+        if (
+            verdict == "yes"
+            and closest is not None
+            and _HEDGED.search(closest[1])
+            and not _HEDGED.search(question)
+        ):
+            # What a source says could or may happen does not say that it did.
+            return self._abstain("unsupported", question, citations, timings, draft=out)
+        if verdict == "yes" and closest is not None and _turned(closest[1], asked_negated):
             # The reader said "Yes" over a source that says the opposite: the source wins,
             # in its own words.
-            n, quote = quoted[0]
+            n, quote = closest
             verdict, out = "no", f"{quote.strip().rstrip('.!?')} [{n}]."
             checks = [ClaimCheck(quote.strip(), [n], 1.0, True)]
         out = out[0].upper() + out[1:]
@@ -298,6 +341,11 @@ class KindJudge:
         answer.claims = [ClaimCheck(k, ns, 1.0, True).to_dict() for k, ns in kept]
         answer.claims += [c.to_dict() for c in checks if not c.supported]
         return answer
+
+
+def _turned(text: str, asked_negated: bool) -> bool:
+    """A statement's polarity is the opposite of the question's (one of them is negated)."""
+    return bool(_NEGATED.search(text)) != asked_negated
 
 
 def joined_items(items: list[str]) -> str:

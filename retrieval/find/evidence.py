@@ -133,7 +133,11 @@ class EvidenceSelector:
         self.embedder = embedder
         self.config = config or EvidenceConfig()
 
-    def score(self, question: str, hits: list[Hit], sents: list[Sentence]) -> None:
+    def score(
+        self, question: str, hits: list[Hit], sents: list[Sentence], embed_all: bool = False
+    ) -> None:
+        """Each sentence's fit to the question (lexical, meaning, its chunk's rank); the
+        embedder reads the `embed_top` best by the other two, or all with `embed_all`."""
         cfg = self.config
         if not sents:
             return
@@ -146,7 +150,7 @@ class EvidenceSelector:
         prior = cfg.w_lexical * lex + cfg.w_rank * rank
         dense = np.zeros(len(sents))
         if cfg.w_dense > 0 and self.embedder is not None:
-            top = np.argsort(-prior, kind="stable")[: cfg.embed_top]
+            top = np.argsort(-prior, kind="stable")[: None if embed_all else cfg.embed_top]
             vecs = self.embedder.encode([question] + [sents[k].text for k in top])
             dense[top] = np.clip(vecs[1:] @ vecs[0], 0.0, 1.0)
         total = prior + cfg.w_dense * dense

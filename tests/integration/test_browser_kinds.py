@@ -27,7 +27,7 @@ REPLIES = {
         "reservoir fell to 31 percent of capacity [1]. The regional water board later said "
         "the reservoir had dropped to 27 percent [2]."
     ),
-    "museum": "Answer: Yes [1]\nSentence: Admission is free for children under 12 [1].",
+    "museum": "Sentence: Admission is free for children under 12 [1].\nAnswer: Yes",
 }
 
 

@@ -3,6 +3,7 @@ claim by claim — with fake models over short articles written for the tests.""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -13,7 +14,7 @@ from retrieval.answer import about
 from retrieval.answer.kinds import QuestionType, question_type
 from retrieval.check.kind_check import about_subject
 from retrieval.options import AskOptions, PipelineConfig
-from retrieval.types import Turn
+from retrieval.types import Article, Turn
 from tests.fakes import FakeEmbedder, FakeGenerator, make_newsrag
 from tests.fixtures.archive import ARCHIVE
 
@@ -251,3 +252,136 @@ def test_a_curly_apostrophe_negates_too(archive):
         "Did Bayline offer a new date for talks with the ferry crews?", AskOptions(as_of=AS_OF)
     )
     assert not a.abstained and a.short_answer == "no"
+
+
+def test_yes_no_reply_quoting_its_sentence_first(archive):
+    """The yes/no prompt asks for the deciding sentence before the verdict."""
+    reply = "Sentence: Admission is free for children under 12. [1]\nAnswer: Yes"
+    rag, gen = open_with(archive, reply)
+    a = rag.ask("Is the glass museum free for children?", AskOptions(as_of=AS_OF))
+    assert not a.abstained and a.short_answer == "yes", a.answer
+    # the copied full stop does not leave a citation standing alone ("… 12. [1].")
+    assert a.answer.startswith("Yes. Admission is free for children under 12 [")
+    assert a.answer.count("[") == 1
+    assert gen.calls[-1][2]["content"].startswith("Sentence:")  # the examples show the order
+
+
+def test_a_yes_resting_on_what_could_happen_abstains(archive, tmp_path):
+    from tests.fixtures.archive import ARCHIVE as BASE
+
+    emb = FakeEmbedder()
+    forecast = replace(
+        BASE[0],
+        id="forecast",
+        title="Millbrook braces for record heat",
+        body="Forecasters said Millbrook could see its hottest day on record on Friday.",
+    )
+    store = open_or_create(tmp_path / "f", emb, ChunkingParams(max_tokens=64, overlap_tokens=8))
+    Indexer(store, emb).ingest_articles([forecast])
+    store.close()
+    reply = (
+        "Answer: Yes [1]\nSentence: Millbrook could see its hottest day on record on Friday [1]."
+    )
+    cfg = PipelineConfig(min_score=0.0, min_sentence_score=0.0, min_confidence=0.0)
+    rag = make_newsrag(tmp_path / "f", emb, FakeGenerator(reply), cfg)
+    a = rag.ask("Was Friday Millbrook's hottest day on record?", AskOptions(as_of=AS_OF))
+    assert a.abstained and a.abstain_reason == "unsupported", a.answer
+    # asked as a possibility, the same sentence answers
+    a = rag.ask("Could Millbrook see its hottest day on record?", AskOptions(as_of=AS_OF))
+    assert not a.abstained and a.short_answer == "yes", a.answer
+
+
+def test_the_sentence_closest_to_the_question_decides_not_a_negation_nearby(archive):
+    """A "Yes" stands when the quoted sentence that matches the question is affirmative,
+    whatever a neighbouring sentence negates."""
+    reply = (
+        "Answer: Yes [1]\nSentence: Bayline cancelled all 46 daily crossings and told "
+        "commuters to use the coastal bridge. The company did not offer a new date for "
+        "talks [1]."
+    )
+    rag, _ = open_with(archive, reply)
+    a = rag.ask(
+        "Did Bayline cancel all 46 daily crossings during the strike?", AskOptions(as_of=AS_OF)
+    )
+    assert not a.abstained and a.short_answer == "yes", a.answer
+
+
+def test_each_name_of_a_yes_no_question_must_be_in_its_sentence():
+    from retrieval.check.kind_check import name_runs
+
+    q = "Has the Justice Department sued to block the JetBlue-Spirit deal?"
+    assert [sorted(r) for r in name_runs(q)] == [["depar", "justi"], ["jetbl"], ["spiri"]]
+    said = ["The Justice Department sued to block an alliance between American and JetBlue."]
+    assert not about_subject(q, said, all_names=False)  # Spirit is in no sentence
+    # one word of a name is enough for a sentence ("Hernandez" for "Rodolfo Hernandez")
+    assert about_subject(
+        "Did Rodolfo Hernandez concede the election?",
+        ["Hernandez conceded the election on Sunday."],
+        all_names=False,
+    )
+
+
+def test_a_yes_no_reply_cut_before_its_verdict_is_finished():
+    from retrieval.answer.reading import verdict_line
+    from retrieval.models.base import OPENED_REPLY
+
+    class Continues(FakeGenerator):
+        capabilities = frozenset({OPENED_REPLY})
+
+        def stream(self, messages, max_new_tokens=None, cancel=None, opening=""):
+            self.calls.append(messages)
+            self.opening = opening
+            yield " No"
+
+    gen = Continues()
+    cut = "Sentence: The company did not offer a new date for talks [1]."
+    raw = verdict_line(gen, [{"role": "user", "content": "q"}], cut, None)
+    assert gen.opening == f"{cut}\nAnswer:"
+    assert raw.endswith("Answer: No")
+    finished = f"{cut}\nAnswer: Yes"
+    assert verdict_line(gen, [], finished, None) == finished  # nothing to finish
+    assert verdict_line(FakeGenerator(), [], cut, None) == cut  # cannot continue a reply
+
+
+def test_open_answer_reads_the_whole_article_not_only_the_shown_chunk(tmp_path):
+    """The points of a summary are often far from the question's words: an open answer
+    reads the best articles whole."""
+    emb = FakeEmbedder()
+    long = Article(
+        id="reservoir",
+        title="Millbrook reservoir plan",
+        body="\n\n".join(
+            [
+                "Millbrook's council approved a plan on Monday to raise the Clearwater dam by "
+                "four metres to store more winter rain.",
+                *[
+                    f"Paragraph {i} of the report describes the history of the old mill "
+                    f"district and its {i} brick warehouses along the canal towpath."
+                    for i in range(1, 9)
+                ],
+                "Engineers estimate that the higher dam will cost 40 million dollars and take "
+                "three years to build.",
+            ]
+        ),
+        published=date(2025, 3, 3),
+        source="ledger.example",
+    )
+    store = open_or_create(tmp_path / "l", emb, ChunkingParams(max_tokens=48, overlap_tokens=0))
+    Indexer(store, emb).ingest_articles([long, *ARCHIVE[2:]])
+    store.close()
+    cfg = PipelineConfig(min_score=0.0, min_sentence_score=0.0, min_confidence=0.0)
+    rag = make_newsrag(tmp_path / "l", emb, FakeGenerator("The council approved [1]."), cfg)
+    a = rag.ask("What's in the council's plan for the dam?", AskOptions(as_of=AS_OF))
+    assert a.question_type == "open" and not a.abstained, a.answer
+    assert "raise the Clearwater dam by four metres" in a.answer
+    assert "40 million dollars" in a.answer  # in the article's last chunk
+    cited = {c.hit.article_id for c in a.citations if c.cited}
+    assert cited == {"reservoir"}  # the strike and the museum are other subjects
+
+
+def test_links_to_other_stories_are_no_point_of_an_answer():
+    from retrieval.answer.extract import usable
+
+    assert not usable("BUDGET AIRLINE BONANZA: What the merger would mean for fares and fees")
+    assert not usable("Highest rate of inflation in 40 years:New level driven by rent in May")
+    assert usable("The company said at 10:30 on Monday that fares would rise for travellers.")

@@ -50,6 +50,19 @@ def test_answer_stream_shows_only_the_sentence_and_knows_when_the_short_line_end
     assert AnswerStream().feed("Four") == "Four"
 
 
+def test_a_reply_that_quotes_its_sentence_first():
+    from retrieval.answer.prompt import AnswerStream, parse_answer
+
+    p = parse_answer("Sentence: The union says pay lags [1].\nAnswer: Yes")
+    assert p.short == "Yes" and p.sentence == "The union says pay lags [1]."
+    cut = parse_answer("Sentence: The union says pay lags")  # the budget ran out
+    assert cut.short == "" and cut.sentence == "The union says pay lags"
+    # streamed: the sentence, without its label, and not the verdict line after it
+    s = AnswerStream()
+    shown = [s.feed(x) for x in ["Sen", "tence: The union", " says pay lags [1].", "\nAnswer: Yes"]]
+    assert "".join(shown) == "The union says pay lags [1]." and shown[0] == ""
+
+
 def test_closed_book_prompt_shares_the_few_shot_prefix():
     from retrieval.answer.prompt import build_messages, closed_book_messages
 
