@@ -287,12 +287,15 @@ def main() -> None:
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
     try:
-        app()
-    except NewsragError as exc:
-        # Distinct exit codes per kind of failure (retrieval/errors.py).
-        fail(str(exc), exc.exit_code)
-    except ValueError as exc:  # pydantic settings errors
-        fail(str(exc), 2)
+        try:
+            app()
+        except NewsragError as exc:
+            # Distinct exit codes per kind of failure (retrieval/errors.py).
+            fail(str(exc), exc.exit_code)
+        except ValueError as exc:  # pydantic settings errors
+            fail(str(exc), 2)
+    except typer.Exit as exc:  # raised outside the app, typer would not turn it into the code
+        raise SystemExit(exc.exit_code) from None
 
 
 if __name__ == "__main__":

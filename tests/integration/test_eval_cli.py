@@ -104,3 +104,19 @@ def test_eval_rejects_bad_arguments(tmp_path):
     assert r.returncode == 2 and "19990101" in r.stderr
     r = _eval_cli("--data", str(tmp_path), "--tracks", "vibes")
     assert r.returncode == 2 and "--tracks" in r.stderr
+
+
+def test_a_command_without_an_index_says_so_with_its_exit_code(tmp_path):
+    """An error raised past typer (no index yet) is one line and the error's own exit code,
+    not a traceback and 1."""
+    env = {**os.environ, "NEWSRAG_INDEX_DIR": str(tmp_path / "none")}
+    r = subprocess.run(
+        [sys.executable, "-m", "service.cli", "eval", "seed"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 5, r.stderr[-2000:]
+    assert "no index yet" in r.stderr and "Traceback" not in r.stderr
