@@ -242,6 +242,7 @@ class RAGPipeline:
                 return
             timings["generate"] = (time.perf_counter() - t1) * 1000
             timings["first_token"] = (time.perf_counter() - t0) * 1000
+            timings["first_word"] = timings["first_token"]
             yield StreamEvent("token", {"text": answer.answer})
         else:
             if self.generator is None:
@@ -260,6 +261,8 @@ class RAGPipeline:
                     if "first_token" not in timings:
                         timings["first_token"] = (time.perf_counter() - t0) * 1000
                     if shown:
+                        # What the reader sees first (a two-line reply shows its sentence).
+                        timings.setdefault("first_word", (time.perf_counter() - t0) * 1000)
                         yield StreamEvent("token", {"text": shown})
             if cancel is not None and cancel.is_set():
                 return

@@ -236,6 +236,10 @@ def record(q: dict[str, Any], a: Answer, seconds: float, newest: dict[str, str])
         "abstain_reason": a.abstain_reason,
         "confidence": a.confidence,
         "seconds": round(seconds, 2),
+        # when the answer's first word was streamed (None: nothing was, e.g. an abstention)
+        "first_word_s": (
+            round(a.timings_ms["first_word"] / 1000, 2) if "first_word" in a.timings_ms else None
+        ),
         **score(q, a, newest),
     }
 
@@ -261,6 +265,8 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
             "unanswerable_abstained": sum(r["right"] for r in una),
             "p50_s": round(statistics.median(r["seconds"] for r in rs), 2),
         }
+        words = [r["first_word_s"] for r in rs if r.get("first_word_s") is not None]
+        row["first_word_p50_s"] = round(statistics.median(words), 2) if words else None
         row["right_pct"] = round(100 * row["right"] / len(ans), 1) if ans else None
         row["abstained_pct"] = (
             round(100 * row["unanswerable_abstained"] / len(una), 1) if una else None
@@ -276,8 +282,8 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
 def markdown(summary: dict[str, Any]) -> str:
     lines = [
         "| split | type | answerable right | wrong | abstained | unanswerable abstained "
-        "| key points | p50 s |",
-        "|---|---|---|---|---|---|---|---|",
+        "| key points | p50 s | first word p50 s |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for split in ("dev", "heldout", "all"):
         for kind in (*TYPES, "all"):
@@ -291,9 +297,10 @@ def markdown(summary: dict[str, Any]) -> str:
                 f" ({r['abstained_pct']} %)" if r["abstained_pct"] is not None else ""
             )
             kp = f"{r['key_points_covered']:.2f}" if "key_points_covered" in r else ""
+            word = r.get("first_word_p50_s")
             lines.append(
                 f"| {split} | {kind} | {right} | {r['wrong']} | {r['abstained']} | {una} "
-                f"| {kp} | {r['p50_s']} |"
+                f"| {kp} | {r['p50_s']} | {'' if word is None else word} |"
             )
     return "\n".join(lines)
 

@@ -14,6 +14,7 @@ from service.evals.everyday import (
     covers,
     has_phrase,
     load_set,
+    markdown,
     score,
     summarize,
     tokens,
@@ -86,6 +87,7 @@ def test_summary_counts_per_split_and_type():
             "right": True,
             "abstained": False,
             "seconds": 2.0,
+            "first_word_s": 0.5,
             "covered": 1.0,
             "supported": True,
         },
@@ -96,6 +98,7 @@ def test_summary_counts_per_split_and_type():
             "right": True,
             "abstained": True,
             "seconds": 1.0,
+            "first_word_s": None,
         },
         {
             "split": "heldout",
@@ -109,6 +112,10 @@ def test_summary_counts_per_split_and_type():
     s = summarize(rows)
     assert s["dev"]["open"]["right"] == 1 and s["dev"]["open"]["unanswerable_abstained"] == 1
     assert s["heldout"]["open"]["abstained"] == 1 and s["all"]["all"]["answerable"] == 2
+    # the first streamed word over answers that streamed one (not the abstentions)
+    assert s["dev"]["open"]["first_word_p50_s"] == 0.5
+    assert s["heldout"]["open"]["first_word_p50_s"] is None
+    assert "| dev | open | 1/1 (100.0 %) |" in markdown(s) and "| 0.5 |" in markdown(s)
 
 
 def test_cli_rejects_bad_input(tmp_path):

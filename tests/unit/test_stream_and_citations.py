@@ -39,6 +39,9 @@ def test_stream_event_order_and_final_json(client):  # noqa: F811
     assert [c["id"] for c in events[0][1]["citations"]] == [c["id"] for c in done["citations"]]
     assert done["timings_ms"]["sources"] <= done["timings_ms"]["first_token"]
     assert done["timings_ms"]["first_token"] <= done["timings_ms"]["total"]
+    # the first word the reader sees comes with (not before) the first model token
+    assert done["timings_ms"]["first_token"] <= done["timings_ms"]["first_word"]
+    assert done["timings_ms"]["first_word"] <= done["timings_ms"]["total"]
 
 
 def test_stream_abstains_without_tokens(client):  # noqa: F811
