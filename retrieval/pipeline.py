@@ -39,6 +39,7 @@ from retrieval.models.base import (
     CHOICE_SCORES,
     OPENED_REPLY,
     PREFIX_CACHE,
+    PREFIX_SNAPSHOTS,
     TextGenerator,
     supports,
 )
@@ -78,7 +79,13 @@ class RAGPipeline:
         self.retriever.search("warm up", 1)
         if self.generator is None or not supports(self.generator, PREFIX_CACHE):
             return False
-        self.generator.generate(build_messages("", []), max_new_tokens=1)
+        if supports(self.generator, PREFIX_SNAPSHOTS):
+            # Every kind's opening kept: a yes/no question after a factoid one read the
+            # whole yes/no prompt again (docs/BENCHMARKS.md).
+            for kind in (QuestionType.OPEN, QuestionType.YESNO, QuestionType.LIST):
+                self.generator.remember(build_messages("", [], kind))
+        # The factoid opening last: the cache then holds the most common kind's.
+        self.generator.remember(build_messages("", []))
         return True
 
     # -- retrieval -----------------------------------------------------------------------------

@@ -20,6 +20,9 @@ OPENED_REPLY = "opened_reply"
 # Keeps the previous prompt's KV cache and reuses its longest shared prefix: reading the
 # prompts' common opening ahead of time saves the first question that reading.
 PREFIX_CACHE = "prefix_cache"
+# Keeps copies of several prompt openings' caches (`remember`): a prompt of one kind after
+# another kind's does not read its instructions and examples again.
+PREFIX_SNAPSHOTS = "prefix_snapshots"
 
 
 @dataclass
@@ -52,6 +55,8 @@ class TextGenerator(Protocol):
 
     def generate(self, messages: Messages, max_new_tokens: int | None = None) -> str: ...
 
+    def remember(self, messages: Messages) -> None: ...
+
     def choice_scores(
         self, messages: Messages, choices: list[str], prefix: str = ""
     ) -> list[float]: ...
@@ -82,6 +87,11 @@ class BaseGenerator:
 
     def generate(self, messages: Messages, max_new_tokens: int | None = None) -> str:
         return "".join(self.stream(messages, max_new_tokens)).strip()
+
+    def remember(self, messages: Messages) -> None:
+        """Read a prompt's opening into the cache (`PREFIX_SNAPSHOTS` backends keep a copy of
+        each; others hold the last one read)."""
+        self.generate(messages, max_new_tokens=1)
 
     def choice_scores(
         self, messages: Messages, choices: list[str], prefix: str = ""

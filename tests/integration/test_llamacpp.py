@@ -123,3 +123,36 @@ def test_packaged_weights_are_served_as_they_are(seed_messages):
     gen = Models.build(core).generator
     assert isinstance(gen, LlamaCppGenerator) and gen.encoding == "original"
     assert "four" in gen.generate(seed_messages).lower()
+
+
+def test_a_remembered_opening_is_restored_and_answers_alike(seed_index_dir, embedder):
+    """A prompt whose opening (a kind's instructions and examples) was remembered is read
+    from the copy after another kind's prompt took the cache, and scores and answers exactly
+    as when that opening was still in the cache. (Read in one go from the start, the scores
+    differ in the third decimal: llama.cpp rounds differently for another split of the
+    prompt into batches — as with any prefix reuse.)"""
+    from retrieval.answer.kinds import QuestionType
+    from retrieval.answer.prompt import build_messages
+    from retrieval.models.llamacpp_backend import LlamaCppGenerator, _shared_prefix
+
+    rag = make_newsrag(seed_index_dir, embedder, None, readonly=True)
+    q = "Did Armenia report soldiers killed at the border?"
+    yes_no = build_messages(q, rag.pipeline.retrieve(q, 5)[1], QuestionType.YESNO)
+    head = build_messages("", [], QuestionType.YESNO)
+    choices = ["Yes", "No"]
+
+    live = LlamaCppGenerator("tiny", MODEL_CACHE, max_new_tokens=24)
+    live.generate(head, 1)  # the opening is still in the cache
+    live_reply = live.generate(yes_no)
+    live.generate(head, 1)
+    live_scores = live.choice_scores(yes_no, choices)
+
+    restored = LlamaCppGenerator("tiny", MODEL_CACHE, max_new_tokens=24)
+    restored.remember(head)
+    restored.remember(build_messages("", []))  # the factoid opening took the cache
+    opening = _shared_prefix(restored.prompt_tokens(head), restored.prompt_tokens(yes_no))
+    reused = restored.usage.reused_prompt_tokens
+    assert restored.generate(yes_no) == live_reply
+    assert restored.usage.reused_prompt_tokens - reused >= opening > 200
+    restored.remember(build_messages("", []))
+    assert restored.choice_scores(yes_no, choices) == live_scores
