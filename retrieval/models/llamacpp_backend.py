@@ -107,7 +107,8 @@ def encoded_gguf(preset: str, cache_dir: Path, encoding: str) -> Path:
 
 class LlamaCppGenerator(BaseGenerator):
     """The generator contract on llama.cpp; one call at a time (the model holds one KV
-    cache, reused for the longest prefix shared with the previous prompt)."""
+    cache, reused for the longest prefix shared with the previous prompt, or restored from a
+    remembered opening that shares more)."""
 
     capabilities = frozenset({CHOICE_SCORES, OPENED_REPLY, PREFIX_CACHE, PREFIX_SNAPSHOTS})
 
