@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import NamedTuple
 
 from retrieval.answer.about import CAPTION, lead
 from retrieval.check.kind_check import about_subject
 from retrieval.errors import ArticleNotFoundError
-from retrieval.find.evidence import EvidenceSelector, Sentence, candidate_sentences, is_boilerplate
+from retrieval.find.evidence import EvidenceSelector, Sentence, is_boilerplate
 from retrieval.find.search import Retriever
 from retrieval.lang.text import sentences
 from retrieval.lang.words import content_words
@@ -82,35 +83,6 @@ def usable(sentence: str) -> bool:
     )
 
 
-def pick(
-    question: str, citations: list[Citation], selector: EvidenceSelector, lead: str = ""
-) -> list[Sentence]:
-    """The best sentences for an open answer: the best source's opening sentence (`lead`:
-    news puts the main point first), then the sentences scored best against the question as
-    the evidence selection scores them, a point already made not made twice."""
-    hits = [c.hit for c in citations]
-    sents, _ = candidate_sentences(hits)
-    sents = [s for s in sents if usable(s.text)]
-    if not sents:
-        return []
-    selector.score(question, hits, sents)
-    _favour_causes(question, sents)
-    chosen: list[Sentence] = []
-    opening = next(
-        (s for s in sents if s.hit == 0 and lead and s.text.strip(" …") == lead.strip(" …")), None
-    )
-    if opening is not None:
-        chosen.append(opening)
-    for s in sorted(sents, key=lambda s: -s.score):
-        if len(chosen) == MAX_SENTENCES:
-            break
-        if any(_overlap(s.text, c.text) >= _SAME for c in chosen):
-            continue
-        chosen.append(s)
-    # The opening first, then the rest in their articles' order.
-    return sorted(chosen, key=lambda s: (s is not opening, s.hit, s.pos))
-
-
 def compose(chosen: list[Sentence], citations: list[Citation], attribute: bool = True) -> str:
     """The chosen sentences as one answer, each citing its source; when they come from more
     than one outlet or day (and `attribute`), each source's first sentence says who reported
@@ -146,9 +118,17 @@ def _paragraph_sentences(body: str) -> list[str]:
     return out
 
 
+class OpenSources(NamedTuple):
+    """An open question's sources, and the sentences its answer is made of (`hit` is the
+    index of the sentence's source in `hits`)."""
+
+    hits: list[Hit]
+    sentences: list[Sentence]
+
+
 def open_sources(
     question: str, sources: list[Hit], retriever: Retriever, selector: EvidenceSelector
-) -> list[Hit]:
+) -> OpenSources:
     """The sources of an open question's answer: the best articles the search found, read
     whole — the evidence selection packs the sentences most like the question's words into
     a small budget, and "what happened?" or "what's in the deal?" has few such words, so
@@ -181,7 +161,7 @@ def open_sources(
             if i == 0 and not openings and text == first:
                 openings.append(s)
     if not pool:
-        return sources
+        return OpenSources(sources, [])
     selector.score(question, [h for h, _ in articles], pool, embed_all=True)
     _favour_causes(question, pool)
     for s in pool:
@@ -194,10 +174,15 @@ def open_sources(
             continue
         chosen.append(s)
     out: list[Hit] = []
+    answer: list[Sentence] = []
     for i, (h, _) in enumerate(articles):
         mine = sorted((s for s in chosen if s.hit == i), key=lambda s: s.pos)
         if mine:
             text = " … ".join(_clean(s.text) for s in mine)
             best = max(s.score for s in mine)
             out.append(replace(h, text=text, scores={**h.scores, "evidence": best}))
-    return out or sources
+            answer += [replace(s, hit=len(out) - 1) for s in mine]  # its source's place
+    # The opening first, then the rest in their articles' order.
+    at = (0, openings[0].pos) if openings else None
+    answer.sort(key=lambda s: ((s.hit, s.pos) != at, s.hit, s.pos))
+    return OpenSources(out or sources, answer)

@@ -18,7 +18,7 @@ from retrieval.answer.prompt import (
 )
 from retrieval.check.answer_check import uncite
 from retrieval.check.kind_check import KindJudge
-from retrieval.find.evidence import EvidenceSelector
+from retrieval.find.evidence import Sentence
 from retrieval.models.base import OPENED_REPLY, TextGenerator, supports
 from retrieval.types import Answer, Citation
 
@@ -45,18 +45,16 @@ def read_reply(
 
 def extracted(
     generator: TextGenerator,
-    evidence: EvidenceSelector,
     kinds: KindJudge,
-    lead: str,
+    chosen: list[Sentence],
     question: str,
     messages: list[dict[str, str]],
     citations: list[Citation],
     timings: dict[str, float],
     cancel: threading.Event | None,
 ) -> Answer:
-    """An open answer in the sources' own words (retrieval.answer.extract), once the reader's
-    first words show it would answer rather than decline; `lead` is the best source's
-    article's first sentence."""
+    """An open answer in the sources' own words, the sentences `extract.open_sources` chose,
+    once the reader's first words show it would answer rather than decline."""
     reply = AnswerStream()
     pieces = generator.stream(messages, OPENING_TOKENS, cancel)
     with closing(read_reply(pieces, reply, True)) as reading:
@@ -67,7 +65,6 @@ def extracted(
     if is_abstention(opening):
         uncite(citations)
         return Answer(ABSTAIN_TEXT, True, citations, timings, question, abstain_reason="model")
-    chosen = extract.pick(question, citations, evidence, lead)
     plain = extract.compose(chosen, citations, attribute=False)
     answer = kinds.open(question, plain, citations, timings)
     if not answer.abstained and answer.answer == plain:
