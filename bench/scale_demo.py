@@ -48,10 +48,14 @@ QUESTIONS = [
 
 
 def gguf_for(preset: str) -> Path:
-    from retrieval.models.llamacpp_backend import bf16_gguf
+    """The GGUF the in-process service would serve for `preset` (NEWSRAG_WEIGHTS), so both
+    sides of the comparison run the same weights."""
+    from retrieval.models.llamacpp_backend import encoded_gguf
+    from retrieval.models.presets import llamacpp_weights
     from service.settings import get_settings
 
-    return bf16_gguf(preset, get_settings().cache_dir)
+    settings = get_settings()
+    return encoded_gguf(preset, settings.cache_dir, llamacpp_weights(preset, settings.weights))
 
 
 def ensure_index(index: Path) -> None:
@@ -144,7 +148,7 @@ def main() -> None:
     ap.add_argument(
         "--index", type=Path, default=Path(os.environ.get("NEWSRAG_INDEX_DIR", "data/index"))
     )
-    ap.add_argument("--preset", default=os.environ.get("NEWSRAG_PRESET", "small"))
+    ap.add_argument("--preset", default=os.environ.get("NEWSRAG_PRESET", "base"))
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--questions", type=int, default=24)
     ap.add_argument(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import closing, nullcontext
 from dataclasses import replace
 from datetime import date
 from typing import Any
@@ -29,6 +29,7 @@ from retrieval.errors import (
 )
 from retrieval.find.evidence import (
     EvidenceSelector,
+    Sentence,
     evidence_is_weak,
     with_mentions,
 )
@@ -200,8 +201,9 @@ class RAGPipeline:
             query = f"{previous[-1]} {standalone}" if previous else standalone
         used, focus, applied = self.question_filters(query, o.filters, o.as_of)
         candidates, sources = self.retrieve(query, top_k, used, o.as_of, focus)
+        chosen: list[Sentence] = []  # an open answer's sentences, when extracted
         if kind is QuestionType.OPEN and self.config.open_answers == "extract":
-            sources = extract.open_sources(query, sources, self.retriever, self.evidence)
+            sources, chosen = extract.open_sources(query, sources, self.retriever, self.evidence)
         elif kind is QuestionType.OPEN:
             sources = [articles.with_lead(self.retriever, h) for h in sources]
         citations = [Citation(id=i, hit=h) for i, h in enumerate(sources, start=1)]
@@ -216,95 +218,101 @@ class RAGPipeline:
                 "question_type": kind.value,
             },
         )
-        messages = build_messages(standalone, sources, kind)
-        if kind is QuestionType.META:
-            answer = articles.about_article(self.retriever, standalone, query, citations, timings)
-        elif self.evidence_is_weak(standalone, sources):
-            answer = Answer(
-                ABSTAIN_TEXT,
-                True,
-                citations,
-                timings,
-                q,
-                abstain_reason="weak_evidence",
-                confidence=0.0,
-            )
-        elif kind is QuestionType.OPEN and self.config.open_answers == "extract":
-            if self.generator is None:
-                raise UnsupportedError("this pipeline has no generator; use search instead")
-            t1 = time.perf_counter()
-            lead = articles.lead_of(self.retriever, citations[0].hit) if citations else ""
-            answer = extracted(
-                self.generator,
-                self.evidence,
-                self.kinds,
-                lead,
-                standalone,
-                messages,
-                citations,
-                timings,
-                cancel,
-            )
-            if cancel is not None and cancel.is_set():
-                return
-            timings["generate"] = (time.perf_counter() - t1) * 1000
-            timings["first_token"] = (time.perf_counter() - t0) * 1000
-            timings["first_word"] = timings["first_token"]
-            yield StreamEvent("token", {"text": answer.answer})
-        else:
-            if self.generator is None:
-                raise UnsupportedError("this pipeline has no generator; use search instead")
-            reply = AnswerStream()
-            t1 = time.perf_counter()
-            budget = (
-                self.config.max_new_tokens_open
-                if kind is QuestionType.OPEN
-                else self.config.max_new_tokens
-            )
-            whole = o.sentence or kind is not QuestionType.FACTOID
-            pieces = self.generator.stream(messages, budget, cancel)
-            with closing(read_reply(pieces, reply, whole)) as reading:
-                for shown in reading:
-                    if "first_token" not in timings:
-                        timings["first_token"] = (time.perf_counter() - t0) * 1000
-                    if shown:
-                        # What the reader sees first (a two-line reply shows its sentence).
-                        timings.setdefault("first_word", (time.perf_counter() - t0) * 1000)
-                        yield StreamEvent("token", {"text": shown})
-            if cancel is not None and cancel.is_set():
-                return
-            timings["generate"] = (time.perf_counter() - t1) * 1000
-            if kind is QuestionType.OPEN:
-                answer = self.kinds.open(standalone, reply.raw, citations, timings)
-            elif kind is QuestionType.YESNO:
-                raw = verdict_line(self.generator, messages, reply.raw, cancel)
-                answer = self.kinds.yes_no(standalone, raw, citations, timings)
-            elif kind is QuestionType.LIST:
-                answer = self.kinds.items(standalone, reply.raw, citations, timings)
-            else:
-                answer = self.judge.judge(
-                    self.generator, standalone, reply.raw, citations, timings, messages
+        # One answer at a time on a local model: its reply and the checks that score it read
+        # the same prompt, kept in the model's cache (`TextGenerator.turn`).
+        turn = self.generator.turn() if self.generator is not None else nullcontext()
+        t_wait = time.perf_counter()
+        with turn:
+            timings["wait"] = (time.perf_counter() - t_wait) * 1000  # for other answers' turns
+            messages = build_messages(standalone, sources, kind)
+            if kind is QuestionType.META:
+                answer = articles.about_article(
+                    self.retriever, standalone, query, citations, timings
                 )
-            if (
-                kind is QuestionType.FACTOID
-                and answer.abstain_reason == "model"
-                and self._may_reopen()
-            ):
-                t3 = time.perf_counter()
-                raw = reopened(self.generator, messages, self.config.max_new_tokens, cancel)
+            elif self.evidence_is_weak(standalone, sources):
+                answer = Answer(
+                    ABSTAIN_TEXT,
+                    True,
+                    citations,
+                    timings,
+                    q,
+                    abstain_reason="weak_evidence",
+                    confidence=0.0,
+                )
+            elif kind is QuestionType.OPEN and self.config.open_answers == "extract":
+                if self.generator is None:
+                    raise UnsupportedError("this pipeline has no generator; use search instead")
+                t1 = time.perf_counter()
+                answer = extracted(
+                    self.generator,
+                    self.kinds,
+                    chosen,
+                    standalone,
+                    messages,
+                    citations,
+                    timings,
+                    cancel,
+                )
                 if cancel is not None and cancel.is_set():
                     return
-                timings["reopen"] = (time.perf_counter() - t3) * 1000
-                answer = self.judge.judge(
-                    self.generator, standalone, raw, citations, timings, messages
+                timings["generate"] = (time.perf_counter() - t1) * 1000
+                timings["first_token"] = (time.perf_counter() - t0) * 1000
+                timings["first_word"] = timings["first_token"]
+                yield StreamEvent("token", {"text": answer.answer})
+            else:
+                if self.generator is None:
+                    raise UnsupportedError("this pipeline has no generator; use search instead")
+                reply = AnswerStream()
+                t1 = time.perf_counter()
+                budget = (
+                    self.config.max_new_tokens_open
+                    if kind is QuestionType.OPEN
+                    else self.config.max_new_tokens
                 )
-        if answer.abstained and used.dated:
-            articles.explain_window(self.retriever, standalone, answer, used, applied, o.as_of)
-        if o.choices:
-            t2 = time.perf_counter()
-            answer.choice_detail = self.choose(standalone, o.choices, sources, messages)
-            answer.choice_scores = answer.choice_detail["combined"]
-            timings["choose"] = (time.perf_counter() - t2) * 1000
+                whole = o.sentence or kind is not QuestionType.FACTOID
+                pieces = self.generator.stream(messages, budget, cancel)
+                with closing(read_reply(pieces, reply, whole)) as reading:
+                    for shown in reading:
+                        if "first_token" not in timings:
+                            timings["first_token"] = (time.perf_counter() - t0) * 1000
+                        if shown:
+                            # What the reader sees first (a two-line reply shows its sentence).
+                            timings.setdefault("first_word", (time.perf_counter() - t0) * 1000)
+                            yield StreamEvent("token", {"text": shown})
+                if cancel is not None and cancel.is_set():
+                    return
+                timings["generate"] = (time.perf_counter() - t1) * 1000
+                if kind is QuestionType.OPEN:
+                    answer = self.kinds.open(standalone, reply.raw, citations, timings)
+                elif kind is QuestionType.YESNO:
+                    raw = verdict_line(self.generator, messages, reply.raw, cancel)
+                    answer = self.kinds.yes_no(standalone, raw, citations, timings)
+                elif kind is QuestionType.LIST:
+                    answer = self.kinds.items(standalone, reply.raw, citations, timings)
+                else:
+                    answer = self.judge.judge(
+                        self.generator, standalone, reply.raw, citations, timings, messages
+                    )
+                if (
+                    kind is QuestionType.FACTOID
+                    and answer.abstain_reason == "model"
+                    and self._may_reopen()
+                ):
+                    t3 = time.perf_counter()
+                    raw = reopened(self.generator, messages, self.config.max_new_tokens, cancel)
+                    if cancel is not None and cancel.is_set():
+                        return
+                    timings["reopen"] = (time.perf_counter() - t3) * 1000
+                    answer = self.judge.judge(
+                        self.generator, standalone, raw, citations, timings, messages
+                    )
+            if answer.abstained and used.dated:
+                articles.explain_window(self.retriever, standalone, answer, used, applied, o.as_of)
+            if o.choices:
+                t2 = time.perf_counter()
+                answer.choice_detail = self.choose(standalone, o.choices, sources, messages)
+                answer.choice_scores = answer.choice_detail["combined"]
+                timings["choose"] = (time.perf_counter() - t2) * 1000
         answer.question = q
         answer.question_type = kind.value
         answer.standalone_question = standalone if o.history else None
@@ -344,7 +352,8 @@ class RAGPipeline:
         q = validate_question(question, top_k)
         check_choices(choices)
         candidates, sources, _ = self.sources_for(q, top_k, filters, as_of, choices)
-        detail = self.choose(q, choices, sources, build_messages(q, sources))
+        with self.generator.turn():
+            detail = self.choose(q, choices, sources, build_messages(q, sources))
         return ChoiceAnswer(detail["combined"], detail, candidates, sources)
 
     def evidence_is_weak(self, question: str, hits: list[Hit]) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import ClassVar, Protocol, runtime_checkable
 
@@ -61,6 +62,8 @@ class TextGenerator(Protocol):
         self, messages: Messages, choices: list[str], prefix: str = ""
     ) -> list[float]: ...
 
+    def turn(self) -> AbstractContextManager[object]: ...
+
 
 class BaseGenerator:
     """`generate` as the joined stream, and a clear error for capabilities a backend lacks."""
@@ -70,6 +73,7 @@ class BaseGenerator:
 
     def __init__(self) -> None:
         self.usage = Usage()
+        self._turn = threading.Lock()
 
     def load(self) -> None:
         return None
@@ -101,6 +105,15 @@ class BaseGenerator:
             f"generator {self.name!r} cannot score answer options (multiple choice needs a "
             "local model: backend transformers or llamacpp)"
         )
+
+    def turn(self) -> AbstractContextManager[object]:
+        """Hold the model for one answer's calls (`with generator.turn(): …`). A reply, its
+        verdict line and the confidence's scoring passes read the same prompt, which a local
+        model (`PREFIX_CACHE`) keeps only until another prompt is read: interleaved with other
+        requests' calls, each pass read its ~900-token prompt again (4 concurrent clients on
+        2 cores: 18.5 s an answer against 8.9 s one at a time, docs/BENCHMARKS.md). A model
+        behind a server schedules its own requests: no turn is taken there."""
+        return self._turn if PREFIX_CACHE in self.capabilities else nullcontext()
 
 
 def supports(generator: TextGenerator | None, capability: str) -> bool:

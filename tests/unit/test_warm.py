@@ -81,3 +81,55 @@ def test_nothing_to_warm_without_a_prompt_cache_or_when_turned_off(tmp_path):
     with TestClient(create_app(off, _rag(tmp_path / "b", cached)), base_url=LOCAL) as client:
         assert _status(client) == "ok"
     assert cached.calls == []
+
+
+class Interleaving(FakeGenerator):
+    """A reader with a prompt cache that logs which question each call read, slowly enough
+    for concurrent answers to interleave unless each holds the model for its turn."""
+
+    capabilities = frozenset({*FakeGenerator.capabilities, PREFIX_CACHE})
+
+    def __init__(self) -> None:
+        super().__init__("Four soldiers [1].")
+        self.log: list[str] = []
+
+    def _note(self, messages: Messages) -> None:
+        self.log.append(messages[-1]["content"].rsplit("Question:", 1)[-1].strip())
+        time.sleep(0.02)
+
+    def stream(
+        self,
+        messages: Messages,
+        max_new_tokens: int | None = None,
+        cancel: threading.Event | None = None,
+        opening: str = "",
+    ) -> Iterator[str]:
+        self._note(messages)
+        for piece in super().stream(messages, max_new_tokens, cancel, opening):
+            time.sleep(0.02)
+            yield piece
+
+    def choice_scores(
+        self, messages: Messages, choices: list[str], prefix: str = ""
+    ) -> list[float]:
+        self._note(messages)
+        return super().choice_scores(messages, choices, prefix)
+
+
+def test_concurrent_answers_each_hold_the_reader_for_their_turn(tmp_path):
+    """An answer's reply and the scoring passes of its confidence read one prompt, which a
+    local model keeps in its cache only until another prompt is read: with four concurrent
+    users, interleaved calls re-read every prompt (twice the time an answer on 2 cores)."""
+    gen = Interleaving()
+    rag = _rag(tmp_path, gen)
+    questions = [f"How many soldiers were killed at the border, report {i}?" for i in range(3)]
+    answers: list[object] = []
+    threads = [threading.Thread(target=lambda q=q: answers.append(rag.ask(q))) for q in questions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(answers) == 3
+    assert len(gen.log) > 3  # each answer read its prompt more than once (reply, confidence)
+    runs = [q for i, q in enumerate(gen.log) if i == 0 or gen.log[i - 1] != q]
+    assert sorted(runs) == sorted(questions), gen.log  # each question's calls in one run
