@@ -33,7 +33,9 @@ def core_config(settings: Settings) -> CoreConfig:
         unsupported=settings.unsupported,
         min_confidence=settings.min_confidence,
         calibration_path=calibration_for(settings.preset),
-        evidence=EvidenceConfig(enabled=settings.evidence_selection),
+        evidence=EvidenceConfig(
+            enabled=settings.evidence_selection, budget_tokens=settings.evidence_tokens
+        ),
         time_filters=settings.time_filters,
     )
     return CoreConfig(

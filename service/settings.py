@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     evidence_selection: bool = Field(
         True, description="show the model the sentences that answer, not whole chunks"
     )
+    evidence_tokens: int = Field(
+        480, ge=64, le=4000, description="evidence shown the model, in approximate tokens"
+    )
     chunk_tokens: int = Field(200, ge=16, le=206)
     chunk_overlap: int = Field(40, ge=0)
     readonly: bool = Field(False, description="serve the index read-only (replicas)")

@@ -55,3 +55,15 @@ def test_weights_auto_is_the_presets_choice_and_a_setting_wins():
     assert core_config(Settings(preset="small")).weights == "bf16"
     assert core_config(Settings(preset="base", weights="bf16")).weights == "bf16"
     assert core_config(Settings(preset="/some/folder")).weights == "bf16"
+
+
+def test_the_evidence_budget_is_a_setting_and_a_bad_one_is_refused():
+    from pydantic import ValidationError
+
+    from service.loading import core_config
+    from service.settings import Settings
+
+    assert core_config(Settings()).pipeline.evidence.budget_tokens == 480
+    assert core_config(Settings(evidence_tokens=240)).pipeline.evidence.budget_tokens == 240
+    with pytest.raises(ValidationError, match="evidence_tokens"):
+        Settings(evidence_tokens=10)
