@@ -76,7 +76,7 @@ class PipelineConfig:
 
 @dataclass
 class StreamEvent:
-    event: Literal["sources", "token", "done", "error"]
+    event: Literal["sources", "short", "token", "done", "error"]
     data: dict[str, Any] = field(default_factory=dict)
     answer: Answer | None = None  # on `done`: the answer itself, for in-process callers
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import closing, nullcontext
+from collections.abc import Generator, Iterator
+from contextlib import AbstractContextManager, closing, nullcontext
 from dataclasses import replace
 from datetime import date
 from typing import Any
@@ -218,18 +218,23 @@ class RAGPipeline:
                 "question_type": kind.value,
             },
         )
+        messages = build_messages(standalone, sources, kind)
+        weak = kind is not QuestionType.META and self.evidence_is_weak(standalone, sources)
         # One answer at a time on a local model: its reply and the checks that score it read
-        # the same prompt, kept in the model's cache (`TextGenerator.turn`).
-        turn = self.generator.turn() if self.generator is not None else nullcontext()
+        # the same prompt, kept in the model's cache (`TextGenerator.turn`). An answer that
+        # needs no model does not queue for it.
+        uses_model = (kind is not QuestionType.META and not weak) or bool(o.choices)
+        turn: AbstractContextManager[object] = nullcontext()
+        if uses_model and self.generator is not None:
+            turn = self.generator.turn()
         t_wait = time.perf_counter()
         with turn:
             timings["wait"] = (time.perf_counter() - t_wait) * 1000  # for other answers' turns
-            messages = build_messages(standalone, sources, kind)
             if kind is QuestionType.META:
                 answer = articles.about_article(
                     self.retriever, standalone, query, citations, timings
                 )
-            elif self.evidence_is_weak(standalone, sources):
+            elif weak:
                 answer = Answer(
                     ABSTAIN_TEXT,
                     True,
@@ -240,11 +245,9 @@ class RAGPipeline:
                     confidence=0.0,
                 )
             elif kind is QuestionType.OPEN and self.config.open_answers == "extract":
-                if self.generator is None:
-                    raise UnsupportedError("this pipeline has no generator; use search instead")
                 t1 = time.perf_counter()
                 answer = extracted(
-                    self.generator,
+                    self._reader(),
                     self.kinds,
                     chosen,
                     standalone,
@@ -260,52 +263,12 @@ class RAGPipeline:
                 timings["first_word"] = timings["first_token"]
                 yield StreamEvent("token", {"text": answer.answer})
             else:
-                if self.generator is None:
-                    raise UnsupportedError("this pipeline has no generator; use search instead")
-                reply = AnswerStream()
-                t1 = time.perf_counter()
-                budget = (
-                    self.config.max_new_tokens_open
-                    if kind is QuestionType.OPEN
-                    else self.config.max_new_tokens
+                read = yield from self._read(
+                    kind, standalone, messages, citations, o, timings, t0, cancel
                 )
-                whole = o.sentence or kind is not QuestionType.FACTOID
-                pieces = self.generator.stream(messages, budget, cancel)
-                with closing(read_reply(pieces, reply, whole)) as reading:
-                    for shown in reading:
-                        if "first_token" not in timings:
-                            timings["first_token"] = (time.perf_counter() - t0) * 1000
-                        if shown:
-                            # What the reader sees first (a two-line reply shows its sentence).
-                            timings.setdefault("first_word", (time.perf_counter() - t0) * 1000)
-                            yield StreamEvent("token", {"text": shown})
-                if cancel is not None and cancel.is_set():
+                if read is None or (cancel is not None and cancel.is_set()):
                     return
-                timings["generate"] = (time.perf_counter() - t1) * 1000
-                if kind is QuestionType.OPEN:
-                    answer = self.kinds.open(standalone, reply.raw, citations, timings)
-                elif kind is QuestionType.YESNO:
-                    raw = verdict_line(self.generator, messages, reply.raw, cancel)
-                    answer = self.kinds.yes_no(standalone, raw, citations, timings)
-                elif kind is QuestionType.LIST:
-                    answer = self.kinds.items(standalone, reply.raw, citations, timings)
-                else:
-                    answer = self.judge.judge(
-                        self.generator, standalone, reply.raw, citations, timings, messages
-                    )
-                if (
-                    kind is QuestionType.FACTOID
-                    and answer.abstain_reason == "model"
-                    and self._may_reopen()
-                ):
-                    t3 = time.perf_counter()
-                    raw = reopened(self.generator, messages, self.config.max_new_tokens, cancel)
-                    if cancel is not None and cancel.is_set():
-                        return
-                    timings["reopen"] = (time.perf_counter() - t3) * 1000
-                    answer = self.judge.judge(
-                        self.generator, standalone, raw, citations, timings, messages
-                    )
+                answer = read
             if answer.abstained and used.dated:
                 articles.explain_window(self.retriever, standalone, answer, used, applied, o.as_of)
             if o.choices:
@@ -320,6 +283,67 @@ class RAGPipeline:
         answer.filters_applied = applied
         timings["total"] = (time.perf_counter() - t0) * 1000
         yield StreamEvent("done", answer.to_dict(), answer)
+
+    def _reader(self) -> TextGenerator:
+        if self.generator is None:
+            raise UnsupportedError("this pipeline has no generator; use search instead")
+        return self.generator
+
+    def _read(
+        self,
+        kind: QuestionType,
+        standalone: str,
+        messages: list[dict[str, str]],
+        citations: list[Citation],
+        o: AskOptions,
+        timings: dict[str, float],
+        t0: float,
+        cancel: threading.Event | None,
+    ) -> Generator[StreamEvent, None, Answer | None]:
+        """The reader's reply, streamed as it is written (the short answer, then the
+        sentence), and judged by its kind's checks; None when cancelled."""
+        reader = self._reader()
+        reply = AnswerStream()
+        t1 = time.perf_counter()
+        budget = (
+            self.config.max_new_tokens_open
+            if kind is QuestionType.OPEN
+            else self.config.max_new_tokens
+        )
+        whole = o.sentence or kind is not QuestionType.FACTOID
+        pieces = reader.stream(messages, budget, cancel)
+        with closing(read_reply(pieces, reply, whole)) as reading:
+            for shown in reading:
+                now = (time.perf_counter() - t0) * 1000
+                timings.setdefault("first_token", now)
+                brief = reply.new_short()
+                if brief:
+                    # The answer itself, shown above its sentence as it is written.
+                    timings.setdefault("first_word", now)
+                    yield StreamEvent("short", {"text": brief})
+                if shown:
+                    timings.setdefault("first_word", now)
+                    timings.setdefault("sentence", now)
+                    yield StreamEvent("token", {"text": shown})
+        if cancel is not None and cancel.is_set():
+            return None
+        timings["generate"] = (time.perf_counter() - t1) * 1000
+        if kind is QuestionType.OPEN:
+            return self.kinds.open(standalone, reply.raw, citations, timings)
+        if kind is QuestionType.YESNO:
+            raw = verdict_line(reader, messages, reply.raw, cancel)
+            return self.kinds.yes_no(standalone, raw, citations, timings)
+        if kind is QuestionType.LIST:
+            return self.kinds.items(standalone, reply.raw, citations, timings)
+        answer = self.judge.judge(reader, standalone, reply.raw, citations, timings, messages)
+        if answer.abstain_reason == "model" and self._may_reopen():
+            t3 = time.perf_counter()
+            raw = reopened(reader, messages, self.config.max_new_tokens, cancel)
+            if cancel is not None and cancel.is_set():
+                return None
+            timings["reopen"] = (time.perf_counter() - t3) * 1000
+            answer = self.judge.judge(reader, standalone, raw, citations, timings, messages)
+        return answer
 
     @staticmethod
     def kind_of(

@@ -200,12 +200,14 @@ def parse_answer(raw: str) -> ParsedAnswer:
 
 class AnswerStream:
     """Follows the reply as it is written: what to show (the sentence, once its label is
-    written; all of a reply that does not use the labels) and whether the short answer's line
-    is complete."""
+    written; all of a reply that does not use the labels), the short answer as it is written
+    (shown above the sentence, before it exists) and whether the short answer's line is
+    complete."""
 
     def __init__(self) -> None:
         self.raw = ""
         self._shown = 0
+        self._short_shown = 0
 
     def visible(self) -> str:
         text = self.raw.lstrip()
@@ -224,6 +226,23 @@ class AnswerStream:
         visible = self.visible()
         out = visible[self._shown :]
         self._shown = max(self._shown, len(visible))
+        return out
+
+    def short_visible(self) -> str:
+        """The short answer's line as written so far, up to its citation: the answer itself,
+        which a reader can be shown while the sentence is still to come."""
+        text = self.raw.lstrip()
+        at = 0 if text.startswith(ANSWER_LABEL) else text.find(f"\n{ANSWER_LABEL}") + 1
+        if at == 0 and not text.startswith(ANSWER_LABEL):
+            return ""  # not labelled, or the verdict of a sentence-first reply not yet written
+        line = text[at + len(ANSWER_LABEL) :].split("\n", 1)[0]
+        return line.split("[", 1)[0].lstrip()
+
+    def new_short(self) -> str:
+        """The short answer's text written since the last call (maybe empty)."""
+        visible = self.short_visible()
+        out = visible[self._short_shown :]
+        self._short_shown = max(self._short_shown, len(visible))
         return out
 
     @property

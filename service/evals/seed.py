@@ -62,6 +62,7 @@ def run(rag: Newsrag, which: str, echo: Callable[[str], Any] = print) -> dict[st
     rag.ask(chosen.answerable[0][0])  # warm-up: the first question is not timed cold
     times: list[float] = []
     first: list[float] = []  # when the first word was streamed (the whole answer at once: its end)
+    sentence: list[float] = []  # when the sentence's first word was (after a short answer)
     right = abstained = 0
     asked: list[tuple[str, tuple[str, ...] | None]] = [
         *chosen.answerable,
@@ -72,6 +73,7 @@ def run(rag: Newsrag, which: str, echo: Callable[[str], Any] = print) -> dict[st
         a = rag.ask(question, AskOptions(as_of=as_of))
         times.append(time.perf_counter() - t)
         first.append(a.timings_ms.get("first_word", a.timings_ms.get("total", 0.0)) / 1000)
+        sentence.append(a.timings_ms.get("sentence", first[-1] * 1000) / 1000)
         ok = a.abstained if expected is None else is_right(a, expected)
         if expected is None:
             abstained += ok
@@ -88,4 +90,5 @@ def run(rag: Newsrag, which: str, echo: Callable[[str], Any] = print) -> dict[st
         "p50_s": round(statistics.median(xs), 2),
         "p95_s": round(xs[min(len(xs) - 1, int(0.95 * len(xs)))], 2),
         "first_word_p50_s": round(statistics.median(first), 2),
+        "sentence_p50_s": round(statistics.median(sentence), 2),
     }

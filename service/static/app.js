@@ -496,6 +496,10 @@ function finishTurn(parts, question, data) {
   const unsure = !data.abstained && data.confidence !== null && data.confidence < UNSURE;
   answer.className = data.abstained ? "answer abstained" : unsure ? "answer unsure" : "answer";
   renderAnswer(answer, data.answer);
+  // The answer itself above its sentence, when the sentence does not open with it; what was
+  // streamed there goes when the checks withdrew the answer.
+  const brief = !data.abstained && data.question_type === "factoid" ? data.short_answer || "" : "";
+  parts.short.textContent = brief && !data.answer.toLowerCase().startsWith(brief.toLowerCase()) ? brief : "";
   if (unsure) {
     answer.appendChild(el("span", "unsure-note", ` (not sure: confidence ${Number(data.confidence).toFixed(2)})`));
   }
@@ -535,12 +539,13 @@ function newTurn(question) {
   turn.appendChild(el("div", "question", question));
   const rewritten = el("div", "meta rewritten");
   const filtersEl = el("div", "meta filters");
+  const short = el("div", "short");
   const answer = el("div", "answer pending", "Searching the articles…");
   const sources = el("div", "source-box");
-  turn.append(rewritten, filtersEl, answer, sources);
+  turn.append(rewritten, filtersEl, short, answer, sources);
   conversation.appendChild(turn);
   welcome.hidden = true;
-  return { turn, rewritten, filtersEl, answer, sources };
+  return { turn, rewritten, filtersEl, short, answer, sources };
 }
 
 // A follow-up is searched as a question of its own; say so when the words changed.
@@ -639,6 +644,8 @@ async function ask(question, filters = null) {
         showRewrite(parts, question, data.standalone_question);
         parts.filtersEl.textContent = describeFilters(data.filters_applied);
         renderSources(parts.sources, data.citations);
+      } else if (event === "short") {
+        parts.short.textContent += data.text;
       } else if (event === "token") {
         text += data.text;
         parts.answer.className = "answer";

@@ -28,6 +28,7 @@ REPLIES = {
         "the reservoir had dropped to 27 percent [2]."
     ),
     "museum": "Sentence: Admission is free for children under 12 [1].\nAnswer: Yes",
+    "crossings": "Answer: 46 [1]\nSentence: Bayline cancelled all 46 daily crossings [1].",
 }
 
 
@@ -61,6 +62,13 @@ def test_open_answer_shows_several_cited_sentences(page):
     text = turn.locator(".answer").inner_text()
     assert "31 percent" in text and "27 percent" in text
     assert turn.locator(".answer .cite").count() >= 2
+
+
+def test_a_factoid_shows_its_short_answer_above_the_sentence(page):
+    turn = ask(page, "How many daily crossings did Bayline cancel?")
+    assert turn.get_attribute("data-kind") == "factoid", turn.inner_text()
+    assert turn.locator(".short").inner_text().strip() == "46"  # streamed first, kept
+    assert turn.locator(".answer").inner_text().startswith("Bayline cancelled all 46")
 
 
 def test_yes_no_answer_shows_yes_and_its_sentence(page):

@@ -70,3 +70,22 @@ def test_closed_book_prompt_shares_the_few_shot_prefix():
     closed = closed_book_messages("Who won?")
     assert closed[:-1] == with_sources[:-1]
     assert closed[-1]["content"] == "Question: Who won?"
+
+
+def test_the_short_answer_is_followed_as_it_is_written_without_its_citation():
+    from retrieval.answer.prompt import AnswerStream
+
+    def shorts(pieces: list[str]) -> str:
+        s = AnswerStream()
+        out = ""
+        for p in pieces:
+            s.feed(p)
+            out += s.new_short()
+        return out
+
+    assert shorts(["Answer:", " Four", " sold", "iers [", "1]\n", "Sentence: Four died."]) == (
+        "Four soldiers "
+    )
+    assert shorts(["Sentence: It is free [1].", "\nAnswer:", " Yes"]) == "Yes"  # verdict last
+    assert shorts(["I don't", " know."]) == ""  # not labelled: nothing to show above
+    assert shorts(["The sentence mentions Answer: yes."]) == ""

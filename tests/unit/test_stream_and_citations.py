@@ -411,3 +411,21 @@ def test_multiple_choice_on_its_own_evidence_generates_nothing(rag):  # noqa: F8
         rag.pipeline.choose_answer(q, [])
     with pytest.raises(InvalidInputError, match="at most 26"):
         rag.pipeline.choose_answer(q, [str(i) for i in range(27)])
+
+
+def test_the_short_answer_streams_before_its_sentence(client, rag):  # noqa: F811
+    """The reader sees the answer itself as soon as it is written, not only once the sentence
+    after it starts (#31: time to the first visible word)."""
+    rag.pipeline.generator.reply = (
+        "Answer: Four soldiers [1]\nSentence: Four soldiers were killed at the border [1]."
+    )
+    q = {"question": "How many soldiers were killed at the border?"}
+    with client.stream("POST", "/ask/stream", json=q) as r:
+        r.read()
+        events = read_sse(r)
+    kinds = [e for e, _ in events]
+    assert "short" in kinds and kinds.index("short") < kinds.index("token")
+    assert "".join(d["text"] for e, d in events if e == "short") == "Four soldiers "  # no [1]
+    timings = events[-1][1]["timings_ms"]
+    assert timings["first_word"] <= timings["sentence"]  # the short answer came first
+    assert events[-1][1]["short_answer"] == "Four soldiers"

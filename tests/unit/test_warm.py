@@ -133,3 +133,19 @@ def test_concurrent_answers_each_hold_the_reader_for_their_turn(tmp_path):
     assert len(gen.log) > 3  # each answer read its prompt more than once (reply, confidence)
     runs = [q for i, q in enumerate(gen.log) if i == 0 or gen.log[i - 1] != q]
     assert sorted(runs) == sorted(questions), gen.log  # each question's calls in one run
+
+
+def test_an_answer_that_needs_no_model_does_not_queue_for_it(tmp_path):
+    """An "I don't know" for lack of evidence, or a question about the article itself, is
+    answered while another answer holds the reader."""
+    gen = Interleaving()
+    rag = _rag(tmp_path, gen)
+    done: list[object] = []
+    with gen.turn():  # another answer is being written
+        worker = threading.Thread(
+            target=lambda: done.append(rag.ask("What is the capital of France?"))
+        )
+        worker.start()
+        worker.join(10)
+        assert done and done[0].abstain_reason == "weak_evidence"  # type: ignore[attr-defined]
+    assert gen.log == []
