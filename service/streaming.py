@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
+import anyio
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
@@ -23,19 +25,45 @@ Frame = Callable[[StreamEvent], list[str]]
 
 
 class _SSEResponse(StreamingResponse):
-    """A stream that runs `on_close` however it ends. Starlette stops iterating when a send
-    fails on a closed connection without closing the body iterator, so a `finally` inside it
-    would only run at garbage collection; this hook stops the model at once."""
+    """A stream that runs `on_close` and closes the answer's `events` however it ends.
+    Starlette stops iterating when a send fails on a closed connection without closing the
+    body iterator, so a `finally` inside it would only run at garbage collection; this hook
+    stops the model at once and closes the answer, which gives back the reader it holds for
+    its turn."""
 
-    def __init__(self, content: Any, on_close: Callable[[], None], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        content: Any,
+        on_close: Callable[[], None],
+        events: Iterator[StreamEvent],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(content, **kwargs)
         self.on_close = on_close
+        self.events = events
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
             await super().__call__(scope, receive, send)
         finally:
             self.on_close()
+            with anyio.CancelScope(shield=True):  # also when the request was cancelled
+                await run_in_threadpool(close_events, self.events)
+
+
+def close_events(events: Iterator[StreamEvent], wait: float = 30.0) -> None:
+    """Close a stream of events; when a worker thread is still inside it, after that step
+    ends (it stops at the cancelled model's next token)."""
+    close = getattr(events, "close", None)
+    if close is None:
+        return
+    deadline = time.monotonic() + wait
+    while getattr(events, "gi_running", False) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        close()
+    except ValueError:  # still running after `wait`: it ends when its model does
+        logger.warning("an answer's stream could not be closed after %.0f s", wait)
 
 
 def error_event(exc: BaseException) -> StreamEvent:
@@ -85,6 +113,7 @@ async def sse_response(
     return _SSEResponse(
         body(),
         on_close=cancel.set,
+        events=events,
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

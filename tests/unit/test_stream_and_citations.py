@@ -154,6 +154,7 @@ def test_client_disconnect_stops_generation(rag, tmp_path):  # noqa: F811
 
     import httpx
 
+    from retrieval.models.base import PREFIX_CACHE
     from service.app import create_app
     from service.live import live_server
     from service.settings import Settings
@@ -181,7 +182,9 @@ def test_client_disconnect_stops_generation(rag, tmp_path):  # noqa: F811
         while (piece := pieces.get()) is not None:
             yield piece
 
-    rag.pipeline.generator.stream = slow_stream
+    gen = rag.pipeline.generator
+    gen.stream = slow_stream
+    gen.capabilities = frozenset({*gen.capabilities, PREFIX_CACHE})  # answers take turns
     app = create_app(Settings(index_dir=tmp_path), rag)
     with live_server(app) as url:
         with httpx.stream(
@@ -198,6 +201,9 @@ def test_client_disconnect_stops_generation(rag, tmp_path):  # noqa: F811
                         break
         assert cancelled.wait(5), "generation kept running after the client left"
         assert len(produced) < 100
+        turn = gen.turn()
+        assert turn.acquire(timeout=5), "the answer kept the reader after the client left"
+        turn.release()
 
 
 def test_useless_rewrite_falls_back_to_the_previous_question(client, rag):  # noqa: F811
