@@ -8,6 +8,7 @@ short answer (what exact-match scores) and a complete sentence (what a person re
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from retrieval.answer.kinds import QuestionType
@@ -289,11 +290,16 @@ def cited_numbers(text: str) -> list[int]:
     return seen
 
 
-def clean_citations(text: str, n_sources: int) -> str:
-    """Drop markers that point at no shown source, so every `[n]` left matches a citation."""
+def clean_citations(text: str, n_sources: int, drop: Collection[int] = ()) -> str:
+    """Drop markers that point at no shown source (or at a source in `drop`), so every `[n]`
+    left matches a citation."""
 
     def fix(m: re.Match[str]) -> str:
-        keep = [n.strip() for n in m.group(1).split(",") if 1 <= int(n) <= n_sources]
+        keep = [
+            n.strip()
+            for n in m.group(1).split(",")
+            if 1 <= int(n) <= n_sources and int(n) not in drop
+        ]
         return f"[{', '.join(keep)}]" if keep else ""
 
     out = _MARKER.sub(fix, text)

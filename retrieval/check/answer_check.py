@@ -20,6 +20,7 @@ from retrieval.check.confidence import Calibration, features, reader_signals
 from retrieval.check.verify import (
     CitationVerifier,
     lexical_support,
+    shown_where_supported,
 )
 from retrieval.models.base import Messages, TextGenerator
 from retrieval.models.embedder import TextEncoder
@@ -96,6 +97,9 @@ class AnswerJudge:
                 answer.draft, answer.answer = answer.answer, LOW_CONFIDENCE_TEXT
                 answer.abstained, answer.abstain_reason = True, "low_confidence"
                 uncite(citations)
+        if not answer.abstained and any(c.cited and c.supported for c in citations):
+            # After the confidence, whose signals read what the reader cited.
+            answer.answer = shown_where_supported(answer.answer, citations, [])
         return answer
 
 

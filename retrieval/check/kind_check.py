@@ -25,6 +25,7 @@ from retrieval.check.verify import (
     claim_text,
     lexical_support,
     missing_terms,
+    shown_where_supported,
 )
 from retrieval.lang.text import sentences
 from retrieval.lang.words import (
@@ -61,6 +62,8 @@ _HEDGED = re.compile(
     re.IGNORECASE,
 )
 _CITE_AFTER_STOP = re.compile(r"([.!?])([”\"']?)\s*((?:\[\d+(?:,\s*\d+)*\]\s*)+)$")
+_RUNS_ON = re.compile(r"(?<=[a-z0-9\]][.!?])\s+(?=[A-Z][a-z]+\s+\w+\s+\w+)")
+_OFFERS = re.compile(r"\bor\b", re.IGNORECASE)
 _ITEM_SPLIT = re.compile(r"\s*(?:,|;|\band\b)\s*")
 
 
@@ -205,6 +208,7 @@ class KindJudge:
             return self._abstain("unsupported", question, citations, timings, draft=text)
         if not self._on_subject(question, checks, citations):
             return self._abstain("weak_evidence", question, citations, timings, draft=out)
+        out = shown_where_supported(out, citations, checks)
         answer = Answer(out, False, citations, timings, question)
         answer.claims = [c.to_dict() for c in checks]
         return answer
@@ -281,6 +285,8 @@ class KindJudge:
             n, quote = closest
             verdict, out = "no", f"{quote.strip().rstrip('.!?')} [{n}]."
             checks = [ClaimCheck(quote.strip(), [n], 1.0, True)]
+        out, checks = _deciding_sentence(question, out, checks)
+        out = shown_where_supported(out, citations, checks)
         out = out[0].upper() + out[1:]
         answer = Answer(
             f"{verdict.capitalize()}. {out}",
@@ -304,11 +310,20 @@ class KindJudge:
         if is_abstention(short) or is_abstention(sentence or short):
             return self._abstain("model", question, citations, timings)
         shown = [as_shown(c.hit, question) for c in citations]
+        asked = stems(content_words(question))
+        offered = bool(_OFFERS.search(question))  # "Which of A, B or C …?" names its items
         kept: list[tuple[str, list[int]]] = []
         dropped = False
-        for piece in _ITEM_SPLIT.split(short):
+        # The items line ends where a sentence begins ("…, exhaustion and a rash. The rash
+        # goes through stages, …"): what follows describes, it lists nothing.
+        listing = _RUNS_ON.split(short, maxsplit=1)[0]
+        for piece in _ITEM_SPLIT.split(listing):
             item = strip_citations(piece).strip(" .")
             if not content_words(item):
+                continue
+            if not offered and stems(content_words(item)) <= asked:
+                # "Which senators …?" — "Senators": the question's own words name nothing.
+                dropped = True
                 continue
             cited = [n for n in cited_numbers(piece) if 1 <= n <= len(citations)]
             order = cited + [j + 1 for j in range(len(citations)) if j + 1 not in cited]
@@ -321,13 +336,16 @@ class KindJudge:
             return self._abstain("unsupported", question, citations, timings, draft=short)
         bare = [k for k, _ in kept]
         body = strip_citations(sentence)
+        listed = as_sentence(joined_items([f"{k} [{ns[0]}]" for k, ns in kept]))
+        text = listed
         if sentence and not dropped and all(item_in(k, body) for k in bare):
             text = sentence if cited_numbers(sentence) else cite_like(sentence, short)
-        else:
-            listed = [f"{k} [{ns[0]}]" for k, ns in kept]
-            joined = joined_items(listed)
-            text = as_sentence(joined)
         out, checks = self.verifier.check(question, text, citations)
+        if text != listed and not all(c.supported for c in checks):
+            # The sentence says more than its sources do: the items alone, each cited.
+            reset_checks(citations)
+            text = listed
+            out, checks = self.verifier.check(question, text, citations)
         for k, ns in kept:  # an item's own source supports it, whatever the sentence scored
             c = citations[ns[0] - 1]
             c.cited, c.supported = True, True
@@ -337,10 +355,34 @@ class KindJudge:
             question, [ClaimCheck(k, ns, 1.0, True) for k, ns in kept], citations
         ):
             return self._abstain("weak_evidence", question, citations, timings, draft=out)
+        out = shown_where_supported(out, citations, checks)
         answer = Answer(out, False, citations, timings, question, short_answer=joined_items(bare))
+        # The items are the claims: a sentence shown is supported whole (above), and the
+        # items alone are each in their own source, which the check of the joined list as
+        # one sentence does not measure.
         answer.claims = [ClaimCheck(k, ns, 1.0, True).to_dict() for k, ns in kept]
-        answer.claims += [c.to_dict() for c in checks if not c.supported]
         return answer
+
+
+def _deciding_sentence(
+    question: str, text: str, checks: list[ClaimCheck]
+) -> tuple[str, list[ClaimCheck]]:
+    """A yes or no and the one sentence that shows it: of the sentences a reader quoted, the
+    one that shares most words with the question (of equals, the one with fewer other words).
+    The others are what stood near it in the source, and a quote the token budget cut ends
+    mid-clause."""
+    parts = [(p, claim_text(p)) for p in sentences_of(text)]
+    kept = [(p, t) for p, t in parts if any(c.supported and c.text == t for c in checks)]
+    if len(kept) < 2:
+        return text, checks
+    asked = stems(content_words(question))
+
+    def fit(part: tuple[str, str]) -> tuple[int, float]:
+        words = stems(content_words(part[1]))
+        return len(asked & words), len(asked & words) / max(1, len(words))
+
+    best, best_text = max(kept, key=fit)
+    return best, [c for c in checks if c.text == best_text][:1]
 
 
 def _turned(text: str, asked_negated: bool) -> bool:

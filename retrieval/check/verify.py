@@ -9,11 +9,12 @@ attributed to its best-supporting source when that support is strong enough.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.answer.prompt import _MARKER
+from retrieval.answer.prompt import _MARKER, cited_numbers, clean_citations
 from retrieval.check.constraints import answer_in_context
 from retrieval.lang.text import sentences
 from retrieval.lang.words import (
@@ -243,3 +244,33 @@ def _attach_marker(answer: str, claim: str, n: int) -> str:
     core = claim.rstrip(".!?")
     end = pos + len(core)
     return f"{answer[:end]} [{n}]{answer[end:]}"
+
+
+def shown_where_supported(
+    text: str, citations: list[Citation], checks: Sequence[ClaimCheck] = ()
+) -> str:
+    """The answer with the markers of the sources that support it only: a reader cites what
+    it read beside the sentence it copied, or puts a marker mid-sentence that the citation
+    check moved to the source that says it — the page must not point at a source that does
+    not. A sentence left with no marker cites the sources its check found (`checks`; without
+    them, every cited source that supports the answer)."""
+    drop = {c.id for c in citations if not (c.cited and c.supported)}
+    if not drop & set(cited_numbers(text)):
+        return text
+    backing = {ch.text: [n for n in ch.cited if n not in drop] for ch in checks}
+    supporting = [c.id for c in citations if c.cited and c.supported]
+    out: list[str] = []
+    for sent in sentences(text):
+        kept = clean_citations(sent, len(citations), drop)
+        if cited_numbers(sent) and not cited_numbers(kept):
+            nums = backing.get(claim_text(sent), []) if checks else supporting
+            if nums:
+                core = kept.rstrip(".!?")
+                kept = f"{core} [{', '.join(map(str, nums))}]{kept[len(core) :]}"
+        out.append(kept)
+    for c in citations:
+        if c.id in drop:
+            c.cited, c.quote = False, None
+    for ch in checks:
+        ch.cited = [n for n in ch.cited if n not in drop]
+    return " ".join(out)

@@ -12,9 +12,11 @@ from index.chunking import ChunkingParams
 from index.ingest import Indexer, open_or_create
 from retrieval.answer import about
 from retrieval.answer.kinds import QuestionType, question_type
+from retrieval.answer.prompt import cited_numbers
 from retrieval.check.kind_check import about_subject
+from retrieval.check.verify import ClaimCheck, shown_where_supported
 from retrieval.options import AskOptions, PipelineConfig
-from retrieval.types import Article, Turn
+from retrieval.types import Article, Citation, Hit, Turn
 from tests.fakes import FakeEmbedder, FakeGenerator, make_newsrag
 from tests.fixtures.archive import ARCHIVE
 
@@ -160,6 +162,19 @@ def test_yes_answer_with_its_sentence(archive):
     assert "Yes or No" in gen.calls[-1][0]["content"]
 
 
+def test_a_yes_shows_the_one_sentence_that_says_so(archive):
+    reply = (
+        "Sentence: A museum of glass art opened on Saturday in Port Avalon's former rail "
+        "depot, with 300 pieces lent by collector Irene Vasquez. Admission is free for children "
+        "under 12 [1].\nAnswer: Yes"
+    )
+    rag, _ = open_with(archive, reply)
+    a = rag.ask("Is the glass museum free for children?", AskOptions(as_of=AS_OF))
+    assert not a.abstained and a.short_answer == "yes", a.answer
+    assert a.answer.startswith("Yes. Admission is free for children under 12 ["), a.answer
+    assert "Vasquez" not in a.answer and len(a.claims) == 1
+
+
 def test_no_needs_a_source_that_says_so(archive):
     silent = "Answer: No [1]\nSentence: The museum opened in the former rail depot [1]."
     rag, _ = open_with(archive, silent)
@@ -183,6 +198,99 @@ def test_list_keeps_only_items_a_source_names(archive):
     assert a.question_type == "list" and not a.abstained
     assert a.short_answer == "Millbrook"
     assert "Riverton" not in a.answer
+
+
+def test_a_list_item_that_only_repeats_the_question_names_nothing(archive):
+    question = "Which farmers were told to expect a cut in irrigation water?"
+    rag, _ = open_with(archive, "Answer: Farmers [1]\nSentence: Farmers were told so [1].")
+    a = rag.ask(question, AskOptions(as_of=AS_OF))
+    assert a.question_type == "list" and a.abstained, a.answer
+    reply = "Answer: Farmers east of the town [1], farmers [1]\nSentence: —"
+    rag, _ = open_with(archive, reply)
+    a = rag.ask(question, AskOptions(as_of=AS_OF))
+    assert not a.abstained and a.short_answer == "Farmers east of the town", a.answer
+    # A question that offers its items names them itself.
+    rag, _ = open_with(archive, "Answer: Millbrook [1]\nSentence: —")
+    a = rag.ask(
+        "Which of Millbrook or Riverton set water limits during the drought?",
+        AskOptions(as_of=AS_OF),
+    )
+    assert not a.abstained and a.short_answer == "Millbrook", a.answer
+
+
+def test_a_list_line_that_runs_on_into_a_sentence_lists_only_its_items(archive):
+    reply = (
+        "Answer: Millbrook [1]. The council said the limits will stay until autumn rains "
+        "refill the reservoir [1].\nSentence: —"
+    )
+    rag, _ = open_with(archive, reply)
+    a = rag.ask("Which towns set water limits during the drought?", AskOptions(as_of=AS_OF))
+    assert not a.abstained and a.short_answer == "Millbrook", a.answer
+
+
+def test_a_list_sentence_its_sources_do_not_support_gives_way_to_the_items(archive):
+    reply = (
+        "Answer: Millbrook [1]\n"
+        "Sentence: Millbrook set water limits after Governor Ellen Park sent 40 tanker "
+        "trucks [1]."
+    )
+    rag, _ = open_with(archive, reply)
+    a = rag.ask("Which towns set water limits during the drought?", AskOptions(as_of=AS_OF))
+    assert not a.abstained and a.short_answer == "Millbrook"
+    assert "Governor" not in a.answer and a.answer.startswith("Millbrook [")
+    assert all(c["supported"] for c in a.claims)
+
+
+def _numbered(archive, question: str) -> dict[str, int]:
+    """Each article's source number in the prompt of `question` (first source it is in)."""
+    rag, _ = open_with(archive, "—", top_k=8)
+    _, sources, _ = rag.pipeline.sources_for(question, 8, as_of=AS_OF)
+    out: dict[str, int] = {}
+    for i, h in enumerate(sources, start=1):
+        out.setdefault(h.article_id, i)
+    return out
+
+
+def _cited_articles(a) -> set[str]:
+    shown = {c.id: c.hit.article_id for c in a.citations}
+    return {shown[n] for n in cited_numbers(a.answer)}
+
+
+def test_a_source_cited_beside_the_one_that_says_it_is_not_shown(archive):
+    question = "Is the glass museum free for children?"
+    n = _numbered(archive, question)
+    museum, ferry = n["museum"], n["ferry-strike"]
+    reply = f"Sentence: Admission is free for children under 12 [{museum}, {ferry}].\nAnswer: Yes"
+    rag, _ = open_with(archive, reply, top_k=8)
+    a = rag.ask(question, AskOptions(as_of=AS_OF))
+    assert not a.abstained and a.short_answer == "yes", a.answer
+    assert _cited_articles(a) == {"museum"}, a.answer
+    assert [c.hit.article_id for c in a.citations if c.cited] == ["museum"]
+    assert all(n == museum for c in a.claims for n in c["citations"])
+    # A fact's sentence too.
+    question = "How many daily crossings did Bayline cancel?"
+    n = _numbered(archive, question)
+    ferry, museum = n["ferry-strike"], n["museum"]
+    reply = (
+        f"Answer: 46 [{ferry}]\n"
+        f"Sentence: Bayline cancelled all 46 daily crossings [{ferry}, {museum}]."
+    )
+    rag, _ = open_with(archive, reply, top_k=8)
+    a = rag.ask(question, AskOptions(as_of=AS_OF))
+    assert not a.abstained and a.question_type == "factoid", a.answer
+    assert _cited_articles(a) == {"ferry-strike"}, a.answer
+    # A marker mid-sentence that points at a source which does not say it.
+    question = "Which towns have a museum of glass art?"
+    n = _numbered(archive, question)
+    museum, ferry = n["museum"], n["ferry-strike"]
+    reply = (
+        f"Answer: Port Avalon [{museum}]\nSentence: A museum of glass art opened in Port "
+        f"Avalon [{ferry}]'s former rail depot [{museum}]."
+    )
+    rag, _ = open_with(archive, reply, top_k=8)
+    a = rag.ask(question, AskOptions(as_of=AS_OF))
+    assert not a.abstained and a.question_type == "list", a.answer
+    assert _cited_articles(a) == {"museum"}, a.answer
 
 
 def test_metadata_question_is_answered_from_the_article_without_the_model(archive):
@@ -385,3 +493,32 @@ def test_links_to_other_stories_are_no_point_of_an_answer():
     assert not usable("BUDGET AIRLINE BONANZA: What the merger would mean for fares and fees")
     assert not usable("Highest rate of inflation in 40 years:New level driven by rent in May")
     assert usable("The company said at 10:30 on Monday that fares would rise for travellers.")
+
+
+def _citations(*flags: tuple[bool, bool]) -> list[Citation]:
+    out = []
+    for i, (cited, ok) in enumerate(flags, start=1):
+        h = Hit(i, f"a{i}", "t", None, None, None, "text", 1.0)
+        out.append(Citation(id=i, hit=h, cited=cited, supported=ok if cited else None))
+    return out
+
+
+def test_a_sentence_whose_only_marker_pointed_elsewhere_cites_the_source_that_says_it():
+    # The check found source 1 says it; the reader's mid-sentence marker named source 2.
+    cits = _citations((True, True), (False, False))
+    text = "Economists, including Larry Summers [2], warned about inflation."
+    checks = [
+        ClaimCheck("Economists, including Larry Summers, warned about inflation.", [1], 1, True)
+    ]
+    out = shown_where_supported(text, cits, checks)
+    assert out == "Economists, including Larry Summers, warned about inflation [1]."
+    # Without the checks (a fact's answer): the sources that support it.
+    out = shown_where_supported(
+        "Four soldiers [2] were killed.", _citations((True, True), (True, False))
+    )
+    assert out == "Four soldiers were killed [1]."
+    # A sentence that keeps a marker of its own is left as it is, less the wrong one.
+    out = shown_where_supported(
+        "Four [1] soldiers [2] died.", _citations((True, True), (True, False))
+    )
+    assert out == "Four [1] soldiers died."
