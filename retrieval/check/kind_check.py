@@ -63,6 +63,7 @@ _HEDGED = re.compile(
 )
 _CITE_AFTER_STOP = re.compile(r"([.!?])([”\"']?)\s*((?:\[\d+(?:,\s*\d+)*\]\s*)+)$")
 _RUNS_ON = re.compile(r"(?<=[a-z0-9\]][.!?])\s+(?=[A-Z][a-z]+\s+\w+\s+\w+)")
+_FINISHED = re.compile(r"[.!?][”\"')]*(?:\s*\[\d+(?:,\s*\d+)*\])*\s*$")
 _OFFERS = re.compile(r"\bor\b", re.IGNORECASE)
 _ITEM_SPLIT = re.compile(r"\s*(?:,|;|\band\b)\s*")
 
@@ -338,7 +339,10 @@ class KindJudge:
         body = strip_citations(sentence)
         listed = as_sentence(joined_items([f"{k} [{ns[0]}]" for k, ns in kept]))
         text = listed
-        if sentence and not dropped and all(item_in(k, body) for k in bare):
+        # A sentence the token budget cut ("… collect data on what future human") is no
+        # sentence to show.
+        finished = bool(_FINISHED.search(sentence))
+        if sentence and finished and not dropped and all(item_in(k, body) for k in bare):
             text = sentence if cited_numbers(sentence) else cite_like(sentence, short)
         out, checks = self.verifier.check(question, text, citations)
         if text != listed and not all(c.supported for c in checks):

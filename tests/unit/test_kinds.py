@@ -228,6 +228,17 @@ def test_a_list_line_that_runs_on_into_a_sentence_lists_only_its_items(archive):
     assert not a.abstained and a.short_answer == "Millbrook", a.answer
 
 
+def test_a_list_sentence_the_token_budget_cut_is_not_shown(archive):
+    reply = (
+        "Answer: Millbrook [1]\nSentence: Millbrook's council limited garden watering to "
+        "two days a week on Monday [1], after the Clearwater reservoir fell to"
+    )
+    rag, _ = open_with(archive, reply)
+    a = rag.ask("Which towns set water limits during the drought?", AskOptions(as_of=AS_OF))
+    assert not a.abstained and a.short_answer == "Millbrook"
+    assert a.answer.startswith("Millbrook ["), a.answer
+
+
 def test_a_list_sentence_its_sources_do_not_support_gives_way_to_the_items(archive):
     reply = (
         "Answer: Millbrook [1]\n"
