@@ -99,7 +99,7 @@ class AnswerJudge:
                 uncite(citations)
         if not answer.abstained and any(c.cited and c.supported for c in citations):
             # After the confidence, whose signals read what the reader cited.
-            answer.answer = shown_where_supported(answer.answer, citations, [])
+            answer.answer = shown_where_supported(answer.answer, citations)
         return answer
 
 
