@@ -54,11 +54,14 @@ prepare: install-base ## convert the generator once (first run takes up to a min
 run: install-base index prepare ## set up, index seeds/ and serve on http://127.0.0.1:8000
 	$(BIN)/newsrag serve
 
+# Only what is missing: a machine whose node and npm come from elsewhere (NodeSource) cannot
+# take Debian's npm beside them.
 system: ## install Debian's chromium (browser tests), haproxy (scale-out test) and npm, if missing
-	@if command -v chromium >/dev/null && [ -x /usr/sbin/haproxy ] && command -v npm >/dev/null; \
-	  then :; else \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y \
-	  -qq --no-install-recommends chromium haproxy npm; fi
+	@missing=""; command -v chromium >/dev/null || missing="$$missing chromium"; \
+	  [ -x /usr/sbin/haproxy ] || missing="$$missing haproxy"; \
+	  command -v npm >/dev/null || missing="$$missing npm"; \
+	  if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; fi
 
 # axe-core (npm) checks the chat page's accessibility in the browser tests.
 AXE := build/npm/node_modules/axe-core/axe.min.js

@@ -64,7 +64,6 @@ _HEDGED = re.compile(
 _CITE_AFTER_STOP = re.compile(r"([.!?])([”\"']?)\s*((?:\[\d+(?:,\s*\d+)*\]\s*)+)$")
 _RUNS_ON = re.compile(r"(?<=[a-z0-9\]][.!?])\s+(?=[A-Z][a-z]+\s+\w+\s+\w+)")
 _FINISHED = re.compile(r"[.!?][”\"')]*(?:\s*\[\d+(?:,\s*\d+)*\])*\s*$")
-_OFFERS = re.compile(r"\bor\b", re.IGNORECASE)
 _ITEM_SPLIT = re.compile(r"\s*(?:,|;|\band\b)\s*")
 
 
@@ -311,8 +310,6 @@ class KindJudge:
         if is_abstention(short) or is_abstention(sentence or short):
             return self._abstain("model", question, citations, timings)
         shown = [as_shown(c.hit, question) for c in citations]
-        asked = stems(content_words(question))
-        offered = bool(_OFFERS.search(question))  # "Which of A, B or C …?" names its items
         kept: list[tuple[str, list[int]]] = []
         dropped = False
         # The items line ends where a sentence begins ("…, exhaustion and a rash. The rash
@@ -321,10 +318,6 @@ class KindJudge:
         for piece in _ITEM_SPLIT.split(listing):
             item = strip_citations(piece).strip(" .")
             if not content_words(item):
-                continue
-            if not offered and stems(content_words(item)) <= asked:
-                # "Which senators …?" — "Senators": the question's own words name nothing.
-                dropped = True
                 continue
             cited = [n for n in cited_numbers(piece) if 1 <= n <= len(citations)]
             order = cited + [j + 1 for j in range(len(citations)) if j + 1 not in cited]

@@ -200,24 +200,6 @@ def test_list_keeps_only_items_a_source_names(archive):
     assert "Riverton" not in a.answer
 
 
-def test_a_list_item_that_only_repeats_the_question_names_nothing(archive):
-    question = "Which farmers were told to expect a cut in irrigation water?"
-    rag, _ = open_with(archive, "Answer: Farmers [1]\nSentence: Farmers were told so [1].")
-    a = rag.ask(question, AskOptions(as_of=AS_OF))
-    assert a.question_type == "list" and a.abstained, a.answer
-    reply = "Answer: Farmers east of the town [1], farmers [1]\nSentence: —"
-    rag, _ = open_with(archive, reply)
-    a = rag.ask(question, AskOptions(as_of=AS_OF))
-    assert not a.abstained and a.short_answer == "Farmers east of the town", a.answer
-    # A question that offers its items names them itself.
-    rag, _ = open_with(archive, "Answer: Millbrook [1]\nSentence: —")
-    a = rag.ask(
-        "Which of Millbrook or Riverton set water limits during the drought?",
-        AskOptions(as_of=AS_OF),
-    )
-    assert not a.abstained and a.short_answer == "Millbrook", a.answer
-
-
 def test_a_list_line_that_runs_on_into_a_sentence_lists_only_its_items(archive):
     reply = (
         "Answer: Millbrook [1]. The council said the limits will stay until autumn rains "
