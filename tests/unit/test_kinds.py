@@ -200,37 +200,25 @@ def test_list_keeps_only_items_a_source_names(archive):
     assert "Riverton" not in a.answer
 
 
-def test_a_list_line_that_runs_on_into_a_sentence_lists_only_its_items(archive):
-    reply = (
+@pytest.mark.parametrize(
+    "reply",
+    [
+        # The items line runs on into a sentence: what follows describes, it lists nothing.
         "Answer: Millbrook [1]. The council said the limits will stay until autumn rains "
-        "refill the reservoir [1].\nSentence: —"
-    )
+        "refill the reservoir [1].\nSentence: —",
+        # A sentence the token budget cut mid-clause.
+        "Answer: Millbrook [1]\nSentence: Millbrook's council limited garden watering to two "
+        "days a week on Monday [1], after the Clearwater reservoir fell to",
+        # A sentence that says more than its sources.
+        "Answer: Millbrook [1]\nSentence: Millbrook set water limits after Governor Ellen "
+        "Park sent 40 tanker trucks [1].",
+    ],
+)
+def test_a_list_answer_is_its_items_alone_when_the_sentence_cannot_stand(archive, reply):
     rag, _ = open_with(archive, reply)
     a = rag.ask("Which towns set water limits during the drought?", AskOptions(as_of=AS_OF))
     assert not a.abstained and a.short_answer == "Millbrook", a.answer
-
-
-def test_a_list_sentence_the_token_budget_cut_is_not_shown(archive):
-    reply = (
-        "Answer: Millbrook [1]\nSentence: Millbrook's council limited garden watering to "
-        "two days a week on Monday [1], after the Clearwater reservoir fell to"
-    )
-    rag, _ = open_with(archive, reply)
-    a = rag.ask("Which towns set water limits during the drought?", AskOptions(as_of=AS_OF))
-    assert not a.abstained and a.short_answer == "Millbrook"
-    assert a.answer.startswith("Millbrook ["), a.answer
-
-
-def test_a_list_sentence_its_sources_do_not_support_gives_way_to_the_items(archive):
-    reply = (
-        "Answer: Millbrook [1]\n"
-        "Sentence: Millbrook set water limits after Governor Ellen Park sent 40 tanker "
-        "trucks [1]."
-    )
-    rag, _ = open_with(archive, reply)
-    a = rag.ask("Which towns set water limits during the drought?", AskOptions(as_of=AS_OF))
-    assert not a.abstained and a.short_answer == "Millbrook"
-    assert "Governor" not in a.answer and a.answer.startswith("Millbrook [")
+    assert a.answer.startswith("Millbrook [") and a.answer.endswith("].")
     assert all(c["supported"] for c in a.claims)
 
 
@@ -249,41 +237,42 @@ def _cited_articles(a) -> set[str]:
     return {shown[n] for n in cited_numbers(a.answer)}
 
 
-def test_a_source_cited_beside_the_one_that_says_it_is_not_shown(archive):
-    question = "Is the glass museum free for children?"
+@pytest.mark.parametrize(
+    ("question", "reply", "kind", "says"),
+    [
+        (
+            "Is the glass museum free for children?",
+            "Sentence: Admission is free for children under 12 [{museum}, {ferry}].\nAnswer: Yes",
+            "yesno",
+            "museum",
+        ),
+        (  # a fact's sentence too
+            "How many daily crossings did Bayline cancel?",
+            "Answer: 46 [{ferry}]\nSentence: Bayline cancelled all 46 daily crossings "
+            "[{ferry}, {museum}].",
+            "factoid",
+            "ferry-strike",
+        ),
+        (  # a marker mid-sentence that points at a source which does not say it
+            "Which towns have a museum of glass art?",
+            "Answer: Port Avalon [{museum}]\nSentence: A museum of glass art opened in Port "
+            "Avalon [{ferry}]'s former rail depot [{museum}].",
+            "list",
+            "museum",
+        ),
+    ],
+)
+def test_a_source_cited_beside_the_one_that_says_it_is_not_shown(
+    archive, question, reply, kind, says
+):
     n = _numbered(archive, question)
-    museum, ferry = n["museum"], n["ferry-strike"]
-    reply = f"Sentence: Admission is free for children under 12 [{museum}, {ferry}].\nAnswer: Yes"
+    reply = reply.format(museum=n["museum"], ferry=n["ferry-strike"])
     rag, _ = open_with(archive, reply, top_k=8)
     a = rag.ask(question, AskOptions(as_of=AS_OF))
-    assert not a.abstained and a.short_answer == "yes", a.answer
-    assert _cited_articles(a) == {"museum"}, a.answer
-    assert [c.hit.article_id for c in a.citations if c.cited] == ["museum"]
-    assert all(n == museum for c in a.claims for n in c["citations"])
-    # A fact's sentence too.
-    question = "How many daily crossings did Bayline cancel?"
-    n = _numbered(archive, question)
-    ferry, museum = n["ferry-strike"], n["museum"]
-    reply = (
-        f"Answer: 46 [{ferry}]\n"
-        f"Sentence: Bayline cancelled all 46 daily crossings [{ferry}, {museum}]."
-    )
-    rag, _ = open_with(archive, reply, top_k=8)
-    a = rag.ask(question, AskOptions(as_of=AS_OF))
-    assert not a.abstained and a.question_type == "factoid", a.answer
-    assert _cited_articles(a) == {"ferry-strike"}, a.answer
-    # A marker mid-sentence that points at a source which does not say it.
-    question = "Which towns have a museum of glass art?"
-    n = _numbered(archive, question)
-    museum, ferry = n["museum"], n["ferry-strike"]
-    reply = (
-        f"Answer: Port Avalon [{museum}]\nSentence: A museum of glass art opened in Port "
-        f"Avalon [{ferry}]'s former rail depot [{museum}]."
-    )
-    rag, _ = open_with(archive, reply, top_k=8)
-    a = rag.ask(question, AskOptions(as_of=AS_OF))
-    assert not a.abstained and a.question_type == "list", a.answer
-    assert _cited_articles(a) == {"museum"}, a.answer
+    assert not a.abstained and a.question_type == kind, a.answer
+    assert _cited_articles(a) == {says}, a.answer
+    assert {c.hit.article_id for c in a.citations if c.cited} == {says}
+    assert all(a.citations[n - 1].hit.article_id == says for c in a.claims for n in c["citations"])
 
 
 def test_metadata_question_is_answered_from_the_article_without_the_model(archive):
