@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from retrieval.answer.prompt import (
+    _MARKER,
     ABSTAIN_TEXT,
     OFF_TOPIC_TEXT,
     UNSUPPORTED_TEXT,
@@ -63,7 +64,7 @@ _HEDGED = re.compile(
 )
 _CITE_AFTER_STOP = re.compile(r"([.!?])([”\"']?)\s*((?:\[\d+(?:,\s*\d+)*\]\s*)+)$")
 _RUNS_ON = re.compile(r"(?<=[a-z0-9\]][.!?])\s+(?=[A-Z][a-z]+\s+\w+\s+\w+)")
-_FINISHED = re.compile(r"[.!?][”\"')]*(?:\s*\[\d+(?:,\s*\d+)*\])*\s*$")
+_FINISHED = re.compile(rf"[.!?][”\"')]*(?:\s*{_MARKER.pattern})*\s*$")
 _ITEM_SPLIT = re.compile(r"\s*(?:,|;|\band\b)\s*")
 
 

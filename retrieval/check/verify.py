@@ -236,14 +236,14 @@ def _recite(answer: str, claim: str, old: list[int], new: int) -> str:
     return answer[: pos + len(core)] + fixed
 
 
-def _attach_marker(answer: str, claim: str, n: int) -> str:
-    """Insert `[n]` after the claim's text (before its final punctuation)."""
+def _attach_marker(answer: str, claim: str, *ns: int) -> str:
+    """Insert `[n]` (or `[n, m]`) after the claim's text (before its final punctuation)."""
     pos = answer.find(claim)
     if pos < 0:
         return answer
     core = claim.rstrip(".!?")
     end = pos + len(core)
-    return f"{answer[:end]} [{n}]{answer[end:]}"
+    return f"{answer[:end]} [{', '.join(map(str, ns))}]{answer[end:]}"
 
 
 def shown_where_supported(
@@ -265,8 +265,7 @@ def shown_where_supported(
         if cited_numbers(sent) and not cited_numbers(kept):
             nums = backing.get(claim_text(sent), []) if checks else supporting
             if nums:
-                core = kept.rstrip(".!?")
-                kept = f"{core} [{', '.join(map(str, nums))}]{kept[len(core) :]}"
+                kept = _attach_marker(kept, kept, *nums)
         out.append(kept)
     for c in citations:
         if c.id in drop:

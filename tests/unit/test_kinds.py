@@ -14,9 +14,8 @@ from retrieval.answer import about
 from retrieval.answer.kinds import QuestionType, question_type
 from retrieval.answer.prompt import cited_numbers
 from retrieval.check.kind_check import about_subject
-from retrieval.check.verify import ClaimCheck, shown_where_supported
 from retrieval.options import AskOptions, PipelineConfig
-from retrieval.types import Article, Citation, Hit, Turn
+from retrieval.types import Article, Turn
 from tests.fakes import FakeEmbedder, FakeGenerator, make_newsrag
 from tests.fixtures.archive import ARCHIVE
 
@@ -475,32 +474,3 @@ def test_links_to_other_stories_are_no_point_of_an_answer():
     assert not usable("BUDGET AIRLINE BONANZA: What the merger would mean for fares and fees")
     assert not usable("Highest rate of inflation in 40 years:New level driven by rent in May")
     assert usable("The company said at 10:30 on Monday that fares would rise for travellers.")
-
-
-def _citations(*flags: tuple[bool, bool]) -> list[Citation]:
-    out = []
-    for i, (cited, ok) in enumerate(flags, start=1):
-        h = Hit(i, f"a{i}", "t", None, None, None, "text", 1.0)
-        out.append(Citation(id=i, hit=h, cited=cited, supported=ok if cited else None))
-    return out
-
-
-def test_a_sentence_whose_only_marker_pointed_elsewhere_cites_the_source_that_says_it():
-    # The check found source 1 says it; the reader's mid-sentence marker named source 2.
-    cits = _citations((True, True), (False, False))
-    text = "Economists, including Larry Summers [2], warned about inflation."
-    checks = [
-        ClaimCheck("Economists, including Larry Summers, warned about inflation.", [1], 1, True)
-    ]
-    out = shown_where_supported(text, cits, checks)
-    assert out == "Economists, including Larry Summers, warned about inflation [1]."
-    # Without the checks (a fact's answer): the sources that support it.
-    out = shown_where_supported(
-        "Four soldiers [2] were killed.", _citations((True, True), (True, False))
-    )
-    assert out == "Four soldiers were killed [1]."
-    # A sentence that keeps a marker of its own is left as it is, less the wrong one.
-    out = shown_where_supported(
-        "Four [1] soldiers [2] died.", _citations((True, True), (True, False))
-    )
-    assert out == "Four [1] soldiers died."

@@ -6,7 +6,12 @@ import json
 
 import pytest
 
-from retrieval.check.verify import CitationVerifier, lexical_support
+from retrieval.check.verify import (
+    CitationVerifier,
+    ClaimCheck,
+    lexical_support,
+    shown_where_supported,
+)
 from retrieval.errors import InvalidInputError
 from retrieval.options import AskOptions
 from retrieval.types import Citation, Hit
@@ -435,3 +440,32 @@ def test_the_short_answer_streams_before_its_sentence(client, rag):  # noqa: F81
     timings = events[-1][1]["timings_ms"]
     assert timings["first_word"] <= timings["sentence"]  # the short answer came first
     assert events[-1][1]["short_answer"] == "Four soldiers"
+
+
+def _citations(*flags: tuple[bool, bool]) -> list[Citation]:
+    out = []
+    for i, (cited, ok) in enumerate(flags, start=1):
+        h = Hit(i, f"a{i}", "t", None, None, None, "text", 1.0)
+        out.append(Citation(id=i, hit=h, cited=cited, supported=ok if cited else None))
+    return out
+
+
+def test_a_sentence_whose_only_marker_pointed_elsewhere_cites_the_source_that_says_it():
+    # The check found source 1 says it; the reader's mid-sentence marker named source 2.
+    cits = _citations((True, True), (False, False))
+    text = "Economists, including Larry Summers [2], warned about inflation."
+    checks = [
+        ClaimCheck("Economists, including Larry Summers, warned about inflation.", [1], 1, True)
+    ]
+    out = shown_where_supported(text, cits, checks)
+    assert out == "Economists, including Larry Summers, warned about inflation [1]."
+    # Without the checks (a fact's answer): the sources that support it.
+    out = shown_where_supported(
+        "Four soldiers [2] were killed.", _citations((True, True), (True, False))
+    )
+    assert out == "Four soldiers were killed [1]."
+    # A sentence that keeps a marker of its own is left as it is, less the wrong one.
+    out = shown_where_supported(
+        "Four [1] soldiers [2] died.", _citations((True, True), (True, False))
+    )
+    assert out == "Four [1] soldiers died."
