@@ -109,18 +109,24 @@ def name_runs(question: str) -> list[set[str]]:
 
 
 def about_subject(
-    question: str, texts: list[str], share: float = 0.5, all_names: bool = True
+    question: str,
+    texts: list[str],
+    share: float = 0.5,
+    all_names: bool = True,
+    named_in: tuple[str, ...] = (),
 ) -> bool:
     """Whether texts (an answer's claims and the sources they cite) are about what the
     question asks: every name it gives occurs (with `all_names` False, as for one sentence,
     which names "Hernandez" without "Rodolfo", one word of each name), and at least `share`
     of its other words (a question of names only, or of frame words only, passes on the
-    names)."""
+    names). A name may also be in `named_in`: the title of a sentence's article names what
+    its sentences call "the quake"."""
     names, words = topic_words(question)
     have = stems(content_words(" ".join(texts)))
-    if all_names and not all(_found(n, have) for n in names):
+    named = have | stems(content_words(" ".join(named_in)))
+    if all_names and not all(_found(n, named) for n in names):
         return False
-    if not all_names and not all(any(_found(n, have) for n in run) for run in name_runs(question)):
+    if not all_names and not all(any(_found(n, named) for n in run) for run in name_runs(question)):
         return False
     return not words or sum(_found(w, have) for w in words) / len(words) >= share
 
@@ -247,7 +253,9 @@ class KindJudge:
             for c in citations
             if c.cited and c.supported and c.quote
         ]
-        if not about_subject(question, said, all_names=False):
+        if not about_subject(
+            question, said, all_names=False, named_in=_titles(question, said, citations)
+        ):
             # A yes or no must rest on a sentence about what was asked, not on the subject's
             # source at large ("Will astronauts fly on Artemis I?" — "Yes. Artemis I will
             # launch on a mission…").
@@ -381,6 +389,18 @@ def _deciding_sentence(
 
     best, best_text = max(kept, key=fit)
     return best, [c for c in checks if c.text == best_text][:1]
+
+
+def _titles(question: str, said: list[str], citations: list[Citation]) -> tuple[str, ...]:
+    """The titles of the cited articles, where the quoted sentences name none of the
+    question's names: such a sentence leans on its article for its subject ("The quake
+    triggered landslides", in "Philippines earthquake: …"). One that names some of them and
+    not the others is about those it names ("… an alliance between American and JetBlue"
+    for "the JetBlue-Spirit deal")."""
+    have = stems(content_words(" ".join(said)))
+    if any(_found(n, have) for run in name_runs(question) for n in run):
+        return ()
+    return tuple(c.hit.title for c in citations if c.cited and c.supported)
 
 
 def _turned(text: str, asked_negated: bool) -> bool:

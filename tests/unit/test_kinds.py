@@ -474,3 +474,48 @@ def test_links_to_other_stories_are_no_point_of_an_answer():
     assert not usable("BUDGET AIRLINE BONANZA: What the merger would mean for fares and fees")
     assert not usable("Highest rate of inflation in 40 years:New level driven by rent in May")
     assert usable("The company said at 10:30 on Monday that fares would rise for travellers.")
+
+
+@pytest.mark.parametrize(
+    "question, quoted, answered",
+    [
+        # The sentence says "the quake": its article's title names which one.
+        (
+            "Did the Port Avalon earthquake trigger landslides?",
+            "The quake triggered landslides",
+            True,
+        ),
+        # The sentence names Bayline and not Kestrel: it is about Bayline's other deal,
+        # whatever the title says.
+        (
+            "Did Bayline sign the Kestrel deal?",
+            "Bayline signed a fuel deal with Northport",
+            False,
+        ),
+    ],
+)
+def test_a_yes_sentence_may_lean_on_its_title_for_names_it_gives_none_of(
+    tmp_path, question, quoted, answered
+):
+    from tests.fixtures.archive import ARCHIVE as BASE
+
+    emb = FakeEmbedder()
+    quake = replace(
+        BASE[0],
+        id="quake",
+        title="Port Avalon earthquake: Bayline and Kestrel ferries halted",
+        body=(
+            "The quake triggered landslides across the harbor road on Tuesday.\n\n"
+            "Bayline signed a fuel deal with Northport last year.\n\n"
+            "Kestrel said its own talks go on."
+        ),
+    )
+    store = open_or_create(tmp_path / "q", emb, ChunkingParams(max_tokens=64, overlap_tokens=8))
+    Indexer(store, emb).ingest_articles([quake])
+    store.close()
+    cfg = PipelineConfig(min_score=0.0, min_sentence_score=0.0, min_confidence=0.0)
+    reply = f"Sentence: {quoted} [1].\nAnswer: Yes"
+    rag = make_newsrag(tmp_path / "q", emb, FakeGenerator(reply), cfg)
+    a = rag.ask(question, AskOptions(as_of=AS_OF))
+    assert a.question_type == "yesno"
+    assert (not a.abstained and a.short_answer == "yes") == answered, a.answer
