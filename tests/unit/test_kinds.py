@@ -476,6 +476,27 @@ def test_links_to_other_stories_are_no_point_of_an_answer():
     assert usable("The company said at 10:30 on Monday that fares would rise for travellers.")
 
 
+def test_captions_teasers_and_headings_are_no_point_of_an_answer():
+    """A paragraph that does not end as prose does is a photo caption and its credit, a
+    link to another story or a heading, however much it reads like a sentence."""
+    from retrieval.answer.extract import _paragraph_sentences
+
+    body = (
+        "Port Avalon CNN —\n\n"
+        "A strong earthquake struck the harbor town of Port Avalon on Tuesday morning.\n\n"
+        "A damaged ferry terminal lies on its side after the earthquake in Port Avalon on "
+        "Tuesday. Harbor Photo/AP\n\n"
+        "Experts say the old sea wall may be too weak to protect the harbor this winter\n\n"
+        "Officials said repairs to the terminal would take “at least three months.”\n\n"
+        "The mayor listed what the town needs first:"
+    )
+    assert _paragraph_sentences(body) == [
+        "A strong earthquake struck the harbor town of Port Avalon on Tuesday morning.",
+        "Officials said repairs to the terminal would take “at least three months.”",
+        "The mayor listed what the town needs first:",
+    ]
+
+
 @pytest.mark.parametrize(
     "question, quoted, answered",
     [
