@@ -51,11 +51,12 @@ _FRAME_WORDS = frozenset(
         "got getting more less most make made take took go goes went come came still"
     ).split()
 )
-_NEGATED = re.compile(
-    r"\b(?:not|never|no|none|neither|nor|without|left out|instead|rather than|only|"
-    r"denied|denies|rejected|declined|refused)\b|n['’]t\b",
-    re.IGNORECASE,
-)
+# A statement negated in so many words: what a sentence the reader did not quote must say to
+# answer "No". A contrast ("instead", "only", "rather than") answers only when quoted.
+_DENIALS = r"not|never|no|none|neither|nor|without|left out|denied|denies|rejected|declined|refused"
+_DENIED = re.compile(rf"\b(?:{_DENIALS})\b|n['’]t\b", re.IGNORECASE)
+_NEGATED = re.compile(rf"\b(?:{_DENIALS}|instead|rather than|only)\b|n['’]t\b", re.IGNORECASE)
+_QUESTION_MARK = re.compile(r"\?[”\"']?\s*$")
 # A statement of what may happen rather than of what did: a forecast, a possibility, a plan.
 _HEDGED = re.compile(
     r"\b(?:could|might|may|would|likely|possibly|perhaps|expected\s+to|forecast\s+to|"
@@ -225,7 +226,45 @@ class KindJudge:
     ) -> Answer:
         """ "Yes" or "No" and the cited sentence that shows it. The sentence must be supported
         and about the question's subject; a "No" must rest on a sentence that says so (a
-        negation, "instead", "only"…) — a source that is merely silent is no "No"."""
+        negation, "instead", "only"…) — a source that is merely silent is no "No". A reader
+        quotes what agrees with the question's words and says "Yes" to most questions, so a
+        shown sentence that states the opposite decides when the reader's answer cannot
+        stand, or when it matches the question more closely than the reader's own."""
+        answer = self._reader_verdict(question, raw, citations, timings)
+        if answer.abstain_reason == "model":
+            return answer  # the reader found no answer: a negation nearby is no "No"
+        contrary = _contrary(question, citations)
+        if contrary is None:
+            return answer
+        n, stated = contrary
+        if not answer.abstained:
+            said = " ".join(c["text"] for c in answer.claims or [])
+            asked = stems(content_words(question))
+            if answer.short_answer == "no" or len(asked & stems(content_words(said))) >= len(
+                asked & stems(content_words(stated))
+            ):
+                return answer
+        reset_checks(citations)
+        c = citations[n - 1]
+        c.cited, c.supported, c.quote = True, True, stated
+        c.support = max(c.support or 0.0, self.verifier.threshold)
+        check = ClaimCheck(stated, [n], 1.0, True)
+        text = shown_where_supported(f"{stated.rstrip('.!?')} [{n}].", citations, [check])
+        out = Answer(
+            f"No. {text[0].upper()}{text[1:]}",
+            False,
+            citations,
+            timings,
+            question,
+            short_answer="no",
+        )
+        out.claims = [check.to_dict()]
+        return out
+
+    def _reader_verdict(
+        self, question: str, raw: str, citations: list[Citation], timings: dict[str, float]
+    ) -> Answer:
+        """The reader's "Yes" or "No" and its quoted sentence, judged by the checks."""
         parsed = parse_answer(tidy_answer(raw))
         short = clean_citations(parsed.short, len(citations))
         sentence = clean_citations(parsed.sentence, len(citations))
@@ -397,10 +436,36 @@ def _titles(question: str, said: list[str], citations: list[Citation]) -> tuple[
     triggered landslides", in "Philippines earthquake: …"). One that names some of them and
     not the others is about those it names ("… an alliance between American and JetBlue"
     for "the JetBlue-Spirit deal")."""
-    have = stems(content_words(" ".join(said)))
-    if any(_found(n, have) for run in name_runs(question) for n in run):
+    if not _names_none(question, said):
         return ()
     return tuple(c.hit.title for c in citations if c.cited and c.supported)
+
+
+def _names_none(question: str, said: list[str]) -> bool:
+    have = stems(content_words(" ".join(said)))
+    return not any(_found(n, have) for run in name_runs(question) for n in run)
+
+
+def _contrary(question: str, citations: list[Citation]) -> tuple[int, str] | None:
+    """The shown sentence that states the opposite of what the question asks ("Also left
+    out is a federal ban on assault weapons" for "Does the framework include a ban on
+    assault weapons?"): one of the two negated, every name of the question in it (or, when
+    it names none of them, in its article's title) and half its other words; of several,
+    the one sharing most words with the question. Its source number and the sentence."""
+    asked = stems(content_words(question))
+    asked_negated = bool(_DENIED.search(question))
+    best: tuple[int, int, str] | None = None
+    for c in citations:
+        for sent in sentences_of(c.hit.text.replace(" … ", " ")):
+            if bool(_DENIED.search(sent)) == asked_negated or _QUESTION_MARK.search(sent):
+                continue
+            titled = (c.hit.title,) if _names_none(question, [sent]) else ()
+            if not about_subject(question, [sent], all_names=False, named_in=titled):
+                continue
+            fit = len(asked & stems(content_words(sent)))
+            if best is None or fit > best[0]:
+                best = (fit, c.id, sent.strip())
+    return (best[1], best[2]) if best else None
 
 
 def _turned(text: str, asked_negated: bool) -> bool:

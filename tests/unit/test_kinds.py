@@ -540,3 +540,28 @@ def test_a_yes_sentence_may_lean_on_its_title_for_names_it_gives_none_of(
     a = rag.ask(question, AskOptions(as_of=AS_OF))
     assert a.question_type == "yesno"
     assert (not a.abstained and a.short_answer == "yes") == answered, a.answer
+
+
+@pytest.mark.parametrize(
+    "reply, answer",
+    [
+        # The reader quotes a sentence that does not answer and says "Yes": the shown
+        # sentence that says otherwise in so many words answers.
+        (
+            "Sentence: Bayline cancelled all 46 daily crossings and told commuters to use "
+            "the coastal bridge [1].\nAnswer: Yes",
+            "No. The company did not offer a new date for talks [",
+        ),
+        # The reader found no answer: a negation among the sources is no "No".
+        ("I don't know.", "I don't know"),
+    ],
+)
+def test_a_shown_sentence_that_says_otherwise_answers_no(archive, reply, answer):
+    rag, _ = open_with(archive, reply)
+    a = rag.ask("Did the ferry company offer a new date for talks?", AskOptions(as_of=AS_OF))
+    assert a.question_type == "yesno"
+    assert a.answer.startswith(answer), a.answer
+    assert (a.short_answer == "no") == answer.startswith("No.")
+    if a.short_answer == "no":
+        cited = [c for c in a.citations if c.cited]
+        assert [c.hit.article_id for c in cited] == ["ferry-strike"] and cited[0].supported
