@@ -229,7 +229,8 @@ class KindJudge:
         negation, "instead", "only"…) — a source that is merely silent is no "No". A reader
         quotes what agrees with the question's words and says "Yes" to most questions, so a
         shown sentence that states the opposite decides when the reader's answer cannot
-        stand, or when it matches the question more closely than the reader's own."""
+        stand, or when it matches the question more closely than the sentence the answer
+        shows (a reader's "No" then shows the sentence that says so)."""
         answer = self._reader_verdict(question, raw, citations, timings)
         if answer.abstain_reason == "model":
             return answer  # the reader found no answer: a negation nearby is no "No"
@@ -237,13 +238,9 @@ class KindJudge:
         if contrary is None:
             return answer
         n, stated = contrary
-        if not answer.abstained:
-            said = " ".join(c["text"] for c in answer.claims or [])
-            asked = stems(content_words(question))
-            if answer.short_answer == "no" or len(asked & stems(content_words(said))) >= len(
-                asked & stems(content_words(stated))
-            ):
-                return answer
+        said = " ".join(c["text"] for c in answer.claims or [])
+        if not answer.abstained and _fit(question, said)[0] >= _fit(question, stated)[0]:
+            return answer
         reset_checks(citations)
         c = citations[n - 1]
         c.cited, c.supported, c.quote = True, True, stated
@@ -420,13 +417,7 @@ def _deciding_sentence(
     kept = [(p, t) for p, t in parts if any(c.supported and c.text == t for c in checks)]
     if len(kept) < 2:
         return text, checks
-    asked = stems(content_words(question))
-
-    def fit(part: tuple[str, str]) -> tuple[int, float]:
-        words = stems(content_words(part[1]))
-        return len(asked & words), len(asked & words) / max(1, len(words))
-
-    best, best_text = max(kept, key=fit)
+    best, best_text = max(kept, key=lambda part: _fit(question, part[1]))
     return best, [c for c in checks if c.text == best_text][:1]
 
 
@@ -446,13 +437,19 @@ def _names_none(question: str, said: list[str]) -> bool:
     return not any(_found(n, have) for run in name_runs(question) for n in run)
 
 
+def _fit(question: str, text: str) -> tuple[int, float]:
+    """How closely a sentence matches a question: the words they share, then their share of
+    the sentence's words (of equals, the sentence that says less besides)."""
+    asked, words = stems(content_words(question)), stems(content_words(text))
+    return len(asked & words), len(asked & words) / max(1, len(words))
+
+
 def _contrary(question: str, citations: list[Citation]) -> tuple[int, str] | None:
     """The shown sentence that states the opposite of what the question asks ("Also left
     out is a federal ban on assault weapons" for "Does the framework include a ban on
     assault weapons?"): one of the two negated, every name of the question in it (or, when
     it names none of them, in its article's title) and half its other words; of several,
     the one sharing most words with the question. Its source number and the sentence."""
-    asked = stems(content_words(question))
     asked_negated = bool(_DENIED.search(question))
     best: tuple[int, int, str] | None = None
     for c in citations:
@@ -462,7 +459,7 @@ def _contrary(question: str, citations: list[Citation]) -> tuple[int, str] | Non
             titled = (c.hit.title,) if _names_none(question, [sent]) else ()
             if not about_subject(question, [sent], all_names=False, named_in=titled):
                 continue
-            fit = len(asked & stems(content_words(sent)))
+            fit = _fit(question, sent)[0]  # of equals, the one the evidence ranked first
             if best is None or fit > best[0]:
                 best = (fit, c.id, sent.strip())
     return (best[1], best[2]) if best else None
