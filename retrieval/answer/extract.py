@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import date
 from typing import NamedTuple
 
 from retrieval.answer.about import CAPTION, lead
@@ -61,6 +62,10 @@ _CAUSE = re.compile(
     r"led to|leading to|amid|fueled|sparked|since)\b",
     re.IGNORECASE,
 )
+
+
+# A question that asks for the newest state of a story.
+_LATEST = re.compile(r"\b(?:latest|newest|most\s+recent|last\s+update)\b", re.IGNORECASE)
 
 
 def _favour_causes(question: str, sents: list[Sentence]) -> None:
@@ -144,6 +149,7 @@ def open_sources(
     the points a summary needs are mostly elsewhere in the article. Each source holds the
     article's opening sentence and the sentences that answer best (question match, with a
     prior for news's most important first), a few, no point made twice."""
+    latest = bool(_LATEST.search(question))
     articles: list[tuple[Hit, str]] = []
     for h in sources:
         if h.article_id in (a.article_id for a, _ in articles):
@@ -155,8 +161,12 @@ def open_sources(
         if articles and not about_subject(question, [h.title, body]):
             continue  # a second article on another subject adds nothing to this answer
         articles.append((h, body))
-        if len(articles) == MAX_ARTICLES:
+        if len(articles) == MAX_ARTICLES and not latest:
             break
+    if latest:
+        # "What's the latest on …?": the newest articles on the subject, the newest first.
+        articles.sort(key=lambda a: a[0].published or date.min, reverse=True)
+        del articles[MAX_ARTICLES:]
     pool: list[Sentence] = []
     openings: list[Sentence] = []
     for i, (_, body) in enumerate(articles):

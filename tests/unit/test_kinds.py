@@ -118,6 +118,21 @@ def test_open_answer_in_the_sources_own_words_says_who_reported_what_and_when(ar
     assert "two to four sentences" in gen.calls[-1][0]["content"]  # the reader was asked
 
 
+@pytest.mark.parametrize(
+    "question, first",
+    [
+        ("Tell me about Millbrook's watering limits.", "ledger.example"),
+        # asked for the latest, the newest article opens the answer
+        ("What's the latest on Millbrook's watering limits?", "courier.example"),
+    ],
+)
+def test_the_latest_opens_with_the_newest_article(archive, question, first):
+    rag, _ = open_with(archive, "The council limited watering [1].")
+    a = rag.ask(question, AskOptions(as_of=AS_OF))
+    assert a.question_type == "open" and not a.abstained, a.answer
+    assert a.answer.startswith(f"{first} reported on"), a.answer
+
+
 def test_open_question_the_reader_declines_abstains(archive):
     rag, _ = open_with(archive, "I don't know.")
     a = rag.ask("What is happening with the Millbrook water supply?", AskOptions(as_of=AS_OF))
