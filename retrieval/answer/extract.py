@@ -115,8 +115,9 @@ def compose(chosen: list[Sentence], citations: list[Citation], attribute: bool =
 # How a paragraph of prose ends. Headings, links to other stories ("Experts say the term
 # 'drought' may be insufficient…"), video teasers, embedded posts and photo captions with
 # their credit ("… in Abra province on July 27. AP") end otherwise: in 40 RealTime QA
-# articles outside the everyday set, 69 of 1,100 paragraphs do, and 37 of 40 of them read
-# were such (docs/EVALUATION.md).
+# articles outside the everyday set, 68 of 1,100 paragraphs do, and 38 of 40 of them read
+# were such; two were quotations whose attribution lost its full stop
+# (`python -m bench.studies.prose_paragraphs`, docs/EVALUATION.md).
 _PROSE_END = re.compile(r"[.!?…:][\"'”’)\]\s]*$")
 
 
