@@ -59,7 +59,7 @@ _OPEN = re.compile(
     r"^(?:why|how\s+(?:come|did|does|do|is|are|was|were|will|would|could|can|has|have|should)\b"
     r"|how\b(?!\s+(?:many|much|old|long|far|big|large|tall|high|often|fast|deep|wide|soon)\b))"
     r"|^(?:and\s+)?(?:what|so\s+what)(?:'s|\s+is|\s+was|\s+has\s+been|\s+have\s+been)?\s+"
-    r"(?:happen(?:ed|ing|s)?|going\s+on|new|the\s+latest|the\s+news|the\s+situation|the\s+story|"
+    r"(?:happen(?:ed|ing|s)?|going\s+on|being\s+done|new|the\s+latest|the\s+news|the\s+situation|the\s+story|"
     r"the\s+background|the\s+context)\b"
     r"|^(?:tell\s+me|explain|summari[sz]e|describe|give\s+me|brief\s+me|catch\s+me\s+up|"
     r"update\s+me|fill\s+me\s+in|walk\s+me\s+through|recap|outline)\b"

@@ -37,6 +37,7 @@ K = QuestionType
         ("What's the latest on the water limits?", K.OPEN),
         ("What are the main concerns about the reservoir?", K.OPEN),
         ("What's in the council's plan?", K.OPEN),
+        ("What is being done about the water shortage?", K.OPEN),
         ("Did the council limit garden watering?", K.YESNO),
         ("Is the museum free for children?", K.YESNO),
         ("Has Bayline offered new talks?", K.YESNO),
