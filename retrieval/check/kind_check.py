@@ -57,6 +57,10 @@ _DENIALS = r"not|never|no|none|neither|nor|without|left out|denied|denies|reject
 _DENIED = re.compile(rf"\b(?:{_DENIALS})\b|n['’]t\b", re.IGNORECASE)
 _NEGATED = re.compile(rf"\b(?:{_DENIALS}|instead|rather than|only)\b|n['’]t\b", re.IGNORECASE)
 _QUESTION_MARK = re.compile(r"\?[”\"']?\s*$")
+# Where a sentence turns to another clause: a contrast, a dash, a semicolon.
+_CLAUSES = re.compile(
+    r"\s+[–—-]\s+|;\s+|,\s+(?=(?:but|while|whereas|although|though|yet)\b)", re.IGNORECASE
+)
 # A statement of what may happen rather than of what did: a forecast, a possibility, a plan.
 _HEDGED = re.compile(
     r"\b(?:could|might|may|would|likely|possibly|perhaps|expected\s+to|forecast\s+to|"
@@ -324,7 +328,11 @@ class KindJudge:
         ):
             # What a source says could or may happen does not say that it did.
             return self._abstain("unsupported", question, citations, timings, draft=out)
-        if verdict == "yes" and closest is not None and _turned(closest[1], asked_negated):
+        if (
+            verdict == "yes"
+            and closest is not None
+            and _turned(_closest_clause(question, closest[1]), asked_negated)
+        ):
             # The reader said "Yes" over a source that says the opposite: the source wins,
             # in its own words.
             n, quote = closest
@@ -444,6 +452,13 @@ def _fit(question: str, text: str) -> tuple[int, float]:
     return len(asked & words), len(asked & words) / max(1, len(words))
 
 
+def _closest_clause(question: str, sentence: str) -> str:
+    """The clause of a sentence that matches the question best: a negation reaches as far
+    as its clause ("… reached a $5 average – but it's not the highest record when inflation
+    is counted" does not deny the $5)."""
+    return max(_CLAUSES.split(sentence), key=lambda clause: _fit(question, clause))
+
+
 def _contrary(question: str, citations: list[Citation]) -> tuple[int, str] | None:
     """The shown sentence that states the opposite of what the question asks ("Also left
     out is a federal ban on assault weapons" for "Does the framework include a ban on
@@ -454,14 +469,17 @@ def _contrary(question: str, citations: list[Citation]) -> tuple[int, str] | Non
     best: tuple[int, int, str] | None = None
     for c in citations:
         for sent in sentences_of(c.hit.text.replace(" … ", " ")):
-            if bool(_DENIED.search(sent)) == asked_negated or _QUESTION_MARK.search(sent):
+            if _QUESTION_MARK.search(sent):
                 continue
-            titled = (c.hit.title,) if _names_none(question, [sent]) else ()
-            if not about_subject(question, [sent], all_names=False, named_in=titled):
-                continue
-            fit = _fit(question, sent)[0]  # of equals, the one the evidence ranked first
-            if best is None or fit > best[0]:
-                best = (fit, c.id, sent.strip())
+            for clause in _CLAUSES.split(sent):  # a negation reaches as far as its clause
+                if bool(_DENIED.search(clause)) == asked_negated:
+                    continue
+                titled = (c.hit.title,) if _names_none(question, [clause]) else ()
+                if not about_subject(question, [clause], all_names=False, named_in=titled):
+                    continue
+                fit = _fit(question, clause)[0]  # of equals, the one the evidence ranked first
+                if best is None or fit > best[0]:
+                    best = (fit, c.id, sent.strip())
     return (best[1], best[2]) if best else None
 
 

@@ -581,3 +581,28 @@ def test_a_shown_sentence_that_says_otherwise_answers_no(archive, reply, answer)
     if a.short_answer == "no":
         cited = [c for c in a.citations if c.cited]
         assert [c.hit.article_id for c in cited] == ["ferry-strike"] and cited[0].supported
+
+
+def test_a_negation_in_another_clause_is_no_no(tmp_path):
+    """ "… reached five dollars – but it was not the highest price …" does not deny five
+    dollars: a negation reaches as far as its clause."""
+    from tests.fixtures.archive import ARCHIVE as BASE
+
+    emb = FakeEmbedder()
+    fuel = replace(
+        BASE[0],
+        id="fuel",
+        title="Fuel prices climb again",
+        body=(
+            "Gas reached five dollars a gallon for the first time on Saturday – but it was "
+            "not the highest price once inflation is counted."
+        ),
+    )
+    store = open_or_create(tmp_path / "g", emb, ChunkingParams(max_tokens=64, overlap_tokens=8))
+    Indexer(store, emb).ingest_articles([fuel])
+    store.close()
+    cfg = PipelineConfig(min_score=0.0, min_sentence_score=0.0, min_confidence=0.0)
+    reply = "Sentence: Gas reached five dollars a gallon for the first time on Saturday [1].\nAnswer: Yes"
+    rag = make_newsrag(tmp_path / "g", emb, FakeGenerator(reply), cfg)
+    a = rag.ask("Did gas reach five dollars a gallon for the first time?", AskOptions(as_of=AS_OF))
+    assert not a.abstained and a.short_answer == "yes", a.answer
