@@ -602,7 +602,10 @@ def test_a_negation_in_another_clause_is_no_no(tmp_path):
     Indexer(store, emb).ingest_articles([fuel])
     store.close()
     cfg = PipelineConfig(min_score=0.0, min_sentence_score=0.0, min_confidence=0.0)
-    reply = "Sentence: Gas reached five dollars a gallon for the first time on Saturday [1].\nAnswer: Yes"
+    reply = (
+        "Sentence: Gas reached five dollars a gallon for the first time on Saturday [1].\n"
+        "Answer: Yes"
+    )
     rag = make_newsrag(tmp_path / "g", emb, FakeGenerator(reply), cfg)
     a = rag.ask("Did gas reach five dollars a gallon for the first time?", AskOptions(as_of=AS_OF))
     assert not a.abstained and a.short_answer == "yes", a.answer
