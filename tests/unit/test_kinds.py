@@ -371,24 +371,24 @@ def test_yes_no_reply_quoting_its_sentence_first(archive):
     assert gen.calls[-1][2]["content"].startswith("Sentence:")  # the examples show the order
 
 
-def test_a_yes_resting_on_what_could_happen_abstains(archive, tmp_path):
-    from tests.fixtures.archive import ARCHIVE as BASE
-
+def _one_article(tmp_path, title: str, body: str, reply: str):
+    """A pipeline over one article written for the test, the reader's reply fixed."""
     emb = FakeEmbedder()
-    forecast = replace(
-        BASE[0],
-        id="forecast",
-        title="Millbrook braces for record heat",
-        body="Forecasters said Millbrook could see its hottest day on record on Friday.",
-    )
-    store = open_or_create(tmp_path / "f", emb, ChunkingParams(max_tokens=64, overlap_tokens=8))
-    Indexer(store, emb).ingest_articles([forecast])
+    article = replace(ARCHIVE[0], id="only", title=title, body=body)
+    store = open_or_create(tmp_path / "one", emb, ChunkingParams(max_tokens=64, overlap_tokens=8))
+    Indexer(store, emb).ingest_articles([article])
     store.close()
-    reply = (
-        "Answer: Yes [1]\nSentence: Millbrook could see its hottest day on record on Friday [1]."
-    )
     cfg = PipelineConfig(min_score=0.0, min_sentence_score=0.0, min_confidence=0.0)
-    rag = make_newsrag(tmp_path / "f", emb, FakeGenerator(reply), cfg)
+    return make_newsrag(tmp_path / "one", emb, FakeGenerator(reply), cfg)
+
+
+def test_a_yes_resting_on_what_could_happen_abstains(archive, tmp_path):
+    rag = _one_article(
+        tmp_path,
+        "Millbrook braces for record heat",
+        "Forecasters said Millbrook could see its hottest day on record on Friday.",
+        "Answer: Yes [1]\nSentence: Millbrook could see its hottest day on record on Friday [1].",
+    )
     a = rag.ask("Was Friday Millbrook's hottest day on record?", AskOptions(as_of=AS_OF))
     assert a.abstained and a.abstain_reason == "unsupported", a.answer
     # asked as a possibility, the same sentence answers
@@ -534,25 +534,14 @@ def test_captions_teasers_and_headings_are_no_point_of_an_answer():
 def test_a_yes_sentence_may_lean_on_its_title_for_names_it_gives_none_of(
     tmp_path, question, quoted, answered
 ):
-    from tests.fixtures.archive import ARCHIVE as BASE
-
-    emb = FakeEmbedder()
-    quake = replace(
-        BASE[0],
-        id="quake",
-        title="Port Avalon earthquake: Bayline and Kestrel ferries halted",
-        body=(
-            "The quake triggered landslides across the harbor road on Tuesday.\n\n"
-            "Bayline signed a fuel deal with Northport last year.\n\n"
-            "Kestrel said its own talks go on."
-        ),
+    rag = _one_article(
+        tmp_path,
+        "Port Avalon earthquake: Bayline and Kestrel ferries halted",
+        "The quake triggered landslides across the harbor road on Tuesday.\n\n"
+        "Bayline signed a fuel deal with Northport last year.\n\n"
+        "Kestrel said its own talks go on.",
+        f"Sentence: {quoted} [1].\nAnswer: Yes",
     )
-    store = open_or_create(tmp_path / "q", emb, ChunkingParams(max_tokens=64, overlap_tokens=8))
-    Indexer(store, emb).ingest_articles([quake])
-    store.close()
-    cfg = PipelineConfig(min_score=0.0, min_sentence_score=0.0, min_confidence=0.0)
-    reply = f"Sentence: {quoted} [1].\nAnswer: Yes"
-    rag = make_newsrag(tmp_path / "q", emb, FakeGenerator(reply), cfg)
     a = rag.ask(question, AskOptions(as_of=AS_OF))
     assert a.question_type == "yesno"
     assert (not a.abstained and a.short_answer == "yes") == answered, a.answer
@@ -586,26 +575,13 @@ def test_a_shown_sentence_that_says_otherwise_answers_no(archive, reply, answer)
 def test_a_negation_in_another_clause_is_no_no(tmp_path):
     """ "… reached five dollars – but it was not the highest price …" does not deny five
     dollars: a negation reaches as far as its clause."""
-    from tests.fixtures.archive import ARCHIVE as BASE
-
-    emb = FakeEmbedder()
-    fuel = replace(
-        BASE[0],
-        id="fuel",
-        title="Fuel prices climb again",
-        body=(
-            "Gas reached five dollars a gallon for the first time on Saturday – but it was "
-            "not the highest price once inflation is counted."
-        ),
-    )
-    store = open_or_create(tmp_path / "g", emb, ChunkingParams(max_tokens=64, overlap_tokens=8))
-    Indexer(store, emb).ingest_articles([fuel])
-    store.close()
-    cfg = PipelineConfig(min_score=0.0, min_sentence_score=0.0, min_confidence=0.0)
-    reply = (
+    rag = _one_article(
+        tmp_path,
+        "Fuel prices climb again",
+        "Gas reached five dollars a gallon for the first time on Saturday – but it was not "
+        "the highest price once inflation is counted.",
         "Sentence: Gas reached five dollars a gallon for the first time on Saturday [1].\n"
-        "Answer: Yes"
+        "Answer: Yes",
     )
-    rag = make_newsrag(tmp_path / "g", emb, FakeGenerator(reply), cfg)
     a = rag.ask("Did gas reach five dollars a gallon for the first time?", AskOptions(as_of=AS_OF))
     assert not a.abstained and a.short_answer == "yes", a.answer
