@@ -180,6 +180,11 @@ class KindJudge:
         uncite(citations)
         return Answer(text, True, citations, timings, question, abstain_reason=reason, draft=draft)
 
+    def _rests_on(self, c: Citation, quote: str | None) -> None:
+        """The source whose own words state a claim: cited, supporting, quoted."""
+        c.cited, c.supported, c.quote = True, True, quote
+        c.support = max(c.support or 0.0, self.verifier.threshold)
+
     def _supported_only(self, text: str, citations: list[Citation]) -> tuple[str, list[ClaimCheck]]:
         """The answer keeping only its supported sentences (checked again when some were
         dropped, so that only what is kept is cited). Each sentence is judged on its own
@@ -245,12 +250,9 @@ class KindJudge:
         said = " ".join(c["text"] for c in answer.claims or [])
         if not answer.abstained and _fit(question, said)[0] >= _fit(question, stated)[0]:
             return answer
-        reset_checks(citations)
-        c = citations[n - 1]
-        c.cited, c.supported, c.quote = True, True, stated
-        c.support = max(c.support or 0.0, self.verifier.threshold)
-        check = ClaimCheck(stated, [n], 1.0, True)
-        text = shown_where_supported(f"{stated.rstrip('.!?')} [{n}].", citations, [check])
+        reset_checks(citations)  # the answer rests on this one source
+        self._rests_on(citations[n - 1], stated)
+        text, check = _stated(n, stated)
         out = Answer(
             f"No. {text[0].upper()}{text[1:]}",
             False,
@@ -336,8 +338,8 @@ class KindJudge:
             # The reader said "Yes" over a source that says the opposite: the source wins,
             # in its own words.
             n, quote = closest
-            verdict, out = "no", f"{quote.strip().rstrip('.!?')} [{n}]."
-            checks = [ClaimCheck(quote.strip(), [n], 1.0, True)]
+            out, check = _stated(n, quote)
+            verdict, checks = "no", [check]
         out, checks = _deciding_sentence(question, out, checks)
         out = shown_where_supported(out, citations, checks)
         out = out[0].upper() + out[1:]
@@ -398,9 +400,8 @@ class KindJudge:
             out, checks = self.verifier.check(question, text, citations)
         for k, ns in kept:  # an item's own source supports it, whatever the sentence scored
             c = citations[ns[0] - 1]
-            c.cited, c.supported = True, True
-            c.support = max(c.support or 0.0, self.verifier.threshold)
-            c.quote = c.quote or next((s for s in sentences_of(c.hit.text) if item_in(k, s)), None)
+            quote = c.quote or next((s for s in sentences_of(c.hit.text) if item_in(k, s)), None)
+            self._rests_on(c, quote)
         if not self._on_subject(
             question, [ClaimCheck(k, ns, 1.0, True) for k, ns in kept], citations
         ):
@@ -472,7 +473,7 @@ def _contrary(question: str, citations: list[Citation]) -> tuple[int, str] | Non
             if _QUESTION_MARK.search(sent):
                 continue
             for clause in _CLAUSES.split(sent):  # a negation reaches as far as its clause
-                if bool(_DENIED.search(clause)) == asked_negated:
+                if not _turned(clause, asked_negated, _DENIED):
                     continue
                 titled = (c.hit.title,) if _names_none(question, [clause]) else ()
                 if not about_subject(question, [clause], all_names=False, named_in=titled):
@@ -483,9 +484,14 @@ def _contrary(question: str, citations: list[Citation]) -> tuple[int, str] | Non
     return (best[1], best[2]) if best else None
 
 
-def _turned(text: str, asked_negated: bool) -> bool:
+def _stated(n: int, quote: str) -> tuple[str, ClaimCheck]:
+    """A source's sentence as the answer's claim, citing it."""
+    return f"{quote.strip().rstrip('.!?')} [{n}].", ClaimCheck(quote.strip(), [n], 1.0, True)
+
+
+def _turned(text: str, asked_negated: bool, negation: re.Pattern[str] = _NEGATED) -> bool:
     """A statement's polarity is the opposite of the question's (one of them is negated)."""
-    return bool(_NEGATED.search(text)) != asked_negated
+    return bool(negation.search(text)) != asked_negated
 
 
 def joined_items(items: list[str]) -> str:
