@@ -127,13 +127,25 @@ def about_subject(
     names). A name may also be in `named_in`: the title of a sentence's article names what
     its sentences call "the quake"."""
     names, words = topic_words(question)
-    have = stems(content_words(" ".join(texts)))
+    have = stems(content_words(" ".join(texts))) | _same_direction(question, texts)
     named = have | stems(content_words(" ".join(named_in)))
     if all_names and not all(_found(n, named) for n in names):
         return False
     if not all_names and not all(any(_found(n, named) for n in run) for run in name_runs(question)):
         return False
     return not words or sum(_found(w, have) for w in words) / len(words) >= share
+
+
+def _same_direction(question: str, texts: list[str]) -> set[str]:
+    """The question's words of a change that the texts state in other words of the same
+    direction ("cut its use" — "reduce their use"): as if the texts had them."""
+    said = " ".join(texts)
+    return {
+        stem(w)
+        for w in content_words(question)
+        for way in _DIRECTIONS
+        if way.fullmatch(w) and way.search(said)
+    }
 
 
 def _found(stem: str, have: set[str]) -> bool:
@@ -304,7 +316,6 @@ class KindJudge:
             return self._abstain("unsupported", question, citations, timings, draft=out)
         # The verdict the source's own words give: the question and the sentence that
         # supports the answer agree in polarity ("Yes") or one of them is negated ("No").
-        asked_negated = bool(_NEGATED.search(question))
         quoted = [
             (c.id, piece)
             for c in citations
@@ -313,7 +324,7 @@ class KindJudge:
             if content_words(piece)
         ]
         stated = [q for _, q in quoted] + [c.text for c in checks if c.supported]
-        if verdict == "no" and not any(_turned(t, asked_negated) for t in stated):
+        if verdict == "no" and not any(_turned(question, t) for t in stated):
             # A "No" rests on a source that states the opposite, never on its silence.
             return self._abstain("unsupported", question, citations, timings, draft=out)
         # The source's own words that are closest to the question decide against a "Yes"
@@ -333,7 +344,7 @@ class KindJudge:
         if (
             verdict == "yes"
             and closest is not None
-            and _turned(_closest_clause(question, closest[1]), asked_negated)
+            and _turned(question, _closest_clause(question, closest[1]))
         ):
             # The reader said "Yes" over a source that says the opposite: the source wins,
             # in its own words.
@@ -463,17 +474,17 @@ def _closest_clause(question: str, sentence: str) -> str:
 def _contrary(question: str, citations: list[Citation]) -> tuple[int, str] | None:
     """The shown sentence that states the opposite of what the question asks ("Also left
     out is a federal ban on assault weapons" for "Does the framework include a ban on
-    assault weapons?"): one of the two negated, every name of the question in it (or, when
-    it names none of them, in its article's title) and half its other words; of several,
-    the one sharing most words with the question. Its source number and the sentence."""
-    asked_negated = bool(_DENIED.search(question))
+    assault weapons?"): one of the two negated, or the sentence stating the opposite change
+    or rank (`_opposed`); every name of the question in it (or, when it names none of them,
+    in its article's title) and half its other words; of several, the one sharing most words
+    with the question. Its source number and the sentence."""
     best: tuple[int, int, str] | None = None
     for c in citations:
         for sent in sentences_of(c.hit.text.replace(" … ", " ")):
             if _QUESTION_MARK.search(sent):
                 continue
             for clause in _CLAUSES.split(sent):  # a negation reaches as far as its clause
-                if not _turned(clause, asked_negated, _DENIED):
+                if not _turned(question, clause, _DENIED):
                     continue
                 titled = (c.hit.title,) if _names_none(question, [clause]) else ()
                 if not about_subject(question, [clause], all_names=False, named_in=titled):
@@ -489,9 +500,60 @@ def _stated(n: int, quote: str) -> tuple[str, ClaimCheck]:
     return f"{quote.strip().rstrip('.!?')} [{n}].", ClaimCheck(quote.strip(), [n], 1.0, True)
 
 
-def _turned(text: str, asked_negated: bool, negation: re.Pattern[str] = _NEGATED) -> bool:
-    """A statement's polarity is the opposite of the question's (one of them is negated)."""
-    return bool(negation.search(text)) != asked_negated
+def _turned(question: str, text: str, negation: re.Pattern[str] = _NEGATED) -> bool:
+    """A statement's polarity is the opposite of the question's: one of them is negated, or
+    it states the opposite change or rank ("Is the drought easing?" — "a worsening
+    drought", "the third hottest day" for the hottest), but not both."""
+    negated = bool(negation.search(text)) != bool(negation.search(question))
+    return negated != _opposed(question, text)
+
+
+# Directions of change: a statement that moves the other way from the question's word answers
+# it "No" ("more … in 2021 than in 2020?" — "an 80 % decrease compared to 2020").
+_DIRECTIONS = (
+    re.compile(
+        r"\b(?:ris(?:e|es|ing|en)|rose|increas(?:e|es|ed|ing)|gr(?:ow|ows|owing|own|ew)|"
+        r"higher|more|climb(?:s|ed|ing)?|soar(?:s|ed|ing)?|jump(?:s|ed|ing)?|"
+        r"surg(?:e|es|ed|ing)|worsen(?:s|ed|ing)?|expand(?:s|ed|ing)?)\b",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"\b(?:fall(?:s|en|ing)?|fell|decreas(?:e|es|ed|ing)|declin(?:e|es|ed|ing)|"
+        r"drop(?:s|ped|ping)?|lower|less|fewer|down|shr(?:ink|inks|inking|ank|unk)|"
+        r"plung(?:e|es|ed|ing)|eas(?:e|es|ed|ing)|reduc(?:e|es|ed|ing|tion)|cut(?:s|ting)?)\b",
+        re.IGNORECASE,
+    ),
+)
+# A bound on a quantity ("less than $125,000 a year") is no change.
+_BOUND = re.compile(r"\b(?:more|less|fewer)\s+than\s+(?=[$£€\d])", re.IGNORECASE)
+# A superlative ("hottest", "most expensive"), not a noun or verb that ends as one does; a
+# rank below the first ("the third hottest day") is not the first the question asks about.
+_SUPERLATIVE = re.compile(
+    r"\b(?:best|worst|(?:most|least)\s+\w+|(?!(?:inter|for|requ|prot|cont|arr|gu|ch|qu|harv|"
+    r"sugg|dig|inv|manif|hon|mod|earn|att|conqu|inqu|bequ|pri|behe|tempe)est\b)\w{2,}est)\b",
+    re.IGNORECASE,
+)
+_ORDINAL = r"(?:second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d+(?:st|nd|rd|th))"
+
+
+def _moves(way: re.Pattern[str], other: re.Pattern[str], text: str) -> bool:
+    """The text states a change one way and not the other."""
+    return bool(way.search(text)) and not other.search(text)
+
+
+def _opposed(question: str, text: str) -> bool:
+    """The statement moves the other way from the question, or ranks what the question calls
+    the most (a superlative) below the first."""
+    question, text = _BOUND.sub(" ", question), _BOUND.sub(" ", text)
+    up, down = _DIRECTIONS
+    for one, other in ((up, down), (down, up)):
+        if _moves(one, other, question) and _moves(other, one, text):
+            return True
+    for sup in _SUPERLATIVE.findall(question):
+        ranked = re.compile(rf"\b{_ORDINAL}[\s-]+{re.escape(sup)}\b", re.IGNORECASE)
+        if ranked.search(text) and not ranked.search(question):
+            return True
+    return False
 
 
 def joined_items(items: list[str]) -> str:
