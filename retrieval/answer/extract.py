@@ -169,23 +169,25 @@ def open_sources(
         articles.sort(key=lambda a: a[0].published or date.min, reverse=True)
         del articles[MAX_ARTICLES:]
     pool: list[Sentence] = []
-    openings: list[Sentence] = []
+    lede: list[Sentence] = []  # the sentences of the first article's opening paragraph
     for i, (_, body) in enumerate(articles):
-        first = lead(body, 1)
-        sents = _paragraph_sentences(body)
-        for pos, text in enumerate(sents):
-            if first and text.endswith(first.strip(" …")):
-                text = first  # past a dateline ("Washington CNN — …")
-            s = Sentence(i, pos, text)
+        opening = sentences(lead(body, 99))
+        for pos, text in enumerate(_paragraph_sentences(body)):
+            # past a dateline ("Washington CNN — …")
+            first = next((t for t in opening if text.endswith(t.strip(" …"))), None)
+            s = Sentence(i, pos, first or text)
             pool.append(s)
-            if i == 0 and not openings and text == first:
-                openings.append(s)
+            if i == 0 and first:
+                lede.append(s)
     if not pool:
         return OpenSources(sources, [])
     selector.score(question, [h for h, _ in articles], pool, embed_all=True)
     _favour_causes(question, pool)
     for s in pool:
         s.score += _POSITION / (1.0 + s.pos / 10.0)
+    # The opening paragraph's main sentence: a feature opens with a question or a scene
+    # before it ("Hoping to bring some mustard home from France? …").
+    openings = [max(lede, key=lambda s: s.score)] if lede else []
     chosen: list[Sentence] = list(openings)
     for s in sorted(pool, key=lambda s: -s.score):
         if len(chosen) == MAX_SENTENCES:

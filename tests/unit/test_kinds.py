@@ -585,3 +585,86 @@ def test_a_negation_in_another_clause_is_no_no(tmp_path):
     )
     a = rag.ask("Did gas reach five dollars a gallon for the first time?", AskOptions(as_of=AS_OF))
     assert not a.abstained and a.short_answer == "yes", a.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "body", "quoted", "short"),
+    [
+        # the opposite change answers "No" ...
+        (
+            "Did Millbrook use more water in May than in April?",
+            "Millbrook used 40 million gallons in May, a 12 percent decrease from April.",
+            "Millbrook used 40 million gallons in May, a 12 percent decrease from April",
+            "no",
+        ),
+        (
+            "Is the drought in Millbrook easing?",
+            "The drought in Millbrook is worsening, the council said.",
+            "The drought in Millbrook is worsening, the council said",
+            "no",
+        ),
+        # ... and so does a rank below the first for the question's superlative
+        (
+            "Was Friday Millbrook's hottest day on record?",
+            "Friday was Millbrook's third hottest day on record.",
+            "Friday was Millbrook's third hottest day on record",
+            "no",
+        ),
+        # a change the same way in other words is a "Yes", its question words found
+        (
+            "Will Millbrook have to cut its river water use?",
+            "Millbrook will have to reduce its river intake by a fifth from June.",
+            "Millbrook will have to reduce its river intake by a fifth from June",
+            "yes",
+        ),
+        # a bound on a quantity is no change ("less than" a number)
+        (
+            "Will families in Millbrook get more water credits?",
+            "Families in Millbrook earning less than $50,000 will get more water credits.",
+            "Families in Millbrook earning less than $50,000 will get more water credits",
+            "yes",
+        ),
+        (
+            "Will families in Millbrook get more water credits?",
+            "Families in Millbrook earning less than $50,000 will get water credits twice.",
+            "Families in Millbrook earning less than $50,000 will get water credits twice",
+            "yes",
+        ),
+    ],
+)
+def test_a_change_or_rank_the_other_way_answers_no(tmp_path, question, body, quoted, short):
+    rag = _one_article(
+        tmp_path, "Millbrook water news", body, f"Sentence: {quoted} [1].\nAnswer: Yes"
+    )
+    a = rag.ask(question, AskOptions(as_of=AS_OF))
+    assert a.question_type == "yesno"
+    assert not a.abstained and a.short_answer == short, a.answer
+    assert a.answer.startswith(f"{short.capitalize()}. {quoted}"), a.answer
+
+
+def test_what_ends_like_a_superlative_is_no_rank():
+    from retrieval.check.kind_check import _opposed
+
+    assert _opposed("Is Millbrook the most expensive town?", "the second most expensive town")
+    assert _opposed("Is it the best beach?", "the 2nd best beach")
+    assert not _opposed("Was the protest peaceful?", "The second protest was peaceful.")
+    assert not _opposed("Did the forest burn?", "A second forest burned.")
+
+
+def test_an_open_answer_opens_with_the_opening_paragraphs_main_point(tmp_path):
+    """A feature opens with a question or a scene before its main point: the answer opens
+    with the point."""
+    rag = _one_article(
+        tmp_path,
+        "Ferry strike in Port Avalon",
+        "Port Avalon CNN —\n\n"
+        "Hoping to catch a ferry out of Port Avalon this week? When the morning boat failed to "
+        "leave on Monday, dozens of commuters waited on the pier in the rain. Bayline has "
+        "cancelled all its ferry crossings as its crews strike over pay.\n\n"
+        "The crews walked out after talks with the company failed on Sunday night.",
+        "Bayline cancelled its ferry crossings [1].",
+    )
+    a = rag.ask("What's going on with Bayline's ferry crossings?", AskOptions(as_of=AS_OF))
+    assert a.question_type == "open" and not a.abstained, a.answer
+    assert a.answer.startswith("Bayline has cancelled all its ferry crossings"), a.answer
+    assert "dozens of commuters waited" in a.answer  # still a point, in its place
