@@ -129,11 +129,11 @@ def about_subject(
     names, words = topic_words(question)
     have = stems(content_words(" ".join(texts))) | _same_direction(question, texts)
     named = have | stems(content_words(" ".join(named_in)))
-    if all_names and not all(_found(n, named) for n in names):
+    if all_names and not all(found(n, named) for n in names):
         return False
-    if not all_names and not all(any(_found(n, named) for n in run) for run in name_runs(question)):
+    if not all_names and not all(any(found(n, named) for n in run) for run in name_runs(question)):
         return False
-    return not words or sum(_found(w, have) for w in words) / len(words) >= share
+    return not words or sum(found(w, have) for w in words) / len(words) >= share
 
 
 def _same_direction(question: str, texts: list[str]) -> set[str]:
@@ -148,7 +148,7 @@ def _same_direction(question: str, texts: list[str]) -> set[str]:
     }
 
 
-def _found(stem: str, have: set[str]) -> bool:
+def found(stem: str, have: set[str]) -> bool:
     """A word's stem among others, a short word also as the start of a longer one ("win" in
     "winning", whose five-letter stem is "winni")."""
     if stem in have:
@@ -454,7 +454,7 @@ def _titles(question: str, said: list[str], citations: list[Citation]) -> tuple[
 
 def _names_none(question: str, said: list[str]) -> bool:
     have = stems(content_words(" ".join(said)))
-    return not any(_found(n, have) for run in name_runs(question) for n in run)
+    return not any(found(n, have) for run in name_runs(question) for n in run)
 
 
 def _fit(question: str, text: str) -> tuple[int, float]:

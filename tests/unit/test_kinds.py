@@ -668,3 +668,31 @@ def test_an_open_answer_opens_with_the_opening_paragraphs_main_point(tmp_path):
     assert a.question_type == "open" and not a.abstained, a.answer
     assert a.answer.startswith("Bayline has cancelled all its ferry crossings"), a.answer
     assert "dozens of commuters waited" in a.answer  # still a point, in its place
+
+
+def test_an_open_answer_about_part_of_a_story_favours_the_sentences_naming_it():
+    """Asked about one country in an article on a continent's heat wave, the sentences naming
+    that country score higher; a name in the title is the whole article's subject."""
+    from retrieval.answer.extract import _favour_narrowed
+    from retrieval.find.evidence import Sentence
+    from retrieval.types import Hit
+
+    europe = Hit(1, "europe", "Heat wave grips Europe", None, None, None, "", 1.0)
+    ruritania = replace(europe, title="Heat wave grips Ruritania")
+    question = "How bad is the heat wave in Ruritania?"
+    for hit, raised in ((europe, True), (ruritania, False)):
+        sents = [
+            Sentence(0, 0, "Officials in Ruritania said 500 people had died in the heat."),
+            Sentence(0, 1, "In France, the heat wave moved east toward Paris on Tuesday."),
+        ]
+        _favour_narrowed(question, [hit], sents)
+        assert (sents[0].score > sents[1].score) == raised
+        assert sents[1].score == 0.0
+
+
+def test_the_newsrooms_notes_on_a_story_are_no_point_of_an_answer():
+    from retrieval.answer.extract import usable
+
+    assert not usable("This story has been updated with additional developments on Monday.")
+    assert not usable("Correction: An earlier version of this article misstated the date.")
+    assert usable("The council updated its water rules for the third time since the spring.")
