@@ -63,6 +63,8 @@ class PipelineConfig:
     # operating point stored with the calibration; 0: never).
     min_confidence: float | None = None
     calibration_path: Path | None = None  # default: small's (confidence.calibration_for)
+    # The confidence of open, yes/no, list and about-the-article answers (None: none given).
+    kinds_calibration_path: Path | None = None
     # Read a publication window from the question's own words ("last week", "in May 2024");
     # explicit filters win on the bounds they set.
     time_filters: bool = True

@@ -22,6 +22,7 @@ from retrieval.answer.reading import extracted, read_reply, reopened, verdict_li
 from retrieval.check.answer_check import AnswerJudge
 from retrieval.check.confidence import Calibration
 from retrieval.check.kind_check import KindJudge
+from retrieval.check.kind_confidence import KindConfidence, kind_features
 from retrieval.check.verify import CitationVerifier
 from retrieval.errors import (
     GenerationError,
@@ -72,6 +73,7 @@ class RAGPipeline:
             self.config.unsupported,
         )
         self.kinds = KindJudge(self.judge.verifier)
+        self.kind_confidence = KindConfidence.load(self.config.kinds_calibration_path)
 
     def warm(self) -> bool:
         """Run the embedder and the index once and read the answer prompt's common opening
@@ -276,6 +278,10 @@ class RAGPipeline:
                 answer.choice_detail = self.choose(standalone, o.choices, sources, messages)
                 answer.choice_scores = answer.choice_detail["combined"]
                 timings["choose"] = (time.perf_counter() - t2) * 1000
+        if kind is not QuestionType.FACTOID and not answer.abstained and not o.choices:
+            answer.features = kind_features(kind.value, standalone, answer, self.retriever.embedder)
+            if self.kind_confidence is not None:
+                answer.confidence = self.kind_confidence.score(kind.value, answer.features)
         answer.question = q
         answer.question_type = kind.value
         answer.standalone_question = standalone if o.history else None

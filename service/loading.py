@@ -8,6 +8,7 @@ from index.core import CoreConfig, Models, Newsrag
 from index.fetch import FetchConfig
 from index.formats import Limits
 from retrieval.check.confidence import calibration_for
+from retrieval.check.kind_confidence import kinds_calibration_for
 from retrieval.find.evidence import EvidenceConfig
 from retrieval.models.presets import llamacpp_weights
 from retrieval.options import PipelineConfig
@@ -33,6 +34,7 @@ def core_config(settings: Settings) -> CoreConfig:
         unsupported=settings.unsupported,
         min_confidence=settings.min_confidence,
         calibration_path=calibration_for(settings.preset),
+        kinds_calibration_path=kinds_calibration_for(settings.preset),
         evidence=EvidenceConfig(
             enabled=settings.evidence_selection, budget_tokens=settings.evidence_tokens
         ),

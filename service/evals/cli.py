@@ -283,6 +283,37 @@ def eval_calibrate(
     typer.echo(json.dumps({k: v for k, v in result.items() if k != "curve"}, indent=2))
 
 
+@eval_app.command("kind-confidence")
+def eval_kind_confidence(
+    answers: Annotated[
+        list[Path],
+        typer.Option(help="answers.jsonl of `newsrag eval questions` (both parts); repeatable"),
+    ],
+    preset: PresetOpt = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="file to write [default: the preset's, in retrieval/check/]"),
+    ] = None,
+    report: Annotated[Path, typer.Option(help="folder for the report")] = Path(
+        "eval-out/kind-confidence"
+    ),
+) -> None:
+    """Fit the confidence of open, yes/no, list and about-the-article answers on the everyday
+    set's development answers; report its calibration (ECE) per kind on the held-out ones."""
+    from retrieval.check.kind_confidence import kinds_calibration_for
+    from service.evals.kind_confidence import run
+
+    for p in answers:
+        if not p.is_file():
+            fail(f"--answers {p} is not a file", 2)
+    target = out or kinds_calibration_for(settings_for(preset=preset).preset)
+    try:
+        result = run(answers, target, report)
+    except (ValueError, KeyError, json.JSONDecodeError) as exc:
+        fail(f"cannot fit the kind confidence: {exc}", 2)
+    typer.echo(json.dumps(result, indent=2))
+
+
 @eval_app.command("feedback")
 def eval_feedback(
     data: Annotated[Path, typer.Option(help="JSONL from `newsrag feedback export`")],

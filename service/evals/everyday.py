@@ -235,6 +235,8 @@ def record(q: dict[str, Any], a: Answer, seconds: float, newest: dict[str, str])
         "short_answer": a.short_answer,
         "abstain_reason": a.abstain_reason,
         "confidence": a.confidence,
+        # the signals of a kind's confidence (`newsrag eval kind-confidence` fits on them)
+        "features": a.features if a.question_type != "factoid" else None,
         "seconds": round(seconds, 2),
         # when the answer's first word was streamed (None: nothing was, e.g. an abstention)
         "first_word_s": (
