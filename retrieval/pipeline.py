@@ -37,6 +37,7 @@ from retrieval.find.evidence import (
 from retrieval.find.followup import MAX_HISTORY_TURNS, standalone_question
 from retrieval.find.search import Retriever
 from retrieval.find.timefilter import time_window
+from retrieval.lang import synonyms
 from retrieval.models.base import (
     CHOICE_SCORES,
     OPENED_REPLY,
@@ -78,8 +79,10 @@ class RAGPipeline:
     def warm(self) -> bool:
         """Run the embedder and the index once and read the answer prompt's common opening
         (instructions and examples) into the generator's cache, so that the first question
-        costs what later ones do. False when the generator keeps no prompt cache."""
+        costs what later ones do (and the synonyms the checks read, ~0.5 s). False when the
+        generator keeps no prompt cache."""
         self.retriever.search("warm up", 1)
+        synonyms.load()
         if self.generator is None or not supports(self.generator, PREFIX_CACHE):
             return False
         if supports(self.generator, PREFIX_SNAPSHOTS):

@@ -28,6 +28,7 @@ from retrieval.check.verify import (
     missing_terms,
     shown_where_supported,
 )
+from retrieval.lang.synonyms import synonyms
 from retrieval.lang.text import sentences
 from retrieval.lang.words import (
     STOP_WORDS,
@@ -133,7 +134,13 @@ def about_subject(
         return False
     if not all_names and not all(any(found(n, named) for n in run) for run in name_runs(question)):
         return False
-    return not words or sum(found(w, have) for w in words) / len(words) >= share
+    asked = {stem(w): w for w in content_words(question)}
+    return not words or sum(_said(asked.get(w, w), w, have) for w in words) / len(words) >= share
+
+
+def _said(word: str, stemmed: str, have: set[str]) -> bool:
+    """A question's word is in a text, as itself or as a synonym ("help" — "assistance")."""
+    return found(stemmed, have) or any(stem(s) in have for s in synonyms(word))
 
 
 def _same_direction(question: str, texts: list[str]) -> set[str]:

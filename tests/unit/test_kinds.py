@@ -696,3 +696,22 @@ def test_the_newsrooms_notes_on_a_story_are_no_point_of_an_answer():
     assert not usable("This story has been updated with additional developments on Monday.")
     assert not usable("Correction: An earlier version of this article misstated the date.")
     assert usable("The council updated its water rules for the third time since the spring.")
+
+
+def test_a_source_saying_it_in_other_words_is_about_the_question(tmp_path):
+    """WordNet's synonyms of a word's common senses: "help" is "assistance"; a rare sense
+    ("cut" as "edit") is not."""
+    from retrieval.lang.synonyms import synonyms
+
+    assert "assistance" in synonyms("help") and "seek" in synonyms("sought")
+    assert "reduce" in synonyms("cut") and "edit" not in synonyms("cut")
+    assert "moon" not in synonyms("astronauts")
+    rag = _one_article(
+        tmp_path,
+        "Millbrook drought",
+        "The Millbrook council sought assistance from the state as the reservoir fell.",
+        "Sentence: The Millbrook council sought assistance from the state as the reservoir "
+        "fell [1].\nAnswer: Yes",
+    )
+    a = rag.ask("Did the Millbrook council ask for help?", AskOptions(as_of=AS_OF))
+    assert not a.abstained and a.short_answer == "yes", a.answer
