@@ -24,10 +24,11 @@ from retrieval.types import Hit
 
 Order = Literal["score", "date", "best_last"]
 
-# Scraped pages carry ad, video-player and consent text; none of it is news.
+# Scraped pages carry ad, video-player and consent text; none of it is news. ("Subscribe" as
+# a word: "Netflix lost 970,000 subscribers" is news.)
 _BOILERPLATE = re.compile(
     r"relevant is this ad|video (player|content)|ad froze|audio on ad|did not finish loading|"
-    r"cookie|sign up for|newsletter|subscribe|all rights reserved|click here|advertisement|"
+    r"cookie|sign up for|newsletter|subscribe\b|all rights reserved|click here|advertisement|"
     r"terms of (use|service)|privacy policy|javascript|follow us on|download the app|"
     r"copyright ©|© \d{4}|share this|read more:|log in|create an account|accept all",
     re.IGNORECASE,

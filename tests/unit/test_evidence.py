@@ -27,6 +27,9 @@ def test_boilerplate_and_fragments_are_dropped():
     assert is_boilerplate("Video player was slow to load content")
     assert is_boilerplate("Read more.")
     assert not is_boilerplate("Armenia now views France and India as its main arms suppliers.")
+    assert is_boilerplate("Subscribe to the newsletter here or text messages here.")
+    # news about subscribers is news
+    assert not is_boilerplate("Netflix said it lost 200,000 subscribers in the first quarter.")
 
 
 def test_repeated_sentences_count_once():
