@@ -392,6 +392,9 @@ class KindJudge:
             item = strip_citations(piece).strip(" .")
             if not content_words(item):
                 continue
+            if _the_category(question, item):
+                dropped = True  # "The bipartisan group of senators" lists no senator
+                continue
             cited = [n for n in cited_numbers(piece) if 1 <= n <= len(citations)]
             order = cited + [j + 1 for j in range(len(citations)) if j + 1 not in cited]
             found = [n for n in order if item_in(item, shown[n - 1])]
@@ -431,6 +434,22 @@ class KindJudge:
         # one sentence does not measure.
         answer.claims = [ClaimCheck(k, ns, 1.0, True).to_dict() for k, ns in kept]
         return answer
+
+
+# What a list question asks for: the plural noun after "which" or "what" ("Which French
+# supermarket chains …" — chains).
+_CATEGORY = re.compile(
+    r"^(?i:which|what)\s+(?i:(?:are|were)\s+the\s+)?(?:[\w-]+\s+){0,3}?([a-z]+s)\b"
+)
+
+
+def _the_category(question: str, item: str) -> bool:
+    """An item that is the asked category itself, naming no member of it: it holds the
+    category's word and no name ("a suited mannequin that collects data", "Senators")."""
+    m = _CATEGORY.search(question.strip())
+    if m is None or stem(m.group(1)) not in stems(content_words(item)):
+        return False
+    return not any(w[:1].isupper() for w in item.split()[1:])
 
 
 def _deciding_sentence(

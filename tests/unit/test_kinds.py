@@ -715,3 +715,31 @@ def test_a_source_saying_it_in_other_words_is_about_the_question(tmp_path):
     )
     a = rag.ask("Did the Millbrook council ask for help?", AskOptions(as_of=AS_OF))
     assert not a.abstained and a.short_answer == "yes", a.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "item", "category"),
+    [
+        ("Which senators negotiated the deal?", "The bipartisan group of senators", True),
+        ("Which senators negotiated the deal?", "Senators", True),
+        ("Which mannequins will fly?", "a suited mannequin that can collect data", True),
+        ("What are the three reasons the board gave?", "reasons of cost", True),
+        # a member names itself
+        ("Which senators negotiated the deal?", "Senator Chris Murphy", False),
+        ("Which states had the highest prices?", "the state of Texas", False),
+        ("Which mannequins will fly?", "Commander Moonikin Campos", False),
+        ("Which reforms does the framework include?", "red flag laws", False),
+    ],
+)
+def test_a_list_item_that_is_the_asked_category_names_no_member(question, item, category):
+    from retrieval.check.kind_check import _the_category
+
+    assert _the_category(question, item) is category
+
+
+def test_a_list_of_the_category_alone_abstains(archive):
+    reply = "Answer: The ferry crews [1]\nSentence: The ferry crews went on strike [1]."
+    rag, _ = open_with(archive, reply)
+    a = rag.ask("Which crews went on strike in Port Avalon?", AskOptions(as_of=AS_OF))
+    assert a.question_type == "list"
+    assert a.abstained, a.answer
