@@ -30,6 +30,7 @@ MAX_SENTENCES = 4
 # Prior for a sentence near its article's start (news puts the main points first); 0, 0.2 and
 # 0.4 measured on the everyday dev set (docs/EVALUATION.md).
 _POSITION = 0.2
+_ANAPHORIC = 0.2  # penalty for a sentence opening with a word that points back (_ANAPHOR)
 _NARROWED = 0.2  # bonus for naming a part of the subject the question asks about
 MAX_ARTICLES = 2  # articles an open answer reads whole: the best two the search found
 MIN_WORDS = 6  # content words a sentence needs to state a point ("Here is what we know." does not)
@@ -73,6 +74,8 @@ _CAUSE = re.compile(
 )
 
 
+# A sentence that opens by pointing back to one before it.
+_ANAPHOR = re.compile(r"^(?:He|She|His|Her|They|Their|Them|It|Its|This|These|Those|That|Such)\b")
 # A question that asks for the newest state of a story.
 _LATEST = re.compile(r"\b(?:latest|newest|most\s+recent|last\s+update)\b", re.IGNORECASE)
 
@@ -209,6 +212,8 @@ def open_sources(
     _favour_narrowed(question, [h for h, _ in articles], pool)
     for s in pool:
         s.score += _POSITION / (1.0 + s.pos / 10.0)
+        # "His family-run business …" means nothing without the sentence before it
+        s.score -= _ANAPHORIC * bool(_ANAPHOR.match(s.text))
     # The opening paragraph's main sentence: a feature opens with a question or a scene
     # before it ("Hoping to bring some mustard home from France? …").
     openings = [max(lede, key=lambda s: s.score)] if lede else []

@@ -743,3 +743,22 @@ def test_a_list_of_the_category_alone_abstains(archive):
     a = rag.ask("Which crews went on strike in Port Avalon?", AskOptions(as_of=AS_OF))
     assert a.question_type == "list"
     assert a.abstained, a.answer
+
+
+def test_an_open_answer_prefers_a_sentence_that_stands_on_its_own(tmp_path):
+    """Of two sentences saying the same, the one that does not point back to a sentence the
+    answer does not show ("His company …")."""
+    rag = _one_article(
+        tmp_path,
+        "Ferry strike in Port Avalon",
+        "Bayline's ferry crews went on strike in Port Avalon on Monday over pay.\n\n"
+        "His company cancelled all 46 daily Bayline ferry crossings during the strike.\n\n"
+        "The harbor museum said visitor numbers were steady through the spring season.\n\n"
+        "A new bakery opened on the seafront road near the old lighthouse last week.\n\n"
+        "Local schools kept their usual timetable while the town council met on Tuesday.\n\n"
+        "The company cancelled all 46 daily Bayline ferry crossings during the strike.",
+        "Bayline cancelled its ferry crossings [1].",
+    )
+    a = rag.ask("What happened with Bayline's ferry crossings?", AskOptions(as_of=AS_OF))
+    assert a.question_type == "open" and not a.abstained, a.answer
+    assert "The company cancelled all 46" in a.answer and "His company" not in a.answer, a.answer
