@@ -11,6 +11,7 @@ their threshold of "moon" (docs/EVALUATION.md)."""
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Iterator
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -35,34 +36,37 @@ def _data_dir() -> Path | None:
     return path if (path / "index.noun").is_file() else None
 
 
+def _lines(name: str) -> Iterator[list[str]]:
+    """The words of each line of a WordNet file, past its licence; none without the data."""
+    root = _data_dir()
+    if root is None:
+        return
+    with open(root / name, encoding="utf-8") as fh:
+        for line in fh:
+            if not line.startswith(" "):  # the licence's lines are indented
+                yield line.split()
+
+
 @cache
 def _index(pos: str) -> dict[str, list[int]]:
-    """Lemma → its synsets' byte offsets in `data.<pos>`, the most common sense first."""
-    root = _data_dir()
-    out: dict[str, list[int]] = {}
-    if root is None:
-        return out
-    with open(root / f"index.{pos}", encoding="utf-8") as fh:
-        for line in fh:
-            if line.startswith(" "):
-                continue  # the licence
-            parts = line.split()
-            synsets = int(parts[2])
-            out[parts[0]] = [int(p) for p in parts[-synsets:]]
-    return out
+    """Lemma → its synsets' offsets, the most common sense first."""
+    return {p[0]: [int(o) for o in p[-int(p[2]) :]] for p in _lines(f"index.{pos}")}
 
 
 @cache
 def _exceptions(pos: str) -> dict[str, list[str]]:
     """Irregular forms → their base forms ("sought" → "seek")."""
-    root = _data_dir()
-    out: dict[str, list[str]] = {}
-    if root is None:
-        return out
-    with open(root / f"{pos}.exc", encoding="utf-8") as fh:
-        for line in fh:
-            form, *bases = line.split()
-            out[form] = bases
+    return {form: bases for form, *bases in _lines(f"{pos}.exc")}
+
+
+@cache
+def _synsets(pos: str) -> dict[int, list[str]]:
+    """Synset offset → its words. Read whole: the packaged files' line ends are not the
+    ones WordNet's byte offsets count, so an offset cannot be sought."""
+    out: dict[int, list[str]] = {}
+    for p in _lines(f"data.{pos}"):
+        words = p[4 : 4 + 2 * int(p[3], 16) : 2]
+        out[int(p[0])] = [w.split("(")[0].replace("_", " ").lower() for w in words]
     return out
 
 
@@ -75,24 +79,6 @@ def _bases(word: str, pos: str) -> list[str]:
         if word.endswith(end) and word[: len(word) - len(end)] + base in index:
             found.append(word[: len(word) - len(end)] + base)
     return list(dict.fromkeys(found))
-
-
-@cache
-def _synsets(pos: str) -> dict[int, list[str]]:
-    """Synset offset → its words. Read whole: the packaged files' line ends are not the
-    ones WordNet's byte offsets count, so an offset cannot be sought."""
-    root = _data_dir()
-    out: dict[int, list[str]] = {}
-    if root is None:
-        return out
-    with open(root / f"data.{pos}", encoding="utf-8") as fh:
-        for line in fh:
-            if line.startswith(" "):
-                continue  # the licence
-            offset, _, _, count, rest = line.split(maxsplit=4)
-            words = rest.split(maxsplit=2 * int(count, 16))[: 2 * int(count, 16) : 2]
-            out[int(offset)] = [w.split("(")[0].replace("_", " ").lower() for w in words]
-    return out
 
 
 def load() -> bool:
