@@ -576,10 +576,19 @@ def _opposed(question: str, text: str) -> bool:
         if _moves(one, other, question) and _moves(other, one, text):
             return True
     for sup in _SUPERLATIVE.findall(question):
-        ranked = re.compile(rf"\b{_ORDINAL}[\s-]+{re.escape(sup)}\b", re.IGNORECASE)
-        if ranked.search(text) and not ranked.search(question):
+        if not _ranked(sup, question) and _ranked(sup, text):
             return True
     return False
+
+
+def _ranked(superlative: str, text: str) -> bool:
+    """The text ranks the superlative below the first wherever it says it ("the second
+    busiest container port", and not "the busiest commercial port" besides)."""
+    ranks = [
+        bool(re.search(rf"\b{_ORDINAL}[\s-]+$", text[: m.start()], re.IGNORECASE))
+        for m in re.finditer(rf"\b{re.escape(superlative)}\b", text, re.IGNORECASE)
+    ]
+    return bool(ranks) and all(ranks)
 
 
 def joined_items(items: list[str]) -> str:

@@ -649,6 +649,11 @@ def test_what_ends_like_a_superlative_is_no_rank():
     assert _opposed("Is it the best beach?", "the 2nd best beach")
     assert not _opposed("Was the protest peaceful?", "The second protest was peaceful.")
     assert not _opposed("Did the forest burn?", "A second forest burned.")
+    # asked about the rank itself, or said unranked besides, it is no other rank
+    assert not _opposed("Was it the second hottest day?", "It was the second hottest day.")
+    assert not _opposed(
+        "Is it the busiest port?", "It is the busiest port; its twin is the second busiest port."
+    )
 
 
 def test_an_open_answer_opens_with_the_opening_paragraphs_main_point(tmp_path):
