@@ -93,11 +93,11 @@ def _favour_narrowed(question: str, hits: list[Hit], sents: list[Sentence]) -> N
     score higher. A name in the title is the whole article's subject, which a sentence need
     not repeat ("Petro" in a profile of Petro)."""
     runs = name_runs(question)
+    titles = [stems(content_words(h.title)) for h in hits]
+    narrowing = [[n for r in runs if not any(found(n, t) for n in r) for n in r] for t in titles]
     for s in sents:
-        title = stems(content_words(hits[s.hit].title))
         have = stems(content_words(s.text))
-        narrowing = [r for r in runs if not any(found(n, title) for n in r)]
-        if any(found(n, have) for r in narrowing for n in r):
+        if any(found(n, have) for n in narrowing[s.hit]):
             s.score += _NARROWED
 
 
