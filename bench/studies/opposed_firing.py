@@ -1,5 +1,5 @@
-"""How often would the yes/no check's "the other way" rule (`retrieval.check.kind_check.
-_opposed`: a change stated the other way, a lower rank of the question's superlative) turn a
+"""How often would the yes/no check's "the other way" rule (`retrieval.check.polarity.
+opposed`: a change stated the other way, a lower rank of the question's superlative) turn a
 right "Yes" into a wrong "No"? Over every answerable SQuAD 2.0 dev question, the sentence that
 holds its gold answer agrees with the question; each time the rule fires on such a pair it
 would have called an agreeing sentence the opposite.
@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 from bench.studies.why_causes import answer_sentence
-from retrieval.check.kind_check import _DIRECTIONS, _opposed
+from retrieval.check.polarity import DIRECTIONS, opposed
 
 
 def main() -> None:
@@ -35,8 +35,8 @@ def main() -> None:
                     continue
                 total += 1
                 q = qa["question"]
-                directional += any(way.search(q) for way in _DIRECTIONS)
-                if _opposed(q, sent):
+                directional += any(way.search(q) for way in DIRECTIONS)
+                if opposed(q, sent):
                     fired += 1
                     if len(shown) < args.show:
                         shown.append((q, sent))

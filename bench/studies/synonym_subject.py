@@ -16,6 +16,7 @@ from unittest import mock
 
 from bench.studies.why_causes import answer_sentence
 from retrieval.check import kind_check
+from retrieval.check.polarity import fit
 from retrieval.lang.text import sentences
 
 
@@ -38,7 +39,7 @@ def main() -> None:
                 q = qa["question"]
                 if qa.get("is_impossible"):
                     sents = sentences(para["context"])
-                    sent = max(sents, key=lambda s: kind_check._fit(q, s), default=None)
+                    sent = max(sents, key=lambda s: fit(q, s), default=None)
                     key = "unanswerable"
                 else:
                     sent = answer_sentence(para["context"], qa["answers"][0]["answer_start"])

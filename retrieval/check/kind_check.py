@@ -19,6 +19,14 @@ from retrieval.answer.prompt import (
     tidy_answer,
 )
 from retrieval.check.answer_check import as_sentence, cite_like, reset_checks, uncite
+from retrieval.check.polarity import (
+    CLAUSES,
+    DENIED,
+    DIRECTIONS,
+    closest_clause,
+    fit,
+    turned,
+)
 from retrieval.check.verify import (
     CitationVerifier,
     ClaimCheck,
@@ -52,16 +60,7 @@ _FRAME_WORDS = frozenset(
         "got getting more less most make made take took go goes went come came still"
     ).split()
 )
-# A statement negated in so many words: what a sentence the reader did not quote must say to
-# answer "No". A contrast ("instead", "only", "rather than") answers only when quoted.
-_DENIALS = r"not|never|no|none|neither|nor|without|left out|denied|denies|rejected|declined|refused"
-_DENIED = re.compile(rf"\b(?:{_DENIALS})\b|n['’]t\b", re.IGNORECASE)
-_NEGATED = re.compile(rf"\b(?:{_DENIALS}|instead|rather than|only)\b|n['’]t\b", re.IGNORECASE)
 _QUESTION_MARK = re.compile(r"\?[”\"']?\s*$")
-# Where a sentence turns to another clause: a contrast, a dash, a semicolon.
-_CLAUSES = re.compile(
-    r"\s+[–—-]\s+|;\s+|,\s+(?=(?:but|while|whereas|although|though|yet)\b)", re.IGNORECASE
-)
 # A statement of what may happen rather than of what did: a forecast, a possibility, a plan.
 _HEDGED = re.compile(
     r"\b(?:could|might|may|would|likely|possibly|perhaps|expected\s+to|forecast\s+to|"
@@ -150,7 +149,7 @@ def _same_direction(question: str, texts: list[str]) -> set[str]:
     return {
         stem(w)
         for w in content_words(question)
-        for way in _DIRECTIONS
+        for way in DIRECTIONS
         if way.fullmatch(w) and way.search(said)
     }
 
@@ -267,7 +266,7 @@ class KindJudge:
             return answer
         n, stated = contrary
         said = " ".join(c["text"] for c in answer.claims or [])
-        if not answer.abstained and _fit(question, said)[0] >= _fit(question, stated)[0]:
+        if not answer.abstained and fit(question, said)[0] >= fit(question, stated)[0]:
             return answer
         reset_checks(citations)  # the answer rests on this one source
         self._rests_on(citations[n - 1], stated)
@@ -331,7 +330,7 @@ class KindJudge:
             if content_words(piece)
         ]
         stated = [q for _, q in quoted] + [c.text for c in checks if c.supported]
-        if verdict == "no" and not any(_turned(question, t) for t in stated):
+        if verdict == "no" and not any(turned(question, t) for t in stated):
             # A "No" rests on a source that states the opposite, never on its silence.
             return self._abstain("unsupported", question, citations, timings, draft=out)
         # The source's own words that are closest to the question decide against a "Yes"
@@ -351,7 +350,7 @@ class KindJudge:
         if (
             verdict == "yes"
             and closest is not None
-            and _turned(question, _closest_clause(question, closest[1]))
+            and turned(question, closest_clause(question, closest[1]))
         ):
             # The reader said "Yes" over a source that says the opposite: the source wins,
             # in its own words.
@@ -463,7 +462,7 @@ def _deciding_sentence(
     kept = [(p, t) for p, t in parts if any(c.supported and c.text == t for c in checks)]
     if len(kept) < 2:
         return text, checks
-    best, best_text = max(kept, key=lambda part: _fit(question, part[1]))
+    best, best_text = max(kept, key=lambda part: fit(question, part[1]))
     return best, [c for c in checks if c.text == best_text][:1]
 
 
@@ -483,25 +482,11 @@ def _names_none(question: str, said: list[str]) -> bool:
     return not any(found(n, have) for run in name_runs(question) for n in run)
 
 
-def _fit(question: str, text: str) -> tuple[int, float]:
-    """How closely a sentence matches a question: the words they share, then their share of
-    the sentence's words (of equals, the sentence that says less besides)."""
-    asked, words = stems(content_words(question)), stems(content_words(text))
-    return len(asked & words), len(asked & words) / max(1, len(words))
-
-
-def _closest_clause(question: str, sentence: str) -> str:
-    """The clause of a sentence that matches the question best: a negation reaches as far
-    as its clause ("… reached a $5 average – but it's not the highest record when inflation
-    is counted" does not deny the $5)."""
-    return max(_CLAUSES.split(sentence), key=lambda clause: _fit(question, clause))
-
-
 def _contrary(question: str, citations: list[Citation]) -> tuple[int, str] | None:
     """The shown sentence that states the opposite of what the question asks ("Also left
     out is a federal ban on assault weapons" for "Does the framework include a ban on
     assault weapons?"): one of the two negated, or the sentence stating the opposite change
-    or rank (`_opposed`); every name of the question in it (or, when it names none of them,
+    or rank (`polarity.opposed`); every name of the question in it (or, when it names none of them,
     in its article's title) and half its other words; of several, the one sharing most words
     with the question. Its source number and the sentence."""
     best: tuple[int, int, str] | None = None
@@ -509,86 +494,21 @@ def _contrary(question: str, citations: list[Citation]) -> tuple[int, str] | Non
         for sent in sentences_of(c.hit.text.replace(" … ", " ")):
             if _QUESTION_MARK.search(sent):
                 continue
-            for clause in _CLAUSES.split(sent):  # a negation reaches as far as its clause
-                if not _turned(question, clause, _DENIED):
+            for clause in CLAUSES.split(sent):  # a negation reaches as far as its clause
+                if not turned(question, clause, DENIED):
                     continue
                 titled = (c.hit.title,) if _names_none(question, [clause]) else ()
                 if not about_subject(question, [clause], all_names=False, named_in=titled):
                     continue
-                fit = _fit(question, clause)[0]  # of equals, the one the evidence ranked first
-                if best is None or fit > best[0]:
-                    best = (fit, c.id, sent.strip())
+                close = fit(question, clause)[0]  # of equals, the one the evidence ranked first
+                if best is None or close > best[0]:
+                    best = (close, c.id, sent.strip())
     return (best[1], best[2]) if best else None
 
 
 def _stated(n: int, quote: str) -> tuple[str, ClaimCheck]:
     """A source's sentence as the answer's claim, citing it."""
     return f"{quote.strip().rstrip('.!?')} [{n}].", ClaimCheck(quote.strip(), [n], 1.0, True)
-
-
-def _turned(question: str, text: str, negation: re.Pattern[str] = _NEGATED) -> bool:
-    """A statement's polarity is the opposite of the question's: one of them is negated, or
-    it states the opposite change or rank ("Is the drought easing?" — "a worsening
-    drought", "the third hottest day" for the hottest), but not both."""
-    negated = bool(negation.search(text)) != bool(negation.search(question))
-    return negated != _opposed(question, text)
-
-
-# Directions of change: a statement that moves the other way from the question's word answers
-# it "No" ("more … in 2021 than in 2020?" — "an 80 % decrease compared to 2020").
-_DIRECTIONS = (
-    re.compile(
-        r"\b(?:ris(?:e|es|ing|en)|rose|increas(?:e|es|ed|ing)|gr(?:ow|ows|owing|own|ew)|"
-        r"higher|more|climb(?:s|ed|ing)?|soar(?:s|ed|ing)?|jump(?:s|ed|ing)?|"
-        r"surg(?:e|es|ed|ing)|worsen(?:s|ed|ing)?|expand(?:s|ed|ing)?)\b",
-        re.IGNORECASE,
-    ),
-    re.compile(
-        r"\b(?:fall(?:s|en|ing)?|fell|decreas(?:e|es|ed|ing)|declin(?:e|es|ed|ing)|"
-        r"drop(?:s|ped|ping)?|lower|less|fewer|down|shr(?:ink|inks|inking|ank|unk)|"
-        r"plung(?:e|es|ed|ing)|eas(?:e|es|ed|ing)|reduc(?:e|es|ed|ing|tion)|cut(?:s|ting)?)\b",
-        re.IGNORECASE,
-    ),
-)
-# A bound on a quantity ("less than $125,000 a year") is no change.
-_BOUND = re.compile(r"\b(?:more|less|fewer)\s+than\s+(?=[$£€\d])", re.IGNORECASE)
-# A superlative ("hottest", "most expensive"), not a noun or verb that ends as one does; a
-# rank below the first ("the third hottest day") is not the first the question asks about.
-_SUPERLATIVE = re.compile(
-    r"\b(?:best|worst|(?:most|least)\s+\w+|(?!(?:inter|for|requ|prot|cont|arr|gu|ch|qu|harv|"
-    r"sugg|dig|inv|manif|hon|mod|earn|att|conqu|inqu|bequ|pri|behe|tempe)est\b)\w{2,}est)\b",
-    re.IGNORECASE,
-)
-_ORDINAL = r"(?:second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d+(?:st|nd|rd|th))"
-
-
-def _moves(way: re.Pattern[str], other: re.Pattern[str], text: str) -> bool:
-    """The text states a change one way and not the other."""
-    return bool(way.search(text)) and not other.search(text)
-
-
-def _opposed(question: str, text: str) -> bool:
-    """The statement moves the other way from the question, or ranks what the question calls
-    the most (a superlative) below the first."""
-    question, text = _BOUND.sub(" ", question), _BOUND.sub(" ", text)
-    up, down = _DIRECTIONS
-    for one, other in ((up, down), (down, up)):
-        if _moves(one, other, question) and _moves(other, one, text):
-            return True
-    for sup in _SUPERLATIVE.findall(question):
-        if not _ranked(sup, question) and _ranked(sup, text):
-            return True
-    return False
-
-
-def _ranked(superlative: str, text: str) -> bool:
-    """The text ranks the superlative below the first wherever it says it ("the second
-    busiest container port", and not "the busiest commercial port" besides)."""
-    ranks = [
-        bool(re.search(rf"\b{_ORDINAL}[\s-]+$", text[: m.start()], re.IGNORECASE))
-        for m in re.finditer(rf"\b{re.escape(superlative)}\b", text, re.IGNORECASE)
-    ]
-    return bool(ranks) and all(ranks)
 
 
 def joined_items(items: list[str]) -> str:

@@ -643,7 +643,7 @@ def test_a_change_or_rank_the_other_way_answers_no(tmp_path, question, body, quo
 
 
 def test_what_ends_like_a_superlative_is_no_rank():
-    from retrieval.check.kind_check import _opposed
+    from retrieval.check.polarity import opposed as _opposed
 
     assert _opposed("Is Millbrook the most expensive town?", "the second most expensive town")
     assert _opposed("Is it the best beach?", "the 2nd best beach")
