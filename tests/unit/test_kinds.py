@@ -572,21 +572,6 @@ def test_a_shown_sentence_that_says_otherwise_answers_no(archive, reply, answer)
         assert [c.hit.article_id for c in cited] == ["ferry-strike"] and cited[0].supported
 
 
-def test_a_negation_in_another_clause_is_no_no(tmp_path):
-    """ "… reached five dollars – but it was not the highest price …" does not deny five
-    dollars: a negation reaches as far as its clause."""
-    rag = _one_article(
-        tmp_path,
-        "Fuel prices climb again",
-        "Gas reached five dollars a gallon for the first time on Saturday – but it was not "
-        "the highest price once inflation is counted.",
-        "Sentence: Gas reached five dollars a gallon for the first time on Saturday [1].\n"
-        "Answer: Yes",
-    )
-    a = rag.ask("Did gas reach five dollars a gallon for the first time?", AskOptions(as_of=AS_OF))
-    assert not a.abstained and a.short_answer == "yes", a.answer
-
-
 @pytest.mark.parametrize(
     ("question", "body", "quoted", "short"),
     [
@@ -630,9 +615,27 @@ def test_a_negation_in_another_clause_is_no_no(tmp_path):
             "Families in Millbrook earning less than $50,000 will get water credits twice",
             "yes",
         ),
+        # a negation reaches as far as its clause: "… – but it was not the highest price"
+        # does not deny five dollars
+        (
+            "Did gas reach five dollars a gallon for the first time?",
+            "Gas reached five dollars a gallon for the first time on Saturday – but it was not "
+            "the highest price once inflation is counted.",
+            "Gas reached five dollars a gallon for the first time on Saturday",
+            "yes",
+        ),
+        # a question's word said as a synonym ("help" — "assistance")
+        (
+            "Did the Millbrook council ask for help?",
+            "The Millbrook council sought assistance from the state as the reservoir fell.",
+            "The Millbrook council sought assistance from the state as the reservoir fell",
+            "yes",
+        ),
     ],
 )
-def test_a_change_or_rank_the_other_way_answers_no(tmp_path, question, body, quoted, short):
+def test_the_verdict_of_a_quoted_sentence(tmp_path, question, body, quoted, short):
+    """A change the other way or a lower rank answers "No" as a negation does; a negation in
+    another clause, a bound on a quantity or a synonym does not stop a "Yes"."""
     rag = _one_article(
         tmp_path, "Millbrook water news", body, f"Sentence: {quoted} [1].\nAnswer: Yes"
     )
@@ -659,20 +662,27 @@ def test_what_ends_like_a_superlative_is_no_rank():
 def test_an_open_answer_opens_with_the_opening_paragraphs_main_point(tmp_path):
     """A feature opens with a question or a scene before its main point: the answer opens
     with the point."""
-    rag = _one_article(
+    answer = _open_answer(
         tmp_path,
-        "Ferry strike in Port Avalon",
         "Port Avalon CNN —\n\n"
         "Hoping to catch a ferry out of Port Avalon this week? When the morning boat failed to "
         "leave on Monday, dozens of commuters waited on the pier in the rain. Bayline has "
         "cancelled all its ferry crossings as its crews strike over pay.\n\n"
         "The crews walked out after talks with the company failed on Sunday night.",
-        "Bayline cancelled its ferry crossings [1].",
+        "What's going on with Bayline's ferry crossings?",
     )
-    a = rag.ask("What's going on with Bayline's ferry crossings?", AskOptions(as_of=AS_OF))
+    assert answer.startswith("Bayline has cancelled all its ferry crossings"), answer
+    assert "dozens of commuters waited" in answer  # still a point, in its place
+
+
+def _open_answer(tmp_path, body: str, question: str) -> str:
+    """An open question's answer over one article on a ferry strike."""
+    rag = _one_article(
+        tmp_path, "Ferry strike in Port Avalon", body, "Bayline cancelled its ferry crossings [1]."
+    )
+    a = rag.ask(question, AskOptions(as_of=AS_OF))
     assert a.question_type == "open" and not a.abstained, a.answer
-    assert a.answer.startswith("Bayline has cancelled all its ferry crossings"), a.answer
-    assert "dozens of commuters waited" in a.answer  # still a point, in its place
+    return a.answer
 
 
 def test_an_open_answer_about_part_of_a_story_favours_the_sentences_naming_it():
@@ -703,7 +713,7 @@ def test_the_newsrooms_notes_on_a_story_are_no_point_of_an_answer():
     assert usable("The council updated its water rules for the third time since the spring.")
 
 
-def test_a_source_saying_it_in_other_words_is_about_the_question(tmp_path):
+def test_synonyms_of_a_words_common_senses():
     """WordNet's synonyms of a word's common senses: "help" is "assistance"; a rare sense
     ("cut" as "edit") is not."""
     from retrieval.lang.synonyms import synonyms
@@ -711,15 +721,6 @@ def test_a_source_saying_it_in_other_words_is_about_the_question(tmp_path):
     assert "assistance" in synonyms("help") and "seek" in synonyms("sought")
     assert "reduce" in synonyms("cut") and "edit" not in synonyms("cut")
     assert "moon" not in synonyms("astronauts")
-    rag = _one_article(
-        tmp_path,
-        "Millbrook drought",
-        "The Millbrook council sought assistance from the state as the reservoir fell.",
-        "Sentence: The Millbrook council sought assistance from the state as the reservoir "
-        "fell [1].\nAnswer: Yes",
-    )
-    a = rag.ask("Did the Millbrook council ask for help?", AskOptions(as_of=AS_OF))
-    assert not a.abstained and a.short_answer == "yes", a.answer
 
 
 @pytest.mark.parametrize(
@@ -753,17 +754,14 @@ def test_a_list_of_the_category_alone_abstains(archive):
 def test_an_open_answer_prefers_a_sentence_that_stands_on_its_own(tmp_path):
     """Of two sentences saying the same, the one that does not point back to a sentence the
     answer does not show ("His company …")."""
-    rag = _one_article(
+    answer = _open_answer(
         tmp_path,
-        "Ferry strike in Port Avalon",
         "Bayline's ferry crews went on strike in Port Avalon on Monday over pay.\n\n"
         "His company cancelled all 46 daily Bayline ferry crossings during the strike.\n\n"
         "The harbor museum said visitor numbers were steady through the spring season.\n\n"
         "A new bakery opened on the seafront road near the old lighthouse last week.\n\n"
         "Local schools kept their usual timetable while the town council met on Tuesday.\n\n"
         "The company cancelled all 46 daily Bayline ferry crossings during the strike.",
-        "Bayline cancelled its ferry crossings [1].",
+        "What happened with Bayline's ferry crossings?",
     )
-    a = rag.ask("What happened with Bayline's ferry crossings?", AskOptions(as_of=AS_OF))
-    assert a.question_type == "open" and not a.abstained, a.answer
-    assert "The company cancelled all 46" in a.answer and "His company" not in a.answer, a.answer
+    assert "The company cancelled all 46" in answer and "His company" not in answer, answer
