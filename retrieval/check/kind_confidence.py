@@ -7,7 +7,8 @@ sentences, a verdict over one, or a list of items has. What such an answer has i
 its claims are supported, how much of the question it speaks to, how close it is in meaning
 to the question and how close its best source was. Each kind's weights are fitted on the
 everyday set's development answers and measured on its held-out ones (`newsrag eval
-kind-confidence`) into a file per model beside this module (`calibration-kinds-<preset>.json`).
+kind-confidence`); the service reads a model's fit from beside this module
+(`calibration-kinds-<preset>.json`), where the command writes it only when told to (`--out`).
 
 None ships yet: the set's 10–20 shown answers per kind fit little more than each kind's rate
 of right answers, which on the held-out part's 4–8 answers per kind missed by more than the

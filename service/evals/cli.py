@@ -289,27 +289,31 @@ def eval_kind_confidence(
         list[Path],
         typer.Option(help="answers.jsonl of `newsrag eval questions` (both parts); repeatable"),
     ],
-    preset: PresetOpt = None,
     out: Annotated[
         Path | None,
-        typer.Option(help="file to write [default: the preset's, in retrieval/check/]"),
+        typer.Option(
+            help="file to write [default: calibration-kinds.json in --report]; the service "
+            "reads retrieval/check/calibration-kinds-<preset>.json"
+        ),
     ] = None,
     report: Annotated[Path, typer.Option(help="folder for the report")] = Path(
         "eval-out/kind-confidence"
     ),
 ) -> None:
     """Fit the confidence of open, yes/no, list and about-the-article answers on the everyday
-    set's development answers; report its calibration (ECE) per kind on the held-out ones."""
-    from retrieval.check.kind_confidence import kinds_calibration_for
+    set's development answers; report its calibration (ECE) per kind on the held-out ones.
+    The fit is written beside the report unless --out names the file the service reads: a
+    measurement does not put a confidence on every answer."""
     from service.evals.kind_confidence import run
 
     for p in answers:
         if not p.is_file():
             fail(f"--answers {p} is not a file", 2)
-    target = out or kinds_calibration_for(settings_for(preset=preset).preset)
+    target = out or report / "calibration-kinds.json"
+    report.mkdir(parents=True, exist_ok=True)
     try:
         result = run(answers, target, report)
-    except (ValueError, KeyError, json.JSONDecodeError) as exc:
+    except (ValueError, KeyError, json.JSONDecodeError, OSError) as exc:
         fail(f"cannot fit the kind confidence: {exc}", 2)
     typer.echo(json.dumps(result, indent=2))
 

@@ -140,6 +140,16 @@ def test_cli_fits_and_rejects_bad_input(tmp_path):
     assert result.exit_code == 0, result.output
     assert json.loads(out.read_text())["yesno"]["features"] == list(KIND_FEATURES)
     assert "heldout" in json.loads(result.output)
+    # without --out the fit stays beside the report: the service does not start using it
+    report = tmp_path / "r2"
+    alone = CliRunner().invoke(
+        app, ["eval", "kind-confidence", "--answers", str(answers), "--report", str(report)]
+    )
+    assert alone.exit_code == 0, alone.output
+    assert (report / "calibration-kinds.json").is_file()
+    nowhere = [*args[:4], "--out", str(tmp_path / "no" / "such" / "dir" / "k.json")]
+    unwritable = CliRunner().invoke(app, [*nowhere, "--report", str(tmp_path / "r3")])
+    assert unwritable.exit_code == 2 and "cannot fit" in unwritable.output
     missing = CliRunner().invoke(app, ["eval", "kind-confidence", "--answers", "nope.jsonl"])
     assert missing.exit_code == 2 and "not a file" in missing.output
     held = tmp_path / "held.jsonl"
