@@ -207,9 +207,10 @@ def open_sources(
                 lede.append(s)
     if not pool:
         return OpenSources(sources, [])
-    selector.score(question, [h for h, _ in articles], pool, embed_all=True)
+    hits = [h for h, _ in articles]
+    selector.score(question, hits, pool, embed_all=True)
     _favour_causes(question, pool)
-    _favour_narrowed(question, [h for h, _ in articles], pool)
+    _favour_narrowed(question, hits, pool)
     for s in pool:
         s.score += _POSITION / (1.0 + s.pos / 10.0)
         # "His family-run business …" means nothing without the sentence before it

@@ -127,31 +127,27 @@ def about_subject(
     names). A name may also be in `named_in`: the title of a sentence's article names what
     its sentences call "the quake"."""
     names, words = topic_words(question)
-    have = stems(content_words(" ".join(texts))) | _same_direction(question, texts)
+    said = " ".join(texts)
+    have = stems(content_words(said))
     named = have | stems(content_words(" ".join(named_in)))
     if all_names and not all(found(n, named) for n in names):
         return False
     if not all_names and not all(any(found(n, named) for n in run) for run in name_runs(question)):
         return False
     asked = {stem(w): w for w in content_words(question)}
-    return not words or sum(_said(asked.get(w, w), w, have) for w in words) / len(words) >= share
+    return (
+        not words or sum(_said(asked.get(w, w), w, have, said) for w in words) / len(words) >= share
+    )
 
 
-def _said(word: str, stemmed: str, have: set[str]) -> bool:
-    """A question's word is in a text, as itself or as a synonym ("help" — "assistance")."""
-    return found(stemmed, have) or any(stem(s) in have for s in synonyms(word))
-
-
-def _same_direction(question: str, texts: list[str]) -> set[str]:
-    """The question's words of a change that the texts state in other words of the same
-    direction ("cut its use" — "reduce their use"): as if the texts had them."""
-    said = " ".join(texts)
-    return {
-        stem(w)
-        for w in content_words(question)
-        for way in DIRECTIONS
-        if way.fullmatch(w) and way.search(said)
-    }
+def _said(word: str, stemmed: str, have: set[str], text: str) -> bool:
+    """A question's word is in a text: as itself, as a synonym ("help" — "assistance"), or as
+    another word of the same direction of change ("cut its use" — "reduce their use")."""
+    return (
+        found(stemmed, have)
+        or any(stem(s) in have for s in synonyms(word))
+        or any(way.fullmatch(word) and way.search(text) for way in DIRECTIONS)
+    )
 
 
 def found(stem: str, have: set[str]) -> bool:
@@ -337,8 +333,7 @@ class KindJudge:
         # (not any negation nearby: "…, rather than a developing one" beside "Sri Lanka is
         # bankrupt" is no "No").
         pieces = quoted or [(c.cited[0], c.text) for c in checks if c.supported and c.cited]
-        asked = stems(content_words(question))
-        closest = max(pieces, key=lambda p: len(asked & stems(content_words(p[1]))), default=None)
+        closest = max(pieces, key=lambda p: fit(question, p[1])[0], default=None)
         if (
             verdict == "yes"
             and closest is not None
