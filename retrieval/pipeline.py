@@ -281,10 +281,16 @@ class RAGPipeline:
                 answer.choice_detail = self.choose(standalone, o.choices, sources, messages)
                 answer.choice_scores = answer.choice_detail["combined"]
                 timings["choose"] = (time.perf_counter() - t2) * 1000
-        if kind is not QuestionType.FACTOID and not answer.abstained and not o.choices:
+        fitted = self.kind_confidence
+        if (
+            fitted is not None
+            and kind is not QuestionType.FACTOID
+            and not answer.abstained
+            and not o.choices
+        ):
+            # Only with a fit to read them: the evaluation that fits one computes them itself.
             answer.features = kind_features(kind.value, standalone, answer, self.retriever.embedder)
-            if self.kind_confidence is not None:
-                answer.confidence = self.kind_confidence.score(kind.value, answer.features)
+            answer.confidence = fitted.score(kind.value, answer.features)
         answer.question = q
         answer.question_type = kind.value
         answer.standalone_question = standalone if o.history else None

@@ -38,7 +38,9 @@ from urllib.parse import urlparse
 from index.core import CoreConfig, Models, Newsrag
 from index.ingest import Indexer
 from index.parse import content_id
+from retrieval.check.kind_confidence import KINDS, kind_features
 from retrieval.lang.words import stem
+from retrieval.models.embedder import TextEncoder
 from retrieval.options import AskOptions
 from retrieval.types import Answer, Article, SearchFilter, Turn
 from service.evals.leaderboard import parse_day, read_jsonl
@@ -223,7 +225,13 @@ def ask(rag: Newsrag, q: dict[str, Any], default_as_of: date) -> Answer:
     return rag.ask(q["question"], AskOptions(as_of=default_as_of, history=history))
 
 
-def record(q: dict[str, Any], a: Answer, seconds: float, newest: dict[str, str]) -> dict[str, Any]:
+def record(
+    q: dict[str, Any],
+    a: Answer,
+    seconds: float,
+    newest: dict[str, str],
+    embedder: TextEncoder | None = None,
+) -> dict[str, Any]:
     return {
         "id": q["id"],
         "split": q["split"],
@@ -236,7 +244,11 @@ def record(q: dict[str, Any], a: Answer, seconds: float, newest: dict[str, str])
         "abstain_reason": a.abstain_reason,
         "confidence": a.confidence,
         # the signals of a kind's confidence (`newsrag eval kind-confidence` fits on them)
-        "features": a.features if a.question_type != "factoid" else None,
+        "features": (
+            kind_features(a.question_type, a.standalone_question or a.question, a, embedder)
+            if a.question_type in KINDS and not a.abstained
+            else None
+        ),
         "seconds": round(seconds, 2),
         # when the answer's first word was streamed (None: nothing was, e.g. an abstention)
         "first_word_s": (
@@ -340,7 +352,7 @@ def run(
             for q in questions:
                 t = time.perf_counter()
                 a = ask(rag, q, default_as_of)
-                rec = record(q, a, time.perf_counter() - t, newest)
+                rec = record(q, a, time.perf_counter() - t, newest, models.embedder)
                 records.append(rec)
                 fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
                 fh.flush()

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from retrieval.check.kind_confidence import KIND_FEATURES, KindConfidence, kind_features
 from retrieval.options import AskOptions, PipelineConfig
 from retrieval.types import Answer, Citation, Hit
+from service.evals.everyday import record
 from service.evals.kind_confidence import fit, measure, shown_answers
 from tests.fakes import FakeEmbedder, FakeGenerator, make_newsrag
 from tests.unit.test_kinds import AS_OF, archive  # noqa: F401 (a fixture)
@@ -116,12 +117,16 @@ def test_the_pipeline_gives_a_kind_its_confidence(archive, tmp_path):  # noqa: F
     plain = make_newsrag(path, emb, FakeGenerator(reply), PipelineConfig(min_confidence=0.0))
     a = plain.ask(question, AskOptions(as_of=AS_OF))
     assert not a.abstained and a.confidence is None  # no fit: no number
-    assert set(a.features) == set(KIND_FEATURES)
+    assert not a.features  # and no signals computed for nothing to read them
+    # the evaluation that fits one records them for every shown answer of a kind
+    q = {"id": "x", "split": "dev", "type": "yesno", "question": question, "yesno": "yes"}
+    assert set(record(q, a, 1.0, {}, emb)["features"]) == set(KIND_FEATURES)
     fitted = tmp_path / "kinds.json"
     fit(_rows(40, "dev", 1)).save(fitted)
     cfg = PipelineConfig(min_confidence=0.0, kinds_calibration_path=fitted)
     a = make_newsrag(path, emb, FakeGenerator(reply), cfg).ask(question, AskOptions(as_of=AS_OF))
     assert not a.abstained and a.confidence is not None and 0.0 <= a.confidence <= 1.0
+    assert set(a.features) == set(KIND_FEATURES)
     assert a.to_dict()["confidence"] == a.confidence
 
 
