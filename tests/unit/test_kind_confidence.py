@@ -14,7 +14,7 @@ from retrieval.types import Answer, Citation, Hit
 from service.evals.everyday import record
 from service.evals.kind_confidence import fit, measure, shown_answers
 from tests.fakes import FakeEmbedder, FakeGenerator, make_newsrag
-from tests.unit.test_kinds import AS_OF, archive  # noqa: F401 (a fixture)
+from tests.fixtures.kinds import AS_OF
 
 
 def _answer(text: str, support: float, dense: float = 0.6) -> Answer:
@@ -110,7 +110,7 @@ def test_only_shown_answers_of_kinds_with_a_confidence_are_fitted(tmp_path):
     assert [r["label"] for r in shown_answers(path)] == [1, 0]
 
 
-def test_the_pipeline_gives_a_kind_its_confidence(archive, tmp_path):  # noqa: F811
+def test_the_pipeline_gives_a_kind_its_confidence(archive, tmp_path):
     path, emb = archive
     reply = "Sentence: Admission is free for children under 12. [1]\nAnswer: Yes"
     question = "Is the glass museum free for children?"

@@ -1,5 +1,6 @@
-"""Every kind of question: recognised from its form, answered in its own shape and checked
-claim by claim — with fake models over short articles written for the tests."""
+"""Every kind of question but yes/no (tests/unit/test_yesno.py): recognised from its form,
+answered in its own shape and checked claim by claim — with fake models over short articles
+written for the tests."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from retrieval.options import AskOptions, PipelineConfig
 from retrieval.types import Article, Turn
 from tests.fakes import FakeEmbedder, FakeGenerator, make_newsrag
 from tests.fixtures.archive import ARCHIVE
+from tests.fixtures.kinds import AS_OF, one_article, open_with
 
 K = QuestionType
 
@@ -87,25 +89,6 @@ def test_lead_skips_the_dateline():
     assert about.lead(body, 1).startswith("A bipartisan group of senators")
 
 
-@pytest.fixture
-def archive(tmp_path):
-    emb = FakeEmbedder()
-    store = open_or_create(tmp_path / "idx", emb, ChunkingParams(max_tokens=64, overlap_tokens=8))
-    Indexer(store, emb).ingest_articles(ARCHIVE)
-    store.close()
-    return tmp_path / "idx", emb
-
-
-def open_with(archive, reply: str, **config):
-    path, emb = archive
-    gen = FakeGenerator(reply)
-    cfg = PipelineConfig(min_score=0.0, min_sentence_score=0.0, min_confidence=0.0, **config)
-    return make_newsrag(path, emb, gen, cfg), gen
-
-
-AS_OF = date(2025, 3, 25)
-
-
 def test_open_answer_in_the_sources_own_words_says_who_reported_what_and_when(archive):
     rag, gen = open_with(archive, "The council limited watering [1].")
     a = rag.ask("What is happening with the Millbrook water supply?", AskOptions(as_of=AS_OF))
@@ -165,42 +148,6 @@ def test_open_answer_about_another_subject_abstains(archive):
     a = rag.ask("What is happening with the Millbrook water supply?", AskOptions(as_of=AS_OF))
     assert a.abstained and a.abstain_reason == "weak_evidence"
     assert not any(c.cited for c in a.citations)
-
-
-def test_yes_answer_with_its_sentence(archive):
-    reply = "Answer: Yes [1]\nSentence: Admission is free for children under 12 [1]."
-    rag, gen = open_with(archive, reply)
-    a = rag.ask("Is the glass museum free for children?", AskOptions(as_of=AS_OF))
-    assert a.question_type == "yesno" and not a.abstained, a
-    assert a.short_answer == "yes"
-    assert a.answer.startswith("Yes. Admission is free for children under 12 [")
-    assert "Yes or No" in gen.calls[-1][0]["content"]
-
-
-def test_a_yes_shows_the_one_sentence_that_says_so(archive):
-    reply = (
-        "Sentence: A museum of glass art opened on Saturday in Port Avalon's former rail "
-        "depot, with 300 pieces lent by collector Irene Vasquez. Admission is free for children "
-        "under 12 [1].\nAnswer: Yes"
-    )
-    rag, _ = open_with(archive, reply)
-    a = rag.ask("Is the glass museum free for children?", AskOptions(as_of=AS_OF))
-    assert not a.abstained and a.short_answer == "yes", a.answer
-    assert a.answer.startswith("Yes. Admission is free for children under 12 ["), a.answer
-    assert "Vasquez" not in a.answer and len(a.claims) == 1
-
-
-def test_no_needs_a_source_that_says_so(archive):
-    silent = "Answer: No [1]\nSentence: The museum opened in the former rail depot [1]."
-    rag, _ = open_with(archive, silent)
-    a = rag.ask("Did the glass museum open in the former rail depot late?", AskOptions(as_of=AS_OF))
-    assert a.abstained  # nothing in the sentence says "not"
-    stated = "Answer: No [1]\nSentence: The company did not offer a new date for talks [1]."
-    rag, _ = open_with(archive, stated)
-    a = rag.ask(
-        "Did Bayline offer a new date for talks with the ferry crews?", AskOptions(as_of=AS_OF)
-    )
-    assert not a.abstained and a.short_answer == "no"
 
 
 def test_list_keeps_only_items_a_source_names(archive):
@@ -340,114 +287,6 @@ def test_empty_time_window_names_the_newest_article_outside_it(archive):
     assert not a.abstained and a.window is None
 
 
-def test_a_yes_over_a_source_that_says_the_opposite_becomes_its_no(archive):
-    reply = "Answer: Yes [1]\nSentence: Bayline offered a new date for talks [1]."
-    rag, _ = open_with(archive, reply)
-    a = rag.ask(
-        "Did Bayline offer a new date for talks with the ferry crews?", AskOptions(as_of=AS_OF)
-    )
-    assert not a.abstained and a.short_answer == "no"
-    assert a.answer.startswith("No. The company did not offer a new date for talks [")
-
-
-def test_a_curly_apostrophe_negates_too(archive):
-    reply = "Answer: No [1]\nSentence: The company didn’t offer a new date for talks [1]."
-    rag, _ = open_with(archive, reply)
-    a = rag.ask(
-        "Did Bayline offer a new date for talks with the ferry crews?", AskOptions(as_of=AS_OF)
-    )
-    assert not a.abstained and a.short_answer == "no"
-
-
-def test_yes_no_reply_quoting_its_sentence_first(archive):
-    """The yes/no prompt asks for the deciding sentence before the verdict."""
-    reply = "Sentence: Admission is free for children under 12. [1]\nAnswer: Yes"
-    rag, gen = open_with(archive, reply)
-    a = rag.ask("Is the glass museum free for children?", AskOptions(as_of=AS_OF))
-    assert not a.abstained and a.short_answer == "yes", a.answer
-    # the copied full stop does not leave a citation standing alone ("… 12. [1].")
-    assert a.answer.startswith("Yes. Admission is free for children under 12 [")
-    assert a.answer.count("[") == 1
-    assert gen.calls[-1][2]["content"].startswith("Sentence:")  # the examples show the order
-
-
-def _one_article(tmp_path, title: str, body: str, reply: str):
-    """A pipeline over one article written for the test, the reader's reply fixed."""
-    emb = FakeEmbedder()
-    article = replace(ARCHIVE[0], id="only", title=title, body=body)
-    store = open_or_create(tmp_path / "one", emb, ChunkingParams(max_tokens=64, overlap_tokens=8))
-    Indexer(store, emb).ingest_articles([article])
-    store.close()
-    cfg = PipelineConfig(min_score=0.0, min_sentence_score=0.0, min_confidence=0.0)
-    return make_newsrag(tmp_path / "one", emb, FakeGenerator(reply), cfg)
-
-
-def test_a_yes_resting_on_what_could_happen_abstains(archive, tmp_path):
-    rag = _one_article(
-        tmp_path,
-        "Millbrook braces for record heat",
-        "Forecasters said Millbrook could see its hottest day on record on Friday.",
-        "Answer: Yes [1]\nSentence: Millbrook could see its hottest day on record on Friday [1].",
-    )
-    a = rag.ask("Was Friday Millbrook's hottest day on record?", AskOptions(as_of=AS_OF))
-    assert a.abstained and a.abstain_reason == "unsupported", a.answer
-    # asked as a possibility, the same sentence answers
-    a = rag.ask("Could Millbrook see its hottest day on record?", AskOptions(as_of=AS_OF))
-    assert not a.abstained and a.short_answer == "yes", a.answer
-
-
-def test_the_sentence_closest_to_the_question_decides_not_a_negation_nearby(archive):
-    """A "Yes" stands when the quoted sentence that matches the question is affirmative,
-    whatever a neighbouring sentence negates."""
-    reply = (
-        "Answer: Yes [1]\nSentence: Bayline cancelled all 46 daily crossings and told "
-        "commuters to use the coastal bridge. The company did not offer a new date for "
-        "talks [1]."
-    )
-    rag, _ = open_with(archive, reply)
-    a = rag.ask(
-        "Did Bayline cancel all 46 daily crossings during the strike?", AskOptions(as_of=AS_OF)
-    )
-    assert not a.abstained and a.short_answer == "yes", a.answer
-
-
-def test_each_name_of_a_yes_no_question_must_be_in_its_sentence():
-    from retrieval.check.kind_check import name_runs
-
-    q = "Has the Justice Department sued to block the JetBlue-Spirit deal?"
-    assert [sorted(r) for r in name_runs(q)] == [["depar", "justi"], ["jetbl"], ["spiri"]]
-    said = ["The Justice Department sued to block an alliance between American and JetBlue."]
-    assert not about_subject(q, said, all_names=False)  # Spirit is in no sentence
-    # one word of a name is enough for a sentence ("Hernandez" for "Rodolfo Hernandez")
-    assert about_subject(
-        "Did Rodolfo Hernandez concede the election?",
-        ["Hernandez conceded the election on Sunday."],
-        all_names=False,
-    )
-
-
-def test_a_yes_no_reply_cut_before_its_verdict_is_finished():
-    from retrieval.answer.reading import verdict_line
-    from retrieval.models.base import OPENED_REPLY
-
-    class Continues(FakeGenerator):
-        capabilities = frozenset({OPENED_REPLY})
-
-        def stream(self, messages, max_new_tokens=None, cancel=None, opening=""):
-            self.calls.append(messages)
-            self.opening = opening
-            yield " No"
-
-    gen = Continues()
-    cut = "Sentence: The company did not offer a new date for talks [1]."
-    raw = verdict_line(gen, [{"role": "user", "content": "q"}], cut, None)
-    assert gen.opening == f"{cut}\nAnswer:"
-    assert raw.endswith("Answer: No")
-    finished = f"{cut}\nAnswer: Yes"
-    assert verdict_line(gen, [], finished, None) == finished  # nothing to finish
-    assert verdict_line(FakeGenerator(), [], cut, None) == cut  # cannot continue a reply
-
-
 def test_open_answer_reads_the_whole_article_not_only_the_shown_chunk(tmp_path):
     """The points of a summary are often far from the question's words: an open answer
     reads the best articles whole."""
@@ -513,152 +352,6 @@ def test_captions_teasers_and_headings_are_no_point_of_an_answer():
     ]
 
 
-@pytest.mark.parametrize(
-    "question, quoted, answered",
-    [
-        # The sentence says "the quake": its article's title names which one.
-        (
-            "Did the Port Avalon earthquake trigger landslides?",
-            "The quake triggered landslides",
-            True,
-        ),
-        # The sentence names Bayline and not Kestrel: it is about Bayline's other deal,
-        # whatever the title says.
-        (
-            "Did Bayline sign the Kestrel deal?",
-            "Bayline signed a fuel deal with Northport",
-            False,
-        ),
-    ],
-)
-def test_a_yes_sentence_may_lean_on_its_title_for_names_it_gives_none_of(
-    tmp_path, question, quoted, answered
-):
-    rag = _one_article(
-        tmp_path,
-        "Port Avalon earthquake: Bayline and Kestrel ferries halted",
-        "The quake triggered landslides across the harbor road on Tuesday.\n\n"
-        "Bayline signed a fuel deal with Northport last year.\n\n"
-        "Kestrel said its own talks go on.",
-        f"Sentence: {quoted} [1].\nAnswer: Yes",
-    )
-    a = rag.ask(question, AskOptions(as_of=AS_OF))
-    assert a.question_type == "yesno"
-    assert (not a.abstained and a.short_answer == "yes") == answered, a.answer
-
-
-@pytest.mark.parametrize(
-    "reply, answer",
-    [
-        # The reader quotes a sentence that does not answer and says "Yes": the shown
-        # sentence that says otherwise in so many words answers.
-        (
-            "Sentence: Bayline cancelled all 46 daily crossings and told commuters to use "
-            "the coastal bridge [1].\nAnswer: Yes",
-            "No. The company did not offer a new date for talks [",
-        ),
-        # The reader found no answer: a negation among the sources is no "No".
-        ("I don't know.", "I don't know"),
-    ],
-)
-def test_a_shown_sentence_that_says_otherwise_answers_no(archive, reply, answer):
-    rag, _ = open_with(archive, reply)
-    a = rag.ask("Did the ferry company offer a new date for talks?", AskOptions(as_of=AS_OF))
-    assert a.question_type == "yesno"
-    assert a.answer.startswith(answer), a.answer
-    assert (a.short_answer == "no") == answer.startswith("No.")
-    if a.short_answer == "no":
-        cited = [c for c in a.citations if c.cited]
-        assert [c.hit.article_id for c in cited] == ["ferry-strike"] and cited[0].supported
-
-
-@pytest.mark.parametrize(
-    ("question", "body", "quoted", "short"),
-    [
-        # the opposite change answers "No" ...
-        (
-            "Did Millbrook use more water in May than in April?",
-            "Millbrook used 40 million gallons in May, a 12 percent decrease from April.",
-            "Millbrook used 40 million gallons in May, a 12 percent decrease from April",
-            "no",
-        ),
-        (
-            "Is the drought in Millbrook easing?",
-            "The drought in Millbrook is worsening, the council said.",
-            "The drought in Millbrook is worsening, the council said",
-            "no",
-        ),
-        # ... and so does a rank below the first for the question's superlative
-        (
-            "Was Friday Millbrook's hottest day on record?",
-            "Friday was Millbrook's third hottest day on record.",
-            "Friday was Millbrook's third hottest day on record",
-            "no",
-        ),
-        # a change the same way in other words is a "Yes", its question words found
-        (
-            "Will Millbrook have to cut its river water use?",
-            "Millbrook will have to reduce its river intake by a fifth from June.",
-            "Millbrook will have to reduce its river intake by a fifth from June",
-            "yes",
-        ),
-        # a bound on a quantity is no change ("less than" a number)
-        (
-            "Will families in Millbrook get more water credits?",
-            "Families in Millbrook earning less than $50,000 will get more water credits.",
-            "Families in Millbrook earning less than $50,000 will get more water credits",
-            "yes",
-        ),
-        (
-            "Will families in Millbrook get more water credits?",
-            "Families in Millbrook earning less than $50,000 will get water credits twice.",
-            "Families in Millbrook earning less than $50,000 will get water credits twice",
-            "yes",
-        ),
-        # a negation reaches as far as its clause: "… – but it was not the highest price"
-        # does not deny five dollars
-        (
-            "Did gas reach five dollars a gallon for the first time?",
-            "Gas reached five dollars a gallon for the first time on Saturday – but it was not "
-            "the highest price once inflation is counted.",
-            "Gas reached five dollars a gallon for the first time on Saturday",
-            "yes",
-        ),
-        # a question's word said as a synonym ("help" — "assistance")
-        (
-            "Did the Millbrook council ask for help?",
-            "The Millbrook council sought assistance from the state as the reservoir fell.",
-            "The Millbrook council sought assistance from the state as the reservoir fell",
-            "yes",
-        ),
-    ],
-)
-def test_the_verdict_of_a_quoted_sentence(tmp_path, question, body, quoted, short):
-    """A change the other way or a lower rank answers "No" as a negation does; a negation in
-    another clause, a bound on a quantity or a synonym does not stop a "Yes"."""
-    rag = _one_article(
-        tmp_path, "Millbrook water news", body, f"Sentence: {quoted} [1].\nAnswer: Yes"
-    )
-    a = rag.ask(question, AskOptions(as_of=AS_OF))
-    assert a.question_type == "yesno"
-    assert not a.abstained and a.short_answer == short, a.answer
-    assert a.answer.startswith(f"{short.capitalize()}. {quoted}"), a.answer
-
-
-def test_what_ends_like_a_superlative_is_no_rank():
-    from retrieval.check.polarity import opposed as _opposed
-
-    assert _opposed("Is Millbrook the most expensive town?", "the second most expensive town")
-    assert _opposed("Is it the best beach?", "the 2nd best beach")
-    assert not _opposed("Was the protest peaceful?", "The second protest was peaceful.")
-    assert not _opposed("Did the forest burn?", "A second forest burned.")
-    # asked about the rank itself, or said unranked besides, it is no other rank
-    assert not _opposed("Was it the second hottest day?", "It was the second hottest day.")
-    assert not _opposed(
-        "Is it the busiest port?", "It is the busiest port; its twin is the second busiest port."
-    )
-
-
 def test_an_open_answer_opens_with_the_opening_paragraphs_main_point(tmp_path):
     """A feature opens with a question or a scene before its main point: the answer opens
     with the point."""
@@ -677,7 +370,7 @@ def test_an_open_answer_opens_with_the_opening_paragraphs_main_point(tmp_path):
 
 def _open_answer(tmp_path, body: str, question: str) -> str:
     """An open question's answer over one article on a ferry strike."""
-    rag = _one_article(
+    rag = one_article(
         tmp_path, "Ferry strike in Port Avalon", body, "Bayline cancelled its ferry crossings [1]."
     )
     a = rag.ask(question, AskOptions(as_of=AS_OF))
@@ -711,16 +404,6 @@ def test_the_newsrooms_notes_on_a_story_are_no_point_of_an_answer():
     assert not usable("This story has been updated with additional developments on Monday.")
     assert not usable("Correction: An earlier version of this article misstated the date.")
     assert usable("The council updated its water rules for the third time since the spring.")
-
-
-def test_synonyms_of_a_words_common_senses():
-    """WordNet's synonyms of a word's common senses: "help" is "assistance"; a rare sense
-    ("cut" as "edit") is not."""
-    from retrieval.lang.synonyms import synonyms
-
-    assert "assistance" in synonyms("help") and "seek" in synonyms("sought")
-    assert "reduce" in synonyms("cut") and "edit" not in synonyms("cut")
-    assert "moon" not in synonyms("astronauts")
 
 
 @pytest.mark.parametrize(
