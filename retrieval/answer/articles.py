@@ -112,7 +112,10 @@ def explain_window(
     outside = [
         h
         for h in hits
-        if not used.accepts(h.published, h.source) and about_subject(question, [h.title, h.text])
+        if not used.accepts(h.published, h.source)
+        # nothing is published after the day the question is asked
+        and not (as_of and h.published and h.published > as_of)
+        and about_subject(question, [h.title, h.text])
     ]
     if not outside:
         return

@@ -36,6 +36,7 @@ from retrieval.check.verify import (
     missing_terms,
     shown_where_supported,
 )
+from retrieval.find.timefilter import without_time
 from retrieval.lang.synonyms import synonyms
 from retrieval.lang.text import sentences
 from retrieval.lang.words import (
@@ -85,6 +86,7 @@ def topic_words(question: str) -> tuple[set[str], set[str]]:
     """The stems of the names (capitalised words after the first; months and weekdays are
     times, not names) and of the other content words a question is about, without the words
     that frame it."""
+    question = without_time(question)
     names = stems(capitalised_words(question)) - stems(list(_FRAME_WORDS | _CALENDAR))
     words = {
         w

@@ -34,11 +34,27 @@ def closest_clause(question: str, sentence: str) -> str:
     return max(CLAUSES.split(sentence), key=lambda clause: fit(question, clause))
 
 
+_SCOPE = 5  # content words a negation reaches (NegEx's window is five words)
+
+
+def negates(question: str, text: str, negation: re.Pattern[str] = NEGATED) -> bool:
+    """The text negates something the question asks: a negation followed, within a few
+    words, by one of the question's words. A negation reaches forward and not far, as
+    clinical text mining's NegEx takes it: in "traditionally conservative Kansas … denied its
+    leaders the chance" the denial is not of Kansas being conservative, nor in "rejected a
+    ballot measure that would have allowed lawmakers to ban abortion in the state" of the
+    state."""
+    asked = stems(content_words(question))
+    return any(
+        asked & stems(content_words(text[m.end() :])[:_SCOPE]) for m in negation.finditer(text)
+    )
+
+
 def turned(question: str, text: str, negation: re.Pattern[str] = NEGATED) -> bool:
     """A statement's polarity is the opposite of the question's: one of them is negated, or
     it states the opposite change or rank ("Is the drought easing?" — "a worsening
     drought", "the third hottest day" for the hottest), but not both."""
-    negated = bool(negation.search(text)) != bool(negation.search(question))
+    negated = negates(question, text, negation) != bool(negation.search(question))
     return negated != opposed(question, text)
 
 

@@ -162,6 +162,24 @@ def _last_month(d: date) -> Period:
     return start, _month_end(start), True
 
 
+def _weekend(d: date) -> Period:
+    """The latest Saturday and Sunday on or before the day ("over the weekend")."""
+    saturday = d - timedelta(days=(d.weekday() - 5) % 7)
+    return saturday, saturday + timedelta(days=1), True
+
+
+def _this_weekend(d: date) -> Period:
+    """The weekend of the day's week: still to come from Monday to Friday."""
+    saturday = d + timedelta(days=5 - d.weekday())
+    return saturday, saturday + timedelta(days=1), True
+
+
+def _last_weekend(d: date) -> Period:
+    """The weekend before this one: on a weekend day, the one a week earlier."""
+    saturday, sunday, _ = _weekend(d - timedelta(days=2) if d.weekday() >= 5 else d)
+    return saturday, sunday, True
+
+
 # The first rule that matches wins, so longer expressions come before those they contain.
 _RULES: list[Rule] = [
     (_r(rf"since\s+({_DAY_DATE}|{_MONTH}\.?(?:\s+{_YEAR})?|{_YEAR})"), _since),
@@ -181,6 +199,9 @@ _RULES: list[Rule] = [
         _fixed(lambda d: (d - timedelta(days=6), d, False)),
     ),
     (_r(r"last\s+week|previous\s+week"), _fixed(_last_week)),
+    (_r(r"(?:last|previous|past)\s+weekend"), _fixed(_last_weekend)),
+    (_r(r"this\s+weekend"), _fixed(_this_weekend)),
+    (_r(r"(?:over|during|at|on)\s+the\s+weekend"), _fixed(_weekend)),
     (
         _r(r"this\s+month|(?:in\s+)?the\s+(?:past|last)\s+month"),
         _fixed(lambda d: (d.replace(day=1), d, False)),
@@ -206,3 +227,11 @@ def time_window(question: str, as_of: date) -> TimeWindow | None:
         focus = min(end + GRACE, as_of) if bounded else None
         return TimeWindow(start, as_of, m.group(0), focus)
     return None
+
+
+def without_time(question: str) -> str:
+    """The question without its time expressions: "over the weekend" says when, not what an
+    article on the subject is about."""
+    for pattern, _ in _RULES:
+        question = pattern.sub(" ", question)
+    return question

@@ -57,6 +57,16 @@ K = QuestionType
         ("What is “Drought forces water limits in Millbrook” about?", K.OPEN),
         ("What was the council's plan about?", K.OPEN),
         ("Which outlet reported the reservoir figures?", K.META),
+        # a cause or a consequence is explained, not named
+        ("What caused the reservoir to fall so low?", K.OPEN),
+        ("What led to the ferry strike?", K.OPEN),
+        ("What could the water limits mean for farmers?", K.OPEN),
+        ("What causes of the drought did the council name?", K.FACTOID),
+        ("What does it mean for a reservoir to be at capacity?", K.FACTOID),
+        # a plural named by two words, then its verb in the past
+        ("Which ferry crews walked out on Monday?", K.LIST),
+        ("Which town has farmers affected by the cuts?", K.FACTOID),
+        ("Which ferry was cancelled on Monday?", K.FACTOID),
     ],
 )
 def test_question_type_from_the_form_of_the_question(question, kind):
@@ -287,6 +297,33 @@ def test_empty_time_window_names_the_newest_article_outside_it(archive):
     assert not a.abstained and a.window is None
 
 
+def test_the_window_names_no_article_from_after_the_day_asked_nor_needs_its_words(archive):
+    """Asked on March 16, the newest article outside the window is from before that day (the
+    archive's March 20 report did not exist yet); "over the weekend" is the window, not a
+    word an article on Millbrook must say."""
+    rag, _ = open_with(archive, "I don't know.")
+    a = rag.ask(
+        "What happened with the Millbrook reservoir this week?",
+        AskOptions(as_of=date(2025, 3, 16)),
+    )
+    assert a.abstain_reason == "no_articles_in_window" and a.window is not None, a.answer
+    assert a.window["newest"]["article_id"] == "water-ledger"
+    a = rag.ask("What happened in Millbrook over the weekend?", AskOptions(as_of=date(2025, 3, 16)))
+    assert a.abstain_reason == "no_articles_in_window" and a.window is not None, a.answer
+    assert a.window["published_from"] == "2025-03-15"
+    assert a.window["newest"]["article_id"] == "water-ledger"
+
+
+def test_the_time_a_question_names_is_no_word_its_articles_must_say(archive):
+    """ "Over the weekend" sets the window; an article on Millbrook in it answers, though it
+    never says "weekend"."""
+    rag, _ = open_with(archive, "The council limited watering [1].")
+    a = rag.ask("What happened in Millbrook over the weekend?", AskOptions(as_of=date(2025, 3, 3)))
+    assert a.filters_applied is not None
+    assert a.filters_applied["from_question"] == "over the weekend"
+    assert not a.abstained and "limited garden watering" in a.answer, a.answer
+
+
 def test_open_answer_reads_the_whole_article_not_only_the_shown_chunk(tmp_path):
     """The points of a summary are often far from the question's words: an open answer
     reads the best articles whole."""
@@ -350,6 +387,18 @@ def test_captions_teasers_and_headings_are_no_point_of_an_answer():
         "Officials said repairs to the terminal would take “at least three months.”",
         "The mayor listed what the town needs first:",
     ]
+
+
+def test_a_gallerys_repeated_captions_are_no_point_of_an_answer():
+    """A photo gallery's caption ends with the day it was taken and the page repeats it; a
+    repeated news sentence, or a sentence ending with a date said once, stays."""
+    from retrieval.answer.extract import _paragraph_sentences
+
+    caption = "A man stands near the damaged ferry terminal in Port Avalon on June 22."
+    news = "The harbor will stay closed until the sea wall is inspected by engineers."
+    dated = "The mayor said the terminal would reopen to ferry traffic on July 30."
+    body = "\n\n".join([caption, caption, news, news, dated])
+    assert _paragraph_sentences(body) == [news, news, dated]
 
 
 def test_an_open_answer_opens_with_the_opening_paragraphs_main_point(tmp_path):

@@ -11,6 +11,7 @@ from tests.unit.test_api import rag  # noqa: F401  (fixture)
 from tests.unit.test_documents_api import client  # noqa: F401  (fixture)
 
 FRI = date(2024, 9, 20)  # a Friday
+SUN = date(2024, 9, 22)
 
 
 @pytest.mark.parametrize(
@@ -46,6 +47,11 @@ FRI = date(2024, 9, 20)  # a Friday
         ("The plague may have started 600 years ago where?", FRI, None),
         ("Is the May election still on?", FRI, None),
         ("How many soldiers were killed?", FRI, None),
+        # a weekend: the latest one, or the one before it ("last weekend" asked on a Sunday)
+        ("What happened over the weekend?", FRI, ("2024-09-14", "2024-09-20", "2024-09-20")),
+        ("What happened over the weekend?", SUN, ("2024-09-21", "2024-09-22", "2024-09-22")),
+        ("What happened last weekend?", SUN, ("2024-09-14", "2024-09-22", "2024-09-22")),
+        ("Any protests planned this weekend?", FRI, None),  # still to come
     ],
 )
 def test_time_expressions(question, as_of, expected):

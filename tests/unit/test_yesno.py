@@ -299,3 +299,33 @@ def test_synonyms_of_a_words_common_senses():
     assert "assistance" in synonyms("help") and "seek" in synonyms("sought")
     assert "reduce" in synonyms("cut") and "edit" not in synonyms("cut")
     assert "moon" not in synonyms("astronauts")
+
+
+def test_a_negation_denies_only_what_follows_it(tmp_path):
+    """ "Traditionally dry Millbrook … denied its council the power" does not deny that
+    Millbrook is dry: a negation reaches forward to what it negates."""
+    sentence = (
+        "Traditionally dry Millbrook, given the chance at the ballot box, denied its council "
+        "the power to sell more water"
+    )
+    rag = one_article(
+        tmp_path,
+        "Millbrook votes on water",
+        f"{sentence}.",
+        f"Sentence: {sentence} [1].\nAnswer: Yes",
+    )
+    a = rag.ask("Is Millbrook a traditionally dry town?", AskOptions(as_of=AS_OF))
+    assert not a.abstained and a.short_answer == "yes", a.answer
+    # nor does a denial reach a word far after it
+    sentence = (
+        "In traditionally dry Millbrook, voters rejected selling the reservoir's water "
+        "to large farms outside the town"
+    )
+    rag = one_article(
+        tmp_path / "far",
+        "Millbrook votes on water",
+        f"{sentence}.",
+        f"Sentence: {sentence} [1].\nAnswer: Yes",
+    )
+    a = rag.ask("Is Millbrook a traditionally dry town?", AskOptions(as_of=AS_OF))
+    assert not a.abstained and a.short_answer == "yes", a.answer
