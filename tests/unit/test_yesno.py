@@ -40,12 +40,16 @@ def test_no_needs_a_source_that_says_so(archive):
     rag, _ = open_with(archive, silent)
     a = rag.ask("Did the glass museum open in the former rail depot late?", AskOptions(as_of=AS_OF))
     assert a.abstained  # nothing in the sentence says "not"
-    stated = "Answer: No [1]\nSentence: The company did not offer a new date for talks [1]."
+
+
+@pytest.mark.parametrize("negated", ["did not", "didn’t", "didn't"])  # a curly apostrophe too
+def test_a_no_rests_on_a_sentence_that_says_not(archive, negated):
+    stated = f"Answer: No [1]\nSentence: The company {negated} offer a new date for talks [1]."
     rag, _ = open_with(archive, stated)
     a = rag.ask(
         "Did Bayline offer a new date for talks with the ferry crews?", AskOptions(as_of=AS_OF)
     )
-    assert not a.abstained and a.short_answer == "no"
+    assert not a.abstained and a.short_answer == "no", a.answer
 
 
 def test_a_yes_over_a_source_that_says_the_opposite_becomes_its_no(archive):
@@ -56,15 +60,6 @@ def test_a_yes_over_a_source_that_says_the_opposite_becomes_its_no(archive):
     )
     assert not a.abstained and a.short_answer == "no"
     assert a.answer.startswith("No. The company did not offer a new date for talks [")
-
-
-def test_a_curly_apostrophe_negates_too(archive):
-    reply = "Answer: No [1]\nSentence: The company didn’t offer a new date for talks [1]."
-    rag, _ = open_with(archive, reply)
-    a = rag.ask(
-        "Did Bayline offer a new date for talks with the ferry crews?", AskOptions(as_of=AS_OF)
-    )
-    assert not a.abstained and a.short_answer == "no"
 
 
 def test_yes_no_reply_quoting_its_sentence_first(archive):
