@@ -19,7 +19,7 @@ from retrieval.options import AskOptions, PipelineConfig
 from retrieval.types import Article, Turn
 from tests.fakes import FakeEmbedder, FakeGenerator, make_newsrag
 from tests.fixtures.archive import ARCHIVE
-from tests.fixtures.kinds import AS_OF, one_article, open_with
+from tests.fixtures.kinds import AS_OF, build_index, one_article, open_with
 
 K = QuestionType
 
@@ -389,6 +389,25 @@ def test_captions_teasers_and_headings_are_no_point_of_an_answer():
     ]
 
 
+def test_a_second_article_joins_an_open_answer_only_when_it_is_about_the_question(tmp_path):
+    """An article whose title and opening are about something else adds nothing, though it
+    uses the question's words further down."""
+    water, museum = ARCHIVE[0], ARCHIVE[3]
+    museum = replace(
+        museum,
+        body=museum.body + "\n\nThe museum's director said Millbrook's watering limits would "
+        "not affect the depot, and that farmers had lent glass from their own collections.",
+    )
+    rag, _ = open_with(
+        build_index(tmp_path / "two", [water, museum]), "The council limited watering [1]."
+    )
+    a = rag.ask(
+        "What do Millbrook's limits on garden watering mean for farmers?", AskOptions(as_of=AS_OF)
+    )
+    assert not a.abstained and a.question_type == "open", a.answer
+    assert {c.hit.article_id for c in a.citations} == {water.id}, a.answer
+
+
 def test_a_gallerys_repeated_captions_are_no_point_of_an_answer():
     """A photo gallery's caption ends with the day it was taken and the page repeats it; a
     repeated news sentence, or a sentence ending with a date said once, stays."""
@@ -452,6 +471,7 @@ def test_the_newsrooms_notes_on_a_story_are_no_point_of_an_answer():
 
     assert not usable("This story has been updated with additional developments on Monday.")
     assert not usable("Correction: An earlier version of this article misstated the date.")
+    assert not usable("CNN's Dana Whitfield and Irene Vasquez contributed to this report.")
     assert usable("The council updated its water rules for the third time since the spring.")
 
 
