@@ -13,6 +13,7 @@ decides whether the sources answer the question at all (its first words, retriev
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import replace
 from datetime import date
 from typing import NamedTuple
@@ -167,9 +168,10 @@ def _paragraph_sentences(body: str) -> list[str]:
     that does not end as prose does (a caption and its credit, a link, a teaser) or is a
     repeated caption (`_DATED_END`)."""
     paras = [" ".join(p.split()) for p in re.split(r"\n\s*\n|\n(?=[A-Z‘“\"'])", body)]
+    seen = Counter(paras)
     out: list[str] = []
     for text in paras:
-        if _DATED_END.search(text) and paras.count(text) > 1:
+        if seen[text] > 1 and _DATED_END.search(text):
             continue
         if len(content_words(text)) >= MIN_WORDS and _PROSE_END.search(text):
             out += [t for t in sentences(text) if usable(t) and not is_boilerplate(t)]
