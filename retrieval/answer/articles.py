@@ -107,15 +107,13 @@ def explain_window(
     inside = [c.hit for c in answer.citations]
     if any(about_subject(question, [h.title, h.text]) for h in inside):
         return  # the window held articles on the subject; they did not answer
-    wider = SearchFilter(sources=used.sources)
+    # All dates up to the day the question is asked: nothing is published after it.
+    wider = SearchFilter(published_to=as_of, sources=used.sources, include_undated=True)
     hits = retriever.search(question, 20, wider, as_of=as_of)
     outside = [
         h
         for h in hits
-        if not used.accepts(h.published, h.source)
-        # nothing is published after the day the question is asked
-        and not (as_of and h.published and h.published > as_of)
-        and about_subject(question, [h.title, h.text])
+        if not used.accepts(h.published, h.source) and about_subject(question, [h.title, h.text])
     ]
     if not outside:
         return
