@@ -68,6 +68,20 @@ _HEDGED = re.compile(
     r"predicted\s+to|plans?\s+to|hopes?\s+to|aims?\s+to|set\s+to)\b",
     re.IGNORECASE,
 )
+# Where a hedge's reach ends: a comma, a dash, a semicolon, a relative clause.
+_HEDGE_CLAUSES = re.compile(r",\s+|;\s+|\s+[–—-]\s+|\s+(?=(?:that|which|who|whose)\b)")
+
+
+def _hedged(question: str, sentence: str) -> bool:
+    """The part of a sentence that answers the question is hedged. A modal reaches as far as
+    its clause (the hedge-scope annotations of BioScope take it so): in "In the traditionally
+    conservative state of Kansas, voters rejected a measure that would have allowed a ban" the
+    "would" hedges the ban, not the state's leaning."""
+    parts = [p for p in _HEDGE_CLAUSES.split(sentence) if p.strip()]
+    best = max(parts, key=lambda part: fit(question, part), default="")
+    return bool(_HEDGED.search(best))
+
+
 _CITE_AFTER_STOP = re.compile(r"([.!?])([”\"']?)\s*((?:\[\d+(?:,\s*\d+)*\]\s*)+)$")
 _RUNS_ON = re.compile(r"(?<=[a-z0-9\]][.!?])\s+(?=[A-Z][a-z]+\s+\w+\s+\w+)")
 _FINISHED = re.compile(rf"[.!?][”\"')]*(?:\s*{_MARKER.pattern})*\s*$")
@@ -339,7 +353,7 @@ class KindJudge:
         if (
             verdict == "yes"
             and closest is not None
-            and _HEDGED.search(closest[1])
+            and _hedged(question, closest[1])
             and not _HEDGED.search(question)
         ):
             # What a source says could or may happen does not say that it did.

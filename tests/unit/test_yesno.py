@@ -88,6 +88,25 @@ def test_a_yes_resting_on_what_could_happen_abstains(archive, tmp_path):
     assert not a.abstained and a.short_answer == "yes", a.answer
 
 
+def test_a_hedge_reaches_its_clause_only(tmp_path):
+    """A "would" in a relative clause hedges what that clause says, not the rest."""
+    body = (
+        "In the historically rainy town of Millbrook, residents rejected a plan that would "
+        "have allowed a new reservoir on the river."
+    )
+    rag = one_article(
+        tmp_path,
+        "Millbrook votes down reservoir plan",
+        body,
+        f"Answer: Yes [1]\nSentence: {body[:-1]} [1].",
+    )
+    a = rag.ask("Is Millbrook a historically rainy town?", AskOptions(as_of=AS_OF))
+    assert not a.abstained and a.short_answer == "yes", a.answer
+    # the clause the hedge is in is no "Yes"
+    a = rag.ask("Did Millbrook get a new reservoir on the river?", AskOptions(as_of=AS_OF))
+    assert a.short_answer != "yes", a.answer
+
+
 def test_the_sentence_closest_to_the_question_decides_not_a_negation_nearby(archive):
     """A "Yes" stands when the quoted sentence that matches the question is affirmative,
     whatever a neighbouring sentence negates."""
