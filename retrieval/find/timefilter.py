@@ -30,6 +30,9 @@ _MONTH = (
 )
 _YEAR = r"(?:19|20)\d{2}"
 _NUM = r"(\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+# A vague count reads as the most it usually means ("the past few days": up to about five), so
+# that the window does not leave out what the asker had in mind; only for "the past …".
+_SOME = _NUM[:-1] + r"|few|several|couple(?:\s+of)?)"
 _WORD_NUMBERS = {
     "a": 1,
     "an": 1,
@@ -45,6 +48,9 @@ _WORD_NUMBERS = {
     "ten": 10,
     "eleven": 11,
     "twelve": 12,
+    "few": 5,
+    "several": 7,
+    "couple": 2,
 }
 _DAY_DATE = (
     rf"(?:{_MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+{_YEAR})?|"
@@ -87,7 +93,7 @@ def _months_back(d: date, n: int) -> date:
 
 
 def _count(word: str) -> int:
-    w = word.lower()
+    w = word.lower().split()[0]
     return int(w) if w.isdigit() else _WORD_NUMBERS[w]
 
 
@@ -184,10 +190,10 @@ def _last_weekend(d: date) -> Period:
 _RULES: list[Rule] = [
     (_r(rf"since\s+({_DAY_DATE}|{_MONTH}\.?(?:\s+{_YEAR})?|{_YEAR})"), _since),
     (
-        _r(rf"(?:in|over|during)\s+the\s+(?:past|last)\s+{_NUM}\s+(days?|weeks?|months?|years?)"),
+        _r(rf"(?:in|over|during)\s+the\s+(?:past|last)\s+{_SOME}\s+(days?|weeks?|months?|years?)"),
         _past,
     ),
-    (_r(rf"(?:past|last)\s+{_NUM}\s+(days?|weeks?|months?|years?)"), _past),
+    (_r(rf"(?:past|last)\s+{_SOME}\s+(days?|weeks?|months?|years?)"), _past),
     (_r(rf"{_NUM}\s+(days?|weeks?)\s+ago"), _ago),
     (_r(rf"on\s+(?:\w+day,?\s+)?({_DAY_DATE})"), _on_day),
     (_r(rf"(?:in|during)\s+({_MONTH}\.?(?:,?\s+{_YEAR})?)"), _in_month),
@@ -199,6 +205,7 @@ _RULES: list[Rule] = [
         _fixed(lambda d: (d - timedelta(days=6), d, False)),
     ),
     (_r(r"last\s+week|previous\s+week"), _fixed(_last_week)),
+    (_r(r"this\s+past\s+weekend"), _fixed(_weekend)),
     (_r(r"(?:last|previous|past)\s+weekend"), _fixed(_last_weekend)),
     (_r(r"this\s+weekend"), _fixed(_this_weekend)),
     (_r(r"(?:over|during|at|on)\s+the\s+weekend"), _fixed(_weekend)),

@@ -52,6 +52,13 @@ SUN = date(2024, 9, 22)
         ("What happened over the weekend?", SUN, ("2024-09-21", "2024-09-22", "2024-09-22")),
         ("What happened last weekend?", SUN, ("2024-09-14", "2024-09-22", "2024-09-22")),
         ("Any protests planned this weekend?", FRI, None),  # still to come
+        ("What happened this past weekend?", SUN, ("2024-09-21", "2024-09-22", "2024-09-22")),
+        ("What happened this past weekend?", FRI, ("2024-09-14", "2024-09-20", "2024-09-20")),
+        # a vague count: the most it usually means
+        ("What happened in the past few days?", FRI, ("2024-09-15", "2024-09-20", None)),
+        ("Any news over the last couple of weeks?", FRI, ("2024-09-06", "2024-09-20", None)),
+        ("What changed over the past several months?", FRI, ("2024-02-23", "2024-09-20", None)),
+        ("It rained a few days ago: where?", FRI, None),  # not a window: how many is unsaid
     ],
 )
 def test_time_expressions(question, as_of, expected):
