@@ -106,6 +106,9 @@ def test_article_markup_is_never_executed(page):
     turn = _ask(page, "What reopened at the pelican sanctuary?")
     assert page.evaluate("window.__xss") is None
     assert page.dialogs == []
+    # Whether the reader answers or abstains (the tiny model's reply differs between CPUs),
+    # the sources are on the page: uncited ones folded away, which the text check opens.
+    turn.locator(".source-box details").evaluate_all("ds => ds.forEach(d => { d.open = true; })")
     sources = turn.locator(".source-box").inner_text()
     assert "<script>" in sources or "<img" in sources  # shown as text, not markup
     markup = ".source-box script, .source-box img, .answer script, .answer img"
