@@ -77,9 +77,7 @@ def _hedged(question: str, sentence: str) -> bool:
     its clause (the hedge-scope annotations of BioScope take it so): in "In the traditionally
     conservative state of Kansas, voters rejected a measure that would have allowed a ban" the
     "would" hedges the ban, not the state's leaning."""
-    parts = [p for p in _HEDGE_CLAUSES.split(sentence) if p.strip()]
-    best = max(parts, key=lambda part: fit(question, part), default="")
-    return bool(_HEDGED.search(best))
+    return bool(_HEDGED.search(closest_clause(question, sentence, _HEDGE_CLAUSES)))
 
 
 _CITE_AFTER_STOP = re.compile(r"([.!?])([”\"']?)\s*((?:\[\d+(?:,\s*\d+)*\]\s*)+)$")

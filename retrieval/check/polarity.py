@@ -27,11 +27,11 @@ def fit(question: str, text: str) -> tuple[int, float]:
     return len(asked & words), len(asked & words) / max(1, len(words))
 
 
-def closest_clause(question: str, sentence: str) -> str:
+def closest_clause(question: str, sentence: str, clauses: re.Pattern[str] = CLAUSES) -> str:
     """The clause of a sentence that matches the question best: a negation reaches as far
     as its clause ("… reached a $5 average – but it's not the highest record when inflation
     is counted" does not deny the $5)."""
-    return max(CLAUSES.split(sentence), key=lambda clause: fit(question, clause))
+    return max(clauses.split(sentence), key=lambda clause: fit(question, clause))
 
 
 _SCOPE = 5  # content words a negation reaches (NegEx's window is five words)
