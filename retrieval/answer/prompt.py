@@ -303,7 +303,12 @@ def clean_citations(text: str, n_sources: int, drop: Collection[int] = ()) -> st
         return f"[{', '.join(keep)}]" if keep else ""
 
     out = _MARKER.sub(fix, text)
-    return re.sub(r"[ \t]+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", out)).strip()
+    out = re.sub(r"[ \t]+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", out)).strip()
+    # A sentence copied with its marker and then marked again: "… airline [1]. [1]."
+    return _REMARKED.sub(r"\1\2", out)
+
+
+_REMARKED = re.compile(r"(\[\d+(?:,\s*\d+)*\])([.!?])\s*\1[.!?]?(?=\s|$)")
 
 
 _IDK_RE = re.compile(

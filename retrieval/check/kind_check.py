@@ -80,7 +80,8 @@ def _hedged(question: str, sentence: str) -> bool:
     return bool(_HEDGED.search(closest_clause(question, sentence, _HEDGE_CLAUSES)))
 
 
-_CITE_AFTER_STOP = re.compile(r"([.!?])([”\"']?)\s*((?:\[\d+(?:,\s*\d+)*\]\s*)+)$")
+# A sentence copied with its full stop, then marked ("… airline. [1]" or "… airline. [1].").
+_CITE_AFTER_STOP = re.compile(r"([.!?])([”\"']?)\s*((?:\[\d+(?:,\s*\d+)*\]\s*)+)[.!?]?$")
 _RUNS_ON = re.compile(r"(?<=[a-z0-9\]][.!?])\s+(?=[A-Z][a-z]+\s+\w+\s+\w+)")
 _FINISHED = re.compile(rf"[.!?][”\"')]*(?:\s*{_MARKER.pattern})*\s*$")
 _ITEM_SPLIT = re.compile(r"\s*(?:,|;|\band\b)\s*")
@@ -144,13 +145,24 @@ def about_subject(
     said = " ".join(texts)
     have = stems(content_words(said))
     named = have | stems(content_words(" ".join(named_in)))
-    if all_names and not all(found(n, named) for n in names):
+    spelled = {stem(w): w for w in capitalised_words(question)}
+    if all_names and not all(_named(n, spelled, named) for n in names):
         return False
-    if not all_names and not all(any(found(n, named) for n in run) for run in name_runs(question)):
+    if not all_names and not all(
+        any(_named(n, spelled, named) for n in run) for run in name_runs(question)
+    ):
         return False
     asked = {stem(w): w for w in content_words(question)}
     return (
         not words or sum(_said(asked.get(w, w), w, have, said) for w in words) / len(words) >= share
+    )
+
+
+def _named(name: str, spelled: dict[str, str], have: set[str]) -> bool:
+    """A name (its stem; `spelled` maps it back to the question's word) is in a text, as
+    itself or as another name of the same thing in WordNet ("US" — "America")."""
+    return found(name, have) or any(
+        stem(s) in have for s in synonyms(spelled.get(name, name)) if len(s) > 1
     )
 
 

@@ -13,6 +13,13 @@ def test_clean_citations_drops_unknown_sources():
     assert clean_citations("Nothing [9] here.", 3) == "Nothing here."
 
 
+def test_clean_citations_drops_a_marker_repeated_alone():
+    assert clean_citations("Fifth-largest airline [1]. [1].", 3) == "Fifth-largest airline [1]."
+    assert clean_citations("By Labor Day [1].  [1]", 3) == "By Labor Day [1]."
+    assert clean_citations("One [1]. Two [1].", 3) == "One [1]. Two [1]."
+    assert clean_citations("One [1]. [2].", 3) == "One [1]. [2]."
+
+
 def test_abstention_detection():
     assert is_abstention("I don't know.")
     assert is_abstention("I do not know the answer")

@@ -343,3 +343,17 @@ def test_a_negation_denies_only_what_follows_it(tmp_path):
     )
     a = rag.ask("Is Millbrook a traditionally dry town?", AskOptions(as_of=AS_OF))
     assert not a.abstained and a.short_answer == "yes", a.answer
+
+
+def test_another_name_of_a_country_is_its_name():
+    q = "Would the merger make it the largest airline in the US?"
+    assert about_subject(q, ["The merger would create America's largest airline."])
+    assert not about_subject(q, ["The merger would create Canada's largest airline."])
+
+
+@pytest.mark.parametrize("stop", ["", "."])
+def test_a_sentence_copied_with_its_full_stop_is_cited_once(archive, stop):
+    reply = f"Sentence: Admission is free for children under 12. [1]{stop}\nAnswer: Yes"
+    rag, _ = open_with(archive, reply)
+    a = rag.ask("Is the glass museum free for children?", AskOptions(as_of=AS_OF))
+    assert a.answer == "Yes. Admission is free for children under 12 [1].", a.answer
