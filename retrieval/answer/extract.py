@@ -23,6 +23,7 @@ from retrieval.check.kind_check import about_subject, found, name_runs
 from retrieval.errors import ArticleNotFoundError
 from retrieval.find.evidence import EvidenceSelector, Sentence, is_boilerplate
 from retrieval.find.search import Retriever
+from retrieval.lang.synonyms import only_verb
 from retrieval.lang.text import sentences
 from retrieval.lang.words import content_words, stems
 from retrieval.types import Citation, Hit
@@ -162,6 +163,25 @@ _DATED_END = re.compile(
 )
 
 
+# A newsletter's plug, and a short paragraph holding one pitches to the reader in its other
+# sentences too ("Sign up for CNN's Wonder Theory science newsletter. Explore the universe with
+# news on fascinating discoveries…"). In the RealTime QA articles, 183 paragraphs of at most
+# three sentences hold a plug and more: of their other sentences, the 72 that speak to the
+# reader ("you", or an imperative) are pitches, credit lines and newsletter copy but for ~16
+# of a gift guide's or how-to-watch note's own words to its reader and one news quote ("…
+# protect your children"); the 160 kept state news, credits and teasers
+# (`python -m bench.studies.plugs --data ../shared/data`).
+_PLUG = re.compile(r"\bsign\s+up\b|\bnewsletters?\b|\bsubscri(?:be|ber|ption)s?\b", re.IGNORECASE)
+_PLUG_SENTENCES = 3  # a plug's paragraph is short; a whole page run together is not one
+_PITCH = re.compile(r"\b(?:you|your)\b", re.IGNORECASE)
+
+
+def _pitches(sentence: str) -> bool:
+    """A sentence that speaks to the reader: "you", or an imperative ("Explore …")."""
+    first = sentence.split(maxsplit=1)[0].strip("“\"'") if sentence.strip() else ""
+    return bool(_PITCH.search(sentence)) or (first.isalpha() and only_verb(first))
+
+
 def _paragraph_sentences(body: str) -> list[str]:
     """An article's sentences, paragraph by paragraph: a heading (a line that states no
     point) is left out rather than run into the sentence after it, and so is a paragraph
@@ -174,7 +194,13 @@ def _paragraph_sentences(body: str) -> list[str]:
         if seen[text] > 1 and _DATED_END.search(text):
             continue
         if len(content_words(text)) >= MIN_WORDS and _PROSE_END.search(text):
-            out += [t for t in sentences(text) if usable(t) and not is_boilerplate(t)]
+            said = sentences(text)
+            plug = len(said) <= _PLUG_SENTENCES and any(_PLUG.search(t) for t in said)
+            out += [
+                t
+                for t in said
+                if usable(t) and not is_boilerplate(t) and not (plug and _pitches(t))
+            ]
     return out
 
 

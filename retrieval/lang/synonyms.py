@@ -81,6 +81,13 @@ def _bases(word: str, pos: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def only_verb(word: str) -> bool:
+    """Whether a word, as written, is a verb's base form in WordNet and no noun: an
+    imperative's first word ("Explore …", not "People …" or "Police …")."""
+    low = word.lower()
+    return low in _index("verb") and not _bases(low, "noun")
+
+
 def load() -> bool:
     """Read the data now rather than at the first question; False without it."""
     for pos in _POS:

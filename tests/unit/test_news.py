@@ -59,6 +59,10 @@ SUN = date(2024, 9, 22)
         ("Any news over the last couple of weeks?", FRI, ("2024-09-06", "2024-09-20", None)),
         ("What changed over the past several months?", FRI, ("2024-02-23", "2024-09-20", None)),
         ("It rained a few days ago: where?", FRI, None),  # not a window: how many is unsaid
+        # a time word inside a name: the outlet "USA Today", not the day
+        ("How did USA Today report the strike?", FRI, None),
+        ("What did USA Today report today?", FRI, ("2024-09-20", "2024-09-20", "2024-09-20")),
+        ("Today, who resigned?", FRI, ("2024-09-20", "2024-09-20", "2024-09-20")),
     ],
 )
 def test_time_expressions(question, as_of, expected):

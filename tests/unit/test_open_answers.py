@@ -175,6 +175,27 @@ def test_a_gallerys_repeated_captions_are_no_point_of_an_answer():
     assert _paragraph_sentences(body) == [news, news, dated]
 
 
+def test_a_newsletters_pitch_is_no_point_of_an_answer():
+    """The paragraph of a newsletter's plug pitches in its other sentences too; a short
+    paragraph of news that names subscribers keeps its sentences."""
+    from retrieval.answer.extract import _paragraph_sentences
+
+    plug = (
+        "Sign up for the Harbor Weekly newsletter. Explore the coast with news on ferries, "
+        "fishing and the weather every week."
+    )
+    news = "The ferry company said crossings will resume on Friday after the strike ends."
+    told = (
+        "Bayline said its ferry pass subscribers would get refunds for cancelled crossings. "
+        "The strike by the ferry crews over pay and hours has lasted nine days."
+    )
+    assert _paragraph_sentences("\n\n".join([plug, news, told])) == [
+        news,
+        "Bayline said its ferry pass subscribers would get refunds for cancelled crossings.",
+        "The strike by the ferry crews over pay and hours has lasted nine days.",
+    ]
+
+
 def test_an_open_answer_opens_with_the_opening_paragraphs_main_point(tmp_path):
     """A feature opens with a question or a scene before its main point: the answer opens
     with the point."""
