@@ -145,11 +145,11 @@ def about_subject(
     said = " ".join(texts)
     have = stems(content_words(said))
     named = have | stems(content_words(" ".join(named_in)))
-    spelled = {stem(w): w for w in capitalised_words(question)}
-    if all_names and not all(_named(n, spelled, named) for n in names):
+    short = _acronyms(question)
+    if all_names and not all(_named(n, short, named) for n in names):
         return False
     if not all_names and not all(
-        any(_named(n, spelled, named) for n in run) for run in name_runs(question)
+        any(_named(n, short, named) for n in run) for run in name_runs(question)
     ):
         return False
     asked = {stem(w): w for w in content_words(question)}
@@ -158,12 +158,22 @@ def about_subject(
     )
 
 
-def _named(name: str, spelled: dict[str, str], have: set[str]) -> bool:
-    """A name (its stem; `spelled` maps it back to the question's word) is in a text, as
-    itself or as another name of the same thing in WordNet ("US" — "America")."""
-    return found(name, have) or any(
-        stem(s) in have for s in synonyms(spelled.get(name, name)) if len(s) > 1
-    )
+def _acronyms(question: str) -> dict[str, str]:
+    """The question's names written in capitals ("US", "UK", "EU"), by their stems."""
+    return {
+        stem(w.lower()): w.lower()
+        for w in WORD_TOKEN.findall(question)
+        if len(w) > 1 and w.isalpha() and w.isupper()
+    }
+
+
+def _named(name: str, acronyms: dict[str, str], have: set[str]) -> bool:
+    """A name (its stem) is in a text; an acronym also as the other names WordNet gives it
+    ("US" — "America", "UK" — "Britain"). Not a name that is also a word: WordNet's synonyms
+    of "Spirit" (the airline) are "feel", "look" and "tone"."""
+    if found(name, have):
+        return True
+    return name in acronyms and any(stem(s) in have for s in synonyms(acronyms[name]) if len(s) > 1)
 
 
 def _said(word: str, stemmed: str, have: set[str], text: str) -> bool:

@@ -349,6 +349,9 @@ def test_another_name_of_a_country_is_its_name():
     q = "Would the merger make it the largest airline in the US?"
     assert about_subject(q, ["The merger would create America's largest airline."])
     assert not about_subject(q, ["The merger would create Canada's largest airline."])
+    # a name that is also a word is no other word WordNet gives it
+    q = "Did Spirit change its tone on the merger?"
+    assert not about_subject(q, ["The airline's tone on the merger changed on Monday."])
 
 
 @pytest.mark.parametrize("stop", ["", "."])
