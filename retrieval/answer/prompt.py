@@ -178,6 +178,15 @@ class ParsedAnswer:
     sentence: str  # the complete sentence, or "" if the model wrote none
 
 
+# A sentence copied with its full stop, then marked ("… airline. [1]" or "… airline. [1].").
+_CITE_AFTER_STOP = re.compile(r"([.!?])([”\"']?)\s*((?:\[\d+(?:,\s*\d+)*\]\s*)+)[.!?]?$")
+
+
+def cite_before_stop(sentence: str) -> str:
+    """ "… on Sunday. [1]." as "… on Sunday [1].": the marker inside the sentence it cites."""
+    return _CITE_AFTER_STOP.sub(lambda m: f"{m[2]} {m[3].strip()}{m[1]}", sentence.strip())
+
+
 def parse_answer(raw: str) -> ParsedAnswer:
     """Split the model's two-line reply, in either order (a yes/no reply quotes its sentence
     first). A reply without labels counts as the short answer (and the sentence is left
@@ -186,7 +195,7 @@ def parse_answer(raw: str) -> ParsedAnswer:
     if text.startswith(SENTENCE_LABEL):
         sentence, _, rest = text[len(SENTENCE_LABEL) :].partition(ANSWER_LABEL)
         short = rest.strip().split("\n", 1)[0].strip()
-        return ParsedAnswer(short, sentence.strip().split("\n", 1)[0].strip())
+        return ParsedAnswer(short, cite_before_stop(sentence.strip().split("\n", 1)[0]))
     short, sentence = text, ""
     pos = text.find(SENTENCE_LABEL)
     if pos >= 0:
@@ -195,8 +204,7 @@ def parse_answer(raw: str) -> ParsedAnswer:
     if short.startswith(ANSWER_LABEL):
         short = short[len(ANSWER_LABEL) :]
     short = short.strip().split("\n", 1)[0].strip()
-    sentence = sentence.strip().split("\n", 1)[0].strip()
-    return ParsedAnswer(short, sentence)
+    return ParsedAnswer(short, cite_before_stop(sentence.strip().split("\n", 1)[0]))
 
 
 class AnswerStream:
@@ -305,10 +313,10 @@ def clean_citations(text: str, n_sources: int, drop: Collection[int] = ()) -> st
     out = _MARKER.sub(fix, text)
     out = re.sub(r"[ \t]+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", out)).strip()
     # A sentence copied with its marker and then marked again: "… airline [1]. [1]."
-    return _REMARKED.sub(r"\1\2", out)
+    return _REMARKED.sub(lambda m: m[1] + (m[2] or m[3]), out)
 
 
-_REMARKED = re.compile(r"(\[\d+(?:,\s*\d+)*\])([.!?])\s*\1[.!?]?(?=\s|$)")
+_REMARKED = re.compile(r"(\[\d+(?:,\s*\d+)*\])([.!?]?)\s*\1([.!?]?)(?=\s|$)")
 
 
 _IDK_RE = re.compile(

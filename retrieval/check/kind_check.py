@@ -80,8 +80,6 @@ def _hedged(question: str, sentence: str) -> bool:
     return bool(_HEDGED.search(closest_clause(question, sentence, _HEDGE_CLAUSES)))
 
 
-# A sentence copied with its full stop, then marked ("… airline. [1]" or "… airline. [1].").
-_CITE_AFTER_STOP = re.compile(r"([.!?])([”\"']?)\s*((?:\[\d+(?:,\s*\d+)*\]\s*)+)[.!?]?$")
 _RUNS_ON = re.compile(r"(?<=[a-z0-9\]][.!?])\s+(?=[A-Z][a-z]+\s+\w+\s+\w+)")
 _FINISHED = re.compile(rf"[.!?][”\"')]*(?:\s*{_MARKER.pattern})*\s*$")
 _ITEM_SPLIT = re.compile(r"\s*(?:,|;|\band\b)\s*")
@@ -328,8 +326,7 @@ class KindJudge:
         if verdict not in ("yes", "no"):
             return self._abstain("unsupported", question, citations, timings, draft=short)
         body = re.sub(r"^(?:yes|no)\b[\s,.:;—-]*", "", sentence, flags=re.IGNORECASE)
-        # "… on Sunday. [1]" (a quote copied with its full stop) cites inside the sentence.
-        body = _CITE_AFTER_STOP.sub(lambda m: f"{m[2]} {m[3].strip()}{m[1]}", body.strip())
+        body = body.strip()
         if not body:
             return self._abstain("unsupported", question, citations, timings, draft=short)
         if not cited_numbers(body) and cited_numbers(short):

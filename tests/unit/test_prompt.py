@@ -18,6 +18,7 @@ def test_clean_citations_drops_a_marker_repeated_alone():
     assert clean_citations("By Labor Day [1].  [1]", 3) == "By Labor Day [1]."
     assert clean_citations("One [1]. Two [1].", 3) == "One [1]. Two [1]."
     assert clean_citations("One [1]. [2].", 3) == "One [1]. [2]."
+    assert clean_citations("Under 12 [1] [1].", 3) == "Under 12 [1]."
 
 
 def test_abstention_detection():
@@ -96,3 +97,12 @@ def test_the_short_answer_is_followed_as_it_is_written_without_its_citation():
     assert shorts(["Sentence: It is free [1].", "\nAnswer:", " Yes"]) == "Yes"  # verdict last
     assert shorts(["I don't", " know."]) == ""  # not labelled: nothing to show above
     assert shorts(["The sentence mentions Answer: yes."]) == ""
+
+
+def test_a_marker_after_the_sentences_full_stop_moves_inside_it():
+    from retrieval.answer.prompt import parse_answer
+
+    parsed = parse_answer("Answer: 12 [1]\nSentence: Admission is free under 12. [1].")
+    assert parsed.sentence == "Admission is free under 12 [1]."
+    parsed = parse_answer("Sentence: It opened on “Sunday.” [2]\nAnswer: Yes")
+    assert parsed.sentence == "It opened on “Sunday” [2]."
