@@ -325,8 +325,7 @@ class KindJudge:
         verdict = words[0].strip(".,:;!") if words else ""
         if verdict not in ("yes", "no"):
             return self._abstain("unsupported", question, citations, timings, draft=short)
-        body = re.sub(r"^(?:yes|no)\b[\s,.:;—-]*", "", sentence, flags=re.IGNORECASE)
-        body = body.strip()
+        body = re.sub(r"^(?:yes|no)\b[\s,.:;—-]*", "", sentence, flags=re.IGNORECASE).strip()
         if not body:
             return self._abstain("unsupported", question, citations, timings, draft=short)
         if not cited_numbers(body) and cited_numbers(short):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -219,21 +219,17 @@ _RULES: list[Rule] = [
 ]
 
 
-def _in_a_name(question: str, m: re.Match[str]) -> bool:
+def _in_a_name(m: re.Match[str]) -> bool:
     """A capitalised time word after a capitalised word is part of a name: "USA Today",
     "NBC's Today"."""
-    before = question[: m.start()].split()
+    before = m.string[: m.start()].split()
     return m.group(0)[:1].isupper() and bool(before) and before[-1][:1].isupper()
-
-
-def _times(pattern: re.Pattern[str], question: str) -> Iterator[re.Match[str]]:
-    return (m for m in pattern.finditer(question) if not _in_a_name(question, m))
 
 
 def time_window(question: str, as_of: date) -> TimeWindow | None:
     """The publication window a question's own time expression sets, or None."""
     for pattern, period in _RULES:
-        m = next(_times(pattern, question), None)
+        m = next((m for m in pattern.finditer(question) if not _in_a_name(m)), None)
         if m is None:
             continue
         found = period(m, as_of)
@@ -251,6 +247,5 @@ def without_time(question: str) -> str:
     """The question without its time expressions: "over the weekend" says when, not what an
     article on the subject is about."""
     for pattern, _ in _RULES:
-        for m in reversed(list(_times(pattern, question))):
-            question = f"{question[: m.start()]} {question[m.end() :]}"
+        question = pattern.sub(lambda m: m[0] if _in_a_name(m) else " ", question)
     return question
