@@ -1,4 +1,4 @@
-"""What WordNet synonyms change in the subject check (`retrieval.check.kind_check.
+"""What WordNet synonyms change in the subject check (`retrieval.check.subject.
 about_subject`, one sentence: every name, half the other words): over every answerable SQuAD
 2.0 dev question, does the sentence holding its gold answer pass, with and without synonyms?
 And over the unanswerable ones, does the context sentence closest to the question in words
@@ -15,16 +15,16 @@ from pathlib import Path
 from unittest import mock
 
 from bench.studies.why_causes import answer_sentence
-from retrieval.check import kind_check
+from retrieval.check import subject
 from retrieval.check.polarity import fit
 from retrieval.lang.text import sentences
 
 
 def passes(question: str, sentence: str, with_synonyms: bool) -> bool:
     if with_synonyms:
-        return kind_check.about_subject(question, [sentence], all_names=False)
-    with mock.patch.object(kind_check, "synonyms", lambda w: frozenset()):
-        return kind_check.about_subject(question, [sentence], all_names=False)
+        return subject.about_subject(question, [sentence], all_names=False)
+    with mock.patch.object(subject, "synonyms", lambda w: frozenset()):
+        return subject.about_subject(question, [sentence], all_names=False)
 
 
 def main() -> None:

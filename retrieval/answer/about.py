@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from retrieval.check.kind_check import about_subject, topic_words
+from retrieval.check.subject import about_subject, topic_words
 from retrieval.lang.text import sentences as split
 from retrieval.lang.words import content_words, stems
 from retrieval.types import Article, Citation

@@ -11,7 +11,7 @@ from typing import Any
 from retrieval.answer import about
 from retrieval.answer.prompt import ABSTAIN_TEXT, cited_numbers
 from retrieval.check.answer_check import uncite
-from retrieval.check.kind_check import about_subject
+from retrieval.check.subject import about_subject
 from retrieval.errors import ArticleNotFoundError
 from retrieval.find.search import Retriever
 from retrieval.types import Answer, Article, Citation, Hit, SearchFilter

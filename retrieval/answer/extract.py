@@ -19,7 +19,7 @@ from datetime import date
 from typing import NamedTuple
 
 from retrieval.answer.about import CAPTION, lead
-from retrieval.check.kind_check import about_subject, found, name_runs
+from retrieval.check.subject import about_subject, found, name_runs
 from retrieval.errors import ArticleNotFoundError
 from retrieval.find.evidence import EvidenceSelector, Sentence, is_boilerplate
 from retrieval.find.search import Retriever

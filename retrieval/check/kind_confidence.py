@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.check.confidence import DEFAULT_PATH, Calibration
-from retrieval.check.kind_check import found, topic_words
+from retrieval.check.subject import found, topic_words
 from retrieval.lang.words import content_words, stems
 from retrieval.models.embedder import TextEncoder
 from retrieval.models.presets import PRESETS

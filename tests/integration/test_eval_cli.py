@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -15,11 +17,28 @@ from tests.unit.test_realtimeqa_scorer import DATA, needs_data
 pytestmark = pytest.mark.slow
 
 
+WEEK = "20220617"
+
+
+def _week_slice(dst: Path, questions: int) -> Path:
+    """The week's files as they are, but its article pool only the search results of its first
+    `questions` questions: indexing the whole pool (~200 articles) for three questions took
+    most of this test's time, and what it checks is the command, not the pool's size."""
+    dst.mkdir()
+    for name in (f"{WEEK}_qa.jsonl", f"{WEEK}_qa_nota.jsonl", f"{WEEK}_gold.jsonl"):
+        shutil.copyfile(DATA / name, dst / name)
+    rows = (DATA / f"{WEEK}_gcs.jsonl").read_text().splitlines()[:questions]
+    (dst / f"{WEEK}_gcs.jsonl").write_text("\n".join(rows) + "\n")
+    (dst / "baseline_results").symlink_to(DATA / "baseline_results")
+    return dst
+
+
 @needs_data
 def test_realtimeqa_eval_writes_predictions_table_and_chart(tmp_path):
     out = tmp_path / "out"
     env = {**os.environ, "NEWSRAG_CACHE_DIR": str(MODEL_CACHE)}
-    args = ["--data", str(DATA), "--weeks", "20220617", "--limit", "3", "--preset", "tiny"]
+    data = _week_slice(tmp_path / "data", 3)
+    args = ["--data", str(data), "--weeks", WEEK, "--limit", "3", "--preset", "tiny"]
 
     def run(*more: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

@@ -12,7 +12,7 @@ import pytest
 from retrieval.answer import about
 from retrieval.answer.kinds import QuestionType, question_type
 from retrieval.answer.prompt import cited_numbers
-from retrieval.check.kind_check import about_subject
+from retrieval.check.subject import about_subject
 from retrieval.options import AskOptions
 from retrieval.types import Turn
 from tests.fixtures.kinds import AS_OF, open_with

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.check.kind_check import about_subject
+from retrieval.check.subject import about_subject
 from retrieval.options import AskOptions
 from tests.fakes import FakeGenerator
 from tests.fixtures.kinds import AS_OF, one_article, open_with
@@ -123,7 +123,7 @@ def test_the_sentence_closest_to_the_question_decides_not_a_negation_nearby(arch
 
 
 def test_each_name_of_a_yes_no_question_must_be_in_its_sentence():
-    from retrieval.check.kind_check import name_runs
+    from retrieval.check.subject import name_runs
 
     q = "Has the Justice Department sued to block the JetBlue-Spirit deal?"
     assert [sorted(r) for r in name_runs(q)] == [["depar", "justi"], ["jetbl"], ["spiri"]]
