@@ -380,17 +380,20 @@ def _contrary(question: str, citations: list[Citation]) -> tuple[int, str] | Non
     out is a federal ban on assault weapons" for "Does the framework include a ban on
     assault weapons?"): one of the two negated, or the sentence stating the opposite change
     or rank (`polarity.opposed`); every name of the question in it (or, when it names none of them,
-    in its article's title) and half its other words; of several, the one sharing most words
+    in its article's title or the sentence before it) and half its other words; of several, the one sharing most words
     with the question. Its source number and the sentence."""
     best: tuple[int, int, str] | None = None
     for c in citations:
-        for sent in sentences_of(c.hit.text.replace(" … ", " ")):
+        said = sentences_of(c.hit.text.replace(" … ", " "))
+        for i, sent in enumerate(said):
             if _QUESTION_MARK.search(sent):
                 continue
             for clause in CLAUSES.split(sent):  # a negation reaches as far as its clause
                 if not turned(question, clause, DENIED):
                     continue
-                titled = (c.hit.title,) if _names_none(question, [clause]) else ()
+                # "Neither airline has …" names its airlines in the sentence before it
+                before = said[i - 1 : i]
+                titled = (c.hit.title, *before) if _names_none(question, [clause]) else ()
                 if not about_subject(question, [clause], all_names=False, named_in=titled):
                     continue
                 close = fit(question, clause)[0]  # of equals, the one the evidence ranked first

@@ -360,3 +360,28 @@ def test_a_sentence_copied_with_its_full_stop_is_cited_once(archive, stop):
     rag, _ = open_with(archive, reply)
     a = rag.ask("Is the glass museum free for children?", AskOptions(as_of=AS_OF))
     assert a.answer == "Yes. Admission is free for children under 12 [1].", a.answer
+
+
+@pytest.mark.parametrize(
+    ("before", "answered"),
+    [
+        # "Neither airline" is Kestrel and Bayline, named in the sentence before it
+        ("A Kestrel-Bayline merger would have joined two airlines with very low fares.", True),
+        # nothing before it names Kestrel: the sentence is about other airlines
+        ("A Northport-Bayline merger would have joined two airlines with very low fares.", False),
+    ],
+)
+def test_a_no_may_lean_on_the_sentence_before_it_for_its_names(tmp_path, before, answered):
+    rag = one_article(
+        tmp_path,
+        "Budget carriers weigh their futures",
+        "Fares rose across the region this spring.\n\n"
+        f"{before} Neither airline has first class or business class seats.\n\n"
+        "Kestrel reached out to travel agents for comment.",
+        "Sentence: Kestrel reached out to travel agents for comment [1].\nAnswer: No",
+    )
+    a = rag.ask("Does Kestrel offer business class seats?", AskOptions(as_of=AS_OF))
+    assert a.question_type == "yesno"
+    assert (a.answer.startswith("No. Neither airline") and a.short_answer == "no") == answered, (
+        a.answer
+    )
