@@ -379,9 +379,10 @@ def _contrary(question: str, citations: list[Citation]) -> tuple[int, str] | Non
     """The shown sentence that states the opposite of what the question asks ("Also left
     out is a federal ban on assault weapons" for "Does the framework include a ban on
     assault weapons?"): one of the two negated, or the sentence stating the opposite change
-    or rank (`polarity.opposed`); every name of the question in it (or, when it names none of them,
-    in its article's title or the sentence before it) and half its other words; of several, the one sharing most words
-    with the question. Its source number and the sentence."""
+    or rank (`polarity.opposed`); every name of the question in it (or, when it names none of
+    them, in its article's title or the sentence before it) and half its other words; of
+    several, the one sharing most words with the question. Its source number and the
+    sentence."""
     best: tuple[int, int, str] | None = None
     for c in citations:
         said = sentences_of(c.hit.text.replace(" … ", " "))
