@@ -17,6 +17,7 @@ from retrieval.answer.prompt import (
     ABSTAIN_TEXT,
     AnswerStream,
     build_messages,
+    unstated_text,
 )
 from retrieval.answer.reading import extracted, read_reply, reopened, verdict_line
 from retrieval.check.answer_check import AnswerJudge
@@ -207,8 +208,11 @@ class RAGPipeline:
         used, focus, applied = self.question_filters(query, o.filters, o.as_of)
         candidates, sources = self.retrieve(query, top_k, used, o.as_of, focus)
         chosen: list[Sentence] = []  # an open answer's sentences, when extracted
+        unsaid: tuple[str, ...] = ()  # what a "why" question takes as given and no article says
         if kind is QuestionType.OPEN and self.config.open_answers == "extract":
-            sources, chosen = extract.open_sources(query, sources, self.retriever, self.evidence)
+            sources, chosen, unsaid = extract.open_sources(
+                query, sources, self.retriever, self.evidence
+            )
         elif kind is QuestionType.OPEN:
             sources = [articles.with_lead(self.retriever, h) for h in sources]
         citations = [Citation(id=i, hit=h) for i, h in enumerate(sources, start=1)]
@@ -224,7 +228,9 @@ class RAGPipeline:
             },
         )
         messages = build_messages(standalone, sources, kind)
-        weak = kind is not QuestionType.META and self.evidence_is_weak(standalone, sources)
+        weak = kind is not QuestionType.META and (
+            bool(unsaid) or self.evidence_is_weak(standalone, sources)
+        )
         # One answer at a time on a local model: its reply and the checks that score it read
         # the same prompt, kept in the model's cache (`TextGenerator.turn`). An answer that
         # needs no model does not queue for it.
@@ -241,7 +247,7 @@ class RAGPipeline:
                 )
             elif weak:
                 answer = Answer(
-                    ABSTAIN_TEXT,
+                    unstated_text(unsaid) if unsaid else ABSTAIN_TEXT,
                     True,
                     citations,
                     timings,

@@ -19,13 +19,13 @@ from datetime import date
 from typing import NamedTuple
 
 from retrieval.answer.about import CAPTION, lead
-from retrieval.check.subject import about_subject, found, name_runs
+from retrieval.check.subject import about_subject, found, name_runs, topic_words
 from retrieval.errors import ArticleNotFoundError
 from retrieval.find.evidence import EvidenceSelector, Sentence, is_boilerplate
 from retrieval.find.search import Retriever
-from retrieval.lang.synonyms import only_verb
+from retrieval.lang.synonyms import base_forms, only_verb
 from retrieval.lang.text import sentences
-from retrieval.lang.words import content_words, stems
+from retrieval.lang.words import content_words, stem, stems
 from retrieval.types import Citation, Hit
 
 MAX_SENTENCES = 4
@@ -205,11 +205,37 @@ def _paragraph_sentences(body: str) -> list[str]:
 
 
 class OpenSources(NamedTuple):
-    """An open question's sources, and the sentences its answer is made of (`hit` is the
-    index of the sentence's source in `hits`)."""
+    """An open question's sources, the sentences its answer is made of (`hit` is the index of
+    the sentence's source in `hits`), and the words of what the question takes as given that
+    none of the articles read says (`unstated`)."""
 
     hits: list[Hit]
     sentences: list[Sentence]
+    unstated: tuple[str, ...] = ()
+
+
+# A "why" question takes its clause as given ("Why was the launch delayed?" — it was delayed).
+_WHY = re.compile(r"\s*why\b", re.IGNORECASE)
+
+
+def unstated(question: str, texts: list[str]) -> tuple[str, ...]:
+    """The words of what a "why" question takes as given that none of the texts says, as the
+    question writes them: an article that never says the launch was delayed cannot say why
+    it was, however close its subject. A word counts as itself or another form of it
+    ("setting" — "set"), not as a synonym: WordNet's synonyms of "sue" are "action" and
+    "process", words most articles use in other senses."""
+    if not _WHY.match(question):
+        return ()
+    names, words = topic_words(question)
+    have = stems(content_words(" ".join(texts)))
+    missing: dict[str, None] = {}
+    for w in content_words(question):
+        s = stem(w)
+        if (s in names or s in words) and not (
+            found(s, have) or any(found(stem(b), have) for b in base_forms(w))
+        ):
+            missing[w] = None
+    return tuple(missing)
 
 
 def open_sources(
@@ -242,6 +268,9 @@ def open_sources(
         # "What's the latest on …?": the newest articles on the subject, the newest first.
         articles.sort(key=lambda a: a[0].published or date.min, reverse=True)
         del articles[MAX_ARTICLES:]
+    missing = unstated(question, [f"{h.title}. {body}" for h, body in articles]) if articles else ()
+    if missing:
+        return OpenSources([h for h, _ in articles], [], missing)
     pool: list[Sentence] = []
     lede: list[Sentence] = []  # the sentences of the first article's opening paragraph
     for i, (_, body) in enumerate(articles):

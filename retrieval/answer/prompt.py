@@ -22,6 +22,13 @@ UNSUPPORTED_TEXT = (
 LOW_CONFIDENCE_TEXT = "I don't know: the sources do not seem to answer this clearly enough."
 OFF_TOPIC_TEXT = "I don't know: the sources I found are not about what you asked."
 
+
+def unstated_text(words: tuple[str, ...]) -> str:
+    """The abstention of a question whose premise no source states, naming what is missing."""
+    named = " or ".join(f"“{w}”" for w in words)
+    return f"I don't know: no article I found mentions {named}, which the question takes as given."
+
+
 SYSTEM = (
     "You answer questions about news using only the numbered sources. Reply in two lines. "
     "First line: 'Answer:' and the shortest exact answer (a name, number, date or short "

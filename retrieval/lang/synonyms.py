@@ -81,6 +81,13 @@ def _bases(word: str, pos: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def base_forms(word: str) -> frozenset[str]:
+    """The base forms WordNet gives an inflected word, of any part of speech ("setting" —
+    "set", "sued" — "sue", "fell" — "fall" and "fell"); empty without the data."""
+    low = word.lower()
+    return frozenset(b for pos in _POS for b in _bases(low, pos))
+
+
 def only_verb(word: str) -> bool:
     """Whether a word, as written, is a verb's base form in WordNet and no noun: an
     imperative's first word ("Explore …", not "People …" or "Police …")."""

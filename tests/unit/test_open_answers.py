@@ -265,3 +265,33 @@ def test_an_open_answer_prefers_a_sentence_that_stands_on_its_own(tmp_path):
         "What happened with Bayline's ferry crossings?",
     )
     assert "The company cancelled all 46" in answer and "His company" not in answer, answer
+
+
+@pytest.mark.parametrize(
+    ("question", "unsaid"),
+    [
+        # what a "why" question takes as given, said in another form of its word
+        ("Why did Bayline's crews walk out?", None),
+        ("Why did the crews strike?", None),
+        # ... and never said: the article is about the strike, not about a lawsuit or a fine
+        ("Why did Bayline sue the ferry crews?", "“sue”"),
+        ("Why was Bayline fined over the strike?", "“fined”"),
+    ],
+)
+def test_a_why_question_whose_premise_no_source_states_abstains(tmp_path, question, unsaid):
+    rag = one_article(
+        tmp_path,
+        "Ferry strike in Port Avalon",
+        "Bayline cancelled all its ferry crossings on Monday as its crews struck over pay.\n\n"
+        "The crews walked out after talks with the company failed on Sunday night, and the "
+        "union said the company had taken legal action against two of its members.\n\n"
+        "Commuters waited on the pier for hours before the company offered buses instead.",
+        "Bayline cancelled its ferry crossings [1].",
+    )
+    a = rag.ask(question, AskOptions(as_of=AS_OF))
+    assert a.question_type == "open"
+    if unsaid is None:
+        assert not a.abstained, a.answer
+    else:
+        assert a.abstained and a.abstain_reason == "weak_evidence", a.answer
+        assert unsaid in a.answer
