@@ -10,6 +10,10 @@ everyday dev set's open questions, kept as run (twenty-seventh session, docs/EVA
     python -m bench.studies.open_rerankers upr OUT.json
     # 2c. centrality: cosine of a sentence to the rest of its article, the same way
     python -m bench.studies.open_rerankers centrality OUT.json
+    # twenty-eighth session: UPR over fewer candidates or by another GGUF, and redundancy by
+    # meaning (maximal marginal relevance) at several weights
+    python -m bench.studies.open_rerankers upr OUT.json --candidates 8 [--model GGUF]
+    python -m bench.studies.open_rerankers mmr OUT.json
 
 Each prints how many answers cover two thirds of their key points (the eval's rule) with the
 article's opening sentence first and three more, against today's answers, and seconds spent.
@@ -116,11 +120,12 @@ def _report(rows: list[dict], key: str) -> None:
         print(f"w={w}: {sum(_covered(r, _select(r, key, w)) for r in rows)}/{len(rows)}")
 
 
-def _reader():  # type: ignore[no-untyped-def]
+def _reader(model: Path | None = None):  # type: ignore[no-untyped-def]
     import llama_cpp
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-    llm = llama_cpp.Llama(model_path=str(Path.home() / ".cache/newsrag/base.original.gguf"),
+    model = model or Path.home() / ".cache/newsrag/base.original.gguf"
+    llm = llama_cpp.Llama(model_path=str(model),
                           n_ctx=2048, n_threads=2, n_threads_batch=2, flash_attn=True,
                           verbose=False, logits_all=True)
     fmt = Jinja2ChatFormatter(llm.metadata["tokenizer.chat_template"],
@@ -161,12 +166,12 @@ def pick(path: Path) -> None:
           f"median {sorted(secs)[len(secs) // 2]:.1f} s")
 
 
-def upr(path: Path) -> None:
-    llm, fmt = _reader()
+def upr(path: Path, candidates: int = 16, model: Path | None = None) -> None:
+    llm, fmt = _reader(model)
     rows, secs = _rows(path), []
     for r in rows:
         t = time.time()
-        for s in _best(r["pool"], 16):
+        for s in _best(r["pool"], candidates):
             pre = fmt(messages=[{"role": "user", "content": f"Passage: {s['text']}\n\nWrite a "
                                  "question that this passage answers."}]).prompt
             pt = llm.tokenize(pre.encode(), add_bos=False, special=True)
@@ -201,17 +206,52 @@ def centrality(path: Path) -> None:
     _report(rows, "cent")
 
 
+def mmr(path: Path) -> None:
+    """Today's selection with a sentence's score less lam x its highest cosine to the sentences
+    already chosen (on top of the word-overlap rule)."""
+    from index.core import Models
+    from retrieval.answer.extract import _SAME, MAX_SENTENCES, _overlap
+    from service.cli_common import settings_for
+    from service.loading import core_config
+
+    emb = Models.build(core_config(settings_for()), with_generator=False).embedder
+    emb.load()
+    rows = _rows(path)
+    for r in rows:
+        for s, v in zip(r["pool"], emb.encode([s["text"] for s in r["pool"]]), strict=True):
+            s["vec"] = np.asarray(v)
+    for lam in (0.0, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2):
+        right = 0
+        for r in rows:
+            first = min((s for s in r["pool"] if s["text"][:60] in r["answer"]),
+                        key=lambda s: r["answer"].find(s["text"][:60]), default=None)
+            chosen = [first] if first else []
+            while len(chosen) < MAX_SENTENCES:
+                free = [s for s in r["pool"] if not any(s is c or _overlap(s["text"], c["text"])
+                                                        >= _SAME for c in chosen)]
+                if not free:
+                    break
+                chosen.append(max(free, key=lambda s: s["score"] - lam * max(
+                    (float(s["vec"] @ c["vec"]) for c in chosen), default=0.0)))
+            right += _covered(r, chosen)
+        print(f"lambda={lam}: {right}/{len(rows)}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("what", choices=["pools", "pick", "upr", "centrality"])
+    ap.add_argument("what", choices=["pools", "pick", "upr", "centrality", "mmr"])
     ap.add_argument("path", type=Path)
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
     ap.add_argument("--index-cache", type=Path, default=Path("/tmp/everyday-cache"))
+    ap.add_argument("--candidates", type=int, default=16, help="upr: the pool's best N")
+    ap.add_argument("--model", type=Path, help="upr: another GGUF (the small reader's)")
     a = ap.parse_args()
     if a.what == "pools":
         pools(a.path, a.data, a.index_cache)
+    elif a.what == "upr":
+        upr(a.path, a.candidates, a.model)
     else:
-        {"pick": pick, "upr": upr, "centrality": centrality}[a.what](a.path)
+        {"pick": pick, "centrality": centrality, "mmr": mmr}[a.what](a.path)
 
 
 if __name__ == "__main__":
