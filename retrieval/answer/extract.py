@@ -25,7 +25,7 @@ from retrieval.find.evidence import EvidenceSelector, Sentence, is_boilerplate
 from retrieval.find.search import Retriever
 from retrieval.lang.synonyms import base_forms, only_verb
 from retrieval.lang.text import sentences
-from retrieval.lang.words import content_words, stem, stems
+from retrieval.lang.words import WORD_TOKEN, content_words, stem, stems
 from retrieval.types import Citation, Hit
 
 MAX_SENTENCES = 4
@@ -228,13 +228,14 @@ def unstated(question: str, texts: list[str]) -> tuple[str, ...]:
         return ()
     names, words = topic_words(question)
     have = stems(content_words(" ".join(texts)))
+    written = {t.lower(): t for t in WORD_TOKEN.findall(question)}  # "Arizona", not "arizona"
     missing: dict[str, None] = {}
     for w in content_words(question):
         s = stem(w)
         if (s in names or s in words) and not (
             found(s, have) or any(found(stem(b), have) for b in base_forms(w))
         ):
-            missing[w] = None
+            missing[written.get(w, w)] = None
     return tuple(missing)
 
 

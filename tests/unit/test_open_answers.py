@@ -276,6 +276,7 @@ def test_an_open_answer_prefers_a_sentence_that_stands_on_its_own(tmp_path):
         # ... and never said: the article is about the strike, not about a lawsuit or a fine
         ("Why did Bayline sue the ferry crews?", "“sue”"),
         ("Why was Bayline fined over the strike?", "“fined”"),
+        ("Why did Northport close the pier?", "“Northport”"),  # a name, as the question writes it
     ],
 )
 def test_a_why_question_whose_premise_no_source_states_abstains(tmp_path, question, unsaid):
