@@ -200,18 +200,18 @@ def parse_answer(raw: str) -> ParsedAnswer:
     empty)."""
     text = raw.strip()
     if text.startswith(SENTENCE_LABEL):
-        sentence, _, rest = text[len(SENTENCE_LABEL) :].partition(ANSWER_LABEL)
-        short = rest.strip().split("\n", 1)[0].strip()
-        return ParsedAnswer(short, cite_before_stop(sentence.strip().split("\n", 1)[0]))
-    short, sentence = text, ""
-    pos = text.find(SENTENCE_LABEL)
-    if pos >= 0:
-        short, sentence = text[:pos], text[pos + len(SENTENCE_LABEL) :]
-    short = short.strip()
-    if short.startswith(ANSWER_LABEL):
-        short = short[len(ANSWER_LABEL) :]
-    short = short.strip().split("\n", 1)[0].strip()
-    return ParsedAnswer(short, cite_before_stop(sentence.strip().split("\n", 1)[0]))
+        sentence, _, short = text[len(SENTENCE_LABEL) :].partition(ANSWER_LABEL)
+    else:
+        short, sentence = text, ""
+        pos = text.find(SENTENCE_LABEL)
+        if pos >= 0:
+            short, sentence = text[:pos], text[pos + len(SENTENCE_LABEL) :]
+        short = short.strip().removeprefix(ANSWER_LABEL)
+    return ParsedAnswer(_first_line(short).strip(), cite_before_stop(_first_line(sentence)))
+
+
+def _first_line(text: str) -> str:
+    return text.strip().split("\n", 1)[0]
 
 
 class AnswerStream:
