@@ -19,6 +19,7 @@ from datetime import date
 from typing import NamedTuple
 
 from retrieval.answer.about import CAPTION, lead
+from retrieval.answer.kinds import defined
 from retrieval.check.subject import about_subject, found, name_runs, topic_words
 from retrieval.errors import ArticleNotFoundError
 from retrieval.find.evidence import EvidenceSelector, Sentence, is_boilerplate
@@ -104,6 +105,16 @@ def _favour_narrowed(question: str, hits: list[Hit], sents: list[Sentence]) -> N
         have = stems(content_words(s.text))
         if any(found(n, have) for n in narrowing[s.hit]):
             s.score += _NARROWED
+
+
+def _naming(question: str, pool: list[Sentence]) -> list[Sentence]:
+    """A definition question's sentences that name what it asks about (its last word: a
+    surname, the head of "the boyfriend loophole"); none for any other question."""
+    subject = defined(question)
+    if not subject:
+        return []
+    head = stem(WORD_TOKEN.findall(subject)[-1].lower())
+    return [s for s in pool if found(head, stems(content_words(s.text)))]
 
 
 def usable(sentence: str) -> bool:
@@ -293,6 +304,10 @@ def open_sources(
         s.score += _POSITION / (1.0 + s.pos / 10.0)
         # "His family-run business …" means nothing without the sentence before it
         s.score -= _ANAPHORIC * bool(_ANAPHOR.match(s.text))
+    naming = _naming(question, pool)
+    if naming:
+        # "Who is Francia Marquez?": what the articles say of her, not their openings.
+        pool, lede = naming, []
     # The opening paragraph's main sentence: a feature opens with a question or a scene
     # before it ("Hoping to bring some mustard home from France? …").
     openings = [max(lede, key=lambda s: s.score)] if lede else []

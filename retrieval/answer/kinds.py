@@ -86,6 +86,37 @@ _SUMMARY_ANYWHERE = re.compile(
     re.IGNORECASE,
 )
 
+# Who or what a name in the news is: "Who is Francia Marquez?", "What is the boyfriend
+# loophole?" — a definition question (TREC's "definition" questions, beside its factoids),
+# answered by what the sources say of the name, not by one span: a factoid reply repeats the
+# name ("Answer: Francia Marquez"). "Who is" takes a name (capitalised words only; "Who is
+# Armenia's prime minister?" asks for one); "What is" a phrase with no preposition, clause
+# or number in it, whose head is not an attribute that has a value ("What is the inflation
+# rate?", "… the name of …", "… the most common price …" ask for one).
+_ATTRIBUTE = (
+    r"rate|rates|price|prices|cost|costs|number|amount|total|level|percentage|percent|share|"
+    r"size|magnitude|population|age|height|weight|length|distance|speed|temperature|score|"
+    r"value|name|date|day|time|year|month|deadline|figure|count|average|toll|budget|salary|"
+    r"capital|address|status|result|outcome|answer|record|rating|ratings|ranking|rank"
+)
+# Words that make "what is …" something other than a name: a preposition or clause ("the
+# capital of France"), a pronoun ("What is it?" — a follow-up, rewritten before it is read),
+# an event ("What is happening?"), a rank ("the most common price").
+_NOT_NAME = (
+    r"most|least|best|worst|biggest|largest|first|last|next|latest|current|same|"
+    r"of|in|on|at|for|from|by|with|to|about|between|after|before|since|during|under|over|"
+    r"that|which|who|whom|whose|when|where|why|how|if|and|or|it|this|these|those|they|them|"
+    r"he|him|she|her|you|we|us|there|new|happening|going|being|done|doing"
+)
+_DEFINITION = re.compile(
+    r"^who(?:'s|\s+is|\s+was)\s+"
+    r"(?P<name>(?-i:[A-Z][\w.'’-]*)(?:\s+(?-i:[A-Z][\w.'’-]*)){0,4})\s*\?*$"
+    r"|^what(?:'s|\s+is|\s+was|\s+are|\s+were)\s+(?:(?:the|an?)\s+)?"
+    rf"(?P<thing>(?:(?!(?:{_NOT_NAME})\b)[\w'’-]+\s+){{0,5}}"
+    rf"(?!(?:{_ATTRIBUTE}|{_NOT_NAME})\b)(?!\d)[\w’-]+(?<!'s))\s*\?*$",
+    re.IGNORECASE,
+)
+
 _NUMBER_WORD = r"(?:two|three|four|five|six|seven|eight|nine|ten|\d+)"
 # A plural noun: ends in "s", but not in "ss", "us" or "is", and is not one of the common
 # words that only look plural.
@@ -107,6 +138,13 @@ _LIST = re.compile(
 )
 
 
+def defined(question: str) -> str | None:
+    """What a definition question asks about ("Francia Marquez", "boyfriend loophole"), or
+    None for any other question."""
+    m = _DEFINITION.search(" ".join(question.strip().split()))
+    return (m["name"] or m["thing"]) if m else None
+
+
 def question_type(question: str) -> QuestionType:
     """The kind of answer a question asks for (see the module's docstring)."""
     q = " ".join(question.strip().split())
@@ -120,4 +158,6 @@ def question_type(question: str) -> QuestionType:
         return QuestionType.OPEN
     if _LIST.search(q):
         return QuestionType.LIST
+    if _DEFINITION.search(q):
+        return QuestionType.OPEN
     return QuestionType.FACTOID

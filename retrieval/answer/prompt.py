@@ -207,7 +207,9 @@ def parse_answer(raw: str) -> ParsedAnswer:
         if pos >= 0:
             short, sentence = text[:pos], text[pos + len(SENTENCE_LABEL) :]
         short = short.strip().removeprefix(ANSWER_LABEL)
-    return ParsedAnswer(_first_line(short).strip(), cite_before_stop(_first_line(sentence)))
+    return ParsedAnswer(
+        cite_before_stop(_first_line(short)), cite_before_stop(_first_line(sentence))
+    )
 
 
 def _first_line(text: str) -> str:

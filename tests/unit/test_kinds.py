@@ -63,6 +63,16 @@ K = QuestionType
         ("Which ferry crews walked out on Monday?", K.LIST),
         ("Which town has farmers affected by the cuts?", K.FACTOID),
         ("Which ferry was cancelled on Monday?", K.FACTOID),
+        # who or what a name is: what the sources say of it, not one span
+        ("Who is Irene Vasquez?", K.OPEN),
+        ("What is the Clearwater reservoir?", K.OPEN),
+        ("What is Bayline?", K.OPEN),
+        ("Who is Millbrook's mayor?", K.FACTOID),  # a role: asks for a name
+        ("Who is the mayor of Millbrook?", K.FACTOID),
+        ("What is the reservoir's level?", K.FACTOID),  # an attribute with a value
+        ("What is the ticket price?", K.FACTOID),
+        ("What is the most common ferry?", K.FACTOID),
+        ("What is it?", K.FACTOID),  # a follow-up, rewritten before it is read
     ],
 )
 def test_question_type_from_the_form_of_the_question(question, kind):

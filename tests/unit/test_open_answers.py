@@ -268,6 +268,23 @@ def test_an_open_answer_prefers_a_sentence_that_stands_on_its_own(tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("question", "said"),
+    [
+        ("Who is Irene Vasquez?", "with 300 pieces lent by collector Irene Vasquez"),
+        ("What is the Clearwater reservoir?", "the Clearwater reservoir fell to 31 percent"),
+    ],
+)
+def test_a_definition_is_what_the_sources_say_of_the_name(archive, question, said):
+    rag, _ = open_with(archive, "It is named [1].")
+    a = rag.ask(question, AskOptions(as_of=AS_OF))
+    assert a.question_type == "open" and not a.abstained, a.answer
+    assert said in a.answer
+    # every sentence names it; no article opening that does not
+    name = question.rstrip("?").split()[-1]
+    assert all(name in c["text"] for c in a.claims), a.claims
+
+
+@pytest.mark.parametrize(
     ("question", "unsaid"),
     [
         # what a "why" question takes as given, said in another form of its word

@@ -106,3 +106,16 @@ def test_a_marker_after_the_sentences_full_stop_moves_inside_it():
     assert parsed.sentence == "Admission is free under 12 [1]."
     parsed = parse_answer("Sentence: It opened on “Sunday.” [2]\nAnswer: Yes")
     assert parsed.sentence == "It opened on “Sunday” [2]."
+    # a reply of one line, the answer copied with its full stop
+    parsed = parse_answer("Answer: A ferry route to the coast. [1]")
+    assert parsed.short == "A ferry route to the coast [1]." and parsed.sentence == ""
+
+
+def test_a_one_line_reply_copied_with_its_full_stop_is_cited_once(archive):
+    from retrieval.options import AskOptions
+    from tests.fixtures.kinds import AS_OF, open_with
+
+    rag, _ = open_with(archive, "Answer: A former rail depot in Port Avalon. [1]")
+    a = rag.ask("Where did the glass museum open?", AskOptions(as_of=AS_OF))
+    assert not a.abstained, a.answer
+    assert a.answer == "A former rail depot in Port Avalon [1].", a.answer
