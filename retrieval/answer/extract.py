@@ -24,7 +24,7 @@ from retrieval.check.subject import about_subject, found, name_runs, topic_words
 from retrieval.errors import ArticleNotFoundError
 from retrieval.find.evidence import EvidenceSelector, Sentence, is_boilerplate
 from retrieval.find.search import Retriever
-from retrieval.lang.synonyms import base_forms, only_verb
+from retrieval.lang.synonyms import base_forms, only_adverb, only_verb
 from retrieval.lang.text import sentences
 from retrieval.lang.words import WORD_TOKEN, content_words, stem, stems
 from retrieval.types import Citation, Hit
@@ -227,6 +227,15 @@ class OpenSources(NamedTuple):
 
 # A "why" question takes its clause as given ("Why was the launch delayed?" — it was delayed).
 _WHY = re.compile(r"\s*why\b", re.IGNORECASE)
+# A verb that says an event began or took place takes no more as given than the event its
+# subject names: "Why did the protests break out?" asks why there were protests, which an
+# article says as "demonstrations over the crisis", never as "broke out".
+_OCCURRED = re.compile(
+    r"\b(?:begin|begins|began|begun|beginning|start|starts|started|starting|happen\w*|"
+    r"occur\w*|erupt\w*|(?:break|breaks|broke|breaking)\s+out|flare[sd]?\s+up|flaring\s+up|"
+    r"(?:take|takes|took|taken|taking)\s+place)\b",
+    re.IGNORECASE,
+)
 
 
 def unstated(question: str, texts: list[str]) -> tuple[str, ...]:
@@ -237,14 +246,17 @@ def unstated(question: str, texts: list[str]) -> tuple[str, ...]:
     "process", words most articles use in other senses."""
     if not _WHY.match(question):
         return ()
+    question = _OCCURRED.sub(" ", question)
     names, words = topic_words(question)
     have = stems(content_words(" ".join(texts)))
     written = {t.lower(): t for t in WORD_TOKEN.findall(question)}  # "Arizona", not "arizona"
     missing: dict[str, None] = {}
     for w in content_words(question):
         s = stem(w)
-        if (s in names or s in words) and not (
-            found(s, have) or any(found(stem(b), have) for b in base_forms(w))
+        if (
+            (s in names or s in words)
+            and not only_adverb(w)
+            and not (found(s, have) or any(found(stem(b), have) for b in base_forms(w)))
         ):
             missing[written.get(w, w)] = None
     return tuple(missing)

@@ -54,6 +54,12 @@ _IS_IT_TRUE = re.compile(
     re.IGNORECASE,
 )
 _CHOICE = re.compile(r"\bor\b(?!\s+not\b)", re.IGNORECASE)
+# An "or" that is no choice: a question of whether something can happen ("Can monkeypox spread
+# through kissing or sex?") or happened at all ("Did the earthquake kill or injure anyone?")
+# is answered yes or no; "Is it given in one dose or two?" names its answers.
+_ANY_OF = re.compile(
+    r"^(?:can|could|may|might)\b|\b(?:any|anyone|anybody|anything|anywhere|ever)\b", re.IGNORECASE
+)
 
 _OPEN = re.compile(
     r"^(?:why|how\s+(?:come|did|does|do|is|are|was|were|will|would|could|can|has|have|should)\b"
@@ -152,7 +158,8 @@ def question_type(question: str) -> QuestionType:
         return QuestionType.META
     if _IS_IT_TRUE.search(q):
         return QuestionType.YESNO
-    if _YESNO_START.search(q) and not _CHOICE.search(q) and not _OPEN.search(q):
+    choice = _CHOICE.search(q) and not _ANY_OF.search(q)
+    if _YESNO_START.search(q) and not choice and not _OPEN.search(q):
         return QuestionType.YESNO
     if _OPEN.search(q) or _SUMMARY_ANYWHERE.search(q):
         return QuestionType.OPEN

@@ -95,10 +95,18 @@ def only_verb(word: str) -> bool:
     return low in _index("verb") and not _bases(low, "noun")
 
 
+def only_adverb(word: str) -> bool:
+    """Whether WordNet knows a word only as an adverb ("again", "already", "recently"): it
+    says how or when, never what."""
+    low = word.lower()
+    return low in _index("adv") and not any(_bases(low, pos) for pos in _POS)
+
+
 def load() -> bool:
     """Read the data now rather than at the first question; False without it."""
     for pos in _POS:
         _index(pos), _exceptions(pos), _synsets(pos)
+    _index("adv")
     return _data_dir() is not None
 
 

@@ -41,6 +41,11 @@ K = QuestionType
         ("Has Bayline offered new talks?", K.YESNO),
         ("Is it true that the reservoir is full?", K.YESNO),
         ("Is the museum in the depot or the harbor?", K.FACTOID),  # a choice, not yes/no
+        ("Is the ferry ticket paid by card or in cash?", K.FACTOID),
+        # an "or" inside a yes/no question: whether it can happen, or happened at all
+        ("Can the strike spread to buses or trams?", K.YESNO),
+        ("Did the drought hurt farmers or gardeners anywhere?", K.YESNO),
+        ("Did the strike delay or cancel any crossings?", K.YESNO),
         ("Which towns had water limits?", K.LIST),
         ("Which two outlets reported on the drought?", K.META),
         ("What are the three reasons the board gave?", K.LIST),

@@ -290,6 +290,9 @@ def test_a_definition_is_what_the_sources_say_of_the_name(archive, question, sai
         # what a "why" question takes as given, said in another form of its word
         ("Why did Bayline's crews walk out?", None),
         ("Why did the crews strike?", None),
+        # a verb that only says it began, and an adverb of time, take nothing more as given
+        ("Why did the strike break out again?", None),
+        ("Why did the riots break out?", "“riots”"),
         # ... and never said: the article is about the strike, not about a lawsuit or a fine
         ("Why did Bayline sue the ferry crews?", "“sue”"),
         ("Why was Bayline fined over the strike?", "“fined”"),
