@@ -165,6 +165,6 @@ def question_type(question: str) -> QuestionType:
         return QuestionType.OPEN
     if _LIST.search(q):
         return QuestionType.LIST
-    if _DEFINITION.search(q):
+    if defined(q):
         return QuestionType.OPEN
     return QuestionType.FACTOID
