@@ -96,7 +96,7 @@ _SUMMARY_ANYWHERE = re.compile(
 # loophole?" — a definition question (TREC's "definition" questions, beside its factoids),
 # answered by what the sources say of the name, not by one span: a factoid reply repeats the
 # name ("Answer: Francia Marquez"). "Who is" takes a name (capitalised words only; "Who is
-# Armenia's prime minister?" asks for one); "What is" a phrase with no preposition, clause
+# Kansas's lieutenant governor?" asks for one); "What is" a phrase with no preposition, clause
 # or number in it, whose head is not an attribute that has a value ("What is the inflation
 # rate?", "… the name of …", "… the most common price …" ask for one).
 _ATTRIBUTE = (

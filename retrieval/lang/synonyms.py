@@ -98,8 +98,7 @@ def only_verb(word: str) -> bool:
 def only_adverb(word: str) -> bool:
     """Whether WordNet knows a word only as an adverb ("again", "already", "recently"): it
     says how or when, never what."""
-    low = word.lower()
-    return low in _index("adv") and not any(_bases(low, pos) for pos in _POS)
+    return word.lower() in _index("adv") and not base_forms(word)
 
 
 def load() -> bool:
