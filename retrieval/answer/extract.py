@@ -19,14 +19,14 @@ from datetime import date
 from typing import NamedTuple
 
 from retrieval.answer.about import CAPTION, lead
-from retrieval.answer.kinds import defined
+from retrieval.answer.kinds import defined, described
 from retrieval.check.subject import about_subject, found, name_runs, topic_words
 from retrieval.errors import ArticleNotFoundError
 from retrieval.find.evidence import EvidenceSelector, Sentence, is_boilerplate
 from retrieval.find.search import Retriever
 from retrieval.lang.synonyms import base_forms, only_adverb, only_verb
 from retrieval.lang.text import sentences
-from retrieval.lang.words import WORD_TOKEN, content_words, stem, stems
+from retrieval.lang.words import PREPOSITIONS, WORD_TOKEN, content_words, stem, stems
 from retrieval.types import Citation, Hit
 
 MAX_SENTENCES = 4
@@ -239,12 +239,14 @@ _OCCURRED = re.compile(
 
 
 def unstated(question: str, texts: list[str]) -> tuple[str, ...]:
-    """The words of what a "why" question takes as given that none of the texts says, as the
-    question writes them: an article that never says the launch was delayed cannot say why
-    it was, however close its subject. A word counts as itself or another form of it
-    ("setting" — "set"), not as a synonym: WordNet's synonyms of "sue" are "action" and
-    "process", words most articles use in other senses."""
-    if not _WHY.match(question):
+    """The words of what a "why" question, or one asking what something is like, takes as
+    given that none of the texts says, as the question writes them: an article that never
+    says the launch was delayed cannot say why it was, however close its subject, and one
+    that never mentions the weather cannot say what it was like. A word counts as itself or
+    another form of it ("setting" — "set"), not as a synonym: WordNet's synonyms of "sue" are
+    "action" and "process", words most articles use in other senses. A preposition is never
+    taken as given ("during the talks" — the talks)."""
+    if not (_WHY.match(question) or described(question)):
         return ()
     question = _OCCURRED.sub(" ", question)
     names, words = topic_words(question)
@@ -255,6 +257,7 @@ def unstated(question: str, texts: list[str]) -> tuple[str, ...]:
         s = stem(w)
         if (
             (s in names or s in words)
+            and w not in PREPOSITIONS
             and not only_adverb(w)
             and not (found(s, have) or any(found(stem(b), have) for b in base_forms(w)))
         ):

@@ -86,6 +86,12 @@ _OPEN = re.compile(
     r"(?:\s+(?:about|from|on|regarding)\b[^?]*)?\s*\?*$",
     re.IGNORECASE,
 )
+# A description: "What was the weather like in the UK?", "What is life like there?" — what
+# something is like, not one fact about it.
+_DESCRIPTION = re.compile(
+    r"^what(?:'s|\s+is|\s+was|\s+are|\s+were)\s+.+\s+like\b[^?]*\?*$",
+    re.IGNORECASE,
+)
 _SUMMARY_ANYWHERE = re.compile(
     r"\b(?:summari[sz]e|summary\s+of|overview\s+of|what\s+happened|what\s+is\s+happening|"
     r"what's\s+happening|the\s+latest\s+(?:on|about|news)|main\s+points)\b",
@@ -151,6 +157,11 @@ def defined(question: str) -> str | None:
     return (m["name"] or m["thing"]) if m else None
 
 
+def described(question: str) -> bool:
+    """Whether a question asks what something is like."""
+    return bool(_DESCRIPTION.search(" ".join(question.strip().split())))
+
+
 def question_type(question: str) -> QuestionType:
     """The kind of answer a question asks for (see the module's docstring)."""
     q = " ".join(question.strip().split())
@@ -161,7 +172,7 @@ def question_type(question: str) -> QuestionType:
     choice = _CHOICE.search(q) and not _ANY_OF.search(q)
     if _YESNO_START.search(q) and not choice and not _OPEN.search(q):
         return QuestionType.YESNO
-    if _OPEN.search(q) or _SUMMARY_ANYWHERE.search(q):
+    if _OPEN.search(q) or _SUMMARY_ANYWHERE.search(q) or described(q):
         return QuestionType.OPEN
     if _LIST.search(q):
         return QuestionType.LIST

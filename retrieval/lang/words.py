@@ -17,6 +17,16 @@ STOP_WORDS = frozenset(
     ).split()
 )
 
+# The prepositions STOP_WORDS leaves in (a closed class of English): they say where or when,
+# never what, so what a question takes as given is never one of them.
+PREPOSITIONS = frozenset(
+    (
+        "during since until till within without across among amongst against toward towards "
+        "through throughout despite amid amidst via per upon onto unto beyond beneath beside "
+        "besides between behind below above around along near off out under underneath up "
+        "down like unlike except inside outside"
+    ).split()
+)
 
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000, "billion": 1_000_000_000}
 

@@ -78,6 +78,11 @@ K = QuestionType
         ("What is the ticket price?", K.FACTOID),
         ("What is the most common ferry?", K.FACTOID),
         ("What is it?", K.FACTOID),  # a follow-up, rewritten before it is read
+        # what something is like: a description, not one fact
+        ("What was the weather like in Millbrook during the drought?", K.OPEN),
+        ("What are the conditions like at the reservoir?", K.OPEN),  # not a list
+        ("What's the mood like among the ferry crews?", K.OPEN),
+        ("What did the crews like about the offer?", K.FACTOID),  # "like" the verb
     ],
 )
 def test_question_type_from_the_form_of_the_question(question, kind):

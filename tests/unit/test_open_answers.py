@@ -297,9 +297,14 @@ def test_a_definition_is_what_the_sources_say_of_the_name(archive, question, sai
         ("Why did Bayline sue the ferry crews?", "“sue”"),
         ("Why was Bayline fined over the strike?", "“fined”"),
         ("Why did Northport close the pier?", "“Northport”"),  # a name, as the question writes it
+        # a preposition is no part of what is taken as given
+        ("Why did the crews walk out during the talks?", None),
+        # what something was like takes it as given, as a "why" question does
+        ("What was the strike like for commuters?", None),
+        ("What was the weather like on the pier?", "“weather”"),
     ],
 )
-def test_a_why_question_whose_premise_no_source_states_abstains(tmp_path, question, unsaid):
+def test_a_question_whose_premise_no_source_states_abstains(tmp_path, question, unsaid):
     rag = one_article(
         tmp_path,
         "Ferry strike in Port Avalon",
