@@ -201,17 +201,25 @@ class RAGPipeline:
         standalone = standalone_question(self.generator, q, o.history)
         kind = self.kind_of(q, standalone, o.choices, o.sentence)
         query = standalone
-        if kind is QuestionType.META and o.history and not about.has_subject(standalone):
-            # "What is the article about?" in a conversation: the article being discussed.
+        asks_about = kind in (QuestionType.META, QuestionType.OPEN)
+        if asks_about and o.history and not about.has_subject(standalone):
+            # "What is the article about?", "Summarize it." in a conversation: the article
+            # being discussed.
             previous = [t.content for t in o.history if t.role == "user" and t.content.strip()]
             query = f"{previous[-1]} {standalone}" if previous else standalone
         used, focus, applied = self.question_filters(query, o.filters, o.as_of)
+        newest = None
+        if kind is QuestionType.OPEN and about.asks_for_news(query):
+            # "What happened?", "Summarize the article.": no subject to look for — the newest
+            # article the filters allow is what the news is.
+            newest = articles.newest_title(self.retriever, used)
+            query = f"{query} {newest}" if newest else query
         candidates, sources = self.retrieve(query, top_k, used, o.as_of, focus)
         chosen: list[Sentence] = []  # an open answer's sentences, when extracted
         unsaid: tuple[str, ...] = ()  # what a "why" question takes as given and no article says
         if kind is QuestionType.OPEN and self.config.open_answers == "extract":
             sources, chosen, unsaid = extract.open_sources(
-                query, sources, self.retriever, self.evidence
+                query, sources, self.retriever, self.evidence, latest=bool(newest)
             )
         elif kind is QuestionType.OPEN:
             sources = [articles.with_lead(self.retriever, h) for h in sources]

@@ -80,6 +80,16 @@ def subject(question: str) -> str:
     return " ".join(w for w in re.findall(r"[\w'’-]+", question) if w.lower() not in _META_WORDS)
 
 
+_EXPLAIN = re.compile(r"^\W*(?:why|how)\b", re.IGNORECASE)
+
+
+def asks_for_news(question: str) -> bool:
+    """A question that asks for the news as such, naming nothing it is about ("What
+    happened?", "Summarize the article.", "Catch me up."); not "Why?" or "How?", which ask
+    about something said before."""
+    return not has_subject(question) and not _EXPLAIN.match(question)
+
+
 def has_subject(question: str) -> bool:
     names, words = topic_words(subject(question))
     return bool(names or words)

@@ -146,3 +146,22 @@ def explain_window(
             "url": newest.url,
         },
     }
+
+
+def newest_title(retriever: Retriever, filters: SearchFilter) -> str | None:
+    """The title of the newest article the filters allow (of the outlets they name): what a
+    question naming no subject ("What happened?") is about."""
+    one = filters.sources[0] if len(filters.sources) == 1 else None
+    page, _ = retriever.store.list_articles(
+        limit=20 if len(filters.sources) > 1 else 1,
+        published_from=filters.published_from,
+        published_to=filters.published_to,
+        source=one,
+    )
+    allowed = [
+        s.article
+        for s in page
+        if (not filters.sources or s.article.source in filters.sources)
+        and (s.article.published is not None or not filters.dated or filters.include_undated)
+    ]
+    return allowed[0].title if allowed else None

@@ -266,15 +266,20 @@ def unstated(question: str, texts: list[str]) -> tuple[str, ...]:
 
 
 def open_sources(
-    question: str, sources: list[Hit], retriever: Retriever, selector: EvidenceSelector
+    question: str,
+    sources: list[Hit],
+    retriever: Retriever,
+    selector: EvidenceSelector,
+    latest: bool = False,
 ) -> OpenSources:
     """The sources of an open question's answer: the best articles the search found, read
     whole — the evidence selection packs the sentences most like the question's words into
     a small budget, and "what happened?" or "what's in the deal?" has few such words, so
     the points a summary needs are mostly elsewhere in the article. Each source holds the
     article's opening sentence and the sentences that answer best (question match, with a
-    prior for news's most important first), a few, no point made twice."""
-    latest = bool(_LATEST.search(question))
+    prior for news's most important first), a few, no point made twice. `latest`: the
+    newest articles found come first, as for "What's the latest on …?"."""
+    latest = latest or bool(_LATEST.search(question))
     articles: list[tuple[Hit, str]] = []
     for h in sources:
         if h.article_id in (a.article_id for a, _ in articles):

@@ -6,6 +6,8 @@ retrieval.answer.articles) and the answers about an article itself (retrieval.an
 
 from __future__ import annotations
 
+import re
+
 from retrieval.check.polarity import DIRECTIONS
 from retrieval.find.timefilter import without_time
 from retrieval.lang.synonyms import synonyms
@@ -39,11 +41,15 @@ _CALENDAR = frozenset(
 )
 
 
+# Phrases that ask for the news as such ("Catch me up on the strike."): frame, not subject.
+_REQUESTS = re.compile(r"\b(?:catch\s+me\s+up|fill\s+me\s+in|walk\s+me\s+through)\b", re.I)
+
+
 def topic_words(question: str) -> tuple[set[str], set[str]]:
     """The stems of the names (capitalised words after the first; months and weekdays are
     times, not names) and of the other content words a question is about, without the words
-    that frame it."""
-    question = without_time(question)
+    and phrases that frame it."""
+    question = _REQUESTS.sub(" ", without_time(question))
     names = stems(capitalised_words(question)) - stems(list(_FRAME_WORDS | _CALENDAR))
     words = {
         w

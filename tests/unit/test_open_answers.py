@@ -11,8 +11,9 @@ import pytest
 
 from index.chunking import ChunkingParams
 from index.ingest import Indexer, open_or_create
+from retrieval.answer import about
 from retrieval.options import AskOptions, PipelineConfig
-from retrieval.types import Article
+from retrieval.types import Article, SearchFilter, Turn
 from tests.fakes import FakeEmbedder, FakeGenerator, make_newsrag
 from tests.fixtures.archive import ARCHIVE
 from tests.fixtures.kinds import AS_OF, build_index, one_article, open_with
@@ -321,3 +322,52 @@ def test_a_question_whose_premise_no_source_states_abstains(tmp_path, question, 
     else:
         assert a.abstained and a.abstain_reason == "weak_evidence", a.answer
         assert unsaid in a.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "published_to", "opening", "title"),
+    [
+        ("What happened?", None, "courier.example reported on March 20, 2025:", None),
+        ("Catch me up.", None, "courier.example reported on March 20, 2025:", None),
+        # the newest article the filters allow
+        ("Summarize the article.", date(2025, 2, 15), "", "Harbor ferry crews strike over pay"),
+    ],
+)
+def test_a_question_naming_no_subject_is_about_the_newest_article(
+    archive, question, published_to, opening, title
+):
+    rag, _ = open_with(archive, "The council limited watering [1].")
+    filters = SearchFilter(published_to=published_to) if published_to else None
+    a = rag.ask(question, AskOptions(as_of=AS_OF, filters=filters))
+    assert a.question_type == "open" and not a.abstained, a.answer
+    assert a.answer.startswith(opening), a.answer
+    if title:
+        assert {c.hit.title for c in a.citations if c.cited} == {title}, a.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "news"),
+    [
+        ("What happened?", True),
+        ("Summarize the article.", True),
+        ("Catch me up.", True),
+        ("What's the latest news?", True),
+        ("What happened at the reservoir?", False),
+        ("Catch me up on the ferry strike.", False),
+        ("Why?", False),  # about something said before, not a request for the news
+        ("How come?", False),
+    ],
+)
+def test_which_questions_ask_for_the_news_as_such(question, news):
+    assert about.asks_for_news(question) is news
+
+
+def test_a_summary_asked_in_a_conversation_is_of_what_it_was_about(archive):
+    rag, _ = open_with(archive, "The crews walked out [1].")
+    history = [
+        Turn("user", "Why are the Port Avalon ferry crews striking?"),
+        Turn("assistant", "Pay talks with Bayline collapsed [1]."),
+    ]
+    a = rag.ask("Summarize it.", AskOptions(as_of=AS_OF, history=history))
+    assert a.question_type == "open" and not a.abstained, a.answer
+    assert {c.hit.title for c in a.citations if c.cited} == {"Harbor ferry crews strike over pay"}
