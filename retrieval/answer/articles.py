@@ -149,19 +149,12 @@ def explain_window(
 
 
 def newest_title(retriever: Retriever, filters: SearchFilter) -> str | None:
-    """The title of the newest article the filters allow (of the outlets they name): what a
-    question naming no subject ("What happened?") is about."""
-    one = filters.sources[0] if len(filters.sources) == 1 else None
+    """The title of the newest article the filters allow: what a question naming no subject
+    ("What happened?") is about. Outlets are matched as `SearchFilter.accepts` does."""
     page, _ = retriever.store.list_articles(
-        limit=20 if len(filters.sources) > 1 else 1,
+        limit=50 if filters.sources else 1,
         published_from=filters.published_from,
         published_to=filters.published_to,
-        source=one,
     )
-    allowed = [
-        s.article
-        for s in page
-        if (not filters.sources or s.article.source in filters.sources)
-        and (s.article.published is not None or not filters.dated or filters.include_undated)
-    ]
-    return allowed[0].title if allowed else None
+    allowed = (s.article for s in page if filters.accepts(s.article.published, s.article.source))
+    return next((a.title for a in allowed), None)
