@@ -14,8 +14,7 @@ from retrieval.answer.kinds import QuestionType, question_type
 from retrieval.answer.prompt import cited_numbers
 from retrieval.check.subject import about_subject
 from retrieval.options import AskOptions
-from retrieval.types import Turn
-from tests.fixtures.kinds import AS_OF, open_with
+from tests.fixtures.kinds import AS_OF, FERRY_TALK, open_with
 
 K = QuestionType
 
@@ -221,11 +220,7 @@ def test_metadata_question_is_answered_from_the_article_without_the_model(archiv
 
 def test_what_is_this_article_about_follows_the_conversation(archive):
     rag, _ = open_with(archive, "unused")
-    history = [
-        Turn("user", "Why are the Port Avalon ferry crews striking?"),
-        Turn("assistant", "Pay talks with Bayline collapsed [1]."),
-    ]
-    a = rag.ask("What is the article about?", AskOptions(as_of=AS_OF, history=history))
+    a = rag.ask("What is the article about?", AskOptions(as_of=AS_OF, history=FERRY_TALK))
     assert not a.abstained
     assert "Harbor ferry crews strike over pay" in a.answer
     assert "Ferry crews in Port Avalon walked off the job" in a.answer

@@ -13,10 +13,10 @@ from index.chunking import ChunkingParams
 from index.ingest import Indexer, open_or_create
 from retrieval.answer import about
 from retrieval.options import AskOptions, PipelineConfig
-from retrieval.types import Article, SearchFilter, Turn
+from retrieval.types import Article, SearchFilter
 from tests.fakes import FakeEmbedder, FakeGenerator, make_newsrag
 from tests.fixtures.archive import ARCHIVE
-from tests.fixtures.kinds import AS_OF, build_index, one_article, open_with
+from tests.fixtures.kinds import AS_OF, FERRY_TALK, build_index, one_article, open_with
 
 
 def test_open_answer_in_the_sources_own_words_says_who_reported_what_and_when(archive):
@@ -364,10 +364,6 @@ def test_which_questions_ask_for_the_news_as_such(question, news):
 
 def test_a_summary_asked_in_a_conversation_is_of_what_it_was_about(archive):
     rag, _ = open_with(archive, "The crews walked out [1].")
-    history = [
-        Turn("user", "Why are the Port Avalon ferry crews striking?"),
-        Turn("assistant", "Pay talks with Bayline collapsed [1]."),
-    ]
-    a = rag.ask("Summarize it.", AskOptions(as_of=AS_OF, history=history))
+    a = rag.ask("Summarize it.", AskOptions(as_of=AS_OF, history=FERRY_TALK))
     assert a.question_type == "open" and not a.abstained, a.answer
     assert {c.hit.title for c in a.citations if c.cited} == {"Harbor ferry crews strike over pay"}
