@@ -19,7 +19,8 @@ import numpy as np
 from bench.common import news_articles
 from index.chunking import Chunker
 from index.ingest import embedding_text
-from retrieval.models.embedder import FAST_BF16_FLAGS, Embedder, cpu_flags, resolve_dtype
+from retrieval.models.cpu import FAST_BF16_FLAGS, cpu_flags
+from retrieval.models.embedder import Embedder, resolve_dtype
 
 
 def cpu_name() -> str:

@@ -34,6 +34,7 @@ from index.ingest import Indexer, IngestReport, manifest_for
 from retrieval.errors import IndexNotFoundError
 from retrieval.find.search import Retriever, SearchConfig
 from retrieval.models.base import TextGenerator
+from retrieval.models.cpu import TorchDtype
 from retrieval.models.embedder import Embedder, EmbedDtype, TextEncoder
 from retrieval.options import AskOptions, PipelineConfig, StreamEvent
 from retrieval.pipeline import RAGPipeline
@@ -66,6 +67,7 @@ class CoreConfig:
     chunk_overlap: int = 40
     readonly: bool = False
     prompt_lookup: int = 10  # transformers: draft tokens per step from the prompt (0: off)
+    generator_dtype: TorchDtype = "auto"  # transformers: bf16 only where the CPU has it
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     fetch: FetchConfig = field(default_factory=FetchConfig)  # feeds and pages from URLs
@@ -95,7 +97,13 @@ def make_generator(config: CoreConfig) -> TextGenerator:
         return LlamaCppGenerator(config.preset, config.cache_dir, max_new, encoding=config.weights)
     from retrieval.models.transformers_backend import Generator
 
-    return Generator(config.preset, config.cache_dir, max_new, prompt_lookup=config.prompt_lookup)
+    return Generator(
+        config.preset,
+        config.cache_dir,
+        max_new,
+        prompt_lookup=config.prompt_lookup,
+        dtype=config.generator_dtype,
+    )
 
 
 @dataclass

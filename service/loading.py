@@ -56,6 +56,7 @@ def core_config(settings: Settings) -> CoreConfig:
         chunk_overlap=settings.chunk_overlap,
         readonly=settings.readonly,
         prompt_lookup=settings.prompt_lookup,
+        generator_dtype=settings.generator_dtype,
         pipeline=pipeline,
         fetch=FetchConfig(
             timeout=settings.fetch_timeout,

@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     backend: Literal["transformers", "llamacpp", "openai"] = Field(
         "llamacpp",
         description="generator backend: llamacpp (default), transformers (the same weights "
-        "dequantised to bf16, about half the speed on 2 cores) or openai (a remote server)",
+        "dequantised, slower on 2 cores) or openai (a remote server)",
     )
     weights: Literal["auto", "bf16", "original", "q8_0"] = Field(
         "auto",
@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     )
     query_batching: bool = Field(
         True, description="encode the queries of concurrent requests in one forward pass"
+    )
+    generator_dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto",
+        description="transformers backend precision; auto: bfloat16 on CPUs with AMX or "
+        "AVX512-BF16, float32 elsewhere (bf16 is emulated there: ~2-4x slower)",
     )
     prompt_lookup: int = Field(
         10,

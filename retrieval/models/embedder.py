@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 import numpy as np
 
 from retrieval.errors import ModelLoadError
+from retrieval.models.cpu import native_dtype
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -24,30 +25,10 @@ DEFAULT_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
 
 EmbedDtype = Literal["auto", "float32", "bfloat16", "int8"]
 
-# CPU flags that make bf16 matmuls fast; without them torch emulates bf16 and the embedder is
-# about 5x slower than in float32 (docs/BENCHMARKS.md, AMD EPYC without AVX512-BF16).
-FAST_BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
-
-
-def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
-    """The CPU's feature flags (empty where /proc/cpuinfo does not exist)."""
-    try:
-        text = cpuinfo.read_text(errors="replace")
-    except OSError:
-        return frozenset()
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() in ("flags", "Features"):
-            return frozenset(value.split())
-    return frozenset()
-
 
 def resolve_dtype(dtype: EmbedDtype, flags: frozenset[str] | None = None) -> EmbedDtype:
     """auto: bf16 where the CPU computes it natively, float32 elsewhere (same vectors to 0.998)."""
-    if dtype != "auto":
-        return dtype
-    have = cpu_flags() if flags is None else flags
-    return "bfloat16" if have & FAST_BF16_FLAGS else "float32"
+    return native_dtype(flags) if dtype == "auto" else dtype
 
 
 @runtime_checkable

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli import run_cli
 from tests.conftest import MODEL_CACHE, ROOT
 from tests.unit.test_realtimeqa_scorer import DATA, needs_data
 
@@ -41,14 +42,7 @@ def test_realtimeqa_eval_writes_predictions_table_and_chart(tmp_path):
     args = ["--data", str(data), "--weeks", WEEK, "--limit", "3", "--preset", "tiny"]
 
     def run(*more: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "service.cli", "eval", "realtimeqa", *args, *more],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
+        return run_cli("eval", "realtimeqa", *args, *more, env=env)
 
     r = run("--out", str(out))
     assert r.returncode == 0, r.stderr[-2000:]

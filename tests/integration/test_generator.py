@@ -162,3 +162,14 @@ def test_choice_scores_after_drafted_generation_match_fresh_ones(
     g.generate(prompts[1])
     after = g.choice_scores(prompts[1], choices, prefix=ANSWER_LABEL)
     assert after == pytest.approx(fresh, abs=0.25)
+
+
+def test_the_generator_runs_in_the_precision_the_cpu_computes_natively(tiny_generator):
+    """bf16 only where the CPU has AMX or AVX512-BF16: emulated elsewhere, it read prompts
+    ~2.7x and wrote answers ~2x slower than float32 (bench/bench_generator_dtype.py)."""
+    from retrieval.models.cpu import native_dtype
+    from retrieval.models.transformers_backend import Generator
+
+    assert tiny_generator.dtype == native_dtype()
+    assert tiny_generator._model.dtype == getattr(torch, native_dtype())
+    assert Generator("tiny", "unused", dtype="bfloat16").dtype == "bfloat16"

@@ -8,8 +8,9 @@ import os
 
 import pytest
 
+from tests.cli import run_cli as _cli
 from tests.conftest import MODEL_CACHE, SEEDS
-from tests.integration.test_seed_e2e import SEED_Q, _cli
+from tests.integration.test_seed_e2e import SEED_Q
 
 pytestmark = pytest.mark.slow
 

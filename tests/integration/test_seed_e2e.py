@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.settings import Settings
+from tests.cli import run_cli
 from tests.conftest import MODEL_CACHE, ROOT, SEEDS
 from tests.fakes import LOCAL, make_newsrag
 
@@ -80,18 +81,19 @@ def test_cli_ingest_skips_bad_files_and_is_idempotent(tmp_path: Path):
     (src / "good.md").write_text("# Solar farm opens\n\nA solar farm opened in Nevada on Monday.")
     (src / "bad.txt").write_bytes(b"\xff\xfe\x00bad bytes \x81")
     env = {**os.environ, "NEWSRAG_INDEX_DIR": str(tmp_path / "idx")}
-    first = _cli("ingest", str(SEEDS), str(src), env=env)
+    first = run_cli("ingest", str(SEEDS), str(src), env=env)
     assert first.returncode == 0, first.stderr
     assert "added 2 articles" in first.stdout
     assert "bad.txt" in first.stderr
-    second = _cli("ingest", str(SEEDS), env=env)
+    second = run_cli("ingest", str(SEEDS), env=env)
     assert "added 0 articles" in second.stdout and "1 already indexed" in second.stdout
     # The same article under another file name is a duplicate too.
     (src / "copy.txt").write_text((SEEDS / "000_aaeb0940adcfcd22.txt").read_text())
-    third = _cli("ingest", str(src / "copy.txt"), env=env)
+    third = run_cli("ingest", str(src / "copy.txt"), env=env)
     assert "added 0 articles" in third.stdout
-    found = _cli("search", "solar farm Nevada", "--json", "-k", "1", env=env)
+    found = run_cli("search", "solar farm Nevada", "--json", "-k", "1", env=env)
     assert json.loads(found.stdout)["results"][0]["title"] == "Solar farm opens"
+    # As a process: what `main` makes of an error (one line, the error's own exit code).
     missing = _cli("search", "x", env={**env, "NEWSRAG_INDEX_DIR": str(tmp_path / "none")})
     assert missing.returncode != 0 and "newsrag ingest" in missing.stderr
 
