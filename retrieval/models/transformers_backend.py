@@ -77,7 +77,7 @@ class Generator(BaseGenerator):
     ) -> None:
         super().__init__()
         # bf16 is emulated on CPUs without AMX or AVX512-BF16: float32 there read a prompt
-        # ~3.8x and decoded ~2x faster (docs/BENCHMARKS.md), for twice the memory.
+        # 2.7-3.9x and wrote answers 2-2.9x faster (docs/BENCHMARKS.md), for twice the memory.
         self.dtype = native_dtype() if dtype == "auto" else dtype
         self.prompt_lookup = prompt_lookup  # draft tokens per step from the prompt (0: off)
         self.preset = preset
