@@ -1,7 +1,7 @@
 """Local text generation with transformers (bf16 where the CPU computes it natively, float32
-elsewhere), from the weights `retrieval.models.presets` finds
-and converts; greedy answers that stop at the end of their paragraph, streaming, multiple-choice
-scoring, and reuse of the previous prompt's KV cache."""
+elsewhere), from the weights `retrieval.models.presets` finds and converts; greedy answers that
+stop at the end of their paragraph, streaming, multiple-choice scoring, and reuse of the
+previous prompt's KV cache."""
 
 from __future__ import annotations
 
