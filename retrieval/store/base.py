@@ -91,8 +91,11 @@ class Store(Protocol):
         published_from: date | None = None,
         published_to: date | None = None,
         source: str | None = None,
+        outlets: Sequence[str] = (),
     ) -> tuple[list[StoredArticle], int]:
-        """A page of articles, newest first, and the total count matching the filters."""
+        """A page of articles, newest first, and the total count matching the filters:
+        `source` exactly (the documents API's filter), `outlets` as `SearchFilter.sources`
+        matches them (any of them, trimmed, case folded)."""
         ...
 
     # -- writing --------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from retrieval.store.schema import (
     insert_article,
     log_deletions,
     migrate,
+    register_functions,
     select_article,
     select_articles,
     select_export,
@@ -122,6 +123,7 @@ class IndexStore:
     def _connect(self, writer: bool = False) -> sqlite3.Connection:
         db = sqlite3.connect(self.path / DB, check_same_thread=False, isolation_level=None)
         db.row_factory = sqlite3.Row
+        register_functions(db)
         db.execute("PRAGMA foreign_keys = ON")
         db.execute("PRAGMA busy_timeout = 10000")
         if writer and not self.readonly:
@@ -389,9 +391,12 @@ class IndexStore:
         published_from: date | None = None,
         published_to: date | None = None,
         source: str | None = None,
+        outlets: Sequence[str] = (),
     ) -> tuple[list[StoredArticle], int]:
         """A page of articles, newest first, and the total count matching the filters."""
-        return select_articles(self._db, limit, offset, published_from, published_to, source)
+        return select_articles(
+            self._db, limit, offset, published_from, published_to, source, outlets
+        )
 
     def export(
         self, batch: int = 64

@@ -423,6 +423,7 @@ class PostgresStore:
         published_from: date | None = None,
         published_to: date | None = None,
         source: str | None = None,
+        outlets: Sequence[str] = (),
     ) -> tuple[list[StoredArticle], int]:
         where: list[str] = ["TRUE"]
         args: list[Any] = []
@@ -435,6 +436,9 @@ class PostgresStore:
         if source:
             where.append("a.source = %s")
             args.append(source)
+        if outlets:
+            where.append("lower(trim(coalesce(a.source, ''))) = ANY(%s)")
+            args.append([s.strip().lower() for s in outlets])
         cond = " AND ".join(where)
         db = self._db
         total = db.execute(f"SELECT count(*) FROM articles a WHERE {cond}", args).fetchone()[0]

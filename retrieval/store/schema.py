@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -136,6 +137,17 @@ def stored_article(r: sqlite3.Row) -> StoredArticle:
     return StoredArticle(article=art, chunk_count=int(r["n"]), added_at=float(r["added_at"]))
 
 
+def outlet(source: str | None) -> str:
+    """An outlet's name as `SearchFilter.sources` holds it: trimmed and case folded (SQLite's
+    own lower() folds ASCII letters only)."""
+    return (source or "").strip().lower()
+
+
+def register_functions(db: sqlite3.Connection) -> None:
+    """The SQL functions queries of this schema call, on a new connection."""
+    db.create_function("outlet", 1, outlet, deterministic=True)
+
+
 def select_articles(
     db: sqlite3.Connection,
     limit: int = 50,
@@ -143,9 +155,11 @@ def select_articles(
     published_from: date | None = None,
     published_to: date | None = None,
     source: str | None = None,
+    outlets: Sequence[str] = (),
 ) -> tuple[list[StoredArticle], int]:
     """A page of articles, newest first, and the total count matching the filters."""
-    where, args = [], []
+    where: list[str] = []
+    args: list[str] = []
     if published_from:
         where.append("a.published >= ?")
         args.append(published_from.isoformat())
@@ -155,6 +169,9 @@ def select_articles(
     if source:
         where.append("a.source = ?")
         args.append(source)
+    if outlets:
+        where.append(f"outlet(a.source) IN ({', '.join('?' * len(outlets))})")
+        args += [outlet(s) for s in outlets]
     cond = f"WHERE {' AND '.join(where)}" if where else ""
     total = db.execute(f"SELECT COUNT(*) FROM articles a {cond}", args).fetchone()[0]
     rows = db.execute(

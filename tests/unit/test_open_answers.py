@@ -345,6 +345,27 @@ def test_a_question_naming_no_subject_is_about_the_newest_article(
         assert {c.hit.title for c in a.citations if c.cited} == {title}, a.answer
 
 
+def test_a_question_naming_no_subject_reads_the_newest_article_of_the_asked_outlet(tmp_path):
+    """Filtered to an outlet, "What happened?" is about that outlet's newest article however
+    many newer ones other outlets published (the listing once read only the newest 50)."""
+    wire = [
+        Article(
+            id=f"wire{i}",
+            title=f"Wire bulletin {i}",
+            body=f"Bulletin {i} of the day said the weather stayed calm over the coast.",
+            published=date(2025, 3, 24),
+            source="wire.example",
+            url=f"https://wire.example/{i}",
+        )
+        for i in range(55)
+    ]
+    rag, _ = open_with(build_index(tmp_path / "idx", [*ARCHIVE, *wire]), "It was dry [1].")
+    only = SearchFilter(sources=(" LEDGER.example",))
+    a = rag.ask("What happened?", AskOptions(as_of=AS_OF, filters=only))
+    assert a.question_type == "open" and not a.abstained, a.answer
+    assert {c.hit.title for c in a.citations if c.cited} == {ARCHIVE[0].title}, a.answer
+
+
 @pytest.mark.parametrize(
     ("question", "news"),
     [

@@ -31,7 +31,7 @@ from retrieval.errors import (
 from retrieval.options import AskOptions, PipelineConfig
 from retrieval.store.base import Store
 from retrieval.store.manifest import Manifest
-from retrieval.types import ChunkSpan, DuplicateText
+from retrieval.types import ChunkSpan, DuplicateText, SearchFilter
 from tests.fakes import FakeEmbedder, FakeGenerator
 from tests.unit import test_feeds
 
@@ -144,6 +144,21 @@ def test_listing_pages_and_filters(store):
     assert n == 1 and window[0].article.title == "Harvest festival"
     one = store.get_article(window[0].article.id)
     assert one.chunk_count == 1 and "apple harvest" in one.article.body
+
+
+def test_listing_by_outlet_matches_as_the_search_filter_does(store):
+    """`outlets` match trimmed and case folded, like `SearchFilter.sources` in a search;
+    `source` (the documents API's filter) stays an exact match."""
+    outlets = ["Daily Courier", " ÜBER Zeitung ", None]
+    arts = [replace(parse_text(t), source=s) for t, s in zip(ARTICLES, outlets, strict=True)]
+    Indexer(store, FakeEmbedder()).ingest_articles(arts)
+    page, n = store.list_articles(outlets=SearchFilter(sources=("daily courier",)).sources)
+    assert n == 1 and [s.article.title for s in page] == ["Border clash"]
+    page, n = store.list_articles(outlets=("über zeitung", "DAILY COURIER"), limit=1)
+    assert n == 2 and [s.article.title for s in page] == ["Harvest festival"]
+    assert store.list_articles(outlets=("courier",))[1] == 0
+    assert store.list_articles(source="daily courier")[1] == 0
+    assert store.list_articles(source="Daily Courier")[1] == 1
 
 
 def test_a_failed_write_leaves_nothing(store):
