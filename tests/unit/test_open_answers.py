@@ -124,6 +124,20 @@ def test_links_to_other_stories_are_no_point_of_an_answer():
     assert usable("The company said at 10:30 on Monday that fares would rise for travellers.")
 
 
+def test_the_rest_of_a_quotation_is_no_point_of_an_answer():
+    """A sentence closing a quotation opened in the sentence before it carries someone's
+    words without their start (or, often, their speaker); a whole quotation inside one
+    sentence, or a title in mixed quotation marks, is no such rest."""
+    from retrieval.answer.extract import usable
+
+    assert not usable("And that means the ferry fares will have to rise again next spring.”")
+    assert not usable('It should have been done years ago by the council," the mayor said.')
+    assert not usable("‘What the crews want is a fair deal on pay and hours,” she told reporters.")
+    assert usable("The mayor said the strike was “a disgrace to the whole harbor town.”")
+    assert usable('Fares will rise "by at least a fifth," the ferry company said on Monday.')
+    assert usable('The crews sang "Harbor Lights” as the ferries stayed in port on Monday.')
+
+
 def test_captions_teasers_and_headings_are_no_point_of_an_answer():
     """A paragraph that does not end as prose does is a photo caption and its credit, a
     link to another story or a heading, however much it reads like a sentence."""
