@@ -30,6 +30,7 @@ from retrieval.check.verify import (
     missing_terms,
     shown_where_supported,
 )
+from retrieval.lang.synonyms import base_forms
 from retrieval.lang.text import sentences
 from retrieval.lang.words import content_words, stem, stems
 from retrieval.types import Answer, Citation
@@ -197,7 +198,10 @@ class KindJudge:
         if not cited_numbers(body) and cited_numbers(short):
             body = cite_like(body, short)
         out, checks = self._supported_only(as_sentence(body), citations)
-        if not checks:
+        if not checks or all(_echoes(question, c, citations) for c in checks if c.supported):
+            # A sentence in the question's own words and no other ("Yes. The US sent
+            # warships toward Taiwan [1]." over a source on China's warships near Taiwan)
+            # shows nothing a source says.
             return self._abstain("unsupported", question, citations, timings, draft=body)
         if not self._on_subject(question, checks, citations):
             return self._abstain("weak_evidence", question, citations, timings, draft=out)
@@ -333,6 +337,21 @@ class KindJudge:
 _CATEGORY = re.compile(
     r"^(?i:which|what)\s+(?i:(?:are|were)\s+the\s+)?(?:[\w-]+\s+){0,3}?([a-z]+s)\b"
 )
+
+
+def _echoes(question: str, check: ClaimCheck, citations: list[Citation]) -> bool:
+    """A claim that is the question put as a statement — every word of it the question's, as
+    itself or another form of it ("sent" — "send") — and that its sources do not state word
+    for word: the reader's echo of the question, which the support check can pass on the
+    question's words alone (two thirds of them were in a source on another country's ships)."""
+    asked = stems(content_words(question))
+    said = content_words(check.text)
+    if not said or not all(
+        stem(w) in asked or any(stem(b) in asked for b in base_forms(w)) for w in said
+    ):
+        return False
+    cited = " ".join(citations[n - 1].hit.text for n in check.cited if 0 < n <= len(citations))
+    return lexical_support(check.text, cited) < 1.0
 
 
 def _the_category(question: str, item: str) -> bool:

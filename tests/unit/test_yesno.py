@@ -122,6 +122,38 @@ def test_the_sentence_closest_to_the_question_decides_not_a_negation_nearby(arch
     assert not a.abstained and a.short_answer == "yes", a.answer
 
 
+@pytest.mark.parametrize(
+    ("reply", "answered"),
+    [
+        # the question put as a statement, over a source on the harbor's own boats
+        (
+            "Answer: Yes [1]\nSentence: The navy sent boats to Port Avalon during the strike [1].",
+            False,
+        ),
+        ("Answer: No [1]\nSentence: The navy did not send boats to Port Avalon [1].", False),
+        # the source's own words, though they are the question's too
+        ("Answer: Yes [1]\nSentence: Harbor boats carried commuters during the strike [1].", True),
+    ],
+)
+def test_a_yes_no_sentence_that_only_echoes_the_question_is_no_evidence(tmp_path, reply, answered):
+    rag = one_article(
+        tmp_path,
+        "Ferry strike in Port Avalon",
+        "Bayline cancelled its ferry crossings as its crews struck over pay.\n\n"
+        "Harbor boats carried commuters to Port Avalon during the strike, and the navy's "
+        "ships stayed at their base, the harbor master said.",
+        reply,
+    )
+    q = "Did the navy send boats to Port Avalon during the strike?"
+    if answered:
+        q = "Did harbor boats carry commuters during the strike?"
+    a = rag.ask(q, AskOptions(as_of=AS_OF))
+    assert a.question_type == "yesno"
+    assert a.abstained is not answered, a.answer
+    if not answered:
+        assert a.abstain_reason == "unsupported", a.answer
+
+
 def test_each_name_of_a_yes_no_question_must_be_in_its_sentence():
     from retrieval.check.subject import name_runs
 
