@@ -165,6 +165,11 @@ class Answer:
         }
 
 
+def outlet_key(source: str | None) -> str:
+    """An outlet's name as filters compare it: trimmed and case folded."""
+    return (source or "").strip().lower()
+
+
 @dataclass(frozen=True)
 class SearchFilter:
     """Which articles may answer: an inclusive publication-date range and a set of outlets.
@@ -182,7 +187,7 @@ class SearchFilter:
                 f"filters.published_from ({self.published_from}) is after "
                 f"filters.published_to ({self.published_to})"
             )
-        object.__setattr__(self, "sources", tuple(s.strip().lower() for s in self.sources))
+        object.__setattr__(self, "sources", tuple(outlet_key(s) for s in self.sources))
 
     @property
     def dated(self) -> bool:
@@ -193,7 +198,7 @@ class SearchFilter:
         return self.dated or bool(self.sources)
 
     def accepts(self, published: date | None, source: str | None = None) -> bool:
-        if self.sources and (source or "").strip().lower() not in self.sources:
+        if self.sources and outlet_key(source) not in self.sources:
             return False
         if not self.dated:
             return True

@@ -58,7 +58,7 @@ from retrieval.store.pg_schema import (
     stored_article,
 )
 from retrieval.store.schema import StoredArticle
-from retrieval.types import Article, ChunkSpan, DuplicateText, Hit, SearchFilter
+from retrieval.types import Article, ChunkSpan, DuplicateText, Hit, SearchFilter, outlet_key
 
 logger = logging.getLogger(__name__)
 
@@ -438,7 +438,7 @@ class PostgresStore:
             args.append(source)
         if outlets:
             where.append("lower(trim(coalesce(a.source, ''))) = ANY(%s)")
-            args.append([s.strip().lower() for s in outlets])
+            args.append([outlet_key(s) for s in outlets])
         cond = " AND ".join(where)
         db = self._db
         total = db.execute(f"SELECT count(*) FROM articles a WHERE {cond}", args).fetchone()[0]

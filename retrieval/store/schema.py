@@ -11,7 +11,7 @@ from datetime import date
 import numpy as np
 
 from retrieval.store.lexical import migrate_fts
-from retrieval.types import Article, ChunkSpan, Hit, text_hash
+from retrieval.types import Article, ChunkSpan, Hit, outlet_key, text_hash
 
 TEXT_HASH_VERSION = "body-v2"  # dedup key: text_hash(body)
 
@@ -137,15 +137,10 @@ def stored_article(r: sqlite3.Row) -> StoredArticle:
     return StoredArticle(article=art, chunk_count=int(r["n"]), added_at=float(r["added_at"]))
 
 
-def outlet(source: str | None) -> str:
-    """An outlet's name as `SearchFilter.sources` holds it: trimmed and case folded (SQLite's
-    own lower() folds ASCII letters only)."""
-    return (source or "").strip().lower()
-
-
 def register_functions(db: sqlite3.Connection) -> None:
-    """The SQL functions queries of this schema call, on a new connection."""
-    db.create_function("outlet", 1, outlet, deterministic=True)
+    """The SQL functions queries of this schema call, on a new connection: `outlet()`, an
+    outlet's name as filters compare it (SQLite's own lower() folds ASCII letters only)."""
+    db.create_function("outlet", 1, outlet_key, deterministic=True)
 
 
 def select_articles(
@@ -171,7 +166,7 @@ def select_articles(
         args.append(source)
     if outlets:
         where.append(f"outlet(a.source) IN ({', '.join('?' * len(outlets))})")
-        args += [outlet(s) for s in outlets]
+        args += [outlet_key(s) for s in outlets]
     cond = f"WHERE {' AND '.join(where)}" if where else ""
     total = db.execute(f"SELECT COUNT(*) FROM articles a {cond}", args).fetchone()[0]
     rows = db.execute(
