@@ -58,7 +58,7 @@ from retrieval.store.pg_schema import (
     stored_article,
 )
 from retrieval.store.schema import StoredArticle
-from retrieval.types import Article, ChunkSpan, DuplicateText, Hit, SearchFilter, outlet_key
+from retrieval.types import Article, ChunkSpan, DuplicateText, Hit, SearchFilter
 
 logger = logging.getLogger(__name__)
 
@@ -436,10 +436,10 @@ class PostgresStore:
         if source:
             where.append("a.source = %s")
             args.append(source)
-        if outlets:
-            where.append("lower(trim(coalesce(a.source, ''))) = ANY(%s)")
-            args.append([outlet_key(s) for s in outlets])
-        cond = " AND ".join(where)
+        # outlets as a search's filter matches them
+        in_outlets, outlet_args = filter_sql(SearchFilter(sources=tuple(outlets)))
+        cond = " AND ".join(where) + in_outlets
+        args += outlet_args
         db = self._db
         total = db.execute(f"SELECT count(*) FROM articles a WHERE {cond}", args).fetchone()[0]
         rows = db.execute(
