@@ -24,7 +24,7 @@ from retrieval.check.subject import about_subject, found, name_runs, topic_words
 from retrieval.errors import ArticleNotFoundError
 from retrieval.find.evidence import EvidenceSelector, Sentence, is_boilerplate
 from retrieval.find.search import Retriever
-from retrieval.lang.synonyms import base_forms, only_adverb, only_verb
+from retrieval.lang.synonyms import form_stems, only_adverb, only_verb
 from retrieval.lang.text import sentences
 from retrieval.lang.words import PREPOSITIONS, WORD_TOKEN, content_words, stem, stems
 from retrieval.types import Citation, Hit
@@ -275,7 +275,7 @@ def unstated(question: str, texts: list[str]) -> tuple[str, ...]:
             (s in names or s in words)
             and w not in PREPOSITIONS
             and not only_adverb(w)
-            and not (found(s, have) or any(found(stem(b), have) for b in base_forms(w)))
+            and not any(found(f, have) for f in form_stems(w))
         ):
             missing[written.get(w, w)] = None
     return tuple(missing)

@@ -30,7 +30,7 @@ from retrieval.check.verify import (
     missing_terms,
     shown_where_supported,
 )
-from retrieval.lang.synonyms import base_forms
+from retrieval.lang.synonyms import form_stems
 from retrieval.lang.text import sentences
 from retrieval.lang.words import content_words, stem, stems
 from retrieval.types import Answer, Citation
@@ -346,9 +346,7 @@ def _echoes(question: str, check: ClaimCheck, citations: list[Citation]) -> bool
     question's words alone (two thirds of them were in a source on another country's ships)."""
     asked = stems(content_words(question))
     said = content_words(check.text)
-    if not said or not all(
-        stem(w) in asked or any(stem(b) in asked for b in base_forms(w)) for w in said
-    ):
+    if not said or not all(form_stems(w) & asked for w in said):
         return False
     cited = " ".join(citations[n - 1].hit.text for n in check.cited if 0 < n <= len(citations))
     return lexical_support(check.text, cited) < 1.0

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from functools import cache, lru_cache
 from pathlib import Path
 
+from retrieval.lang.words import stem
+
 SENSES = 2  # the most common senses of a word, per part of speech, whose synonyms count
 _POS = ("noun", "verb", "adj")
 # WordNet's own detachment rules (morphy): an inflected form's possible base forms.
@@ -86,6 +88,11 @@ def base_forms(word: str) -> frozenset[str]:
     "set", "sued" — "sue", "fell" — "fall" and "fell"); empty without the data."""
     low = word.lower()
     return frozenset(b for pos in _POS for b in _bases(low, pos))
+
+
+def form_stems(word: str) -> set[str]:
+    """The stems a word may be found under: its own and its base forms' ("sent" — "send")."""
+    return {stem(word)} | {stem(b) for b in base_forms(word)}
 
 
 def only_verb(word: str) -> bool:
